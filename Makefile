@@ -1,0 +1,33 @@
+# rlnkit: one entry point for newcomers and CI.
+#   make demo   - the main job end to end
+#   make test   - every test (Rust, circuit keys, contracts)
+#   make zkeys  - regenerate the development circuit keys (slow: a local ceremony)
+#   make bench  - criterion benchmarks (see BENCHMARKS.md)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+CARGO ?= cargo
+
+.PHONY: help deps demo test test-rust bench
+help:
+	@sed -n 's/^#   //p' Makefile
+
+# npm ci only when the lock changed since the last install.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+deps: node_modules/.installed
+
+include $(wildcard mk/*.mk)
+
+test-rust: deps
+	$(CARGO) test --all-targets --locked
+
+test: deps $(TEST_TARGETS) test-rust
+
+demo: deps
+	$(CARGO) run --locked --quiet -- demo
+
+bench: deps
+	$(CARGO) bench --locked --bench rln
