@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import { OwnableUpgradeable } from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
+import { Initializable } from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import { UUPSUpgradeable } from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import { InternalLazyIMT, LazyIMTData } from "@zk-kit/imt.sol/internal/InternalLazyIMT.sol";
+import { PoseidonT2 } from "poseidon-solidity/PoseidonT2.sol";
+import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+
+import { IPriceCalculator } from "./IPriceCalculator.sol";
+import { Membership } from "./Membership.sol";
+import { IRlnMembership } from "./interfaces/IRlnMembership.sol";
+
+/// @title RlnMembership
+/// @notice RLN v2 membership registry for the Waku network, with slashing that pays whoever catches a
+/// spammer. Its ABI contains every function, event and error of the deployed Waku RLN v2 contract
+/// (OpenZeppelin 4.9.6 UUPS proxy, Ownable), with the same signatures.
+/// @dev The membership set is an on-chain lazy incremental Merkle tree of depth 20 (zk-kit LazyIMT, Poseidon
+/// over BN254); the leaf of a membership is PoseidonT3(idCommitment, rateLimit). Erasing a membership
+/// leaves its leaf in the tree ("lazy" erasure) until its slot is reused, unless it is erased fully or
+/// slashed, which set the leaf to 0. Each tree change stores the new root in a ring of the
+/// HISTORY_SIZE most recent roots. Deploy behind an ERC1967Proxy and call initialize.
+///
+/// Libraries: PoseidonT2 and PoseidonT3 are external (linked); the tree code is compiled in.
+contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Membership, IRlnMembership {
+    /// @notice The BN254 scalar field modulus: idCommitments and secrets are below it.
+    uint256 public constant Q =
+        21_888_242_871_839_275_222_246_405_745_257_275_088_548_364_400_416_034_343_698_204_186_575_808_495_617;
+
+    /// @notice Depth of the membership tree.
+    uint8 public constant MERKLE_TREE_DEPTH = 20;
+
+    /// @notice Number of slots in the tree: every index in [0, 2^20) is usable.
+    uint32 public constant MAX_MEMBERSHIP_SET_SIZE = 1_048_576; // 2 ** MERKLE_TREE_DEPTH
+
+    /// @notice Number of recent roots kept (getRecentRoots, getRootAt).
+    uint8 public constant HISTORY_SIZE = 5;
+
+    /// @notice Basis points in one whole.
+    uint16 public constant MAX_BPS = 10_000;
+
+    /// @notice Upper bound of slashRevealWindow (blocks): one day of one-second blocks.
+    uint32 public constant MAX_SLASH_REVEAL_WINDOW = 86_400;
+
+    /// @notice Upper bound of withdrawalDelay (blocks): thirty days of one-second blocks.
+    uint32 public constant MAX_WITHDRAWAL_DELAY = 2_592_000;
+
+    /// @notice Reward share set by initialize: half of the deposit.
+    uint16 public constant DEFAULT_SLASH_REWARD_BPS = 5_000;
+
+    /// @notice Reveal window set by initialize (blocks): ~51 minutes of 12 s blocks.
+    uint32 public constant DEFAULT_SLASH_REVEAL_WINDOW = 256;
+
+    /// @notice Withdrawal delay set by initialize (blocks): ~1 day of 12 s blocks, ~4 hours of 2 s blocks.
+    uint32 public constant DEFAULT_WITHDRAWAL_DELAY = 7_200;
+
+    /// @notice Block in which the proxy was initialized (where event sync can start).
+    uint32 public deployedBlockNumber;
+
+    /// @notice The membership tree (maxIndex is 2^20 - 1, numberOfLeaves equals nextFreeIndex).
+    LazyIMTData public merkleTree;
+
+    /// @dev Ring of recent roots; _rootCursor is the next slot to write.
+    uint256[HISTORY_SIZE] private _recentRoots;
+    uint8 private _rootCursor;
+    bool private _rootsStored;
+
+    /// @notice Share of a slashed deposit credited to the reward receiver, in basis points.
+    uint16 public slashRewardBps;
+
+    /// @notice Receives the rest of slashed deposits (credited to depositsToWithdraw).
+    address public treasury;
+
+    /// @notice Blocks after its commit block during which a slash can be revealed.
+    uint32 public slashRevealWindow;
+
+    /// @notice Block number of each live slash commitment per committer (0 if none).
+    mapping(address committer => mapping(bytes32 commitment => uint256 blockNumber)) public slashCommitments;
+
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() {
+        _disableInitializers();
+    }
+
+    /// @notice Initializes the proxy; the caller becomes owner and treasury. Slashing starts with the
+    /// DEFAULT_* parameters (change them with the owner setters).
+    /// @param _priceCalculator IPriceCalculator pricing new memberships.
+    /// @param _maxTotalRateLimit Maximum sum of rate limits (messages per epoch).
+    /// @param _minMembershipRateLimit Minimum rate limit of one membership (> 0).
+    /// @param _maxMembershipRateLimit Maximum rate limit of one membership (<= _maxTotalRateLimit).
+    /// @param _activeDuration Active period of new memberships (seconds, > 0).
+    /// @param _gracePeriod Grace period of new memberships (seconds, may be 0).
+    function initialize(
+        address _priceCalculator,
+        uint32 _maxTotalRateLimit,
+        uint32 _minMembershipRateLimit,
+        uint32 _maxMembershipRateLimit,
+        uint32 _activeDuration,
+        uint32 _gracePeriod
+    )
+        public
+        initializer
+    {
+        __Ownable_init();
+        __UUPSUpgradeable_init();
+        __Membership_init(
+            _priceCalculator,
+            _maxTotalRateLimit,
+            _minMembershipRateLimit,
+            _maxMembershipRateLimit,
+            _activeDuration,
+            _gracePeriod,
+            DEFAULT_WITHDRAWAL_DELAY
+        );
+        InternalLazyIMT._init(merkleTree, MERKLE_TREE_DEPTH);
+        deployedBlockNumber = uint32(block.number);
+        slashRewardBps = DEFAULT_SLASH_REWARD_BPS;
+        slashRevealWindow = DEFAULT_SLASH_REVEAL_WINDOW;
+        treasury = _msgSender();
+    }
+
+    /// @dev Upgrades are the owner's.
+    function _authorizeUpgrade(address) internal override onlyOwner { }
+
+    // ------------------------------------------------------------------------------------------ views
+
+    /// @notice Whether 0 < idCommitment < Q.
+    /// @param idCommitment The value to check.
+    /// @return True if it can be registered.
+    function isValidIdCommitment(uint256 idCommitment) public pure returns (bool) {
+        return 0 < idCommitment && idCommitment < Q;
+    }
+
+    /// @notice Whether a membership with this idCommitment is registered (and not erased).
+    /// @param idCommitment The idCommitment.
+    /// @return True if registered.
+    function isInMembershipSet(uint256 idCommitment) public view returns (bool) {
+        return memberships[idCommitment].rateLimit != 0;
+    }
+
+    /// @notice Rate limit, leaf index and leaf (rate commitment) of a registered membership, else zeros.
+    /// @param idCommitment The idCommitment.
+    /// @return The rate limit, the index, and the leaf PoseidonT3(idCommitment, rateLimit).
+    function getMembershipInfo(uint256 idCommitment) public view returns (uint32, uint32, uint256) {
+        MembershipInfo storage m = memberships[idCommitment];
+        if (m.rateLimit == 0) return (0, 0, 0);
+        return (m.rateLimit, m.index, _leaf(m.index));
+    }
+
+    /// @notice Leaves at indices [startIndex, endIndex]: erased slots show their stale leaf, or 0 if erased
+    /// fully or slashed.
+    /// @param startIndex First index (inclusive).
+    /// @param endIndex Last index (inclusive), below nextFreeIndex.
+    /// @return The leaves.
+    function getRateCommitmentsInRangeBoundsInclusive(uint32 startIndex, uint32 endIndex)
+        external
+        view
+        returns (uint256[] memory)
+    {
+        if (startIndex > endIndex || endIndex >= nextFreeIndex) revert InvalidPaginationQuery(startIndex, endIndex);
+        uint256[] memory leaves = new uint256[](uint256(endIndex) - startIndex + 1);
+        uint40 index = startIndex;
+        for (uint256 i = 0; i < leaves.length; ++i) {
+            leaves[i] = _leaf(index++);
+        }
+        return leaves;
+    }
+
+    /// @notice The current root of the membership tree (depth 20; the empty tree's root if no leaves).
+    /// @return The root.
+    function root() public view returns (uint256) {
+        return InternalLazyIMT._root(merkleTree, MERKLE_TREE_DEPTH);
+    }
+
+    /// @notice The HISTORY_SIZE most recent roots, newest first; 0 where fewer were stored.
+    /// @return ordered The roots.
+    function getRecentRoots() external view returns (uint256[HISTORY_SIZE] memory ordered) {
+        if (!_rootsStored) return ordered;
+        for (uint8 i = 0; i < HISTORY_SIZE; ++i) {
+            ordered[i] = _recentRoots[(_rootCursor + HISTORY_SIZE - 1 - i) % HISTORY_SIZE];
+        }
+    }
+
+    /// @notice One of the recent roots: 0 is the newest.
+    /// @param position Position below HISTORY_SIZE.
+    /// @return The root (0 if fewer roots were stored).
+    function getRootAt(uint8 position) external view returns (uint256) {
+        if (position >= HISTORY_SIZE) revert RootPositionOutOfRange(position);
+        if (!_rootsStored) revert NoRootsYet();
+        return _recentRoots[(_rootCursor + HISTORY_SIZE - 1 - position) % HISTORY_SIZE];
+    }
+
+    /// @notice Sibling path of the leaf at `index`, bottom-up: hash the leaf with element i on the left if bit
+    /// i of index is 1, else on the right, to get root().
+    /// @param index A leaf index below nextFreeIndex (erased slots included).
+    /// @return The MERKLE_TREE_DEPTH siblings.
+    function getMerkleProof(uint40 index) external view returns (uint256[MERKLE_TREE_DEPTH] memory) {
+        uint256[MERKLE_TREE_DEPTH] memory proof;
+        uint40 n = merkleTree.numberOfLeaves;
+        if (index >= n) revert MerkleIndexOutOfRange(index, n);
+        // frontier[i]: the level-i node over the last leaf, which may cover a partly filled subtree.
+        uint256[MERKLE_TREE_DEPTH] memory frontier;
+        uint40 last = n - 1;
+        frontier[0] = _leaf(last);
+        for (uint8 i = 1; i < MERKLE_TREE_DEPTH; ++i) {
+            uint40 child = last >> (i - 1);
+            if (child & 1 == 1) {
+                frontier[i] = PoseidonT3.hash([_node(i - 1, child - 1), frontier[i - 1]]);
+            } else {
+                frontier[i] = PoseidonT3.hash([frontier[i - 1], InternalLazyIMT._defaultZero(i - 1)]);
+            }
+        }
+        for (uint8 i = 0; i < MERKLE_TREE_DEPTH; ++i) {
+            uint40 sibling = (index >> i) ^ 1;
+            uint40 edge = last >> i;
+            if (sibling < edge) proof[i] = _node(i, sibling);
+            else if (sibling == edge) proof[i] = frontier[i];
+            else proof[i] = InternalLazyIMT._defaultZero(i);
+        }
+        return proof;
+    }
+
+    // ------------------------------------------------------------------------------------------ lifecycle
+
+    /// @notice Registers a membership, after erasing the given memberships (expired ones, or the caller's
+    /// grace-period ones) lazily to free their rate limit and slots. Approve the deposit first:
+    /// priceCalculator.calculate(rateLimit) gives the token and amount.
+    /// @param idCommitment The new membership's idCommitment (0 < idCommitment < Q, not registered).
+    /// @param rateLimit Its rate limit (messages per epoch).
+    /// @param idCommitmentsToErase Memberships to erase first.
+    function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase) external {
+        if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
+        if (isInMembershipSet(idCommitment)) revert DuplicateIdCommitment(idCommitment);
+        address sender = _msgSender();
+        for (uint256 i = 0; i < idCommitmentsToErase.length; ++i) {
+            _eraseMembershipLazily(sender, idCommitmentsToErase[i]);
+        }
+
+        (uint32 index, bool indexReused, address token, uint256 amount) =
+            _acquireMembership(sender, idCommitment, rateLimit, MAX_MEMBERSHIP_SET_SIZE);
+        uint256 leaf = PoseidonT3.hash([idCommitment, uint256(rateLimit)]);
+        if (!indexReused) merkleTree.numberOfLeaves = uint40(index) + 1;
+        _setLeaf(index, leaf);
+        _storeRoot();
+        emit MembershipRegistered(idCommitment, rateLimit, index);
+
+        _collectDeposit(sender, token, amount);
+    }
+
+    /// @notice Extends grace-period memberships of the caller by one active period each.
+    /// @param idCommitments The memberships.
+    function extendMemberships(uint256[] calldata idCommitments) external {
+        address sender = _msgSender();
+        for (uint256 i = 0; i < idCommitments.length; ++i) {
+            _extendMembership(sender, idCommitments[i]);
+        }
+    }
+
+    /// @notice Erases expired memberships, or grace-period memberships of the caller, lazily: their leaves
+    /// stay in the tree until their slots are reused. Deposits are locked for withdrawalDelay blocks.
+    /// @param idCommitments The memberships.
+    function eraseMemberships(uint256[] calldata idCommitments) external {
+        _eraseMemberships(idCommitments, false);
+    }
+
+    /// @notice Like eraseMemberships(idCommitments), and if eraseFromMembershipSet also sets their leaves to
+    /// 0 (more gas; stores one new root for the batch).
+    /// @param idCommitments The memberships.
+    /// @param eraseFromMembershipSet Whether to clear their leaves too.
+    function eraseMemberships(uint256[] calldata idCommitments, bool eraseFromMembershipSet) external {
+        _eraseMemberships(idCommitments, eraseFromMembershipSet);
+    }
+
+    /// @notice Pays the caller everything withdrawable in `token`: released deposits (locked ones once
+    /// withdrawalDelay blocks passed since their erasure), slash rewards and treasury shares.
+    /// @param token The token.
+    function withdraw(address token) external {
+        _withdraw(_msgSender(), token);
+    }
+
+    // ------------------------------------------------------------------------------------------ slashing
+
+    /// @inheritdoc IRlnMembership
+    function commitSlash(bytes32 commitment) external {
+        if (commitment == bytes32(0)) revert InvalidSlashCommitment();
+        address sender = _msgSender();
+        slashCommitments[sender][commitment] = block.number;
+        emit SlashCommitted(sender, commitment, block.number + 1, block.number + slashRevealWindow);
+    }
+
+    /// @inheritdoc IRlnMembership
+    function revealSlash(uint256 secret, address rewardReceiver) external {
+        address sender = _msgSender();
+        bytes32 commitment = keccak256(abi.encode(secret, rewardReceiver, sender));
+        uint256 committedAt = slashCommitments[sender][commitment];
+        if (committedAt == 0) revert SlashNotCommitted(sender, commitment);
+        if (block.number <= committedAt) revert SlashRevealTooEarly(commitment, committedAt + 1);
+        uint256 lastRevealBlock = committedAt + slashRevealWindow;
+        if (block.number > lastRevealBlock) revert SlashRevealTooLate(commitment, lastRevealBlock);
+        if (secret >= Q) revert InvalidIdentitySecret(secret);
+        if (rewardReceiver == address(0)) revert InvalidRewardReceiver();
+        delete slashCommitments[sender][commitment];
+
+        _slash(PoseidonT2.hash([secret]), rewardReceiver);
+    }
+
+    /// @dev Erases the membership fully (or, if it was erased already, takes its still-locked deposit and
+    /// clears its leaf if still there) and credits the deposit to the reward receiver and the treasury.
+    function _slash(uint256 idCommitment, address rewardReceiver) private {
+        MembershipInfo memory m = memberships[idCommitment];
+        address token;
+        uint256 amount;
+        uint32 index;
+        if (m.rateLimit != 0) {
+            // Registered: active, in grace period, or expired but not yet erased.
+            _removeMembership(idCommitment, m);
+            (token, amount, index) = (m.token, m.depositAmount, m.index);
+            _setLeaf(index, 0);
+            _storeRoot();
+            emit MembershipErased(idCommitment, m.rateLimit, index);
+        } else {
+            // Erased already: its deposit may still be locked, its leaf may still be in the tree.
+            (PendingDeposit memory p, bool seized) = _takePendingDeposit(idCommitment);
+            (token, amount, index) = (p.token, p.amount, p.index);
+            bool leafInTree =
+                p.releaseBlock != 0 && _leaf(index) == PoseidonT3.hash([idCommitment, uint256(p.rateLimit)]);
+            if (!seized && !leafInTree) revert NothingToSlash(idCommitment);
+            if (leafInTree) {
+                _setLeaf(index, 0);
+                _storeRoot();
+            }
+        }
+
+        uint256 reward = amount * slashRewardBps / MAX_BPS;
+        uint256 treasuryAmount = amount - reward;
+        if (reward != 0) depositsToWithdraw[rewardReceiver][token] += reward;
+        if (treasuryAmount != 0) depositsToWithdraw[treasury][token] += treasuryAmount;
+        emit MembershipSlashed(idCommitment, index, rewardReceiver, reward, treasuryAmount);
+    }
+
+    // ------------------------------------------------------------------------------------------ owner
+
+    /// @notice Sets the price calculator for new memberships.
+    /// @param _priceCalculator The new IPriceCalculator (not zero).
+    function setPriceCalculator(address _priceCalculator) external onlyOwner {
+        if (_priceCalculator == address(0)) revert InvalidPriceCalculator(_priceCalculator);
+        priceCalculator = IPriceCalculator(_priceCalculator);
+    }
+
+    /// @notice Sets the maximum sum of rate limits (existing memberships stay).
+    /// @param _maxTotalRateLimit The new maximum (>= maxMembershipRateLimit).
+    function setMaxTotalRateLimit(uint32 _maxTotalRateLimit) external onlyOwner {
+        _checkRateLimitConfig(minMembershipRateLimit, maxMembershipRateLimit, _maxTotalRateLimit);
+        maxTotalRateLimit = _maxTotalRateLimit;
+    }
+
+    /// @notice Sets the maximum rate limit of new memberships.
+    /// @param _maxMembershipRateLimit The new maximum (>= minMembershipRateLimit, <= maxTotalRateLimit).
+    function setMaxMembershipRateLimit(uint32 _maxMembershipRateLimit) external onlyOwner {
+        _checkRateLimitConfig(minMembershipRateLimit, _maxMembershipRateLimit, maxTotalRateLimit);
+        maxMembershipRateLimit = _maxMembershipRateLimit;
+    }
+
+    /// @notice Sets the minimum rate limit of new memberships.
+    /// @param _minMembershipRateLimit The new minimum (> 0, <= maxMembershipRateLimit).
+    function setMinMembershipRateLimit(uint32 _minMembershipRateLimit) external onlyOwner {
+        _checkRateLimitConfig(_minMembershipRateLimit, maxMembershipRateLimit, maxTotalRateLimit);
+        minMembershipRateLimit = _minMembershipRateLimit;
+    }
+
+    /// @notice Sets the active period of new memberships (existing ones keep theirs).
+    /// @param _activeDurationForNewMembership Seconds (> 0).
+    function setActiveDuration(uint32 _activeDurationForNewMembership) external onlyOwner {
+        if (_activeDurationForNewMembership == 0) revert InvalidActiveDuration(_activeDurationForNewMembership);
+        activeDurationForNewMemberships = _activeDurationForNewMembership;
+    }
+
+    /// @notice Sets the grace period of new memberships (existing ones keep theirs).
+    /// @param _gracePeriodDurationForNewMembership Seconds (may be 0).
+    function setGracePeriodDuration(uint32 _gracePeriodDurationForNewMembership) external onlyOwner {
+        gracePeriodDurationForNewMemberships = _gracePeriodDurationForNewMembership;
+    }
+
+    /// @notice Sets the reward share of slashes.
+    /// @param _slashRewardBps Basis points (<= MAX_BPS); the treasury gets the rest.
+    function setSlashRewardBps(uint16 _slashRewardBps) external onlyOwner {
+        if (_slashRewardBps > MAX_BPS) revert InvalidSlashRewardBps(_slashRewardBps);
+        slashRewardBps = _slashRewardBps;
+        emit SlashRewardBpsSet(_slashRewardBps);
+    }
+
+    /// @notice Sets the treasury credited with the non-reward share of slashes.
+    /// @param _treasury The new treasury (not zero).
+    function setTreasury(address _treasury) external onlyOwner {
+        if (_treasury == address(0)) revert InvalidTreasury();
+        treasury = _treasury;
+        emit TreasurySet(_treasury);
+    }
+
+    /// @notice Sets the reveal window; applies to commitments not yet revealed too.
+    /// @param _slashRevealWindow Blocks, in [1, MAX_SLASH_REVEAL_WINDOW] and below withdrawalDelay.
+    function setSlashRevealWindow(uint32 _slashRevealWindow) external onlyOwner {
+        if (
+            _slashRevealWindow == 0 || _slashRevealWindow > MAX_SLASH_REVEAL_WINDOW
+                || _slashRevealWindow >= withdrawalDelay
+        ) revert InvalidSlashRevealWindow(_slashRevealWindow, withdrawalDelay);
+        slashRevealWindow = _slashRevealWindow;
+        emit SlashRevealWindowSet(_slashRevealWindow);
+    }
+
+    /// @notice Sets how long deposits of memberships erased from now on stay locked.
+    /// @param _withdrawalDelay Blocks, above slashRevealWindow and at most MAX_WITHDRAWAL_DELAY.
+    function setWithdrawalDelay(uint32 _withdrawalDelay) external onlyOwner {
+        if (_withdrawalDelay <= slashRevealWindow || _withdrawalDelay > MAX_WITHDRAWAL_DELAY) {
+            revert InvalidWithdrawalDelay(_withdrawalDelay, slashRevealWindow);
+        }
+        withdrawalDelay = _withdrawalDelay;
+        emit WithdrawalDelaySet(_withdrawalDelay);
+    }
+
+    // ------------------------------------------------------------------------------------------ tree
+
+    function _eraseMemberships(uint256[] calldata idCommitments, bool eraseFromMembershipSet) private {
+        address sender = _msgSender();
+        for (uint256 i = 0; i < idCommitments.length; ++i) {
+            uint32 index = _eraseMembershipLazily(sender, idCommitments[i]);
+            if (eraseFromMembershipSet) _setLeaf(index, 0);
+        }
+        if (eraseFromMembershipSet && idCommitments.length != 0) _storeRoot();
+    }
+
+    /// @dev Writes the leaf at an index below numberOfLeaves and updates its ancestors. Appending works the
+    /// same way once numberOfLeaves counts the new leaf, which also makes the last slot (2^20 - 1) usable:
+    /// LazyIMT's own insert stops one slot short of maxIndex.
+    function _setLeaf(uint32 index, uint256 leaf) private {
+        InternalLazyIMT._update(merkleTree, leaf, index);
+    }
+
+    /// @dev The leaf at `index` (0 if never written or cleared).
+    function _leaf(uint40 index) private view returns (uint256) {
+        return merkleTree.elements[InternalLazyIMT._indexForElement(0, index)];
+    }
+
+    /// @dev A stored node of a complete subtree.
+    function _node(uint8 level, uint40 position) private view returns (uint256) {
+        return merkleTree.elements[InternalLazyIMT._indexForElement(level, position)];
+    }
+
+    /// @dev Pushes the current root into the ring of recent roots.
+    function _storeRoot() private {
+        uint256 newRoot = root();
+        uint8 cursor = _rootCursor;
+        _recentRoots[cursor] = newRoot;
+        _rootCursor = (cursor + 1) % HISTORY_SIZE;
+        _rootsStored = true;
+        emit RootStored(newRoot);
+    }
+}
