@@ -1,0 +1,148 @@
+//! The `rlnkit` command line: a thin shell over the library. One file per command group; this
+//! file holds the global options, the `--json` envelope and exit codes
+//! (0 ok, 1 a proof was rejected, 2 an error).
+
+mod demo;
+mod id;
+mod inputs;
+mod proofs;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+/// RLN v2 proofs, memberships and rate-limited relaying for the Waku network.
+#[derive(Parser, Debug)]
+#[command(name = "rlnkit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct GlobalOpts {
+    /// Print one JSON document ({schema_version, success, data, errors}) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Circuit artifacts directory (rln.wasm, rln_final.zkey, verification_key.json), e.g. the
+    /// Waku network's keys. Default: rlnkit's embedded development keys.
+    #[arg(long, global = true, env = "RLNKIT_KEYS", value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); logs go to stderr. RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create and inspect RLN identities.
+    #[command(subcommand)]
+    Id(id::IdCmd),
+    /// Generate an RLN proof for one message.
+    Prove(proofs::ProveArgs),
+    /// Verify an RLN proof against a signal and acceptable roots (exit 1 if rejected).
+    Verify(proofs::VerifyArgs),
+    /// Recover a member's identity secret from two proofs with the same nullifier.
+    Recover(proofs::RecoverArgs),
+    /// Membership tree helpers over a members file (one rate commitment per line).
+    #[command(subcommand)]
+    Tree(proofs::TreeCmd),
+    /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
+    Demo(demo::DemoArgs),
+}
+
+/// What a command produced: printed as text, or as the `data` of the JSON envelope.
+pub struct Outcome {
+    pub text: String,
+    pub data: serde_json::Value,
+    /// false when a proof was rejected (exit code 1).
+    pub accepted: bool,
+}
+
+impl Outcome {
+    pub fn ok(text: impl Into<String>, data: impl Serialize) -> Self {
+        Outcome { text: text.into(), data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null), accepted: true }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    schema_version: u32,
+    success: bool,
+    data: &'a serde_json::Value,
+    errors: Vec<ErrorEntry>,
+}
+
+#[derive(Serialize)]
+struct ErrorEntry {
+    code: &'static str,
+    message: String,
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn print_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`rlnkit ... | head`) is not an error.
+    let _ = writeln!(out, "{s}");
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let json = cli.global.json;
+    let result = match cli.cmd {
+        Command::Id(c) => c.run(&cli.global),
+        Command::Prove(c) => c.run(&cli.global),
+        Command::Verify(c) => c.run(&cli.global),
+        Command::Recover(c) => c.run(&cli.global),
+        Command::Tree(c) => c.run(&cli.global),
+        Command::Demo(c) => c.run(&cli.global),
+    };
+    match result {
+        Ok(outcome) => {
+            if json {
+                let env = Envelope { schema_version: 1, success: outcome.accepted, data: &outcome.data, errors: vec![] };
+                print_stdout(&serde_json::to_string_pretty(&env).expect("serializable"));
+            } else if !outcome.text.is_empty() {
+                print_stdout(outcome.text.trim_end());
+            }
+            if outcome.accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            if json {
+                let env = Envelope { schema_version: 1, success: false, data: &serde_json::Value::Null, errors: vec![ErrorEntry { code: "error", message: format!("{e:#}") }] };
+                print_stdout(&serde_json::to_string_pretty(&env).expect("serializable"));
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads the circuit keys named by `--keys`, or the embedded ones.
+pub fn load_keys(global: &GlobalOpts) -> anyhow::Result<std::sync::Arc<rlnkit::CircuitKeys>> {
+    use anyhow::Context;
+    match &global.keys {
+        Some(dir) => rlnkit::CircuitKeys::load(dir).with_context(|| format!("loading circuit keys from {}", dir.display())),
+        None => rlnkit::CircuitKeys::embedded().context("loading the embedded circuit keys"),
+    }
+}

@@ -1,0 +1,106 @@
+//! Proving and verifying with rlnkit's own keys: round trip, limits, root window, recovery, batches.
+
+use std::sync::{Arc, OnceLock};
+
+use rand::SeedableRng;
+use rlnkit::{
+    recover_secret, CircuitKeys, Epoch, ExternalNullifier, Field, Identity, MerkleTree, Prover, ProverError, Rejection, RlnIdentifier, RlnInputs,
+    RlnProof, UserMessageLimit, Verifier,
+};
+
+struct Fixture {
+    keys: Arc<CircuitKeys>,
+    tree: MerkleTree,
+    ids: Vec<Identity>,
+    limit: UserMessageLimit,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let limit = UserMessageLimit::new(5).unwrap();
+        let ids: Vec<Identity> = (0..8).map(|i| Identity::from_seed(format!("test member {i}").as_bytes())).collect();
+        let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
+        Fixture { keys: CircuitKeys::embedded().unwrap(), tree: MerkleTree::from_leaves(20, &leaves).unwrap(), ids, limit }
+    })
+}
+
+fn ext(epoch: u64) -> ExternalNullifier {
+    ExternalNullifier::new(Epoch::from_index(epoch), RlnIdentifier::waku())
+}
+
+fn prove(member: usize, message_id: u64, epoch: u64, signal: &[u8]) -> Result<RlnProof, ProverError> {
+    let fx = fixture();
+    let path = fx.tree.proof(member as u64).unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(member as u64 * 1000 + message_id);
+    Prover::new(fx.keys.clone()).prove_with_rng(&RlnInputs::for_signal(fx.ids[member].secret(), fx.limit, message_id, &path, ext(epoch), signal), &mut rng)
+}
+
+#[test]
+fn round_trip_and_tampered_twin() {
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let p = prove(3, 1, 100, b"hello").unwrap();
+    assert_eq!(p.values.root, fx.tree.root());
+    v.verify(&p, b"hello", &[fx.tree.root()]).unwrap();
+    // Through the wire form.
+    let back = RlnProof::from_bytes(&p.to_bytes()).unwrap();
+    v.verify(&back, b"hello", &[fx.tree.root()]).unwrap();
+    // Tampered twins.
+    assert_eq!(v.verify(&p, b"hellO", &[fx.tree.root()]), Err(Rejection::SignalMismatch));
+    let mut t = p;
+    t.values.y = Field::from_fr(t.values.y.fr() + ark_bn254::Fr::from(1u64));
+    assert_eq!(v.verify(&t, b"hello", &[fx.tree.root()]), Err(Rejection::InvalidProof));
+    let mut t = p;
+    t.values.external_nullifier = ext(101).as_field();
+    assert_eq!(v.verify_proof(&t), Err(Rejection::InvalidProof));
+}
+
+#[test]
+fn message_id_at_or_above_limit_cannot_be_proved() {
+    let limit = fixture().limit.get();
+    assert!(matches!(prove(0, limit, 1, b"x"), Err(ProverError::Identity(_))));
+    assert!(matches!(prove(0, limit + 7, 1, b"x"), Err(ProverError::Identity(_))));
+    // The circuit itself enforces it too: feed the raw witness input.
+    let fx = fixture();
+    let path = fx.tree.proof(0).unwrap();
+    let mut input = RlnInputs::for_signal(fx.ids[0].secret(), fx.limit, 0, &path, ext(1), b"x").witness_input();
+    input.message_id = Field::from_u64(limit);
+    assert!(matches!(Prover::new(fx.keys.clone()).prove_witness_input(&input), Err(ProverError::Unsatisfied | ProverError::Witness(_))));
+}
+
+#[test]
+fn root_outside_window_is_rejected() {
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let p = prove(1, 0, 7, b"m").unwrap();
+    let other = MerkleTree::new(20).unwrap().root();
+    assert_eq!(v.verify(&p, b"m", &[other]), Err(Rejection::RootNotAccepted { root: fx.tree.root() }));
+    assert_eq!(v.verify(&p, b"m", &[] as &[Field]), Err(Rejection::RootNotAccepted { root: fx.tree.root() }));
+    v.verify(&p, b"m", &[other, fx.tree.root()]).unwrap();
+}
+
+#[test]
+fn double_signal_reveals_the_secret() {
+    let fx = fixture();
+    let a = prove(2, 4, 9, b"first").unwrap();
+    let b = prove(2, 4, 9, b"second").unwrap();
+    assert_eq!(a.values.nullifier, b.values.nullifier);
+    assert_eq!(recover_secret(&a.values, &b.values).unwrap(), fx.ids[2].secret());
+    // Another message id or epoch gives another nullifier: nothing to recover.
+    let c = prove(2, 3, 9, b"third").unwrap();
+    assert_ne!(a.values.nullifier, c.values.nullifier);
+    assert!(recover_secret(&a.values, &c.values).is_err());
+}
+
+#[test]
+fn batch_accepts_good_and_names_bad() {
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let mut proofs: Vec<RlnProof> = (0..6).map(|i| prove(i, 0, 50, format!("m{i}").as_bytes()).unwrap()).collect();
+    v.verify_batch(&proofs).unwrap();
+    proofs[4].values.x = proofs[3].values.x;
+    assert_eq!(v.verify_batch(&proofs).unwrap_err().bad, vec![4]);
+    proofs[1].proof = proofs[2].proof;
+    assert_eq!(v.verify_batch(&proofs).unwrap_err().bad, vec![1, 4]);
+}
