@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { ERC1967Proxy } from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
-import { LinearPriceCalculator } from "../src/LinearPriceCalculator.sol";
-import { RlnMembership } from "../src/RlnMembership.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { Vm } from "../test/utils/Vm.sol";
+import {LinearPriceCalculator} from "../src/LinearPriceCalculator.sol";
+import {RlnMembership} from "../src/RlnMembership.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {Vm} from "../test/utils/Vm.sol";
 
 /// @title Deploy
 /// @notice Deploys the registry with the Waku network's deployed parameters, for local chains:

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { Deploy } from "../script/Deploy.s.sol";
-import { LinearPriceCalculator } from "../src/LinearPriceCalculator.sol";
-import { RlnMembership } from "../src/RlnMembership.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { Test } from "./utils/Test.sol";
+import {Deploy} from "../script/Deploy.s.sol";
+import {LinearPriceCalculator} from "../src/LinearPriceCalculator.sol";
+import {RlnMembership} from "../src/RlnMembership.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {Test} from "./utils/Test.sol";
 
 /// @notice The deploy script yields a working registry with the Waku network's parameters.
 contract DeployTest is Test {

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { ERC1967Proxy } from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
-import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
-import { LinearPriceCalculator } from "../src/LinearPriceCalculator.sol";
-import { RlnMembership } from "../src/RlnMembership.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { RlnMembershipHandler } from "./handlers/RlnMembershipHandler.sol";
-import { InvariantTest, Test } from "./utils/Test.sol";
+import {LinearPriceCalculator} from "../src/LinearPriceCalculator.sol";
+import {RlnMembership} from "../src/RlnMembership.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {RlnMembershipHandler} from "./handlers/RlnMembershipHandler.sol";
+import {InvariantTest, Test} from "./utils/Test.sol";
 
 /// @notice Invariants of the registry under random sequences of registrations, extensions, erasures (lazy
 /// and full), time and block travel, slashes (with copycats), withdrawals, reward-share and token changes.
@@ -62,7 +62,8 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
     /// @notice The on-chain root is the root of the leaves, recomputed here with PoseidonT3.
     function invariant_rootMatchesLeaves() public view {
         uint32 n = rln.nextFreeIndex();
-        uint256[] memory leaves = n == 0 ? new uint256[](0) : rln.getRateCommitmentsInRangeBoundsInclusive(0, n - 1);
+        uint256[] memory leaves =
+            n == 0 ? new uint256[](0) : rln.getRateCommitmentsInRangeBoundsInclusive(0, n - 1);
         uint256[] memory level = leaves;
         uint256 zero = 0;
         for (uint256 d = 0; d < 20; ++d) {
@@ -121,7 +122,7 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         if (reusable != 0) rln.indicesOfLazilyErasedMemberships(reusable - 1); // exists
         try rln.indicesOfLazilyErasedMemberships(reusable) returns (uint32) {
             assertTrue(false, "reuse list longer than the ghost count");
-        } catch { }
+        } catch {}
     }
 
     // ------------------------------------------------------------------------------------------ rate limits

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { PoseidonT2 } from "poseidon-solidity/PoseidonT2.sol";
-import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
-import { LinearPriceCalculator } from "../../src/LinearPriceCalculator.sol";
-import { RlnMembership } from "../../src/RlnMembership.sol";
-import { TestToken } from "../../src/TestToken.sol";
-import { Test } from "../utils/Test.sol";
+import {LinearPriceCalculator} from "../../src/LinearPriceCalculator.sol";
+import {RlnMembership} from "../../src/RlnMembership.sol";
+import {TestToken} from "../../src/TestToken.sol";
+import {Test} from "../utils/Test.sol";
 
 /// @notice Drives the registry for the invariant tests: bounded inputs, several actors, its own clock, and
 /// ghost variables (token flows, rate limit, reusable slots, slashes) the invariants compare the registry to.
@@ -58,7 +58,12 @@ contract RlnMembershipHandler is Test {
     mapping(bytes32 outcome => uint256) public reached;
     mapping(bytes32 action => uint256) public calls;
 
-    constructor(RlnMembership rln_, LinearPriceCalculator calculator_, TestToken[2] memory tokens_, address treasury_) {
+    constructor(
+        RlnMembership rln_,
+        LinearPriceCalculator calculator_,
+        TestToken[2] memory tokens_,
+        address treasury_
+    ) {
         rln = rln_;
         calculator = calculator_;
         tokens = tokens_;
@@ -83,7 +88,10 @@ contract RlnMembershipHandler is Test {
 
     // ------------------------------------------------------------------------------------------ actions
 
-    function register(uint256 actorSeed, uint256 rateSeed, uint256 identitySeed) external useClock("register") {
+    function register(uint256 actorSeed, uint256 rateSeed, uint256 identitySeed)
+        external
+        useClock("register")
+    {
         address actor = actors[actorSeed % actors.length];
         uint32 rateLimit = uint32(bound(rateSeed, rln.minMembershipRateLimit(), rln.maxMembershipRateLimit()));
         (uint256 secret, uint256 id) = _pickIdentity(identitySeed);
@@ -151,7 +159,8 @@ contract RlnMembershipHandler is Test {
         else return;
         vm.prank(caller);
         rln.eraseMemberships(_one(id), full);
-        reached[full ? bytes32("erase full") : bytes32("erase lazy")] += 1;
+        if (full) reached["erase full"] += 1;
+        else reached["erase lazy"] += 1;
         ghostTotalRateLimit -= lastRateLimit[id];
         ghostReusableSlots += 1;
     }
@@ -162,7 +171,10 @@ contract RlnMembershipHandler is Test {
         blockNumber += bound(blocksSeed, 1, 8);
     }
 
-    function commitSlash(uint256 slasherSeed, uint256 idSeed, uint256 receiverSeed) external useClock("commitSlash") {
+    function commitSlash(uint256 slasherSeed, uint256 idSeed, uint256 receiverSeed)
+        external
+        useClock("commitSlash")
+    {
         // Mostly identities with something to slash (registered, or erased with a locked deposit or leaf).
         uint256 id = idSeed % 8 == 0 || ids.length == 0 ? 0 : _find(idSeed >> 3, _slashableNow);
         if (id == 0) {
@@ -186,10 +198,11 @@ contract RlnMembershipHandler is Test {
         vm.prank(COPYCAT);
         try rln.revealSlash(c.secret, c.rewardReceiver) {
             ghostCopycatWins += 1;
-        } catch { }
+        } catch {}
 
         // Committing the same commitment again restarts it: the registry's record is the one that counts.
-        uint256 committedAt = rln.slashCommitments(c.slasher, keccak256(abi.encode(c.secret, c.rewardReceiver, c.slasher)));
+        uint256 committedAt =
+            rln.slashCommitments(c.slasher, keccak256(abi.encode(c.secret, c.rewardReceiver, c.slasher)));
         if (committedAt == 0) return _dropCommit(k); // revealed through a duplicate already
         if (blockNumber <= committedAt) return; // too early: try again later
         _dropCommit(k);
@@ -212,7 +225,9 @@ contract RlnMembershipHandler is Test {
             ghostReusableSlots += 1;
         }
         slashed[id] = true;
-        reached[live ? bytes32("slash registered") : seizable != 0 ? bytes32("slash locked deposit") : bytes32("slash leaf only")] += 1;
+        if (live) reached["slash registered"] += 1;
+        else if (seizable != 0) reached["slash locked deposit"] += 1;
+        else reached["slash leaf only"] += 1;
     }
 
     function withdraw(uint256 accountSeed, uint256 tokenSeed) external useClock("withdraw") {
@@ -277,7 +292,11 @@ contract RlnMembershipHandler is Test {
     }
 
     /// @dev What a slash of `id` would take now.
-    function _slashable(uint256 id) internal view returns (address token, uint256 seizable, bool live, bool leafInTree) {
+    function _slashable(uint256 id)
+        internal
+        view
+        returns (address token, uint256 seizable, bool live, bool leafInTree)
+    {
         live = rln.isInMembershipSet(id);
         if (live) {
             (seizable,,,,,,, token) = rln.memberships(id);
