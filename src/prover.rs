@@ -19,7 +19,6 @@ use crate::identity::{rate_commitment, IdentityError, UserMessageLimit};
 use crate::poseidon::{poseidon1, poseidon3};
 use crate::proof::{Groth16Proof, PublicValues, RlnProof};
 use crate::tree::{root_from_path, MerkleProof, TreeError};
-use crate::verifier::Verifier;
 
 /// Errors from proof generation.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +128,7 @@ impl Prover {
         // circom's witness generator reports a failed `===` through a callback that ark-circom
         // ignores, so an unsatisfiable input still yields a (useless) proof. Checking it costs
         // one verification (~1-2 ms) and guarantees we never hand out a proof nobody accepts.
-        Verifier::from_prepared(self.keys.prepared.clone()).verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
+        self.keys.verifier().verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
         Ok(proof)
     }
 

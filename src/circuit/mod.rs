@@ -62,6 +62,7 @@ pub struct CircuitKeys {
     pub(crate) constraints: ConstraintSystem,
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
     pub(crate) witness: WitnessGenerator,
+    verifier: std::sync::OnceLock<crate::verifier::Verifier>,
     source: String,
 }
 
@@ -85,6 +86,11 @@ impl CircuitKeys {
     /// The crate's own development keys (see `zkeys/README.md`; not the Waku network's keys).
     pub fn embedded() -> Result<Arc<Self>, KeysError> {
         Self::from_bytes(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys").map(Arc::new)
+    }
+
+    /// The development keys with an explicit cache directory (None: parse and compile).
+    pub fn embedded_with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>, KeysError> {
+        Self::from_bytes_with_cache(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys", cache_dir).map(Arc::new)
     }
 
     /// Loads `rln_final.zkey` and `rln.wasm` from `dir` (and checks `verification_key.json`
@@ -139,7 +145,7 @@ impl CircuitKeys {
         };
         let witness =
             WitnessGenerator::with_cache(wasm, cache_dir).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
-        Ok(CircuitKeys { proving_key, constraints, prepared, witness, source: source.to_string() })
+        Ok(CircuitKeys { proving_key, constraints, prepared, witness, verifier: Default::default(), source: source.to_string() })
     }
 
     /// The verifying key.
@@ -150,6 +156,11 @@ impl CircuitKeys {
     /// The prepared verifying key (computed once at load).
     pub fn prepared_verifying_key(&self) -> &PreparedVerifyingKey<Bn254> {
         &self.prepared
+    }
+
+    /// A verifier for these keys, shared (its fixed-base tables are built once).
+    pub fn verifier(&self) -> &crate::verifier::Verifier {
+        self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
     }
 
     /// The witness generator.
