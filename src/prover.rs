@@ -1,7 +1,7 @@
 //! Proof generation: the circuit's public values computed natively, the witness from the circuit's
 //! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
 
-mod groth16;
+pub(crate) mod groth16;
 
 use std::sync::{Arc, Mutex};
 
@@ -147,7 +147,7 @@ impl Prover {
         self.check_witness_len(witness)?;
         let pk = &self.keys.proving_key;
         let cs = &self.keys.constraints;
-        let (sums, h) = rayon::join(|| groth16::wire_sums(pk, cs.num_instance_variables, witness), || groth16::h_sum(pk, cs, witness));
+        let (sums, h) = rayon::join(|| groth16::wire_sums(pk, self.keys.sparse_queries(), cs.num_instance_variables, witness), || groth16::h_sum(pk, cs, witness));
         let h = h.map_err(ProverError::Groth16)?;
         Ok(groth16::assemble(pk, &sums, h, r, s).into())
     }
@@ -270,7 +270,7 @@ impl MemberProver {
         let (sums, h) = rayon::join(
             || match &cached {
                 Some(c) => groth16::wire_sums_from(pk, cs.num_instance_variables, &c.witness, &c.sums, &witness).0,
-                None => groth16::wire_sums(pk, cs.num_instance_variables, &witness),
+                None => groth16::wire_sums(pk, keys.sparse_queries(), cs.num_instance_variables, &witness),
             },
             || groth16::h_sum(pk, cs, &witness),
         );

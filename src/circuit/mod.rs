@@ -63,6 +63,7 @@ pub struct CircuitKeys {
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
     pub(crate) witness: WitnessGenerator,
     verifier: std::sync::OnceLock<crate::verifier::Verifier>,
+    sparse: std::sync::OnceLock<crate::prover::groth16::SparseQueries>,
     source: String,
 }
 
@@ -145,7 +146,12 @@ impl CircuitKeys {
         };
         let witness =
             WitnessGenerator::with_cache(wasm, cache_dir).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
-        Ok(CircuitKeys { proving_key, constraints, prepared, witness, verifier: Default::default(), source: source.to_string() })
+        Ok(CircuitKeys { proving_key, constraints, prepared, witness, verifier: Default::default(), sparse: Default::default(), source: source.to_string() })
+    }
+
+    /// The Groth16 proving key (arkworks form).
+    pub fn proving_key(&self) -> &ProvingKey<Bn254> {
+        &self.proving_key
     }
 
     /// The verifying key.
@@ -161,6 +167,11 @@ impl CircuitKeys {
     /// A verifier for these keys, shared (its fixed-base tables are built once).
     pub fn verifier(&self) -> &crate::verifier::Verifier {
         self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
+    }
+
+    /// The proving key's queries without their points at infinity (built at first use).
+    pub(crate) fn sparse_queries(&self) -> &crate::prover::groth16::SparseQueries {
+        self.sparse.get_or_init(|| crate::prover::groth16::SparseQueries::new(&self.proving_key))
     }
 
     /// The witness generator.

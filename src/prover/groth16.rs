@@ -13,7 +13,7 @@
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_circom::CircomReduction;
-use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::{Proof, ProvingKey};
 use ark_poly::GeneralEvaluationDomain;
@@ -45,11 +45,41 @@ fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
     G2Projective::msm_unchecked(bases, scalars)
 }
 
+/// The query points that are not the point at infinity, with their wire indices (a third of the
+/// B query is infinity for the RLN circuit: wires that appear in no B term). Built once per keys.
+pub struct SparseQueries {
+    a_idx: Vec<usize>,
+    a: Vec<G1Affine>,
+    b_idx: Vec<usize>,
+    b1: Vec<G1Affine>,
+    b2: Vec<G2Affine>,
+}
+
+impl SparseQueries {
+    pub fn new(pk: &ProvingKey<Bn254>) -> Self {
+        let a_idx: Vec<usize> = (0..pk.a_query.len()).filter(|&i| !pk.a_query[i].is_zero()).collect();
+        // B1 and B2 encode the same polynomials, so they are infinity at the same wires; keep a
+        // wire if either is not (never drops a term).
+        let b_idx: Vec<usize> = (0..pk.b_g1_query.len()).filter(|&i| !pk.b_g1_query[i].is_zero() || !pk.b_g2_query[i].is_zero()).collect();
+        SparseQueries {
+            a: a_idx.iter().map(|&i| pk.a_query[i]).collect(),
+            a_idx,
+            b1: b_idx.iter().map(|&i| pk.b_g1_query[i]).collect(),
+            b2: b_idx.iter().map(|&i| pk.b_g2_query[i]).collect(),
+            b_idx,
+        }
+    }
+}
+
 /// The wire sums of a full witness.
-pub fn wire_sums(pk: &ProvingKey<Bn254>, num_inputs: usize, witness: &[Fr]) -> WireSums {
+pub fn wire_sums(pk: &ProvingKey<Bn254>, q: &SparseQueries, num_inputs: usize, witness: &[Fr]) -> WireSums {
+    let pick = |idx: &[usize]| idx.iter().map(|&i| witness[i]).collect::<Vec<Fr>>();
     let ((a, b1), (b2, l)) = rayon::join(
-        || rayon::join(|| msm_g1(&pk.a_query, witness), || msm_g1(&pk.b_g1_query, witness)),
-        || rayon::join(|| msm_g2(&pk.b_g2_query, witness), || msm_g1(&pk.l_query, &witness[num_inputs..])),
+        || {
+            let b_scalars = pick(&q.b_idx);
+            rayon::join(|| msm_g1(&q.a, &pick(&q.a_idx)), || msm_g1(&q.b1, &b_scalars))
+        },
+        || rayon::join(|| msm_g2(&q.b2, &pick(&q.b_idx)), || msm_g1(&pk.l_query, &witness[num_inputs..])),
     );
     WireSums { a, b1, b2, l }
 }
@@ -65,11 +95,19 @@ pub fn wire_sums_from(pk: &ProvingKey<Bn254>, num_inputs: usize, base: &[Fr], ba
     let delta: Vec<Fr> = changed.iter().map(|&i| witness[i] - base[i]).collect();
     let pick_g1 = |q: &[G1Affine]| changed.iter().map(|&i| q[i]).collect::<Vec<_>>();
     let aux_start = changed.partition_point(|&i| i < num_inputs);
+    // Wires with an infinite B point contribute nothing to B: skip them in the G2 sum.
+    let (b_changed, b_delta): (Vec<usize>, Vec<Fr>) =
+        changed.iter().zip(&delta).filter(|(&i, _)| !pk.b_g2_query[i].is_zero() || !pk.b_g1_query[i].is_zero()).map(|(&i, d)| (i, *d)).unzip();
     let ((a, b1), (b2, l)) = rayon::join(
-        || rayon::join(|| msm_g1(&pick_g1(&pk.a_query), &delta), || msm_g1(&pick_g1(&pk.b_g1_query), &delta)),
         || {
             rayon::join(
-                || msm_g2(&changed.iter().map(|&i| pk.b_g2_query[i]).collect::<Vec<_>>(), &delta),
+                || msm_g1(&pick_g1(&pk.a_query), &delta),
+                || msm_g1(&b_changed.iter().map(|&i| pk.b_g1_query[i]).collect::<Vec<_>>(), &b_delta),
+            )
+        },
+        || {
+            rayon::join(
+                || msm_g2(&b_changed.iter().map(|&i| pk.b_g2_query[i]).collect::<Vec<_>>(), &b_delta),
                 || {
                     let bases: Vec<G1Affine> = changed[aux_start..].iter().map(|&i| pk.l_query[i - num_inputs]).collect();
                     msm_g1(&bases, &delta[aux_start..])
