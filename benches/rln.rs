@@ -77,7 +77,10 @@ fn proving(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("keys");
     g.sample_size(10);
-    g.bench_function("load embedded (zkey parse + wasm compile)", |bn| bn.iter(|| CircuitKeys::embedded().unwrap()));
+    g.bench_function("load embedded, no cache (zkey parse + wasm compile)", |bn| bn.iter(|| CircuitKeys::embedded_with_cache(None).unwrap()));
+    let cache = tempfile::tempdir().unwrap();
+    CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap();
+    g.bench_function("load embedded, warm cache", |bn| bn.iter(|| CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap()));
     g.bench_function("verifying key from snarkjs JSON + prepare", |bn| {
         bn.iter(|| Verifier::new(&rlnkit::circuit::embedded_verifying_key()))
     });
@@ -86,8 +89,22 @@ fn proving(c: &mut Criterion) {
     let mut g = c.benchmark_group("prove");
     g.sample_size(20);
     let wi = inputs.witness_input();
+    let witness = s.keys.witness_generator().generate(&wi).unwrap();
+    let (r, sb) = (ark_bn254::Fr::from(3u64), ark_bn254::Fr::from(5u64));
     g.bench_function("witness (wasm)", |bn| bn.iter(|| s.keys.constraints().num_constraints + prover_witness(&s.keys, &wi)));
+    g.bench_function("groth16 only, ark-groth16 reference", |bn| bn.iter(|| prover.prove_witness_reference(black_box(&witness), r, sb).unwrap()));
+    g.bench_function("groth16 only, rlnkit", |bn| bn.iter(|| prover.prove_witness(black_box(&witness), r, sb).unwrap()));
     g.bench_function("proof (witness + groth16)", |bn| bn.iter(|| prover.prove(black_box(&inputs)).unwrap()));
+    let member = prover.for_member(s.id.secret(), s.limit, &path).unwrap();
+    member.prove(0, ext, b"first message").unwrap();
+    let mut k = 0u64;
+    g.bench_function("member's next message, same root", |bn| {
+        bn.iter(|| {
+            k += 1;
+            let ext = ExternalNullifier::new(Epoch::from_index(k), RlnIdentifier::waku());
+            member.prove(k % 100, ext, &k.to_le_bytes()).unwrap()
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("verify");

@@ -4,6 +4,7 @@
 //!
 //! Also the witness: the circuit's input map and the WebAssembly witness generator.
 
+pub mod cache;
 mod vk;
 mod witness;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{PreparedVerifyingKey, ProvingKey, VerifyingKey};
 use ark_relations::utils::matrix::Matrix;
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 
 pub use vk::{verifying_key_from_snarkjs_json, verifying_key_to_bytes, VERIFYING_KEY_BYTES};
 pub use witness::{WitnessGenerator, WitnessInput};
@@ -60,6 +62,8 @@ pub struct CircuitKeys {
     pub(crate) constraints: ConstraintSystem,
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
     pub(crate) witness: WitnessGenerator,
+    verifier: std::sync::OnceLock<crate::verifier::Verifier>,
+    sparse: std::sync::OnceLock<crate::prover::groth16::SparseQueries>,
     source: String,
 }
 
@@ -83,6 +87,11 @@ impl CircuitKeys {
     /// The crate's own development keys (see `zkeys/README.md`; not the Waku network's keys).
     pub fn embedded() -> Result<Arc<Self>, KeysError> {
         Self::from_bytes(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys").map(Arc::new)
+    }
+
+    /// The development keys with an explicit cache directory (None: parse and compile).
+    pub fn embedded_with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>, KeysError> {
+        Self::from_bytes_with_cache(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys", cache_dir).map(Arc::new)
     }
 
     /// Loads `rln_final.zkey` and `rln.wasm` from `dir` (and checks `verification_key.json`
@@ -110,22 +119,39 @@ impl CircuitKeys {
         Ok(Arc::new(keys))
     }
 
-    /// Builds keys from the bytes of a snarkjs zkey and a circom witness generator.
+    /// Builds keys from the bytes of a snarkjs zkey and a circom witness generator, using the
+    /// on-disk cache of derived forms (see [`cache`]) when one is available.
     pub fn from_bytes(zkey: &[u8], wasm: &[u8], source: &str) -> Result<Self, KeysError> {
-        let (proving_key, idx) = ark_circom::read_zkey(&mut std::io::Cursor::new(zkey))
-            .map_err(|e| KeysError::Zkey { path: PathBuf::from(source), reason: e.to_string() })?;
-        if idx.num_instance_variables != PUBLIC_SIGNALS + 1 {
-            return Err(KeysError::PublicInputs { expected: PUBLIC_SIGNALS, got: idx.num_instance_variables.saturating_sub(1) });
-        }
-        let constraints = ConstraintSystem {
-            num_instance_variables: idx.num_instance_variables,
-            num_witness_variables: idx.num_witness_variables,
-            num_constraints: idx.num_constraints,
-            matrices: [idx.a, idx.b, idx.c],
+        Self::from_bytes_with_cache(zkey, wasm, source, cache::cache_dir().as_deref())
+    }
+
+    /// As [`CircuitKeys::from_bytes`], with an explicit cache directory (None: no cache).
+    pub fn from_bytes_with_cache(zkey: &[u8], wasm: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<Self, KeysError> {
+        let (proving_key, constraints, prepared) = match cache_dir {
+            Some(dir) => {
+                let digest = cache::sha256(zkey);
+                let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
+                match cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body)) {
+                    Some(parts) => parts,
+                    None => {
+                        let parts = parse_zkey(zkey, source)?;
+                        if let Some(body) = encode_cached_keys(&parts) {
+                            let _ = cache::write_entry(&path, PK_CACHE_KIND, &digest, &body);
+                        }
+                        parts
+                    }
+                }
+            }
+            None => parse_zkey(zkey, source)?,
         };
-        let witness = WitnessGenerator::new(wasm).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
-        let prepared = ark_groth16::prepare_verifying_key(&proving_key.vk);
-        Ok(CircuitKeys { proving_key, constraints, prepared, witness, source: source.to_string() })
+        let witness =
+            WitnessGenerator::with_cache(wasm, cache_dir).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
+        Ok(CircuitKeys { proving_key, constraints, prepared, witness, verifier: Default::default(), sparse: Default::default(), source: source.to_string() })
+    }
+
+    /// The Groth16 proving key (arkworks form).
+    pub fn proving_key(&self) -> &ProvingKey<Bn254> {
+        &self.proving_key
     }
 
     /// The verifying key.
@@ -136,6 +162,16 @@ impl CircuitKeys {
     /// The prepared verifying key (computed once at load).
     pub fn prepared_verifying_key(&self) -> &PreparedVerifyingKey<Bn254> {
         &self.prepared
+    }
+
+    /// A verifier for these keys, shared (its fixed-base tables are built once).
+    pub fn verifier(&self) -> &crate::verifier::Verifier {
+        self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
+    }
+
+    /// The proving key's queries without their points at infinity (built at first use).
+    pub(crate) fn sparse_queries(&self) -> &crate::prover::groth16::SparseQueries {
+        self.sparse.get_or_init(|| crate::prover::groth16::SparseQueries::new(&self.proving_key))
     }
 
     /// The witness generator.
@@ -151,6 +187,59 @@ impl CircuitKeys {
     pub fn source(&self) -> &str {
         &self.source
     }
+}
+
+/// Format tag of cached proving keys (bump when the layout changes).
+const PK_CACHE_KIND: &str = "pk-ark0.6-uncompressed-v1";
+
+type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254>);
+
+/// Parses a snarkjs zkey (checks every point) and prepares its verifying key.
+fn parse_zkey(zkey: &[u8], source: &str) -> Result<KeyParts, KeysError> {
+    let (proving_key, idx) = ark_circom::read_zkey(&mut std::io::Cursor::new(zkey))
+        .map_err(|e| KeysError::Zkey { path: PathBuf::from(source), reason: e.to_string() })?;
+    if idx.num_instance_variables != PUBLIC_SIGNALS + 1 {
+        return Err(KeysError::PublicInputs { expected: PUBLIC_SIGNALS, got: idx.num_instance_variables.saturating_sub(1) });
+    }
+    let constraints = ConstraintSystem {
+        num_instance_variables: idx.num_instance_variables,
+        num_witness_variables: idx.num_witness_variables,
+        num_constraints: idx.num_constraints,
+        matrices: [idx.a, idx.b, idx.c],
+    };
+    let prepared = ark_groth16::prepare_verifying_key(&proving_key.vk);
+    Ok((proving_key, constraints, prepared))
+}
+
+fn encode_cached_keys((pk, cs, pvk): &KeyParts) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    (cs.num_instance_variables as u64, cs.num_witness_variables as u64, cs.num_constraints as u64).serialize_uncompressed(&mut out).ok()?;
+    cs.matrices.serialize_uncompressed(&mut out).ok()?;
+    pk.serialize_uncompressed(&mut out).ok()?;
+    pvk.serialize_uncompressed(&mut out).ok()?;
+    Some(out)
+}
+
+/// Decodes a cache body. Points are not re-checked: the body's checksum was verified and it was
+/// written from a zkey whose points were checked when it was parsed.
+fn decode_cached_keys(mut body: &[u8]) -> Option<KeyParts> {
+    let r = &mut body;
+    let (ni, nw, nc) = <(u64, u64, u64)>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let matrices = <[Matrix<Fr>; 3]>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let pk = ProvingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let pvk = PreparedVerifyingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let wires = pk.a_query.len();
+    let consistent = r.is_empty()
+        && ni as usize == PUBLIC_SIGNALS + 1
+        && pk.b_g1_query.len() == wires
+        && pk.b_g2_query.len() == wires
+        && pk.l_query.len() + ni as usize == wires
+        && pvk.vk == pk.vk;
+    if !consistent {
+        return None;
+    }
+    let cs = ConstraintSystem { num_instance_variables: ni as usize, num_witness_variables: nw as usize, num_constraints: nc as usize, matrices };
+    Some((pk, cs, pvk))
 }
 
 /// Reads a snarkjs `verification_key.json`.

@@ -1,5 +1,6 @@
 //! The circuit's inputs and the circom WebAssembly witness generator.
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use ark_bn254::Fr;
@@ -8,7 +9,17 @@ use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 use wasmer::{Module, Store};
 
+use super::cache;
 use crate::field::Field;
+
+/// Format tag of cached compiled modules: the artifact is specific to the wasmer version, its
+/// compiler and the target.
+#[cfg(target_arch = "x86_64")]
+const MODULE_CACHE_KIND: &str = "wasmer6.1-cranelift-x86_64";
+#[cfg(target_arch = "aarch64")]
+const MODULE_CACHE_KIND: &str = "wasmer6.1-cranelift-aarch64";
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const MODULE_CACHE_KIND: &str = "wasmer6.1-cranelift-other";
 use crate::tree::MerkleProof;
 
 /// The RLN v2 circuit's inputs, with circom's signal names (`identitySecret`, …) in JSON, so the
@@ -79,8 +90,34 @@ pub struct WitnessGenerator {
 impl WitnessGenerator {
     /// Compiles a circom `.wasm` witness generator.
     pub fn new(wasm: &[u8]) -> Result<Self, String> {
+        Self::with_cache(wasm, None)
+    }
+
+    /// Compiles a circom `.wasm` witness generator, or loads it from the cache directory
+    /// (compiled once per machine instead of once per process; see [`super::cache`]).
+    pub fn with_cache(wasm: &[u8], cache_dir: Option<&Path>) -> Result<Self, String> {
         let mut store = Store::default();
-        let module = Module::new(&store, wasm).map_err(|e| e.to_string())?;
+        let module = match cache_dir {
+            Some(dir) => {
+                let digest = cache::sha256(wasm);
+                let path = cache::entry_path(dir, MODULE_CACHE_KIND, &digest);
+                // SAFETY: the entry's checksum was verified, and it was written by `Module::serialize`
+                // of this wasmer version for this target (both are in MODULE_CACHE_KIND).
+                let cached = cache::read_entry(&path, MODULE_CACHE_KIND, &digest)
+                    .and_then(|body| unsafe { Module::deserialize(&store, body) }.ok());
+                match cached {
+                    Some(module) => module,
+                    None => {
+                        let module = Module::new(&store, wasm).map_err(|e| e.to_string())?;
+                        if let Ok(bytes) = module.serialize() {
+                            let _ = cache::write_entry(&path, MODULE_CACHE_KIND, &digest, &bytes);
+                        }
+                        module
+                    }
+                }
+            }
+            None => Module::new(&store, wasm).map_err(|e| e.to_string())?,
+        };
         let calculator = WitnessCalculator::from_module(&mut store, module).map_err(|e| e.to_string())?;
         Ok(WitnessGenerator { inner: Mutex::new(Instance { store, calculator }) })
     }
