@@ -40,7 +40,7 @@ pub enum SlashError {
     TooEarly,
     #[error("the reveal window of the commitment has passed")]
     TooLate,
-    #[error("timed out waiting for the next block")]
+    #[error("timed out waiting for the commitment's block")]
     Timeout,
     #[error("slash backend: {0}")]
     Backend(String),
@@ -71,9 +71,9 @@ pub trait SlashBackend: Send + Sync {
 pub struct SlashConfig {
     /// Who receives the reward: the relay operator.
     pub reward_receiver: Address,
-    /// How often to poll for the next block.
+    /// How often to poll for the commitment's block.
     pub poll: Duration,
-    /// How long to wait for the next block before giving up.
+    /// How long to wait for it before giving up.
     pub max_wait: Duration,
 }
 
@@ -96,7 +96,9 @@ pub struct SlashOutcome {
 pub struct Slasher;
 
 impl Slasher {
-    /// Commits, waits for a later block, reveals.
+    /// Commits, waits until the commitment is on chain, reveals. A transaction sent after the
+    /// commitment's block exists lands in a later block (with anvil's automine, the next one), which
+    /// is what the contract requires (`block.number > commitBlock`).
     pub async fn slash(backend: &dyn SlashBackend, config: &SlashConfig, secret: Field) -> (Option<u64>, Result<RevealReceipt, SlashError>) {
         let c = slash_commitment(secret, config.reward_receiver, backend.sender());
         let commit_block = match backend.commit_slash(c).await {
@@ -106,7 +108,7 @@ impl Slasher {
         let end = tokio::time::Instant::now() + config.max_wait;
         loop {
             match backend.block_number().await {
-                Ok(b) if b > commit_block => break,
+                Ok(b) if b >= commit_block => break,
                 Ok(_) => {}
                 Err(e) => return (Some(commit_block), Err(e)),
             }
