@@ -452,7 +452,7 @@ impl Validator {
                         first,
                         second: share,
                     };
-                    tracing::warn!(epoch = ev.epoch, id_commitment = %ev.id_commitment.to_hex(), "double signal: recovered a member's secret");
+                    tracing::info!(epoch = ev.epoch, id_commitment = %ev.id_commitment.to_hex(), "double signal: recovered a member's secret");
                     self.metrics.secrets_recovered.inc();
                     self.spam_subscribers.lock().expect("lock").retain(|tx| tx.send(ev.clone()).is_ok());
                 }
