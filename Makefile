@@ -30,6 +30,8 @@ test: deps $(TEST_TARGETS) test-rust
 
 demo: deps
 	$(CARGO) run --locked --quiet -- demo
+	$(CARGO) run --locked --quiet -- relay demo
 
 bench: deps
 	$(CARGO) bench --locked --bench rln
+	$(CARGO) bench --locked --bench relay

@@ -35,12 +35,16 @@ pub mod fuzzing;
 pub mod field;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
+/// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
+pub mod incentives;
 /// circomlib-compatible Poseidon.
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
 pub mod proof;
 /// Proof generation.
 pub mod prover;
+/// The rate-limited Waku relay: messages, validator, nullifier log, libp2p node, publisher, metrics.
+pub mod relay;
 /// The membership Merkle tree.
 pub mod tree;
 /// Proof verification, single and batched.

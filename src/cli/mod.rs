@@ -6,6 +6,8 @@ mod demo;
 mod id;
 mod inputs;
 mod proofs;
+mod relay;
+mod relay_demo;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,6 +54,9 @@ pub enum Command {
     /// Membership tree helpers over a members file (one rate commitment per line).
     #[command(subcommand)]
     Tree(proofs::TreeCmd),
+    /// The rate-limited Waku relay: run a node, publish, or watch the local demo.
+    #[command(subcommand)]
+    Relay(relay::RelayCmd),
     /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
     Demo(demo::DemoArgs),
 }
@@ -111,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Recover(c) => c.run(&cli.global),
         Command::Tree(c) => c.run(&cli.global),
         Command::Demo(c) => c.run(&cli.global),
+        Command::Relay(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

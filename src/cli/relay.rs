@@ -1,0 +1,283 @@
+//! `rlnkit relay run | publish | demo`: the rate-limited Waku relay from the command line.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use libp2p::Multiaddr;
+use rlnkit::epoch::WAKU_EPOCH_SECONDS;
+use rlnkit::relay::validator::{unix_now_ns, StaticRoots, Validator, ValidatorConfig};
+use rlnkit::relay::{metrics, shard_topic, NodeConfig, NullifierLog, Publisher, RelayNode};
+use rlnkit::{Field, Prover, RlnIdentifier, UserMessageLimit, Verifier};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::inputs::{members_tree, read_members, write_atomic, IdentityArgs};
+use super::{load_keys, GlobalOpts, Outcome};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RelayCmd {
+    /// Run a relay node that validates every message's RLN proof.
+    Run(RunArgs),
+    /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
+    Publish(PublishArgs),
+    /// Three relays on loopback, an honest publisher and a spammer: what gets through, what is
+    /// rejected, recovered and paid.
+    Demo(super::relay_demo::RelayDemoArgs),
+}
+
+impl RelayCmd {
+    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        match self {
+            RelayCmd::Run(a) => a.run(g),
+            RelayCmd::Publish(a) => a.run(g),
+            RelayCmd::Demo(a) => a.run(g),
+        }
+    }
+}
+
+/// Relay settings; every field can also come from the TOML file given with `--config`
+/// (command-line values win).
+#[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[command(after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008")]
+pub struct RunArgs {
+    /// TOML config file with any of these options.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Listen address (multiaddr), repeatable. Default /ip4/0.0.0.0/tcp/60000.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// Peer to dial (multiaddr with /p2p/<id>), repeatable.
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub peers: Vec<String>,
+    /// Waku cluster id. Default 1 (the Waku Network).
+    #[arg(long)]
+    pub cluster: Option<u16>,
+    /// Shard to relay (topic /waku/2/rs/<cluster>/<shard>), repeatable. Default 0.
+    #[arg(long = "shard", value_name = "N")]
+    pub shards: Vec<u16>,
+    /// An acceptable Merkle root (decimal or 0x-hex), repeatable.
+    #[arg(long = "root", value_name = "FIELD")]
+    pub roots: Vec<String>,
+    /// Members file (one rate commitment per line); its tree's root is accepted.
+    #[arg(long, value_name = "FILE")]
+    pub members: Option<PathBuf>,
+    /// Directory for the nullifier log (kept across restarts). Default: memory only.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Serve /metrics and /health on this port (0.0.0.0).
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
+    /// RLN identifier text. Default: the Waku network's.
+    #[arg(long, value_name = "TEXT")]
+    pub rln_identifier: Option<String>,
+    /// Epoch length in seconds. Default 600.
+    #[arg(long, value_name = "SECONDS")]
+    pub epoch_seconds: Option<u64>,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub run_for: Option<u64>,
+}
+
+impl RunArgs {
+    /// The command-line values over the config file's.
+    fn merged(self) -> Result<RunArgs> {
+        let Some(path) = &self.config else { return Ok(self) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading relay config {}", path.display()))?;
+        let file: RunArgs = toml::from_str(&text).with_context(|| format!("{} is not a valid relay config", path.display()))?;
+        let pick_vec = |a: Vec<String>, b: Vec<String>| if a.is_empty() { b } else { a };
+        Ok(RunArgs {
+            config: self.config.clone(),
+            listen: pick_vec(self.listen, file.listen),
+            peers: pick_vec(self.peers, file.peers),
+            cluster: self.cluster.or(file.cluster),
+            shards: if self.shards.is_empty() { file.shards } else { self.shards },
+            roots: pick_vec(self.roots, file.roots),
+            members: self.members.or(file.members),
+            data_dir: self.data_dir.or(file.data_dir),
+            metrics_port: self.metrics_port.or(file.metrics_port),
+            rln_identifier: self.rln_identifier.or(file.rln_identifier),
+            epoch_seconds: self.epoch_seconds.or(file.epoch_seconds),
+            run_for: self.run_for.or(file.run_for),
+        })
+    }
+
+    fn topics(&self) -> Vec<String> {
+        let cluster = self.cluster.unwrap_or(1);
+        let shards = if self.shards.is_empty() { vec![0] } else { self.shards.clone() };
+        shards.into_iter().map(|s| shard_topic(cluster, s)).collect()
+    }
+
+    fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        let a = self.merged()?;
+        let keys = load_keys(g)?;
+        let mut roots: Vec<Field> = a.roots.iter().map(|r| Field::parse(r).with_context(|| format!("--root {r}"))).collect::<Result<_>>()?;
+        let mut memberships = 0;
+        if let Some(m) = &a.members {
+            let leaves = read_members(m)?;
+            memberships = leaves.len();
+            roots.push(rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root());
+        }
+        if roots.is_empty() {
+            bail!("no acceptable roots: pass --root or --members (or set them in --config); the chain-backed root window is not wired yet");
+        }
+        let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
+        let topics = a.topics();
+        let config = ValidatorConfig { rln_identifier, epoch_seconds: a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS), pubsub_topics: topics.clone(), ..ValidatorConfig::default() };
+        let log = match &a.data_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+                let p = d.join("nullifiers.redb");
+                NullifierLog::open(&p).with_context(|| format!("opening the nullifier log {}", p.display()))?
+            }
+            None => NullifierLog::in_memory(),
+        };
+        let validator = Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), Arc::new(StaticRoots::new(roots.clone())), log));
+        validator.metrics().memberships.set(memberships as i64);
+        let listen = if a.listen.is_empty() { vec!["/ip4/0.0.0.0/tcp/60000".to_string()] } else { a.listen.clone() };
+        let node_config = NodeConfig { listen: parse_addrs(&listen)?, peers: parse_addrs(&a.peers)?, topics: topics.clone(), ..NodeConfig::default() };
+        let rt = tokio::runtime::Runtime::new()?;
+        rt.block_on(async move {
+            let node = RelayNode::spawn(node_config, validator.clone()).await?;
+            let addrs = node.listen_addrs().await?;
+            for addr in &addrs {
+                eprintln!("listening on {addr}/p2p/{}", node.peer_id());
+            }
+            eprintln!("relaying {} with {} acceptable root(s)", topics.join(", "), roots.len());
+            if let Some(port) = a.metrics_port {
+                let v = validator.clone();
+                let health = Arc::new(move || json!({ "status": "ok", "peers": v.metrics().peers.get(), "messages": v.metrics().messages.get() }));
+                let (bound, _task) = metrics::serve(SocketAddr::from(([0, 0, 0, 0], port)), validator.metrics().clone(), health).await?;
+                eprintln!("metrics on http://{bound}/metrics, health on /health");
+            }
+            let mut spam = validator.subscribe_spam();
+            tokio::spawn(async move {
+                while let Some(ev) = spam.recv().await {
+                    eprintln!("spam: member {} double-signalled in epoch {}; secret recovered (slashing needs a chain backend)", ev.id_commitment.to_hex(), ev.epoch);
+                }
+            });
+            match a.run_for {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+            node.shutdown().await;
+            let m = validator.metrics();
+            let data = json!({ "peer_id": node.peer_id().to_string(), "listen": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "messages": m.messages.get(), "spam": m.spam.get() });
+            Ok(Outcome::ok(format!("relay stopped after {} messages ({} spam)", m.messages.get(), m.spam.get()), data))
+        })
+    }
+}
+
+fn parse_identifier(t: Option<&str>) -> Result<RlnIdentifier> {
+    match t {
+        None => Ok(RlnIdentifier::waku()),
+        Some(t) => RlnIdentifier::from_text(t).with_context(|| format!("rln identifier {t:?} is longer than 31 bytes")),
+    }
+}
+
+fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
+    v.iter().map(|s| s.parse::<Multiaddr>().with_context(|| format!("{s} is not a multiaddr"))).collect()
+}
+
+/// Message ids used per epoch, kept between `relay publish` runs.
+#[derive(Serialize, Deserialize, Default)]
+struct PublishState {
+    used: BTreeMap<u64, u64>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello")]
+pub struct PublishArgs {
+    #[command(flatten)]
+    identity: IdentityArgs,
+    /// The member's user message limit (messages per epoch).
+    #[arg(long, value_name = "N")]
+    limit: u64,
+    /// Members file (one rate commitment per line), for the membership path.
+    #[arg(long, value_name = "FILE")]
+    members: PathBuf,
+    /// Relay to publish through (multiaddr with /p2p/<id>), repeatable.
+    #[arg(long = "peer", value_name = "MULTIADDR", required = true)]
+    peers: Vec<String>,
+    #[arg(long, default_value_t = 1)]
+    cluster: u16,
+    #[arg(long, default_value_t = 0)]
+    shard: u16,
+    #[arg(long, value_name = "TOPIC")]
+    content_topic: String,
+    /// The payload as UTF-8 text.
+    #[arg(long, value_name = "TEXT")]
+    payload: String,
+    /// Where used message ids are tracked. Default: <identity file>.msgids.json or ./rlnkit-msgids.json.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    #[arg(long, value_name = "TEXT")]
+    rln_identifier: Option<String>,
+    #[arg(long, default_value_t = WAKU_EPOCH_SECONDS)]
+    epoch_seconds: u64,
+}
+
+impl PublishArgs {
+    fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        let identity = self.identity.load()?;
+        let limit = UserMessageLimit::new(self.limit)?;
+        let tree = members_tree(&self.members)?;
+        let leaf = identity.rate_commitment(limit);
+        let index = (0..tree.next_index()).find(|&i| tree.leaf(i).ok() == Some(leaf)).with_context(|| format!("this identity (limit {}) is not in {}", self.limit, self.members.display()))?;
+        let state_path = self.state.clone().unwrap_or_else(|| match &self.identity.identity {
+            Some(p) => PathBuf::from(format!("{}.msgids.json", p.display())),
+            None => PathBuf::from("rlnkit-msgids.json"),
+        });
+        let state: PublishState = read_state(&state_path)?;
+        let keys = load_keys(g)?;
+        let mut publisher = Publisher::new(Prover::new(keys), identity, limit, tree.proof(index)?)
+            .with_rln_identifier(parse_identifier(self.rln_identifier.as_deref())?)
+            .with_epoch_seconds(self.epoch_seconds);
+        for (e, u) in &state.used {
+            publisher.set_used(*e, *u);
+        }
+        let now = unix_now_ns();
+        let epoch = now / 1_000_000_000 / self.epoch_seconds.max(1);
+        let msg = publisher.build(self.payload.as_bytes(), &self.content_topic, now)?;
+        let message_id = publisher.used(epoch) - 1;
+        let mut state = state;
+        state.used = [(epoch, publisher.used(epoch))].into_iter().collect();
+        write_atomic(&state_path, serde_json::to_string_pretty(&state)?.as_bytes(), false)?;
+        let topic = shard_topic(self.cluster, self.shard);
+        let peers = parse_addrs(&self.peers)?;
+        let rt = tokio::runtime::Runtime::new()?;
+        let id = rt.block_on(async {
+            // The publishing node validates what it receives like any relay (no roots: accepts nothing).
+            let v = Arc::new(Validator::new(ValidatorConfig::default(), Verifier::new(&rlnkit::circuit::embedded_verifying_key()), Arc::new(StaticRoots::new([])), NullifierLog::in_memory()));
+            let config = NodeConfig { listen: vec!["/ip4/0.0.0.0/tcp/0".parse()?], peers, topics: vec![topic.clone()], ..NodeConfig::default() };
+            let node = RelayNode::spawn(config, v).await?;
+            if !node.wait_for_mesh(&topic, 1, Duration::from_secs(15)).await? {
+                bail!("no relay joined {topic} within 15 s: check --peer");
+            }
+            let id = node.publish(&topic, &msg).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            node.shutdown().await;
+            Ok(id)
+        })?;
+        let hash = hex::encode(msg.message_hash(&topic));
+        Ok(Outcome::ok(
+            format!("published on {topic}: message id {message_id} of {} in epoch {epoch}, hash 0x{hash}", self.limit),
+            json!({ "pubsub_topic": topic, "epoch": epoch, "message_id": message_id, "message_hash": hash, "gossipsub_id": hex::encode(id) }),
+        ))
+    }
+}
+
+fn read_state(path: &Path) -> Result<PublishState> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t).with_context(|| format!("{} is not a message id state file", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PublishState::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}

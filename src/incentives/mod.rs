@@ -1,0 +1,10 @@
+//! Incentives: the slashing flow that turns a relay's spam detection into a reward for its
+//! operator (commit → at least one block → reveal), behind the [`SlashBackend`] trait (the chain
+//! client implements it; [`MemorySlashBackend`] stands in for tests and the demo), and the paid
+//! service credential check of WAKU2-INCENTIVIZATION.
+
+pub mod credentials;
+pub mod slashing;
+
+pub use credentials::{EligibilityProof, EligibilityStatus};
+pub use slashing::{slash_commitment, Address, MemorySlashBackend, RevealReceipt, SlashBackend, SlashConfig, SlashError, SlashOutcome, Slasher};
