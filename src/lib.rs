@@ -24,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+/// The membership registry on chain: client, tree sync, root sources (alloy).
+pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
 /// Epochs, RLN identifiers, external nullifiers.
@@ -32,6 +34,8 @@ pub mod epoch;
 pub mod field;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
+/// nwaku-compatible encrypted credential keystore.
+pub mod keystore;
 /// circomlib-compatible Poseidon.
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
@@ -43,6 +47,7 @@ pub mod tree;
 /// Proof verification, single and batched.
 pub mod verifier;
 
+pub use chain::{ChainError, MembershipClient, RootSource, TreeSync};
 pub use circuit::{CircuitKeys, KeysError, WitnessInput};
 pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};
