@@ -171,7 +171,16 @@ pub async fn connect_provider(url: &str, signer: Option<PrivateKeySigner>, expec
     }
     let sender = signer.as_ref().map(|s| s.address());
     let provider = match signer {
-        Some(s) => ProviderBuilder::new().wallet(s).connect_http(parsed).erased(),
+        // Nonces come from the node each time (no local cache): several clients may share an
+        // account, register_many sets nonces itself, and test chains revert.
+        Some(s) => ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(s)
+            .connect_http(parsed)
+            .erased(),
         None => ProviderBuilder::new().connect_http(parsed).erased(),
     };
     let chain_id = match tokio::time::timeout(Duration::from_secs(15), provider.get_chain_id()).await {
