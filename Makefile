@@ -21,8 +21,10 @@ deps: node_modules/.installed
 
 include $(wildcard mk/*.mk)
 
+# Unit, integration, interop and doc tests; benches are compiled (test profile) so they cannot rot.
 test-rust: deps
-	$(CARGO) test --all-targets --locked
+	$(CARGO) test --locked
+	$(CARGO) test --locked --benches --no-run
 
 test: deps $(TEST_TARGETS) test-rust
 

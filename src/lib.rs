@@ -30,6 +30,9 @@ pub mod chain;
 pub mod circuit;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
+/// Decoder fuzz bodies shared by `fuzz/` and the property tests.
+#[doc(hidden)]
+pub mod fuzzing;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.
 pub mod field;
 /// Identities, id and rate commitments, message limits.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
-import { IPriceCalculator } from "./IPriceCalculator.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IPriceCalculator} from "./IPriceCalculator.sol";
 
 /// @notice The zero address was given as the deposit token.
 error OnlyTokensAllowed();

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { Initializable } from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import { IERC20Upgradeable } from "@openzeppelin/contracts-upgradeable/token/ERC20/IERC20Upgradeable.sol";
-import { SafeERC20Upgradeable } from
-    "@openzeppelin/contracts-upgradeable/token/ERC20/utils/SafeERC20Upgradeable.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {IERC20Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC20/IERC20Upgradeable.sol";
+import {
+    SafeERC20Upgradeable
+} from "@openzeppelin/contracts-upgradeable/token/ERC20/utils/SafeERC20Upgradeable.sol";
 
-import { IPriceCalculator } from "./IPriceCalculator.sol";
-import { IMembership } from "./interfaces/IMembership.sol";
+import {IPriceCalculator} from "./IPriceCalculator.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
 
 /// @title Membership
 /// @notice Membership lifecycle and deposits, without the Merkle tree (see RlnMembership).
@@ -17,7 +18,7 @@ import { IMembership } from "./interfaces/IMembership.sol";
 ///   expired      [gracePeriodStartTimestamp + gracePeriodDuration, ...)     anyone may erase
 ///   erased       the slot is reusable, the rate limit is freed and the deposit is locked for
 ///                withdrawalDelay blocks (still slashable), then withdrawable by the holder.
-/// The storage layout up to indicesOfLazilyErasedMemberships mirrors the deployed Waku contract.
+/// Names and getters mirror the deployed Waku contract (upgrading a Waku deployment in place is not supported).
 abstract contract Membership is Initializable, IMembership {
     using SafeERC20Upgradeable for IERC20Upgradeable;
 
@@ -122,10 +123,7 @@ abstract contract Membership is Initializable, IMembership {
         uint32 _activeDuration,
         uint32 _gracePeriod,
         uint32 _withdrawalDelay
-    )
-        internal
-        onlyInitializing
-    {
+    ) internal onlyInitializing {
         _checkRateLimitConfig(_minMembershipRateLimit, _maxMembershipRateLimit, _maxTotalRateLimit);
         if (_activeDuration == 0) revert InvalidActiveDuration(_activeDuration);
         if (_priceCalculator == address(0)) revert InvalidPriceCalculator(_priceCalculator);
@@ -213,15 +211,6 @@ abstract contract Membership is Initializable, IMembership {
         uint256 newTotal = currentTotalRateLimit + rateLimit;
         if (newTotal > maxTotalRateLimit) revert CannotExceedMaxTotalRateLimit();
 
-        // A deposit of an earlier membership with this idCommitment that is still slashable blocks reuse
-        // of the idCommitment; a released one no longer matters.
-        PendingDeposit storage pending = pendingDeposits[idCommitment];
-        uint64 releaseBlock = pending.releaseBlock;
-        if (releaseBlock != 0) {
-            if (releaseBlock > block.number) revert DepositPendingRelease(idCommitment, releaseBlock);
-            delete pendingDeposits[idCommitment];
-        }
-
         uint256 reusable = indicesOfLazilyErasedMemberships.length;
         if (reusable != 0) {
             index = indicesOfLazilyErasedMemberships[reusable - 1];
@@ -248,6 +237,18 @@ abstract contract Membership is Initializable, IMembership {
         });
     }
 
+    /// @dev Before an idCommitment is registered again: a deposit of its previous membership that is still
+    /// locked (slashable) blocks the registration; a released one is forgotten.
+    /// @return stale The previous membership's record (releaseBlock 0 if none), to clear its old leaf.
+    function _forgetReleasedDeposit(uint256 idCommitment) internal returns (PendingDeposit memory stale) {
+        stale = pendingDeposits[idCommitment];
+        if (stale.releaseBlock == 0) return stale;
+        if (stale.releaseBlock > block.number) {
+            revert DepositPendingRelease(idCommitment, stale.releaseBlock);
+        }
+        delete pendingDeposits[idCommitment];
+    }
+
     /// @dev Collects the deposit (after all state changes of a registration).
     function _collectDeposit(address sender, address token, uint256 amount) internal {
         IERC20Upgradeable(token).safeTransferFrom(sender, address(this), amount);
@@ -260,7 +261,9 @@ abstract contract Membership is Initializable, IMembership {
         if (m.rateLimit == 0) revert MembershipDoesNotExist(idCommitment);
         uint256 start = m.gracePeriodStartTimestamp;
         uint32 graceDuration = m.gracePeriodDuration;
-        if (!_isInGracePeriod(start, graceDuration)) revert CannotExtendNonGracePeriodMembership(idCommitment);
+        if (!_isInGracePeriod(start, graceDuration)) {
+            revert CannotExtendNonGracePeriodMembership(idCommitment);
+        }
         if (sender != m.holder) revert NonHolderCannotExtend(idCommitment);
 
         uint256 newStart = start + graceDuration + m.activeDuration;
@@ -276,7 +279,9 @@ abstract contract Membership is Initializable, IMembership {
         if (m.rateLimit == 0) revert MembershipDoesNotExist(idCommitment);
         bool expired = _isExpired(m.gracePeriodStartTimestamp, m.gracePeriodDuration);
         if (!expired) {
-            if (block.timestamp < m.gracePeriodStartTimestamp) revert CannotEraseActiveMembership(idCommitment);
+            if (block.timestamp < m.gracePeriodStartTimestamp) {
+                revert CannotEraseActiveMembership(idCommitment);
+            }
             if (sender != m.holder) revert NonHolderCannotEraseGracePeriodMembership(idCommitment);
         }
 

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { OwnableUpgradeable } from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
-import { Initializable } from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import { UUPSUpgradeable } from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
-import { InternalLazyIMT, LazyIMTData } from "@zk-kit/imt.sol/internal/InternalLazyIMT.sol";
-import { PoseidonT2 } from "poseidon-solidity/PoseidonT2.sol";
-import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+import {OwnableUpgradeable} from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import {InternalLazyIMT, LazyIMTData} from "@zk-kit/imt.sol/internal/InternalLazyIMT.sol";
+import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
-import { IPriceCalculator } from "./IPriceCalculator.sol";
-import { Membership } from "./Membership.sol";
-import { IRlnMembership } from "./interfaces/IRlnMembership.sol";
+import {IPriceCalculator} from "./IPriceCalculator.sol";
+import {Membership} from "./Membership.sol";
+import {IRlnMembership} from "./interfaces/IRlnMembership.sol";
 
 /// @title RlnMembership
 /// @notice RLN v2 membership registry for the Waku network, with slashing that pays whoever catches a
@@ -98,10 +98,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         uint32 _maxMembershipRateLimit,
         uint32 _activeDuration,
         uint32 _gracePeriod
-    )
-        public
-        initializer
-    {
+    ) public initializer {
         __Ownable_init();
         __UUPSUpgradeable_init();
         __Membership_init(
@@ -121,7 +118,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     }
 
     /// @dev Upgrades are the owner's.
-    function _authorizeUpgrade(address) internal override onlyOwner { }
+    function _authorizeUpgrade(address) internal override onlyOwner {}
 
     // ------------------------------------------------------------------------------------------ views
 
@@ -158,7 +155,9 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         view
         returns (uint256[] memory)
     {
-        if (startIndex > endIndex || endIndex >= nextFreeIndex) revert InvalidPaginationQuery(startIndex, endIndex);
+        if (startIndex > endIndex || endIndex >= nextFreeIndex) {
+            revert InvalidPaginationQuery(startIndex, endIndex);
+        }
         uint256[] memory leaves = new uint256[](uint256(endIndex) - startIndex + 1);
         uint40 index = startIndex;
         for (uint256 i = 0; i < leaves.length; ++i) {
@@ -229,12 +228,23 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     /// @param idCommitment The new membership's idCommitment (0 < idCommitment < Q, not registered).
     /// @param rateLimit Its rate limit (messages per epoch).
     /// @param idCommitmentsToErase Memberships to erase first.
-    function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase) external {
+    function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase)
+        external
+    {
         if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
         if (isInMembershipSet(idCommitment)) revert DuplicateIdCommitment(idCommitment);
         address sender = _msgSender();
         for (uint256 i = 0; i < idCommitmentsToErase.length; ++i) {
             _eraseMembershipLazily(sender, idCommitmentsToErase[i]);
+        }
+
+        // The same identity registering again: its old leaf, if still in the tree, goes.
+        PendingDeposit memory stale = _forgetReleasedDeposit(idCommitment);
+        if (
+            stale.releaseBlock != 0
+                && _leaf(stale.index) == PoseidonT3.hash([idCommitment, uint256(stale.rateLimit)])
+        ) {
+            _setLeaf(stale.index, 0);
         }
 
         (uint32 index, bool indexReused, address token, uint256 amount) =
@@ -372,7 +382,9 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     /// @notice Sets the active period of new memberships (existing ones keep theirs).
     /// @param _activeDurationForNewMembership Seconds (> 0).
     function setActiveDuration(uint32 _activeDurationForNewMembership) external onlyOwner {
-        if (_activeDurationForNewMembership == 0) revert InvalidActiveDuration(_activeDurationForNewMembership);
+        if (_activeDurationForNewMembership == 0) {
+            revert InvalidActiveDuration(_activeDurationForNewMembership);
+        }
         activeDurationForNewMemberships = _activeDurationForNewMembership;
     }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { LinearPriceCalculator, OnlyTokensAllowed } from "../src/LinearPriceCalculator.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { Test } from "./utils/Test.sol";
+import {LinearPriceCalculator, OnlyTokensAllowed} from "../src/LinearPriceCalculator.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {Test} from "./utils/Test.sol";
 
 contract LinearPriceCalculatorTest is Test {
     TestToken internal token;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { IRlnMembership } from "../src/interfaces/IRlnMembership.sol";
-import { LinearPriceCalculator } from "../src/LinearPriceCalculator.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
+import {LinearPriceCalculator} from "../src/LinearPriceCalculator.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice Owner setters: effects, events, bounds, access.
 contract RlnMembershipAdminTest is RlnMembershipTestBase {
@@ -36,7 +36,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
         _register(alice, _id(2), 600);
         rln.setMaxTotalRateLimit(600);
         assertEq(rln.maxTotalRateLimit(), 600, "set");
-        assertTrue(rln.isInMembershipSet(_id(1)) && rln.isInMembershipSet(_id(2)), "existing memberships stay");
+        assertTrue(
+            rln.isInMembershipSet(_id(1)) && rln.isInMembershipSet(_id(2)), "existing memberships stay"
+        );
         uint256 id3 = _id(3);
         _fund(bob, 20);
         vm.expectRevert(IMembership.CannotExceedMaxTotalRateLimit.selector);
@@ -45,7 +47,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
     }
 
     function test_RevertIf_setMaxTotalRateLimit_belowMaxMembershipRateLimit() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, MAX_RATE, 599));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, MAX_RATE, 599)
+        );
         rln.setMaxTotalRateLimit(599);
     }
 
@@ -63,7 +67,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
     }
 
     function test_RevertIf_setMaxMembershipRateLimit_belowMin() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, 19, MAX_TOTAL_RATE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, 19, MAX_TOTAL_RATE)
+        );
         rln.setMaxMembershipRateLimit(19);
     }
 
@@ -90,12 +96,16 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
     }
 
     function test_RevertIf_setMinMembershipRateLimit_zero() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 0, MAX_RATE, MAX_TOTAL_RATE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 0, MAX_RATE, MAX_TOTAL_RATE)
+        );
         rln.setMinMembershipRateLimit(0);
     }
 
     function test_RevertIf_setMinMembershipRateLimit_aboveMax() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 601, MAX_RATE, MAX_TOTAL_RATE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 601, MAX_RATE, MAX_TOTAL_RATE)
+        );
         rln.setMinMembershipRateLimit(601);
     }
 
@@ -189,7 +199,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
     }
 
     function test_RevertIf_setSlashRevealWindow_notBelowWithdrawalDelay() public {
-        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, 7_200, 7_200));
+        vm.expectRevert(
+            abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, 7_200, 7_200)
+        );
         rln.setSlashRevealWindow(7_200);
     }
 
@@ -197,7 +209,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
         rln.setWithdrawalDelay(rln.MAX_WITHDRAWAL_DELAY());
         uint32 tooLong = rln.MAX_SLASH_REVEAL_WINDOW() + 1;
         vm.expectRevert(
-            abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, tooLong, rln.MAX_WITHDRAWAL_DELAY())
+            abi.encodeWithSelector(
+                IRlnMembership.InvalidSlashRevealWindow.selector, tooLong, rln.MAX_WITHDRAWAL_DELAY()
+            )
         );
         rln.setSlashRevealWindow(tooLong);
     }
@@ -238,7 +252,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
         // Valid iff 0 < min <= max <= total; applied in an order that keeps every step valid.
         bool valid = minRate != 0 && minRate <= maxRate && maxRate <= total;
         if (!valid) {
-            vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, minRate, maxRate, total));
+            vm.expectRevert(
+                abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, minRate, maxRate, total)
+            );
             this.applyRateLimits(minRate, maxRate, total);
             return;
         }
@@ -266,7 +282,9 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
         bool delayValid = delay > rln.slashRevealWindow() && delay <= rln.MAX_WITHDRAWAL_DELAY();
         if (!delayValid) {
             vm.expectRevert(
-                abi.encodeWithSelector(IRlnMembership.InvalidWithdrawalDelay.selector, delay, rln.slashRevealWindow())
+                abi.encodeWithSelector(
+                    IRlnMembership.InvalidWithdrawalDelay.selector, delay, rln.slashRevealWindow()
+                )
             );
             rln.setWithdrawalDelay(delay);
             return;
@@ -274,14 +292,18 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
         rln.setWithdrawalDelay(delay);
         bool windowValid = window != 0 && window < delay && window <= rln.MAX_SLASH_REVEAL_WINDOW();
         if (!windowValid) {
-            vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, window, delay));
+            vm.expectRevert(
+                abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, window, delay)
+            );
         }
         rln.setSlashRevealWindow(window);
         assertGt(rln.withdrawalDelay(), rln.slashRevealWindow(), "delay always outlasts the window");
     }
 
     function testFuzz_setSlashRewardBps(uint16 bps) public {
-        if (bps > 10_000) vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRewardBps.selector, bps));
+        if (bps > 10_000) {
+            vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRewardBps.selector, bps));
+        }
         rln.setSlashRewardBps(bps);
         assertLe(rln.slashRewardBps(), 10_000, "never above the whole");
     }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { IRlnMembership } from "../src/interfaces/IRlnMembership.sol";
-import { Membership } from "../src/Membership.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
+import {Membership} from "../src/Membership.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice eraseMemberships (lazy and full): lifecycle rules, slot and rate-limit release, deposit lock,
 /// and the lazy-erasure quirk (an erased leaf stays in the tree and can still prove until its slot is reused).
@@ -45,7 +45,9 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
     function test_eraseMemberships_gracePeriodByHolder() public {
         _warpToGracePeriod(idA);
         vm.expectEmit(address(rln));
-        emit IMembership.DepositLocked(idA, alice, address(token), _price(100), block.number + rln.withdrawalDelay());
+        emit IMembership.DepositLocked(
+            idA, alice, address(token), _price(100), block.number + rln.withdrawalDelay()
+        );
         vm.expectEmit(address(rln));
         emit IMembership.MembershipErased(idA, 100, 0); // no MembershipExpired: it had not expired
         _eraseAs(alice, idA, false);
@@ -125,7 +127,9 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
 
     function test_RevertIf_eraseMemberships_gracePeriodByNonHolder() public {
         _warpToGracePeriod(idA);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA)
+        );
         _eraseAs(bob, idA, true);
     }
 
@@ -159,9 +163,12 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
         bool active = block.timestamp < _membership(idA).gracePeriodStartTimestamp;
         bool expired = rln.isExpired(idA);
         bool allowed = expired || (!active && asHolder);
-        if (active) vm.expectRevert(abi.encodeWithSelector(IMembership.CannotEraseActiveMembership.selector, idA));
-        else if (!allowed) {
-            vm.expectRevert(abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA));
+        if (active) {
+            vm.expectRevert(abi.encodeWithSelector(IMembership.CannotEraseActiveMembership.selector, idA));
+        } else if (!allowed) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA)
+            );
         }
         _eraseAs(asHolder ? alice : carol, idA, full);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice extendMemberships and the lifecycle views (isInGracePeriod, isExpired, membershipExpirationTimestamp).
 contract RlnMembershipExtendTest is RlnMembershipTestBase {
@@ -56,14 +56,18 @@ contract RlnMembershipExtendTest is RlnMembershipTestBase {
 
     function test_RevertIf_extendMemberships_active() public {
         vm.warp(_membership(idA).gracePeriodStartTimestamp - 1);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA)
+        );
         vm.prank(alice);
         rln.extendMemberships(_ids(idA));
     }
 
     function test_RevertIf_extendMemberships_expired() public {
         _warpToExpiry(idA);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA)
+        );
         vm.prank(alice);
         rln.extendMemberships(_ids(idA));
     }
@@ -86,7 +90,9 @@ contract RlnMembershipExtendTest is RlnMembershipTestBase {
         _register(alice, idB, 20);
         _warpToGracePeriod(idB);
         assertTrue(rln.isExpired(idB), "expires when active period ends");
-        vm.expectRevert(abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idB));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idB)
+        );
         vm.prank(alice);
         rln.extendMemberships(_ids(idB));
     }
@@ -129,7 +135,9 @@ contract RlnMembershipExtendTest is RlnMembershipTestBase {
         bool inGrace = elapsed >= ACTIVE && elapsed < uint256(ACTIVE) + GRACE;
         assertEq(rln.isInGracePeriod(idA), inGrace, "isInGracePeriod");
         if (!inGrace) {
-            vm.expectRevert(abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA));
+            vm.expectRevert(
+                abi.encodeWithSelector(IMembership.CannotExtendNonGracePeriodMembership.selector, idA)
+            );
         }
         vm.prank(alice);
         rln.extendMemberships(_ids(idA));
@@ -152,12 +160,18 @@ contract RlnMembershipExtendTest is RlnMembershipTestBase {
         bool grace = !active && !expired;
         assertEq(rln.isInGracePeriod(idB), grace, "grace");
         assertEq(rln.isExpired(idB), expired, "expired");
-        assertEq(rln.membershipExpirationTimestamp(idB), registeredAt + activeDuration + gracePeriod, "expiry");
+        assertEq(
+            rln.membershipExpirationTimestamp(idB), registeredAt + activeDuration + gracePeriod, "expiry"
+        );
 
         // A stranger may erase only an expired membership.
-        if (active) vm.expectRevert(abi.encodeWithSelector(IMembership.CannotEraseActiveMembership.selector, idB));
+        if (active) {
+            vm.expectRevert(abi.encodeWithSelector(IMembership.CannotEraseActiveMembership.selector, idB));
+        }
         if (grace) {
-            vm.expectRevert(abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idB));
+            vm.expectRevert(
+                abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idB)
+            );
         }
         vm.prank(carol);
         rln.eraseMemberships(_ids(idB));

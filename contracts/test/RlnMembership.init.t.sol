@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { RlnMembership } from "../src/RlnMembership.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {RlnMembership} from "../src/RlnMembership.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @dev A next version, to test upgrades.
 contract RlnMembershipV2 is RlnMembership {
@@ -19,7 +19,8 @@ contract RlnMembershipInitTest is RlnMembershipTestBase {
     event Upgraded(address indexed implementation);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
-    bytes32 internal constant IMPLEMENTATION_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    bytes32 internal constant IMPLEMENTATION_SLOT =
+        0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
 
     function _init(uint32 total, uint32 min, uint32 max, uint32 active, uint32 grace)
         internal
@@ -83,17 +84,23 @@ contract RlnMembershipInitTest is RlnMembershipTestBase {
     }
 
     function test_RevertIf_initialize_minRateZero() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 0, MAX_RATE, MAX_TOTAL_RATE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 0, MAX_RATE, MAX_TOTAL_RATE)
+        );
         _deployProxy(_init(MAX_TOTAL_RATE, 0, MAX_RATE, ACTIVE, GRACE));
     }
 
     function test_RevertIf_initialize_minAboveMax() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 601, 600, MAX_TOTAL_RATE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, 601, 600, MAX_TOTAL_RATE)
+        );
         _deployProxy(_init(MAX_TOTAL_RATE, 601, 600, ACTIVE, GRACE));
     }
 
     function test_RevertIf_initialize_maxAboveTotal() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, 600, 599));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidRateLimitConfig.selector, MIN_RATE, 600, 599)
+        );
         _deployProxy(_init(599, MIN_RATE, 600, ACTIVE, GRACE));
     }
 
@@ -105,7 +112,9 @@ contract RlnMembershipInitTest is RlnMembershipTestBase {
     function test_RevertIf_initialize_zeroPriceCalculator() public {
         vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidPriceCalculator.selector, address(0)));
         _deployProxy(
-            abi.encodeCall(RlnMembership.initialize, (address(0), MAX_TOTAL_RATE, MIN_RATE, MAX_RATE, ACTIVE, GRACE))
+            abi.encodeCall(
+                RlnMembership.initialize, (address(0), MAX_TOTAL_RATE, MIN_RATE, MAX_RATE, ACTIVE, GRACE)
+            )
         );
     }
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { IRlnMembership } from "../src/interfaces/IRlnMembership.sol";
-import { Membership } from "../src/Membership.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { TreeCheats } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
+import {Membership} from "../src/Membership.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {TreeCheats} from "./utils/RlnMembershipTestBase.sol";
 
 contract RlnMembershipRegisterTest is TreeCheats {
     uint256 internal idA;
@@ -127,7 +127,9 @@ contract RlnMembershipRegisterTest is TreeCheats {
         assertEq(leaves, 2 ** 20, "tree full");
         assertEq(_leafAt(index), _leaf(idA, 20), "leaf written");
         uint256[20] memory proof = rln.getMerkleProof(index);
-        assertEq(_rootFromProof(_leaf(idA, 20), index, proof), rln.root(), "last leaf proves against the root");
+        assertEq(
+            _rootFromProof(_leaf(idA, 20), index, proof), rln.root(), "last leaf proves against the root"
+        );
     }
 
     function test_register_reusesErasedSlotWhenEverySlotWasUsed() public {
@@ -148,6 +150,22 @@ contract RlnMembershipRegisterTest is TreeCheats {
         assertEq(_pending(idA).releaseBlock, 0, "released record dropped");
         (uint256 locked,) = _locked(alice);
         assertEq(locked, _price(20), "first deposit still alice's to withdraw");
+    }
+
+    function test_register_sameIdentityAgainClearsItsOldLeaf() public {
+        _register(alice, idA, 600); // slot 0
+        _register(bob, idB, 20); // slot 1
+        _warpToExpiry(idB);
+        _eraseAs(carol, idA, false);
+        _eraseAs(carol, idB, false); // reuse list: [0, 1]
+        _rollBlocks(rln.withdrawalDelay());
+        assertEq(_leafAt(0), _leaf(idA, 600), "old leaf still in the tree (lazy erasure)");
+        assertEq(_register(alice, idA, 20), 1, "registered again in slot 1");
+        assertEq(_leafAt(0), 0, "old leaf of the same identity cleared");
+        assertEq(_leafAt(1), _leaf(idA, 20), "new leaf");
+        assertEq(rln.root(), _computeRoot(_allLeaves(), DEPTH), "root");
+        _slash(slasher, 1001, receiver);
+        assertEq(_leafAt(1), 0, "a slash then leaves no leaf of the identity");
     }
 
     function test_register_chargesCurrentPrice() public {
@@ -243,7 +261,9 @@ contract RlnMembershipRegisterTest is TreeCheats {
         _register(alice, idA, 20);
         _warpToGracePeriod(idA);
         _fund(bob, 20);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.NonHolderCannotEraseGracePeriodMembership.selector, idA)
+        );
         vm.prank(bob);
         rln.register(idB, 20, _ids(idA));
     }
@@ -324,7 +344,9 @@ contract RlnMembershipRegisterTest is TreeCheats {
         }
         assertEq(rln.currentTotalRateLimit(), total, "total = accepted rates");
         assertLe(total, maxTotal, "never above the maximum");
-        assertEq(token.balanceOf(address(rln)), total * PRICE_PER_MESSAGE, "deposits = accepted rates * price");
+        assertEq(
+            token.balanceOf(address(rln)), total * PRICE_PER_MESSAGE, "deposits = accepted rates * price"
+        );
     }
 
     /// forge-config: default.fuzz.runs = 32

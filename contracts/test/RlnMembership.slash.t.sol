@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { IRlnMembership } from "../src/interfaces/IRlnMembership.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice Slashing (commit-reveal): who can slash what, when, and who gets paid; front-running; escapes
 /// a spammer might try (erase first, withdraw first, self-slash).
@@ -262,7 +262,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _rollBlocks(3);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRlnMembership.SlashRevealTooLate.selector, _commitment(SECRET, receiver, slasher), block.number - 1
+                IRlnMembership.SlashRevealTooLate.selector,
+                _commitment(SECRET, receiver, slasher),
+                block.number - 1
             )
         );
         vm.prank(slasher);
@@ -285,7 +287,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _commitSlash(slasher, SECRET, receiver);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRlnMembership.SlashRevealTooEarly.selector, _commitment(SECRET, receiver, slasher), block.number + 1
+                IRlnMembership.SlashRevealTooEarly.selector,
+                _commitment(SECRET, receiver, slasher),
+                block.number + 1
             )
         );
         vm.prank(slasher);
@@ -306,7 +310,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _rollBlocks(uint256(window) + 1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IRlnMembership.SlashRevealTooLate.selector, _commitment(SECRET, receiver, slasher), committedAt + window
+                IRlnMembership.SlashRevealTooLate.selector,
+                _commitment(SECRET, receiver, slasher),
+                committedAt + window
             )
         );
         vm.prank(slasher);
@@ -358,7 +364,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _commitSlash(slasher, SECRET, receiver);
         _rollBlocks(1);
         vm.expectRevert(
-            abi.encodeWithSelector(IRlnMembership.SlashNotCommitted.selector, slasher, _commitment(SECRET, carol, slasher))
+            abi.encodeWithSelector(
+                IRlnMembership.SlashNotCommitted.selector, slasher, _commitment(SECRET, carol, slasher)
+            )
         );
         vm.prank(slasher);
         rln.revealSlash(SECRET, carol);
@@ -408,9 +416,13 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _rollBlocks(blocksAfterCommit);
         bytes32 c = _commitment(SECRET, receiver, slasher);
         if (blocksAfterCommit == 0) {
-            vm.expectRevert(abi.encodeWithSelector(IRlnMembership.SlashRevealTooEarly.selector, c, committedAt + 1));
+            vm.expectRevert(
+                abi.encodeWithSelector(IRlnMembership.SlashRevealTooEarly.selector, c, committedAt + 1)
+            );
         } else if (blocksAfterCommit > window) {
-            vm.expectRevert(abi.encodeWithSelector(IRlnMembership.SlashRevealTooLate.selector, c, committedAt + window));
+            vm.expectRevert(
+                abi.encodeWithSelector(IRlnMembership.SlashRevealTooLate.selector, c, committedAt + window)
+            );
         }
         vm.prank(slasher);
         rln.revealSlash(SECRET, receiver);
@@ -433,7 +445,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         assertEq(reward + toTreasury, amount, "nothing lost");
     }
 
-    function testFuzz_revealSlash_spammerState(uint256 elapsed, uint8 eraseMode, uint256 blocksAfterErase) public {
+    function testFuzz_revealSlash_spammerState(uint256 elapsed, uint8 eraseMode, uint256 blocksAfterErase)
+        public
+    {
         elapsed = bound(elapsed, ACTIVE, uint256(ACTIVE) + GRACE + 30 days); // grace period or expired
         eraseMode = uint8(bound(eraseMode, 0, 2)); // 0: not erased, 1: lazily, 2: fully
         blocksAfterErase = bound(blocksAfterErase, 0, 2 * uint256(delay));
@@ -457,9 +471,7 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         assertEq(_leafAt(1), 0, "no spammer leaf left");
         assertFalse(rln.isInMembershipSet(spammer), "not a member");
         assertEq(
-            token.balanceOf(address(rln)),
-            _price(20) + deposit,
-            "tokens stay in the registry until withdrawn"
+            token.balanceOf(address(rln)), _price(20) + deposit, "tokens stay in the registry until withdrawn"
         );
     }
 

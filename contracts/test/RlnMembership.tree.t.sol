@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { PoseidonT2 } from "poseidon-solidity/PoseidonT2.sol";
-import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
-import { IRlnMembership } from "../src/interfaces/IRlnMembership.sol";
-import { TreeCheats } from "./utils/RlnMembershipTestBase.sol";
+import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
+import {TreeCheats} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice The membership tree: root, Merkle proofs, recent roots, leaf ranges, and known answers from
 /// ../shared/interop/vectors.json (circomlib Poseidon, zerokit keygen, the Waku RLN v2 circuit's witness).
@@ -16,9 +16,10 @@ contract RlnMembershipTreeTest is TreeCheats {
 
     function _registerMany(uint256 count) internal returns (uint256[] memory ids) {
         ids = new uint256[](count);
+        uint32 rateLimit = MIN_RATE;
         for (uint256 i = 0; i < count; ++i) {
             ids[i] = _id(7000 + i);
-            _register(alice, ids[i], uint32(MIN_RATE + i));
+            _register(alice, ids[i], rateLimit++);
         }
     }
 
@@ -88,7 +89,8 @@ contract RlnMembershipTreeTest is TreeCheats {
     /// @dev The circuit's witness (waku-rln-v2/witness-input.json) proves the leaf at index 5 of a tree whose
     /// other leaves are 0; the registry builds that tree and must give the root the circuit outputs.
     function test_root_matchesWakuCircuitWitness() public {
-        uint256 secret = 14_064_637_336_284_797_133_244_047_090_945_250_620_890_934_028_463_085_104_838_977_586_099_487_664_890;
+        uint256 secret =
+            14_064_637_336_284_797_133_244_047_090_945_250_620_890_934_028_463_085_104_838_977_586_099_487_664_890;
         uint256 rateCommitment =
             10_232_982_034_538_199_904_988_764_313_279_686_352_487_843_659_286_656_015_588_662_086_794_305_210_531;
         uint256 circuitRoot =
@@ -127,9 +129,15 @@ contract RlnMembershipTreeTest is TreeCheats {
         _registerMany(1);
         uint256[20] memory proof = rln.getMerkleProof(0);
         assertEq(proof[0], 0, "zero_ladder[0]");
-        assertEq(proof[1], 0x2098f5fb9e239eab3ceac3f27b81e481dc3124d55ffed523a839ee8446b64864, "zero_ladder[1]");
-        assertEq(proof[2], 0x1069673dcdb12263df301a6ff584a7ec261a44cb9dc68df067a4774460b1f1e1, "zero_ladder[2]");
-        assertEq(proof[3], 0x18f43331537ee2af2e3d758d50f72106467c6eea50371dd528d57eb2b856d238, "zero_ladder[3]");
+        assertEq(
+            proof[1], 0x2098f5fb9e239eab3ceac3f27b81e481dc3124d55ffed523a839ee8446b64864, "zero_ladder[1]"
+        );
+        assertEq(
+            proof[2], 0x1069673dcdb12263df301a6ff584a7ec261a44cb9dc68df067a4774460b1f1e1, "zero_ladder[2]"
+        );
+        assertEq(
+            proof[3], 0x18f43331537ee2af2e3d758d50f72106467c6eea50371dd528d57eb2b856d238, "zero_ladder[3]"
+        );
     }
 
     function test_getMerkleProof_tamperedProofFails() public {
@@ -221,8 +229,9 @@ contract RlnMembershipTreeTest is TreeCheats {
         uint256[] memory ids = _registerMany(4);
         uint256[] memory leaves = rln.getRateCommitmentsInRangeBoundsInclusive(1, 3);
         assertEq(leaves.length, 3, "three leaves");
+        uint32 rateLimit = MIN_RATE + 1;
         for (uint256 i = 0; i < 3; ++i) {
-            assertEq(leaves[i], _leaf(ids[i + 1], uint32(MIN_RATE + i + 1)), "leaf");
+            assertEq(leaves[i], _leaf(ids[i + 1], rateLimit++), "leaf");
         }
     }
 

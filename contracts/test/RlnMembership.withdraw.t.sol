@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "../src/interfaces/IMembership.sol";
-import { TestToken } from "../src/TestToken.sol";
-import { RlnMembershipTestBase } from "./utils/RlnMembershipTestBase.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {RlnMembershipTestBase} from "./utils/RlnMembershipTestBase.sol";
 
 /// @notice withdraw and the withdrawal delay of erased memberships' deposits.
 contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
@@ -132,7 +132,9 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
         rln.setWithdrawalDelay(delay * 2);
         _eraseAs(carol, idB, false);
         assertEq(_pending(idA).releaseBlock, firstRelease, "earlier lock keeps its delay");
-        assertEq(_pending(idB).releaseBlock, block.number + 2 * uint256(delay), "later lock uses the new delay");
+        assertEq(
+            _pending(idB).releaseBlock, block.number + 2 * uint256(delay), "later lock uses the new delay"
+        );
     }
 
     function testFuzz_withdraw(uint256 blocksAfterErase) public {
@@ -141,7 +143,11 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
         _rollBlocks(blocksAfterErase);
         bool due = blocksAfterErase >= delay;
         assertEq(rln.withdrawableBalance(alice, address(token)), due ? _price(100) : 0, "withdrawable");
-        if (!due) vm.expectRevert(abi.encodeWithSelector(IMembership.NothingToWithdraw.selector, alice, address(token)));
+        if (!due) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IMembership.NothingToWithdraw.selector, alice, address(token))
+            );
+        }
         vm.prank(alice);
         rln.withdraw(address(token));
         assertEq(token.balanceOf(alice), due ? _price(100) : 0, "paid iff due");

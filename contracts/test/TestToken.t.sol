@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { TestToken } from "../src/TestToken.sol";
-import { Test } from "./utils/Test.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {Test} from "./utils/Test.sol";
 
 contract TestTokenTest is Test {
     TestToken internal token;

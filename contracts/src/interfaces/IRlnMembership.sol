@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { IMembership } from "./IMembership.sol";
+import {IMembership} from "./IMembership.sol";
 
 /// @title IRlnMembership
 /// @notice The RLN v2 membership registry: a superset of the deployed Waku RLN v2 contract's ABI, plus
@@ -103,7 +103,9 @@ interface IRlnMembership is IMembership {
     /// @param commitment keccak256(abi.encode(secret, rewardReceiver, committer)).
     /// @param firstRevealBlock The first block a reveal is accepted.
     /// @param lastRevealBlock The last block a reveal is accepted (with the current window).
-    event SlashCommitted(address committer, bytes32 commitment, uint256 firstRevealBlock, uint256 lastRevealBlock);
+    event SlashCommitted(
+        address committer, bytes32 commitment, uint256 firstRevealBlock, uint256 lastRevealBlock
+    );
 
     /// @notice A membership was slashed: erased fully and its (locked) deposit split.
     /// @param idCommitment The slashed membership's idCommitment (Poseidon of the revealed secret).

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { ERC1967Proxy } from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
-import { PoseidonT2 } from "poseidon-solidity/PoseidonT2.sol";
-import { PoseidonT3 } from "poseidon-solidity/PoseidonT3.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
-import { LinearPriceCalculator } from "../../src/LinearPriceCalculator.sol";
-import { Membership } from "../../src/Membership.sol";
-import { RlnMembership } from "../../src/RlnMembership.sol";
-import { TestToken } from "../../src/TestToken.sol";
-import { Test } from "./Test.sol";
+import {LinearPriceCalculator} from "../../src/LinearPriceCalculator.sol";
+import {Membership} from "../../src/Membership.sol";
+import {RlnMembership} from "../../src/RlnMembership.sol";
+import {TestToken} from "../../src/TestToken.sol";
+import {Test} from "./Test.sol";
 
 /// @notice Fixture: the registry behind an ERC1967 proxy with the deployed Waku parameters, plus helpers
 /// for registration, time travel, slashing and an independent Merkle tree model.
@@ -46,7 +46,8 @@ abstract contract RlnMembershipTestBase is Test {
         implementation = new RlnMembership();
         rln = _deployProxy(
             abi.encodeCall(
-                RlnMembership.initialize, (address(calculator), MAX_TOTAL_RATE, MIN_RATE, MAX_RATE, ACTIVE, GRACE)
+                RlnMembership.initialize,
+                (address(calculator), MAX_TOTAL_RATE, MIN_RATE, MAX_RATE, ACTIVE, GRACE)
             )
         );
         rln.setTreasury(treasury);
@@ -126,7 +127,8 @@ abstract contract RlnMembershipTestBase is Test {
     }
 
     function _pending(uint256 idCommitment) internal view returns (Membership.PendingDeposit memory p) {
-        (p.holder, p.releaseBlock, p.index, p.token, p.rateLimit, p.amount) = rln.pendingDeposits(idCommitment);
+        (p.holder, p.releaseBlock, p.index, p.token, p.rateLimit, p.amount) =
+            rln.pendingDeposits(idCommitment);
     }
 
     function _locked(address holder) internal view returns (uint256 amount, uint256 releaseBlock) {
@@ -158,7 +160,11 @@ abstract contract RlnMembershipTestBase is Test {
 
     // ---------------------------------------------------------------------------------- slashing
 
-    function _commitment(uint256 secret, address rewardReceiver, address sender) internal pure returns (bytes32) {
+    function _commitment(uint256 secret, address rewardReceiver, address sender)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(abi.encode(secret, rewardReceiver, sender));
     }
 
@@ -195,10 +201,15 @@ abstract contract RlnMembershipTestBase is Test {
     }
 
     /// @dev Root implied by a leaf, its index and its sibling path.
-    function _rootFromProof(uint256 leaf, uint256 index, uint256[20] memory proof) internal pure returns (uint256 node) {
+    function _rootFromProof(uint256 leaf, uint256 index, uint256[20] memory proof)
+        internal
+        pure
+        returns (uint256 node)
+    {
         node = leaf;
         for (uint256 i = 0; i < 20; ++i) {
-            node = (index >> i) & 1 == 1 ? PoseidonT3.hash([proof[i], node]) : PoseidonT3.hash([node, proof[i]]);
+            node =
+                (index >> i) & 1 == 1 ? PoseidonT3.hash([proof[i], node]) : PoseidonT3.hash([node, proof[i]]);
         }
     }
 

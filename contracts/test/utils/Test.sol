@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import { Vm } from "./Vm.sol";
+import {Vm} from "./Vm.sol";
 
 /// @title Test
 /// @notice Minimal test base (we do not use forge-std): the cheatcode handle, assertions and `bound`.
@@ -97,7 +97,7 @@ abstract contract InvariantTest {
     }
 
     function targetSelector(address target, bytes4[] memory selectors) internal {
-        _targetSelectors.push(FuzzSelector({ addr: target, selectors: selectors }));
+        _targetSelectors.push(FuzzSelector({addr: target, selectors: selectors}));
     }
 
     function targetContracts() public view returns (address[] memory) {

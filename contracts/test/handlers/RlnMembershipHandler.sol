@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
+
+import {LinearPriceCalculator} from "../../src/LinearPriceCalculator.sol";
+import {RlnMembership} from "../../src/RlnMembership.sol";
+import {TestToken} from "../../src/TestToken.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @notice Drives the registry for the invariant tests: bounded inputs, several actors, its own clock, and
+/// ghost variables (token flows, rate limit, reusable slots, slashes) the invariants compare the registry to.
+/// Every action either succeeds or is skipped: the campaign runs with fail_on_revert.
+contract RlnMembershipHandler is Test {
+    RlnMembership public immutable rln;
+    LinearPriceCalculator public immutable calculator;
+    TestToken[2] public tokens;
+    address public immutable treasury;
+
+    address[] public actors; // register, extend, erase, withdraw
+    address[] public slashers; // commit and reveal slashes
+    address[] public receivers; // slash rewards
+    address public constant COPYCAT = address(0xC0C0CA7);
+
+    // Clock (forge may reset the block between calls; the handler restores its own).
+    uint256 public time;
+    uint256 public blockNumber;
+
+    // Identities: every idCommitment ever registered, with its secret and last slot.
+    uint256[] public ids;
+    mapping(uint256 idCommitment => uint256) public secretOf;
+    mapping(uint256 idCommitment => bool) public known;
+    mapping(uint256 idCommitment => bool) public slashed;
+    mapping(uint256 idCommitment => uint32) public lastIndex;
+    mapping(uint256 idCommitment => uint32) public lastRateLimit;
+    uint256 private _secretNonce;
+
+    struct Commit {
+        address slasher;
+        uint256 secret;
+        address rewardReceiver;
+        uint256 blockNumber;
+    }
+
+    Commit[] public commits;
+
+    // Ghosts.
+    mapping(address token => uint256) public ghostDeposited; // paid in by registrations
+    mapping(address token => uint256) public ghostWithdrawn; // paid out by withdraw
+    mapping(address token => uint256) public ghostSeized; // deposits taken by slashes
+    mapping(address token => uint256) public ghostRewards; // credited to reward receivers
+    mapping(address token => uint256) public ghostTreasury; // credited to the treasury
+    uint256 public ghostTotalRateLimit;
+    uint256 public ghostReusableSlots;
+    uint256 public ghostCopycatWins;
+    // Outcome counters (how much of the state space a campaign reached).
+    mapping(bytes32 outcome => uint256) public reached;
+    mapping(bytes32 action => uint256) public calls;
+
+    constructor(
+        RlnMembership rln_,
+        LinearPriceCalculator calculator_,
+        TestToken[2] memory tokens_,
+        address treasury_
+    ) {
+        rln = rln_;
+        calculator = calculator_;
+        tokens = tokens_;
+        treasury = treasury_;
+        for (uint160 i = 1; i <= 4; ++i) {
+            actors.push(address(0xAC7000 + i));
+        }
+        slashers.push(address(0x51A5001));
+        slashers.push(address(0x51A5002));
+        receivers.push(address(0x4E0001));
+        receivers.push(address(0x4E0002));
+        time = block.timestamp;
+        blockNumber = block.number;
+    }
+
+    modifier useClock(bytes32 action) {
+        vm.warp(time);
+        vm.roll(blockNumber);
+        calls[action] += 1;
+        _;
+    }
+
+    // ------------------------------------------------------------------------------------------ actions
+
+    function register(uint256 actorSeed, uint256 rateSeed, uint256 identitySeed)
+        external
+        useClock("register")
+    {
+        address actor = actors[actorSeed % actors.length];
+        uint32 rateLimit = uint32(bound(rateSeed, rln.minMembershipRateLimit(), rln.maxMembershipRateLimit()));
+        (uint256 secret, uint256 id) = _pickIdentity(identitySeed);
+        if (id == 0) return;
+
+        // Make room by erasing expired memberships if the total rate limit is reached.
+        uint256[] memory toErase = new uint256[](ids.length);
+        uint256 eraseCount;
+        uint256 total = rln.currentTotalRateLimit();
+        for (uint256 i = 0; i < ids.length && total + rateLimit > rln.maxTotalRateLimit(); ++i) {
+            if (rln.isInMembershipSet(ids[i]) && rln.isExpired(ids[i])) {
+                toErase[eraseCount++] = ids[i];
+                total -= lastRateLimit[ids[i]];
+            }
+        }
+        if (total + rateLimit > rln.maxTotalRateLimit()) return;
+        assembly ("memory-safe") {
+            mstore(toErase, eraseCount)
+        }
+
+        (address token, uint256 amount) = calculator.calculate(rateLimit);
+        TestToken(token).mint(actor, amount);
+        vm.prank(actor);
+        TestToken(token).approve(address(rln), amount);
+        vm.prank(actor);
+        rln.register(id, rateLimit, toErase);
+
+        for (uint256 i = 0; i < eraseCount; ++i) {
+            ghostTotalRateLimit -= lastRateLimit[toErase[i]];
+            ghostReusableSlots += 1;
+        }
+        if (ghostReusableSlots != 0) {
+            ghostReusableSlots -= 1; // register reuses a slot when one is free
+            reached["register reusing a slot"] += 1;
+        }
+        if (eraseCount != 0) reached["register erasing"] += 1;
+        if (known[id]) reached["register known identity"] += 1;
+        ghostTotalRateLimit += rateLimit;
+        ghostDeposited[token] += amount;
+        if (!known[id]) {
+            known[id] = true;
+            ids.push(id);
+            secretOf[id] = secret;
+        }
+        (, lastIndex[id],) = rln.getMembershipInfo(id);
+        lastRateLimit[id] = rateLimit;
+    }
+
+    function extend(uint256 idSeed) external useClock("extend") {
+        uint256 id = _find(idSeed, _inGracePeriod);
+        if (id == 0) return;
+        (,,,,,, address holder,) = rln.memberships(id);
+        vm.prank(holder);
+        rln.extendMemberships(_one(id));
+        reached["extend"] += 1;
+    }
+
+    function erase(uint256 idSeed, uint256 callerSeed, bool full) external useClock("erase") {
+        uint256 id = _find(idSeed, _erasable);
+        if (id == 0) return;
+        (,,,,,, address holder,) = rln.memberships(id);
+        address caller;
+        if (rln.isExpired(id)) caller = actors[callerSeed % actors.length];
+        else if (rln.isInGracePeriod(id)) caller = holder;
+        else return;
+        vm.prank(caller);
+        rln.eraseMemberships(_one(id), full);
+        if (full) reached["erase full"] += 1;
+        else reached["erase lazy"] += 1;
+        ghostTotalRateLimit -= lastRateLimit[id];
+        ghostReusableSlots += 1;
+    }
+
+    function advanceTime(uint256 secondsSeed, uint256 blocksSeed) external useClock("advanceTime") {
+        // A few blocks per step: slash windows (10 blocks) and withdrawal delays (60) are crossed, not skipped.
+        time += bound(secondsSeed, 1 hours, 6 days);
+        blockNumber += bound(blocksSeed, 1, 8);
+    }
+
+    function commitSlash(uint256 slasherSeed, uint256 idSeed, uint256 receiverSeed)
+        external
+        useClock("commitSlash")
+    {
+        // Mostly identities with something to slash (registered, or erased with a locked deposit or leaf).
+        uint256 id = idSeed % 8 == 0 || ids.length == 0 ? 0 : _find(idSeed >> 3, _slashableNow);
+        if (id == 0) {
+            if (ids.length == 0) return;
+            id = ids[idSeed % ids.length];
+        }
+        uint256 secret = secretOf[id];
+        address slasher = slashers[slasherSeed % slashers.length];
+        address rewardReceiver = receivers[receiverSeed % receivers.length];
+        vm.prank(slasher);
+        rln.commitSlash(keccak256(abi.encode(secret, rewardReceiver, slasher)));
+        commits.push(Commit(slasher, secret, rewardReceiver, blockNumber));
+    }
+
+    function revealSlash(uint256 commitSeed) external useClock("revealSlash") {
+        if (commits.length == 0) return;
+        uint256 k = commitSeed % commits.length;
+        Commit memory c = commits[k];
+
+        // Someone copying the reveal from the mempool must never be paid.
+        vm.prank(COPYCAT);
+        try rln.revealSlash(c.secret, c.rewardReceiver) {
+            ghostCopycatWins += 1;
+        } catch {}
+
+        // Committing the same commitment again restarts it: the registry's record is the one that counts.
+        uint256 committedAt =
+            rln.slashCommitments(c.slasher, keccak256(abi.encode(c.secret, c.rewardReceiver, c.slasher)));
+        if (committedAt == 0) return _dropCommit(k); // revealed through a duplicate already
+        if (blockNumber <= committedAt) return; // too early: try again later
+        _dropCommit(k);
+        if (blockNumber > committedAt + rln.slashRevealWindow()) return; // too late
+
+        uint256 id = PoseidonT2.hash([c.secret]);
+        (address token, uint256 seizable, bool live, bool leafInTree) = _slashable(id);
+        if (!live && seizable == 0 && !leafInTree) return; // nothing to slash
+
+        uint256 rewardBefore = rln.depositsToWithdraw(c.rewardReceiver, token);
+        uint256 treasuryBefore = rln.depositsToWithdraw(treasury, token);
+        vm.prank(c.slasher);
+        rln.revealSlash(c.secret, c.rewardReceiver);
+
+        ghostSeized[token] += seizable;
+        ghostRewards[token] += rln.depositsToWithdraw(c.rewardReceiver, token) - rewardBefore;
+        ghostTreasury[token] += rln.depositsToWithdraw(treasury, token) - treasuryBefore;
+        if (live) {
+            ghostTotalRateLimit -= lastRateLimit[id];
+            ghostReusableSlots += 1;
+        }
+        slashed[id] = true;
+        if (live) reached["slash registered"] += 1;
+        else if (seizable != 0) reached["slash locked deposit"] += 1;
+        else reached["slash leaf only"] += 1;
+    }
+
+    function withdraw(uint256 accountSeed, uint256 tokenSeed) external useClock("withdraw") {
+        address who = _account(accountSeed);
+        address token = address(tokens[tokenSeed % 2]);
+        if (rln.withdrawableBalance(who, token) == 0) return;
+        uint256 before = TestToken(token).balanceOf(who);
+        vm.prank(who);
+        rln.withdraw(token);
+        ghostWithdrawn[token] += TestToken(token).balanceOf(who) - before;
+        reached["withdraw"] += 1;
+    }
+
+    function setRewardShare(uint16 bps) external useClock("setRewardShare") {
+        rln.setSlashRewardBps(uint16(bound(bps, 0, 10_000)));
+    }
+
+    function switchToken(uint256 tokenSeed, uint256 price) external useClock("switchToken") {
+        calculator.setTokenAndPrice(address(tokens[tokenSeed % 2]), bound(price, 0, 1 ether));
+    }
+
+    // ------------------------------------------------------------------------------------------ views for invariants
+
+    function idCount() external view returns (uint256) {
+        return ids.length;
+    }
+
+    function accountCount() external view returns (uint256) {
+        return actors.length + slashers.length + receivers.length + 1;
+    }
+
+    /// @dev Everyone who may hold a balance in the registry: actors, slashers, receivers, treasury.
+    function account(uint256 i) external view returns (address) {
+        return _account(i);
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    // ------------------------------------------------------------------------------------------ internals
+
+    function _account(uint256 seed) internal view returns (address) {
+        uint256 i = seed % (actors.length + slashers.length + receivers.length + 1);
+        if (i < actors.length) return actors[i];
+        i -= actors.length;
+        if (i < slashers.length) return slashers[i];
+        i -= slashers.length;
+        if (i < receivers.length) return receivers[i];
+        return treasury;
+    }
+
+    /// @dev A fresh identity, or now and then an earlier one that may register again (never a slashed one).
+    function _pickIdentity(uint256 seed) internal returns (uint256 secret, uint256 id) {
+        if (seed % 4 == 0) {
+            id = _find(seed >> 2, _registrableAgain);
+            if (id != 0) return (secretOf[id], id);
+        }
+        secret = uint256(keccak256(abi.encode("rlnkit secret", _secretNonce++))) % rln.Q();
+        id = PoseidonT2.hash([secret]);
+        if (known[id]) return (0, 0);
+    }
+
+    /// @dev What a slash of `id` would take now.
+    function _slashable(uint256 id)
+        internal
+        view
+        returns (address token, uint256 seizable, bool live, bool leafInTree)
+    {
+        live = rln.isInMembershipSet(id);
+        if (live) {
+            (seizable,,,,,,, token) = rln.memberships(id);
+            return (token, seizable, true, true);
+        }
+        (, uint64 releaseBlock, uint32 index, address pendingToken, uint32 rateLimit, uint256 amount) =
+            rln.pendingDeposits(id);
+        if (releaseBlock == 0) return (address(0), 0, false, false);
+        token = pendingToken;
+        seizable = releaseBlock > blockNumber ? amount : 0;
+        leafInTree = rln.getRateCommitmentsInRangeBoundsInclusive(index, index)[0]
+            == PoseidonT3.hash([id, uint256(rateLimit)]);
+    }
+
+    /// @dev The first identity from a random start that satisfies `pred`, or 0.
+    function _find(uint256 seed, function(uint256) view returns (bool) pred) internal view returns (uint256) {
+        uint256 n = ids.length;
+        for (uint256 j = 0; j < n; ++j) {
+            uint256 id = ids[(seed % n + j) % n];
+            if (pred(id)) return id;
+        }
+        return 0;
+    }
+
+    function _inGracePeriod(uint256 id) internal view returns (bool) {
+        return rln.isInMembershipSet(id) && rln.isInGracePeriod(id);
+    }
+
+    function _erasable(uint256 id) internal view returns (bool) {
+        return rln.isInMembershipSet(id) && (rln.isInGracePeriod(id) || rln.isExpired(id));
+    }
+
+    function _registrableAgain(uint256 id) internal view returns (bool) {
+        (, uint64 releaseBlock,,,,) = rln.pendingDeposits(id);
+        return !slashed[id] && !rln.isInMembershipSet(id) && releaseBlock <= blockNumber;
+    }
+
+    function _slashableNow(uint256 id) internal view returns (bool) {
+        if (slashed[id]) return false;
+        (, uint256 seizable, bool live, bool leafInTree) = _slashable(id);
+        return live || seizable != 0 || leafInTree;
+    }
+
+    function _dropCommit(uint256 k) internal {
+        commits[k] = commits[commits.length - 1];
+        commits.pop();
+    }
+
+    function _one(uint256 id) internal pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = id;
+    }
+}
