@@ -214,3 +214,25 @@ async fn sync_resumes_and_recovers_from_a_reorg() {
     assert_eq!(sync.tree().leaf(22).unwrap(), client.leaves(22, 22, None).await.unwrap()[0]);
     assert_eq!(sync.tree().leaf(23).unwrap(), Field::ZERO);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_follows_an_identity_registering_again() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &anvil::test_config()).await;
+    let ms = ids("again", 3);
+    for m in &ms {
+        client.register(m.commitment(), 20, &[]).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    let p = client.provider();
+    p.anvil_increase_time(200).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    client.erase(&[ms[0].commitment()], false).await.unwrap();
+    p.anvil_mine(Some(6), None).await.unwrap();
+    // The same identity registers again (a new slot: the old one is reused LIFO by ms[0] itself or not).
+    client.register(ms[0].commitment(), 40, &[]).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    assert_eq!(sync.tree().root(), client.root().await.unwrap());
+}

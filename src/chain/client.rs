@@ -11,7 +11,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use serde::Serialize;
 
-use super::bindings::{linked_registry_bytecode, ERC1967Proxy, LinearPriceCalculator, PoseidonT2, PoseidonT3, RlnMembership, TestToken};
+use super::bindings::{linked_libraries, ERC1967Proxy, LinearPriceCalculator, RlnMembership, TestToken};
 use super::error::ChainError;
 use crate::field::Field;
 use crate::tree::{MerkleProof, DEFAULT_DEPTH};
@@ -215,8 +215,22 @@ impl MembershipClient {
         let deployer = sender.expect("a signer was given");
         let mut me = MembershipClient { provider, registry: Address::ZERO, sender, chain_id, receipt_timeout: Duration::from_secs(300) };
         let p = me.provider.clone();
-        let poseidon_t2 = me.deploy_code("deploy PoseidonT2", PoseidonT2::BYTECODE.clone()).await?;
-        let poseidon_t3 = me.deploy_code("deploy PoseidonT3", PoseidonT3::BYTECODE.clone()).await?;
+        // Libraries at their fixed CREATE2 addresses (the registry's bytecode is linked to them).
+        let libs = linked_libraries().map_err(ChainError::Invalid)?;
+        for lib in &libs {
+            if p.get_code_at(lib.address).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
+                if p.get_code_at(lib.create2_deployer).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
+                    return Err(ChainError::Invalid(format!("no CREATE2 deployer at {} on chain {chain_id}: cannot deploy {}", lib.create2_deployer, lib.name)));
+                }
+                let tx = TransactionRequest::default().with_to(lib.create2_deployer).with_input(lib.calldata.clone());
+                let pending = p.send_transaction(tx).await.map_err(|e| ChainError::rpc("deploy library", e))?;
+                me.wait_receipt("deploy library", *pending.tx_hash()).await?;
+                if p.get_code_at(lib.address).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
+                    return Err(ChainError::Invalid(format!("{} did not land at {}", lib.name, lib.address)));
+                }
+            }
+        }
+        let (poseidon_t2, poseidon_t3) = (libs[0].address, libs[1].address);
         let token = match cfg.token {
             Some(t) => t,
             None => {
@@ -230,8 +244,8 @@ impl MembershipClient {
         };
         let r = me.mined("deploy LinearPriceCalculator", LinearPriceCalculator::deploy_builder(&p, token, cfg.price_per_message_per_epoch)).await?;
         let price_calculator = r.contract_address.ok_or_else(|| ChainError::Invalid("LinearPriceCalculator deployment has no address".into()))?;
-        let code = linked_registry_bytecode(poseidon_t2, poseidon_t3).map_err(ChainError::Invalid)?;
-        let implementation = me.deploy_code("deploy RlnMembership", code).await?;
+        let r = me.mined("deploy RlnMembership", RlnMembership::deploy_builder(&p)).await?;
+        let implementation = r.contract_address.ok_or_else(|| ChainError::Invalid("RlnMembership deployment has no address".into()))?;
         let init = RlnMembership::initializeCall {
             _priceCalculator: price_calculator,
             _maxTotalRateLimit: cfg.max_total_rate_limit,
@@ -324,13 +338,6 @@ impl MembershipClient {
         self.wait_receipt(call, *pending.tx_hash()).await
     }
 
-    async fn deploy_code(&self, call: &'static str, code: Bytes) -> Result<Address> {
-        let tx = TransactionRequest::default().with_deploy_code(code);
-        let pending = self.provider.send_transaction(tx).await.map_err(|e| ChainError::rpc(call, e))?;
-        let r = self.wait_receipt(call, *pending.tx_hash()).await?;
-        r.contract_address.ok_or_else(|| ChainError::Invalid(format!("{call}: no contract address in the receipt")))
-    }
-
     // ------------------------------------------------------------------ reads
 
     /// Block in which the registry was initialized.
@@ -364,6 +371,11 @@ impl MembershipClient {
     /// The number of slots ever used (the next new index).
     pub async fn next_free_index(&self) -> Result<u32> {
         self.contract().nextFreeIndex().call().await.map_err(|e| ChainError::from_contract("nextFreeIndex", e))
+    }
+
+    /// nextFreeIndex as of a block.
+    pub async fn next_free_index_at(&self, block: u64) -> Result<u32> {
+        self.contract().nextFreeIndex().block(block.into()).call().await.map_err(|e| ChainError::from_contract("nextFreeIndex", e))
     }
 
     /// The Merkle path of the leaf at `index`, from the contract (stateless mode: no tree sync).

@@ -223,14 +223,37 @@ impl TreeSync {
             }
         }
         let expected_root = decoded.roots.last().map(|r| r.1);
-        let update = ChunkUpdate { changes, roots: decoded.roots, to_block: to, to_hash: to_hash.0, keep_blocks: self.opts.reorg_depth };
-        let n_changes = update.changes.len() as u64;
+        let mut update = ChunkUpdate { changes, roots: decoded.roots, to_block: to, to_hash: to_hash.0, keep_blocks: self.opts.reorg_depth };
         // The root is checked before anything is written.
-        self.store.apply_checked(&update, expected_root).map_err(|e| match e {
-            crate::tree::disk::StoreError::RootMismatch { ours, expected } => ChainError::TreeMismatch { block: to, ours: ours.to_string(), contract: expected.to_string() },
-            other => other.into(),
-        })?;
-        Ok((logs.len() as u64, n_changes))
+        match self.store.apply_checked(&update, expected_root) {
+            Ok(()) => {}
+            Err(crate::tree::disk::StoreError::RootMismatch { .. }) => {
+                // Something events do not show (e.g. an identity registering again clears its old
+                // leaf): read every leaf as of `to` and apply the differences.
+                tracing::info!(block = to, "events do not explain the new root; reading the leaves from the contract");
+                let n = self.client.next_free_index_at(to).await?;
+                let mut index = 0u32;
+                let mut fixes = Vec::new();
+                let touched: std::collections::BTreeSet<u32> = update.changes.iter().map(|c| c.index).collect();
+                while index < n {
+                    let end = (index + 999).min(n - 1);
+                    for (k, leaf) in self.client.leaves(index, end, Some(to)).await?.into_iter().enumerate() {
+                        let i = index + k as u32;
+                        if touched.contains(&i) || self.store.tree().leaf(i as u64).map_err(crate::tree::disk::StoreError::from)? != leaf {
+                            fixes.push(LeafChange { block: to, index: i, leaf });
+                        }
+                    }
+                    index = end + 1;
+                }
+                update.changes.extend(fixes);
+                self.store.apply_checked(&update, expected_root).map_err(|e| match e {
+                    crate::tree::disk::StoreError::RootMismatch { ours, expected } => ChainError::TreeMismatch { block: to, ours: ours.to_string(), contract: expected.to_string() },
+                    other => other.into(),
+                })?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok((logs.len() as u64, update.changes.len() as u64))
     }
 }
 
@@ -243,63 +266,69 @@ struct DecodedChunk {
     touched: Vec<u32>,
 }
 
-/// Decodes logs in chain order. Event-order rule for leaves that events alone do not give:
-/// within one transaction, `MembershipErased` events followed by `RootStored` with no
-/// registration in between were a full erase (leaves set to 0); a `MembershipSlashed` right after
-/// a `RootStored` that no other change explains cleared its leaf.
+/// Per-transaction state of the event-order rule.
+#[derive(Default)]
+struct TxEvents {
+    block: u64,
+    erased: Vec<u32>,
+    slashed: Vec<u32>,
+    registered: bool,
+    root_stored: bool,
+}
+
+impl TxEvents {
+    /// Leaves the events alone do not give: a transaction that erased memberships and stored a
+    /// root without registering one was a full erase or a slash (leaves set to 0); a slash of an
+    /// already erased membership that stored a root cleared its still present leaf.
+    fn finish(&mut self, out: &mut DecodedChunk) {
+        if self.root_stored && !self.registered {
+            for &index in self.erased.iter().chain(&self.slashed) {
+                out.changes.push(LeafChange { block: self.block, index, leaf: Field::ZERO });
+            }
+        }
+        *self = TxEvents::default();
+    }
+}
+
+/// Decodes logs in chain order (see [`TxEvents::finish`] for leaves events do not give; those
+/// slots are also listed in `touched` so the caller can read their final value).
 fn decode_chunk(logs: &[Log]) -> Result<DecodedChunk> {
     let mut out = DecodedChunk::default();
     let mut tx: Option<B256> = None;
-    let mut erased: Vec<u32> = Vec::new();
-    let mut registered_since_root = false;
-    let mut unexplained_root = false;
+    let mut cur = TxEvents::default();
     for log in logs {
         if log.removed {
             continue;
         }
         let block = log.block_number.ok_or_else(|| ChainError::Invalid("a log without a block number".into()))?;
         if log.transaction_hash != tx {
+            cur.finish(&mut out);
             tx = log.transaction_hash;
-            erased.clear();
-            registered_since_root = false;
-            unexplained_root = false;
         }
+        cur.block = block;
         let topic = log.topic0().copied().unwrap_or_default();
         let bad = |e: alloy::sol_types::Error| ChainError::Invalid(format!("undecodable registry event in block {block}: {e}"));
-        let mut was_root = false;
         if topic == RlnMembership::MembershipRegistered::SIGNATURE_HASH {
             let ev = log.log_decode::<RlnMembership::MembershipRegistered>().map_err(bad)?.inner.data;
             let limit: u64 = ev.membershipRateLimit.try_into().map_err(|_| ChainError::Invalid(format!("rate limit {} out of range", ev.membershipRateLimit)))?;
             let leaf = poseidon2(u256_to_field(ev.idCommitment)?, Field::from_u64(limit));
             out.changes.push(LeafChange { block, index: ev.index, leaf });
-            registered_since_root = true;
+            cur.registered = true;
         } else if topic == RlnMembership::MembershipErased::SIGNATURE_HASH {
             let ev = log.log_decode::<RlnMembership::MembershipErased>().map_err(bad)?.inner.data;
-            erased.push(ev.index);
+            cur.erased.push(ev.index);
             out.touched.push(ev.index);
         } else if topic == RlnMembership::RootStored::SIGNATURE_HASH {
             let ev = log.log_decode::<RlnMembership::RootStored>().map_err(bad)?.inner.data;
-            if !erased.is_empty() && !registered_since_root {
-                for &index in &erased {
-                    out.changes.push(LeafChange { block, index, leaf: Field::ZERO });
-                }
-            }
-            unexplained_root = erased.is_empty() && !registered_since_root;
-            erased.clear();
-            registered_since_root = false;
+            cur.root_stored = true;
             out.roots.push((block, u256_to_field(ev.newRoot)?));
-            was_root = true;
         } else if topic == RlnMembership::MembershipSlashed::SIGNATURE_HASH {
             let ev = log.log_decode::<RlnMembership::MembershipSlashed>().map_err(bad)?.inner.data;
-            if unexplained_root {
-                out.changes.push(LeafChange { block, index: ev.index, leaf: Field::ZERO });
-            }
+            cur.slashed.push(ev.index);
             out.touched.push(ev.index);
         }
-        if !was_root {
-            unexplained_root = false;
-        }
     }
+    cur.finish(&mut out);
     out.touched.sort_unstable();
     out.touched.dedup();
     Ok(out)
