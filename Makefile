@@ -29,7 +29,7 @@ test-rust: deps
 test: deps $(TEST_TARGETS) test-rust
 
 demo: deps
-	$(CARGO) run --locked --quiet -- demo
+	$(CARGO) run --locked --quiet -- demo --chain
 	$(CARGO) run --locked --quiet -- relay demo
 
 bench: deps

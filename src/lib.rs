@@ -24,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+/// The membership registry on chain: client, tree sync, root sources (alloy).
+pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
 /// Epochs, RLN identifiers, external nullifiers.
@@ -37,6 +39,8 @@ pub mod field;
 pub mod identity;
 /// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
 pub mod incentives;
+/// nwaku-compatible encrypted credential keystore.
+pub mod keystore;
 /// circomlib-compatible Poseidon.
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
@@ -50,6 +54,7 @@ pub mod tree;
 /// Proof verification, single and batched.
 pub mod verifier;
 
+pub use chain::{ChainError, MembershipClient, RootSource, TreeSync};
 pub use circuit::{CircuitKeys, KeysError, WitnessInput};
 pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};

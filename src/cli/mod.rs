@@ -2,9 +2,11 @@
 //! file holds the global options, the `--json` envelope and exit codes
 //! (0 ok, 1 a proof was rejected, 2 an error).
 
+mod chain;
 mod demo;
 mod id;
 mod inputs;
+mod keystore;
 mod proofs;
 mod relay;
 mod relay_demo;
@@ -51,12 +53,24 @@ pub enum Command {
     Verify(proofs::VerifyArgs),
     /// Recover a member's identity secret from two proofs with the same nullifier.
     Recover(proofs::RecoverArgs),
-    /// Membership tree helpers over a members file (one rate commitment per line).
+    /// Membership trees: from a members file, or synced from the registry (`tree sync`).
     #[command(subcommand)]
     Tree(proofs::TreeCmd),
     /// The rate-limited Waku relay: run a node, publish, or watch the local demo.
     #[command(subcommand)]
     Relay(relay::RelayCmd),
+    /// Deploy the membership registry.
+    #[command(subcommand)]
+    Chain(chain::ChainCmd),
+    /// Register, extend, erase, withdraw and inspect memberships on chain.
+    #[command(subcommand)]
+    Membership(chain::MembershipCmd),
+    /// Slash a spammer whose secret two proofs revealed (commit, then reveal).
+    #[command(subcommand)]
+    Slash(chain::SlashCmd),
+    /// Manage nwaku-compatible credential keystores.
+    #[command(subcommand)]
+    Keystore(keystore::KeystoreCmd),
     /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
     Demo(demo::DemoArgs),
 }
@@ -117,6 +131,10 @@ pub fn main() -> ExitCode {
         Command::Tree(c) => c.run(&cli.global),
         Command::Demo(c) => c.run(&cli.global),
         Command::Relay(c) => c.run(&cli.global),
+        Command::Chain(c) => c.run(&cli.global),
+        Command::Membership(c) => c.run(&cli.global),
+        Command::Slash(c) => c.run(&cli.global),
+        Command::Keystore(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

@@ -212,11 +212,14 @@ pub enum TreeCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Sync the registry's tree into a database (resumable, reorg-safe).
+    Sync(super::chain::TreeSyncArgs),
 }
 
 impl TreeCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         match self {
+            TreeCmd::Sync(a) => a.run(g),
             TreeCmd::Root { members } => {
                 let t = members_tree(&members)?;
                 Ok(Outcome::ok(t.root().to_string(), json!({ "root": t.root(), "members": t.next_index() })))

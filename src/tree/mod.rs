@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use crate::field::Field;
 use crate::poseidon::hash2_fr;
 
+pub mod disk;
+
 /// The depth of the Waku membership tree (and of the RLN circuit).
 pub const DEFAULT_DEPTH: usize = 20;
 /// The deepest tree supported.

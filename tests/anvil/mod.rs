@@ -1,0 +1,34 @@
+//! Helpers for tests against a local anvil (npm's, in node_modules/.bin): each test starts its
+//! own node on a free port; it is killed when the instance is dropped.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use rlnkit::chain::{DeployConfig, Deployment, MembershipClient, PrivateKeySigner};
+
+pub fn anvil_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")
+}
+
+pub fn spawn() -> AnvilInstance {
+    Anvil::at(anvil_path()).port(0u16).spawn()
+}
+
+pub fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from(anvil.keys()[n].clone())
+}
+
+/// Local-chain defaults with a short lifecycle, a 2-block reveal window and a 5-block withdrawal delay.
+pub fn test_config() -> DeployConfig {
+    DeployConfig { active_duration: 100, grace_period: 50, slash_reveal_window: Some(2), withdrawal_delay: Some(5), ..DeployConfig::default() }
+}
+
+pub async fn deploy(anvil: &AnvilInstance, cfg: &DeployConfig) -> (MembershipClient, Deployment) {
+    MembershipClient::deploy(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg).await.expect("deploy")
+}
+
+/// A client of the same registry with another anvil account as signer.
+pub async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipClient {
+    MembershipClient::connect(&anvil.endpoint(), Some(signer(anvil, n)), d.registry, Some(d.chain_id)).await.expect("connect")
+}

@@ -1,0 +1,238 @@
+//! The chain client against a real local chain: deploy, register, roots, proofs, slashing,
+//! errors, lifecycle. Each test starts its own anvil.
+
+mod anvil;
+
+use alloy::providers::ext::AnvilApi;
+use rlnkit::chain::{ChainError, ContractRoots, DeployConfig, MembershipClient, RlnMembershipErrors, RootSource, SyncOptions, TreeSync, U256};
+use rlnkit::{CircuitKeys, Epoch, ExternalNullifier, Field, Identity, Prover, RlnIdentifier, RlnInputs, UserMessageLimit, Verifier};
+
+fn ids(prefix: &str, n: usize) -> Vec<Identity> {
+    (0..n).map(|i| Identity::from_seed(format!("{prefix} {i}").as_bytes())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_many_then_prove_against_the_contract() {
+    let node = anvil::spawn();
+    let (client, d) = anvil::deploy(&node, &DeployConfig::default()).await;
+    let limit = 20u32;
+    let members = ids("member", 80);
+    let commitments: Vec<Field> = members.iter().map(|m| m.commitment()).collect();
+    let indices = client.register_many(&commitments, limit).await.unwrap();
+    assert_eq!(indices, (0..80).collect::<Vec<u32>>());
+    let alice = Identity::from_seed(b"alice");
+    let reg = client.register(alice.commitment(), limit, &[]).await.unwrap();
+    assert_eq!(reg.index, 80);
+    assert_eq!(reg.deposit, U256::from(limit) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
+    let info = client.membership_info(alice.commitment()).await.unwrap().unwrap();
+    assert_eq!((info.index, info.rate_limit, info.holder), (80, limit, client.sender().unwrap()));
+    assert_eq!(info.rate_commitment, alice.rate_commitment(UserMessageLimit::new(limit as u64).unwrap()));
+
+    // The synced tree equals the contract's.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sync = TreeSync::open(client.clone(), dir.path().join("tree.redb"), SyncOptions { chunk_blocks: 25, ..SyncOptions::default() }).await.unwrap();
+    let report = sync.sync(|_| {}).await.unwrap();
+    let root = client.root().await.unwrap();
+    assert_eq!(report.root, root);
+    assert_eq!(sync.tree().root(), root);
+    assert_eq!(report.members, 81);
+
+    // Stateless mode gives the same path and roots.
+    let path = client.merkle_proof(80).await.unwrap();
+    assert_eq!(path, sync.tree().proof(80).unwrap());
+    let contract_roots = ContractRoots::new(client.clone()).await.unwrap();
+    let recent = contract_roots.recent_roots();
+    assert_eq!(recent[0], root);
+    assert_eq!(&sync.recent_roots()[..recent.len()], &recent[..]);
+
+    // A proof from the contract's path verifies against the contract's recent roots.
+    let keys = CircuitKeys::embedded().unwrap();
+    let ext = ExternalNullifier::new(Epoch::from_index(1), RlnIdentifier::waku());
+    let lim = UserMessageLimit::new(limit as u64).unwrap();
+    let proof = Prover::new(keys.clone()).prove(&RlnInputs::for_signal(alice.secret(), lim, 0, &path, ext, b"hi")).unwrap();
+    let verifier = Verifier::new(keys.verifying_key());
+    verifier.verify(&proof, b"hi", &recent[..]).unwrap();
+    // Tampered twin: another signal, or a root the contract never had.
+    assert!(verifier.verify(&proof, b"hj", &recent[..]).is_err());
+    assert!(verifier.verify(&proof, b"hi", &[Field::from_u64(1)][..]).is_err());
+    let _ = d;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slashing_pays_the_reporter_and_the_treasury() {
+    let node = anvil::spawn();
+    let treasury = node.addresses()[3];
+    let cfg = DeployConfig { treasury: Some(treasury), slash_reward_bps: Some(4_000), ..anvil::test_config() };
+    let (owner, d) = anvil::deploy(&node, &cfg).await;
+    let spammer = Identity::from_seed(b"spammer");
+    let honest = Identity::from_seed(b"honest");
+    owner.register(honest.commitment(), 50, &[]).await.unwrap();
+    let reg = owner.register(spammer.commitment(), 100, &[]).await.unwrap();
+
+    let reporter = anvil::client_as(&node, &d, 1).await;
+    let thief = anvil::client_as(&node, &d, 2).await;
+    let me = reporter.sender().unwrap();
+    // Reveal without a commit (a copied reveal from another sender) fails by name.
+    let e = thief.reveal_slash(spammer.secret(), thief.sender().unwrap()).await.unwrap_err();
+    assert!(matches!(e.registry_error(), Some(RlnMembershipErrors::SlashNotCommitted(_))), "{e}");
+    assert!(e.to_string().contains("SlashNotCommitted("), "{e}");
+
+    let commit = reporter.commit_slash(spammer.secret(), me).await.unwrap();
+    assert_eq!(commit.commitment, rlnkit::chain::slash_commitment(spammer.secret(), me, me));
+    // The thief copies the reveal (same secret and receiver) from its own account: no commitment of its own.
+    let e = thief.reveal_slash(spammer.secret(), me).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("SlashNotCommitted"));
+    let out = reporter.reveal_slash(spammer.secret(), me).await.unwrap();
+    assert_eq!(out.id_commitment, spammer.commitment());
+    assert_eq!(out.index, reg.index);
+    assert_eq!(out.reward, reg.deposit * U256::from(4_000) / U256::from(10_000));
+    assert_eq!(out.reward + out.treasury_amount, reg.deposit);
+    assert!(owner.membership_info(spammer.commitment()).await.unwrap().is_none());
+
+    // Both withdraw their shares at once.
+    let before = reporter.token_balance(d.token, me).await.unwrap();
+    assert_eq!(reporter.withdraw(None).await.unwrap(), out.reward);
+    assert_eq!(reporter.token_balance(d.token, me).await.unwrap(), before + out.reward);
+    let t = anvil::client_as(&node, &d, 3).await;
+    assert_eq!(t.withdraw(Some(d.token)).await.unwrap(), out.treasury_amount);
+    assert_eq!(t.token_balance(d.token, treasury).await.unwrap(), out.treasury_amount);
+    // Nothing left: a named error.
+    let e = t.withdraw(Some(d.token)).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("NothingToWithdraw"));
+
+    // The synced tree has the leaf cleared and equals the contract's.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sync = TreeSync::open(owner.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    assert_eq!(sync.tree().leaf(reg.index as u64).unwrap(), Field::ZERO);
+    assert_eq!(sync.tree().root(), owner.root().await.unwrap());
+    // slash() does commit + reveal in one call; a second slash finds nothing.
+    let e = reporter.slash(spammer.secret(), me).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("NothingToSlash"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverts_and_connection_errors_are_clear() {
+    let node = anvil::spawn();
+    let (client, d) = anvil::deploy(&node, &DeployConfig::default()).await;
+    let e = client.register(Field::ZERO, 20, &[]).await.unwrap_err();
+    assert_eq!(e.to_string(), "register reverted: InvalidIdCommitment(0)");
+    assert!(matches!(e.registry_error(), Some(RlnMembershipErrors::InvalidIdCommitment(_))));
+    let id = Identity::from_seed(b"x");
+    let e = client.register(id.commitment(), 5, &[]).await.unwrap_err();
+    assert_eq!(e.to_string(), "register reverted: InvalidMembershipRateLimit()");
+    client.register(id.commitment(), 20, &[]).await.unwrap();
+    let e = client.register(id.commitment(), 20, &[]).await.unwrap_err();
+    assert_eq!(e.to_string(), format!("register reverted: DuplicateIdCommitment({})", id.commitment()));
+    let e = client.merkle_proof(7).await.unwrap_err();
+    assert_eq!(e.to_string(), "getMerkleProof reverted: MerkleIndexOutOfRange(7, 1)");
+    let e = client.erase(&[id.commitment()], false).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("CannotEraseActiveMembership"));
+
+    let e = MembershipClient::connect(&node.endpoint(), None, d.registry, Some(1)).await.unwrap_err();
+    assert!(matches!(e, ChainError::WrongChain { expected: 1, got: 31337 }), "{e}");
+    assert!(e.to_string().contains("chain 31337, expected chain 1"));
+    let e = MembershipClient::connect("http://127.0.0.1:1", None, d.registry, None).await.unwrap_err();
+    assert!(matches!(e, ChainError::Unreachable { .. }), "{e}");
+    let e = MembershipClient::connect(&node.endpoint(), None, node.addresses()[5], None).await.unwrap_err();
+    assert!(matches!(e, ChainError::NoContract { .. }), "{e}");
+    let reader = MembershipClient::connect(&node.endpoint(), None, d.registry, None).await.unwrap();
+    assert!(matches!(reader.register(id.commitment(), 20, &[]).await, Err(ChainError::NoSigner { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_erase_withdraw_and_sync() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &anvil::test_config()).await;
+    let ms = ids("life", 6);
+    for m in &ms {
+        client.register(m.commitment(), 20, &[]).await.unwrap();
+    }
+    let p = client.provider();
+    // Into the grace period: the holder extends one.
+    p.anvil_increase_time(110).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    assert!(client.membership_info(ms[0].commitment()).await.unwrap().unwrap().in_grace_period);
+    client.extend(&[ms[0].commitment()]).await.unwrap();
+    // Expired: erase lazily (leaf stays) and fully (leaf cleared); register into a freed slot.
+    p.anvil_increase_time(100).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    client.erase(&[ms[1].commitment(), ms[2].commitment()], false).await.unwrap();
+    client.erase(&[ms[3].commitment()], true).await.unwrap();
+    let newcomer = Identity::from_seed(b"newcomer");
+    let reg = client.register(newcomer.commitment(), 20, &[ms[4].commitment()]).await.unwrap();
+    assert!(reg.index == 4, "the erased slot is reused, got {}", reg.index);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions { chunk_blocks: 3, ..SyncOptions::default() }).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    let root = client.root().await.unwrap();
+    assert_eq!(sync.tree().root(), root);
+    assert_eq!(sync.tree().leaf(3).unwrap(), Field::ZERO);
+    assert_ne!(sync.tree().leaf(1).unwrap(), Field::ZERO, "a lazily erased leaf stays");
+    assert_eq!(client.leaves(0, 5, None).await.unwrap(), (0..6).map(|i| sync.tree().leaf(i).unwrap()).collect::<Vec<_>>());
+
+    // Deposits of erased memberships are locked for the withdrawal delay (5 blocks).
+    let e = client.withdraw(None).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("NothingToWithdraw"), "{e}");
+    p.anvil_mine(Some(6), None).await.unwrap();
+    let got = client.withdraw(None).await.unwrap();
+    assert_eq!(got, U256::from(4 * 20) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_resumes_and_recovers_from_a_reorg() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &DeployConfig::default()).await;
+    let first: Vec<Field> = ids("a", 20).iter().map(|m| m.commitment()).collect();
+    client.register_many(&first, 20).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    let opts = SyncOptions { chunk_blocks: 4, ..SyncOptions::default() };
+    let r1 = TreeSync::open(client.clone(), &path, opts.clone()).await.unwrap().sync(|_| {}).await.unwrap();
+    assert_eq!(r1.members, 20);
+
+    // Restart: the store resumes after the last block, reading nothing again.
+    let mut sync = TreeSync::open(client.clone(), &path, opts.clone()).await.unwrap();
+    assert_eq!(sync.tree().root(), client.root().await.unwrap());
+    let r2 = sync.sync(|_| {}).await.unwrap();
+    assert_eq!((r2.from_block, r2.events, r2.chunks), (r1.to_block + 1, 0, 0));
+
+    // Fork: 5 registrations are synced, then the chain reverts and takes 3 others.
+    let p = client.provider().clone();
+    let snap = p.anvil_snapshot().await.unwrap();
+    client.register_many(&ids("b", 5).iter().map(|m| m.commitment()).collect::<Vec<_>>(), 20).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    assert_eq!(sync.tree().next_index(), 25);
+    assert!(p.anvil_revert(snap).await.unwrap());
+    let c: Vec<Field> = ids("c", 3).iter().map(|m| m.commitment()).collect();
+    client.register_many(&c, 20).await.unwrap();
+    p.anvil_mine(Some(4), None).await.unwrap();
+    let r3 = sync.sync(|_| {}).await.unwrap();
+    assert!(r3.rolled_back_to.is_some() || r3.restarted, "{r3:?}");
+    assert_eq!(sync.tree().root(), client.root().await.unwrap());
+    assert_eq!(sync.tree().leaf(22).unwrap(), client.leaves(22, 22, None).await.unwrap()[0]);
+    assert_eq!(sync.tree().leaf(23).unwrap(), Field::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_follows_an_identity_registering_again() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &anvil::test_config()).await;
+    let ms = ids("again", 3);
+    for m in &ms {
+        client.register(m.commitment(), 20, &[]).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    let p = client.provider();
+    p.anvil_increase_time(200).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    client.erase(&[ms[0].commitment()], false).await.unwrap();
+    p.anvil_mine(Some(6), None).await.unwrap();
+    // The same identity registers again (a new slot: the old one is reused LIFO by ms[0] itself or not).
+    client.register(ms[0].commitment(), 40, &[]).await.unwrap();
+    sync.sync(|_| {}).await.unwrap();
+    assert_eq!(sync.tree().root(), client.root().await.unwrap());
+}
