@@ -35,3 +35,4 @@ demo: deps
 bench: deps
 	$(CARGO) bench --locked --bench rln
 	$(CARGO) bench --locked --bench relay
+	$(CARGO) bench --locked --bench chain

@@ -94,7 +94,11 @@ async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> 
     };
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
     anyhow::ensure!(anvil_bin.exists(), "anvil not found at {} (run `make deps`, or pass --anvil)", anvil_bin.display());
-    let node = alloy::node_bindings::Anvil::at(&anvil_bin).port(0u16).try_spawn().map_err(|e| anyhow::anyhow!("starting anvil: {e}"))?;
+    let mut node = alloy::node_bindings::Anvil::at(&anvil_bin).port(0u16).keep_stdout().try_spawn().map_err(|e| anyhow::anyhow!("starting anvil: {e}"))?;
+    if let Some(out) = node.child_mut().stdout.take() {
+        // Drain anvil's log output so it never blocks or dies on a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink()));
+    }
     say(format!("1. anvil on {} (chain {})", node.endpoint(), node.chain_id()));
     let deployer = PrivateKeySigner::from(node.keys()[0].clone());
     let reporter_key = PrivateKeySigner::from(node.keys()[1].clone());

@@ -12,7 +12,11 @@ pub fn anvil_path() -> PathBuf {
 }
 
 pub fn spawn() -> AnvilInstance {
-    Anvil::at(anvil_path()).port(0u16).spawn()
+    let mut node = Anvil::at(anvil_path()).port(0u16).keep_stdout().spawn();
+    // Drain anvil's log output so it never blocks or dies on a closed pipe.
+    let out = node.child_mut().stdout.take().expect("stdout kept");
+    std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink()));
+    node
 }
 
 pub fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
