@@ -305,7 +305,7 @@ impl MembershipClient {
         &self.provider
     }
 
-    fn contract(&self) -> RlnMembership::RlnMembershipInstance<DynProvider> {
+    pub(crate) fn contract(&self) -> RlnMembership::RlnMembershipInstance<DynProvider> {
         RlnMembership::new(self.registry, self.provider.clone())
     }
 
@@ -333,7 +333,7 @@ impl MembershipClient {
     }
 
     /// Sends a call and waits until it is mined; reverts are decoded.
-    async fn mined<D: CallDecoder>(&self, call: &'static str, b: CallBuilder<&DynProvider, D, Ethereum>) -> Result<TransactionReceipt> {
+    pub(crate) async fn mined<D: CallDecoder>(&self, call: &'static str, b: CallBuilder<&DynProvider, D, Ethereum>) -> Result<TransactionReceipt> {
         let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
         self.wait_receipt(call, *pending.tx_hash()).await
     }

@@ -9,6 +9,7 @@ pub mod bindings;
 mod client;
 mod error;
 mod roots;
+mod relay;
 mod sync;
 
 pub use alloy::primitives::{Address, B256, U256};
@@ -16,6 +17,7 @@ pub use alloy::signers::local::PrivateKeySigner;
 pub use client::{connect_provider, field_to_u256, slash_commitment, u256_to_field, DeployConfig, Deployment, MembershipClient, MembershipInfo, Registration, SlashCommit, SlashOutcome, TOKEN_UNIT};
 pub use error::{ChainError, DecodedRevert, Revert};
 pub use bindings::RlnMembership::RlnMembershipErrors;
+pub use relay::ChainRootWindow;
 pub use roots::{ContractRoots, RootSource};
 pub use sync::{SyncOptions, SyncProgress, SyncReport, TreeSync};
 

@@ -79,6 +79,19 @@ pub struct RunArgs {
     /// Epoch length in seconds. Default 600.
     #[arg(long, value_name = "SECONDS")]
     pub epoch_seconds: Option<u64>,
+    /// Membership registry: accept its recent roots (polled every 12 s) as the root window.
+    #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
+    pub contract: Option<String>,
+    /// JSON-RPC endpoint of the registry's chain (with --contract).
+    #[arg(long, env = "RLNKIT_RPC_URL", value_name = "URL")]
+    pub rpc: Option<String>,
+    /// Slash double-signallers through the registry (commit, then reveal); the signer comes from
+    /// RLNKIT_PRIVATE_KEY and the reward goes to --reward-address (default: the signer).
+    #[arg(long, requires = "contract")]
+    pub slash: bool,
+    /// Address that receives slashing rewards.
+    #[arg(long, value_name = "ADDRESS", requires = "slash")]
+    pub reward_address: Option<String>,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub run_for: Option<u64>,
@@ -103,6 +116,10 @@ impl RunArgs {
             metrics_port: self.metrics_port.or(file.metrics_port),
             rln_identifier: self.rln_identifier.or(file.rln_identifier),
             epoch_seconds: self.epoch_seconds.or(file.epoch_seconds),
+            contract: self.contract.or(file.contract),
+            rpc: self.rpc.or(file.rpc),
+            slash: self.slash || file.slash,
+            reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
         })
     }
@@ -123,8 +140,8 @@ impl RunArgs {
             memberships = leaves.len();
             roots.push(rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root());
         }
-        if roots.is_empty() {
-            bail!("no acceptable roots: pass --root or --members (or set them in --config); the chain-backed root window is not wired yet");
+        if roots.is_empty() && a.contract.is_none() {
+            bail!("no acceptable roots: pass --contract (the registry's recent roots), --root or --members (or set them in --config)");
         }
         let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
         let topics = a.topics();
@@ -137,11 +154,42 @@ impl RunArgs {
             }
             None => NullifierLog::in_memory(),
         };
-        let validator = Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), Arc::new(StaticRoots::new(roots.clone())), log));
+        let rt = tokio::runtime::Runtime::new()?;
+        let chain = match &a.contract {
+            None => None,
+            Some(c) => {
+                let rpc = super::chain::RpcOpts {
+                    rpc: a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into()),
+                    contract: Some(c.parse().with_context(|| format!("--contract {c} is not an address"))?),
+                    chain_id: None,
+                    private_key_file: None,
+                };
+                Some(rt.block_on(rpc.client(a.slash))?)
+            }
+        };
+        let root_window: Arc<dyn rlnkit::relay::validator::RootWindow> = match &chain {
+            Some(client) => {
+                let source = rt.block_on(rlnkit::chain::ContractRoots::new(client.clone()))?;
+                let _poller = rt.block_on(async { source.spawn_poller(Duration::from_secs(12)) });
+                roots = rlnkit::chain::RootSource::recent_roots(&source);
+                Arc::new(rlnkit::chain::ChainRootWindow(Arc::new(source)))
+            }
+            None => Arc::new(StaticRoots::new(roots.clone())),
+        };
+        let validator = Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), root_window, log));
         validator.metrics().memberships.set(memberships as i64);
+        let slasher = match (&chain, a.slash) {
+            (Some(client), true) => {
+                let receiver = match &a.reward_address {
+                    Some(r) => r.parse::<rlnkit::chain::Address>().with_context(|| format!("--reward-address {r}"))?.0 .0,
+                    None => rlnkit::incentives::SlashBackend::sender(client),
+                };
+                Some((Arc::new(client.clone()) as Arc<dyn rlnkit::incentives::SlashBackend>, rlnkit::incentives::SlashConfig::new(receiver)))
+            }
+            _ => None,
+        };
         let listen = if a.listen.is_empty() { vec!["/ip4/0.0.0.0/tcp/60000".to_string()] } else { a.listen.clone() };
         let node_config = NodeConfig { listen: parse_addrs(&listen)?, peers: parse_addrs(&a.peers)?, topics: topics.clone(), ..NodeConfig::default() };
-        let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(async move {
             let node = RelayNode::spawn(node_config, validator.clone()).await?;
             let addrs = node.listen_addrs().await?;
@@ -156,11 +204,23 @@ impl RunArgs {
                 eprintln!("metrics on http://{bound}/metrics, health on /health");
             }
             let mut spam = validator.subscribe_spam();
-            tokio::spawn(async move {
-                while let Some(ev) = spam.recv().await {
-                    eprintln!("spam: member {} double-signalled in epoch {}; secret recovered (slashing needs a chain backend)", ev.id_commitment.to_hex(), ev.epoch);
+            match slasher {
+                Some((backend, config)) => {
+                    let (_task, mut outcomes) = rlnkit::incentives::Slasher::spawn(backend, config, spam);
+                    tokio::spawn(async move {
+                        while let Some(o) = outcomes.recv().await {
+                            eprintln!("slashing: {o:?}");
+                        }
+                    });
                 }
-            });
+                None => {
+                    tokio::spawn(async move {
+                        while let Some(ev) = spam.recv().await {
+                            eprintln!("spam: member {} double-signalled in epoch {}; secret recovered (pass --contract and --slash to slash it)", ev.id_commitment.to_hex(), ev.epoch);
+                        }
+                    });
+                }
+            }
             match a.run_for {
                 Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
                 None => {
