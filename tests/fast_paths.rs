@@ -9,29 +9,15 @@ use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use rand::SeedableRng;
 use rlnkit::{
-    CircuitKeys, Epoch, ExternalNullifier, Field, Identity, MerkleTree, Prover, ProverError, RlnIdentifier, RlnInputs, UserMessageLimit, Verifier,
+    CircuitKeys, Prover, ProverError, RlnInputs, Verifier,
     WitnessInput,
 };
 
-struct Fixture {
-    keys: Arc<CircuitKeys>,
-    tree: MerkleTree,
-    ids: Vec<Identity>,
-    limit: UserMessageLimit,
-}
+use common::{ext, Members};
 
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let limit = UserMessageLimit::new(4).unwrap();
-        let ids: Vec<Identity> = (0..5).map(|i| Identity::from_seed(format!("fast member {i}").as_bytes())).collect();
-        let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
-        Fixture { keys: CircuitKeys::embedded().unwrap(), tree: MerkleTree::from_leaves(20, &leaves).unwrap(), ids, limit }
-    })
-}
-
-fn ext(epoch: u64) -> ExternalNullifier {
-    ExternalNullifier::new(Epoch::from_index(epoch), RlnIdentifier::waku())
+fn fixture() -> &'static Members {
+    static F: OnceLock<Members> = OnceLock::new();
+    F.get_or_init(|| Members::new("fast member", 5, 4))
 }
 
 #[test]

@@ -1,32 +1,20 @@
 //! Proving and verifying with rlnkit's own keys: round trip, limits, root window, recovery, batches.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::OnceLock;
 
 use rand::SeedableRng;
 use rlnkit::{
-    recover_secret, CircuitKeys, Epoch, ExternalNullifier, Field, Identity, MerkleTree, Prover, ProverError, Rejection, RlnIdentifier, RlnInputs,
-    RlnProof, UserMessageLimit, Verifier,
+    recover_secret, Field, MerkleTree, Prover, ProverError, Rejection, RlnInputs,
+    RlnProof, Verifier,
 };
 
-struct Fixture {
-    keys: Arc<CircuitKeys>,
-    tree: MerkleTree,
-    ids: Vec<Identity>,
-    limit: UserMessageLimit,
-}
+use common::{ext, Members};
 
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let limit = UserMessageLimit::new(5).unwrap();
-        let ids: Vec<Identity> = (0..8).map(|i| Identity::from_seed(format!("test member {i}").as_bytes())).collect();
-        let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
-        Fixture { keys: CircuitKeys::embedded().unwrap(), tree: MerkleTree::from_leaves(20, &leaves).unwrap(), ids, limit }
-    })
-}
-
-fn ext(epoch: u64) -> ExternalNullifier {
-    ExternalNullifier::new(Epoch::from_index(epoch), RlnIdentifier::waku())
+fn fixture() -> &'static Members {
+    static F: OnceLock<Members> = OnceLock::new();
+    F.get_or_init(|| Members::new("test member", 8, 5))
 }
 
 fn prove(member: usize, message_id: u64, epoch: u64, signal: &[u8]) -> Result<RlnProof, ProverError> {

@@ -24,3 +24,26 @@ pub fn waku_keys_dir() -> PathBuf {
 pub fn f(v: &serde_json::Value) -> Field {
     Field::parse(v.as_str().expect("a string")).expect("a field element")
 }
+
+/// A membership tree of seeded identities and rlnkit's embedded keys, for proving tests.
+pub struct Members {
+    pub keys: std::sync::Arc<rlnkit::CircuitKeys>,
+    pub tree: rlnkit::MerkleTree,
+    pub ids: Vec<rlnkit::Identity>,
+    pub limit: rlnkit::UserMessageLimit,
+}
+
+impl Members {
+    /// `n` members seeded from `tag`, all with user message limit `limit`.
+    pub fn new(tag: &str, n: usize, limit: u64) -> Self {
+        let limit = rlnkit::UserMessageLimit::new(limit).unwrap();
+        let ids: Vec<rlnkit::Identity> = (0..n).map(|i| rlnkit::Identity::from_seed(format!("{tag} {i}").as_bytes())).collect();
+        let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
+        Members { keys: rlnkit::CircuitKeys::embedded().unwrap(), tree: rlnkit::MerkleTree::from_leaves(20, &leaves).unwrap(), ids, limit }
+    }
+}
+
+/// The Waku external nullifier of an epoch index.
+pub fn ext(epoch: u64) -> rlnkit::ExternalNullifier {
+    rlnkit::ExternalNullifier::new(rlnkit::Epoch::from_index(epoch), rlnkit::RlnIdentifier::waku())
+}
