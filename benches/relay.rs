@@ -106,6 +106,20 @@ fn throughput(c: &mut Criterion, s: &Setup) {
             BatchSize::PerIteration,
         )
     });
+    // As the node does it: each message's cheap checks (and point decompression) on its own
+    // task, so both cores share them; then one batch verification.
+    g.bench_function("valid messages, one batch, checks on both cores", |bn| {
+        use rayon::prelude::*;
+        bn.iter_batched(
+            || validator(s),
+            |v| {
+                let pending: Vec<_> = s.valid.par_iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
+                let verdicts = v.finish_batch(pending, T0);
+                assert!(verdicts.iter().all(|x| *x == Verdict::Accept));
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 
