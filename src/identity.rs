@@ -6,7 +6,6 @@ use ark_std::UniformRand;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
 
 use crate::field::{keccak256, Field};
 use crate::poseidon::{poseidon1, poseidon2};
@@ -107,9 +106,8 @@ impl std::fmt::Debug for Identity {
 
 impl Drop for Identity {
     fn drop(&mut self) {
-        // Field is Copy; overwrite the secret parts with zero on drop.
-        let mut bytes = self.secret.to_le_bytes();
-        bytes.zeroize();
+        // Best effort: clear the secret parts of this value (copies made with `secret()` are the
+        // caller's to manage).
         self.secret = Field::ZERO;
         self.trapdoor = None;
         self.nullifier = None;
