@@ -153,6 +153,9 @@ pub fn slash_commitment(secret: Field, reward_receiver: Address, sender: Address
     keccak256((field_to_u256(secret), reward_receiver, sender).abi_encode_params())
 }
 
+/// Registrations `register_many` sends before waiting for their receipts.
+const REGISTER_WINDOW: usize = 200;
+
 /// Client of one membership registry over JSON-RPC. Reads need no signer; transactions do.
 #[derive(Clone, Debug)]
 pub struct MembershipClient {
@@ -486,26 +489,31 @@ impl MembershipClient {
         let c = self.contract();
         let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
         let gas = first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
-        let gas = gas + gas / 2;
+        // Later inserts hash more tree levels than the first one: leave room for a full path
+        // (20 PoseidonT3 calls), and keep the node's pool small by sending in windows.
+        let gas = gas * 2 + 500_000;
         let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
-        let nonce = self.provider.get_transaction_count(me).pending().await.map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
-        let mut hashes = Vec::with_capacity(id_commitments.len());
-        for (k, id) in id_commitments.iter().enumerate() {
-            let call = c
-                .register(field_to_u256(*id), rate_limit, vec![])
-                .nonce(nonce + k as u64)
-                .gas(gas)
-                .max_fee_per_gas(fees.max_fee_per_gas * 2)
-                .max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
-                .chain_id(self.chain_id);
-            let pending = call.send().await.map_err(|e| ChainError::from_contract("register", e))?;
-            hashes.push(*pending.tx_hash());
-        }
-        let mut out = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            let r = self.wait_receipt("register", h).await?;
-            let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event".into()))?;
-            out.push(ev.data.index);
+        let mut nonce = self.provider.get_transaction_count(me).pending().await.map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
+        let mut out = Vec::with_capacity(id_commitments.len());
+        for window in id_commitments.chunks(REGISTER_WINDOW) {
+            let mut hashes = Vec::with_capacity(window.len());
+            for id in window {
+                let call = c
+                    .register(field_to_u256(*id), rate_limit, vec![])
+                    .nonce(nonce)
+                    .gas(gas)
+                    .max_fee_per_gas(fees.max_fee_per_gas * 2)
+                    .max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
+                    .chain_id(self.chain_id);
+                let pending = call.send().await.map_err(|e| ChainError::from_contract("register", e))?;
+                hashes.push(*pending.tx_hash());
+                nonce += 1;
+            }
+            for h in hashes {
+                let r = self.wait_receipt("register", h).await?;
+                let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event (reverted?)".into()))?;
+                out.push(ev.data.index);
+            }
         }
         Ok(out)
     }
