@@ -9,6 +9,7 @@ import {RlnMembership} from "../src/RlnMembership.sol";
 import {TestToken} from "../src/TestToken.sol";
 import {RlnMembershipHandler} from "./handlers/RlnMembershipHandler.sol";
 import {InvariantTest, Test} from "./utils/Test.sol";
+import {LeafTree} from "./utils/LeafTree.sol";
 
 /// @notice Invariants of the registry under random sequences of registrations, extensions, erasures (lazy
 /// and full), time and block travel, slashes (with copycats), withdrawals, reward-share and token changes.
@@ -64,18 +65,7 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         uint32 n = rln.nextFreeIndex();
         uint256[] memory leaves =
             n == 0 ? new uint256[](0) : rln.getRateCommitmentsInRangeBoundsInclusive(0, n - 1);
-        uint256[] memory level = leaves;
-        uint256 zero = 0;
-        for (uint256 d = 0; d < 20; ++d) {
-            uint256[] memory next = new uint256[]((level.length + 1) / 2);
-            for (uint256 i = 0; i < next.length; ++i) {
-                uint256 right = 2 * i + 1 < level.length ? level[2 * i + 1] : zero;
-                next[i] = PoseidonT3.hash([level[2 * i], right]);
-            }
-            zero = PoseidonT3.hash([zero, zero]);
-            level = next;
-        }
-        assertEq(rln.root(), level.length == 0 ? zero : level[0], "root = recomputed root of the leaves");
+        assertEq(rln.root(), LeafTree.root(leaves, 20), "root = recomputed root of the leaves");
     }
 
     /// @notice Every tree change stores its root: the newest recent root is the current root.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
+import {LeafTree} from "./LeafTree.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {PoseidonT2} from "poseidon-solidity/PoseidonT2.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
@@ -186,18 +187,7 @@ abstract contract RlnMembershipTestBase is Test {
     /// @dev Root of a depth-`depth` tree whose first leaves are `leaves` and the rest 0, computed level by
     /// level (independently of the contract's LazyIMT code).
     function _computeRoot(uint256[] memory leaves, uint8 depth) internal pure returns (uint256) {
-        uint256[] memory level = leaves;
-        uint256 zero = 0;
-        for (uint8 d = 0; d < depth; ++d) {
-            uint256[] memory next = new uint256[]((level.length + 1) / 2);
-            for (uint256 i = 0; i < next.length; ++i) {
-                uint256 right = 2 * i + 1 < level.length ? level[2 * i + 1] : zero;
-                next[i] = PoseidonT3.hash([level[2 * i], right]);
-            }
-            zero = PoseidonT3.hash([zero, zero]);
-            level = next;
-        }
-        return level.length == 0 ? zero : level[0];
+        return LeafTree.root(leaves, depth);
     }
 
     /// @dev Root implied by a leaf, its index and its sibling path.
