@@ -2,6 +2,7 @@
 //! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
 
 pub(crate) mod groth16;
+pub mod msm;
 
 use std::sync::{Arc, Mutex};
 
@@ -147,7 +148,8 @@ impl Prover {
         self.check_witness_len(witness)?;
         let pk = &self.keys.proving_key;
         let cs = &self.keys.constraints;
-        let (sums, h) = rayon::join(|| groth16::wire_sums(pk, self.keys.sparse_queries(), cs.num_instance_variables, witness), || groth16::h_sum(pk, cs, witness));
+        let tables = self.keys.proving_tables();
+        let (sums, h) = rayon::join(|| groth16::wire_sums(tables, witness), || groth16::h_sum(tables, cs, witness));
         let h = h.map_err(ProverError::Groth16)?;
         Ok(groth16::assemble(pk, &sums, h, r, s).into())
     }
@@ -266,13 +268,14 @@ impl MemberProver {
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let pk = &keys.proving_key;
         let cs = &keys.constraints;
+        let tables = keys.proving_tables();
         let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (sums, h) = rayon::join(
             || match &cached {
-                Some(c) => groth16::wire_sums_from(pk, cs.num_instance_variables, &c.witness, &c.sums, &witness).0,
-                None => groth16::wire_sums(pk, keys.sparse_queries(), cs.num_instance_variables, &witness),
+                Some(c) => groth16::wire_sums_from(tables, &c.witness, &c.sums, &witness).0,
+                None => groth16::wire_sums(tables, &witness),
             },
-            || groth16::h_sum(pk, cs, &witness),
+            || groth16::h_sum(tables, cs, &witness),
         );
         let h = h.map_err(ProverError::Groth16)?;
         let proof = self.prover.checked(&witness, groth16::assemble(pk, &sums, h, r, s).into())?;

@@ -63,7 +63,9 @@ pub struct CircuitKeys {
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
     pub(crate) witness: WitnessGenerator,
     verifier: std::sync::OnceLock<crate::verifier::Verifier>,
-    sparse: std::sync::OnceLock<crate::prover::groth16::SparseQueries>,
+    tables: std::sync::OnceLock<crate::prover::groth16::ProvingTables>,
+    /// Where the proving tables are cached: the cache directory and the zkey's digest.
+    table_cache: Option<(PathBuf, [u8; 32])>,
     source: String,
 }
 
@@ -127,9 +129,9 @@ impl CircuitKeys {
 
     /// As [`CircuitKeys::from_bytes`], with an explicit cache directory (None: no cache).
     pub fn from_bytes_with_cache(zkey: &[u8], wasm: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<Self, KeysError> {
-        let (proving_key, constraints, prepared) = match cache_dir {
-            Some(dir) => {
-                let digest = cache::sha256(zkey);
+        let digest = cache_dir.map(|_| cache::sha256(zkey));
+        let (proving_key, constraints, prepared) = match (cache_dir, digest) {
+            (Some(dir), Some(digest)) => {
                 let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
                 match cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body)) {
                     Some(parts) => parts,
@@ -142,11 +144,20 @@ impl CircuitKeys {
                     }
                 }
             }
-            None => parse_zkey(zkey, source)?,
+            _ => parse_zkey(zkey, source)?,
         };
         let witness =
             WitnessGenerator::with_cache(wasm, cache_dir).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
-        Ok(CircuitKeys { proving_key, constraints, prepared, witness, verifier: Default::default(), sparse: Default::default(), source: source.to_string() })
+        Ok(CircuitKeys {
+            proving_key,
+            constraints,
+            prepared,
+            witness,
+            verifier: Default::default(),
+            tables: Default::default(),
+            table_cache: cache_dir.zip(digest).map(|(d, h)| (d.to_path_buf(), h)),
+            source: source.to_string(),
+        })
     }
 
     /// The Groth16 proving key (arkworks form).
@@ -169,9 +180,26 @@ impl CircuitKeys {
         self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
     }
 
-    /// The proving key's queries without their points at infinity (built at first use).
-    pub(crate) fn sparse_queries(&self) -> &crate::prover::groth16::SparseQueries {
-        self.sparse.get_or_init(|| crate::prover::groth16::SparseQueries::new(&self.proving_key))
+    /// The proving key's fixed-base tables, made at the first proof: read from the key cache
+    /// when it has them, else built (about a second on two cores) and cached.
+    pub(crate) fn proving_tables(&self) -> &crate::prover::groth16::ProvingTables {
+        use crate::prover::groth16::ProvingTables;
+        self.tables.get_or_init(|| {
+            let ni = self.constraints.num_instance_variables;
+            let entry = self.table_cache.as_ref().map(|(dir, digest)| (cache::entry_path(dir, TABLES_CACHE_KIND, digest), digest));
+            if let Some(t) = entry.as_ref().and_then(|(path, digest)| cache::read_entry(path, TABLES_CACHE_KIND, digest)).and_then(|b| ProvingTables::decode(&b, &self.proving_key, ni)) {
+                return t;
+            }
+            let started = std::time::Instant::now();
+            let tables = ProvingTables::new(&self.proving_key, ni);
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "built the proving key's fixed-base tables");
+            if let (Some((path, digest)), Some(body)) = (entry, tables.encode()) {
+                if let Err(e) = cache::write_entry(&path, TABLES_CACHE_KIND, digest, &body) {
+                    tracing::debug!(error = %e, "cannot cache the proving tables");
+                }
+            }
+            tables
+        })
     }
 
     /// The witness generator.
@@ -191,6 +219,8 @@ impl CircuitKeys {
 
 /// Format tag of cached proving keys (bump when the layout changes).
 const PK_CACHE_KIND: &str = "pk-ark0.6-uncompressed-v1";
+/// Format tag of cached proving tables (see `prover::msm`; the window width is part of it).
+const TABLES_CACHE_KIND: &str = "msm-tables-w13-v1";
 
 type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254>);
 

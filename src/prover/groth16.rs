@@ -10,14 +10,20 @@
 //! Σ (wᵢ − w'ᵢ)·Pᵢ over the wires that changed. That is exact for any witness (no assumption about
 //! which wires depend on the message): an unchanged wire contributes nothing, a changed one its
 //! difference. Only the h part (quotient polynomial) is recomputed in full.
+//!
+//! Every multi-scalar product runs on the proving key's fixed-base tables ([`ProvingTables`],
+//! see [`super::msm`]).
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
 use ark_circom::CircomReduction;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::{Proof, ProvingKey};
 use ark_poly::GeneralEvaluationDomain;
 
+use super::msm::FixedBaseTable;
 use crate::circuit::ConstraintSystem;
 
 /// The witness-linear parts of a proof: Σ wᵢ·Aᵢ, Σ wᵢ·B1ᵢ, Σ wᵢ·B2ᵢ over all wires (w₀ = 1) and
@@ -37,89 +43,129 @@ impl std::ops::Add for WireSums {
     }
 }
 
-fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
-    G1Projective::msm_unchecked(bases, scalars)
+/// No table row for this wire (its query point is infinity).
+const NO_ROW: u32 = u32::MAX;
+
+/// One query vector as a fixed-base table over its finite points, with the wire ↔ row maps.
+pub struct QueryTable<P: SWCurveConfig> {
+    table: FixedBaseTable<P>,
+    /// The wire of each row.
+    wires: Vec<u32>,
+    /// The row of each wire, or `NO_ROW`.
+    rows: Vec<u32>,
 }
 
-fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
-    G2Projective::msm_unchecked(bases, scalars)
-}
+impl<P: SWCurveConfig> QueryTable<P> {
+    /// A table over `points[first_wire..]`'s finite points (point k is wire first_wire + k).
+    fn new(points: &[Affine<P>], first_wire: usize) -> Self {
+        let finite: Vec<usize> = (0..points.len()).filter(|&k| !points[k].is_zero()).collect();
+        let bases: Vec<Affine<P>> = finite.iter().map(|&k| points[k]).collect();
+        Self::from_parts(FixedBaseTable::new(&bases), finite.iter().map(|&k| (first_wire + k) as u32).collect(), first_wire + points.len())
+    }
 
-/// The query points that are not the point at infinity, with their wire indices (a third of the
-/// B query is infinity for the RLN circuit: wires that appear in no B term). Built once per keys.
-pub struct SparseQueries {
-    a_idx: Vec<usize>,
-    a: Vec<G1Affine>,
-    b_idx: Vec<usize>,
-    b1: Vec<G1Affine>,
-    b2: Vec<G2Affine>,
-}
-
-impl SparseQueries {
-    pub fn new(pk: &ProvingKey<Bn254>) -> Self {
-        let a_idx: Vec<usize> = (0..pk.a_query.len()).filter(|&i| !pk.a_query[i].is_zero()).collect();
-        // B1 and B2 encode the same polynomials, so they are infinity at the same wires; keep a
-        // wire if either is not (never drops a term).
-        let b_idx: Vec<usize> = (0..pk.b_g1_query.len()).filter(|&i| !pk.b_g1_query[i].is_zero() || !pk.b_g2_query[i].is_zero()).collect();
-        SparseQueries {
-            a: a_idx.iter().map(|&i| pk.a_query[i]).collect(),
-            a_idx,
-            b1: b_idx.iter().map(|&i| pk.b_g1_query[i]).collect(),
-            b2: b_idx.iter().map(|&i| pk.b_g2_query[i]).collect(),
-            b_idx,
+    fn from_parts(table: FixedBaseTable<P>, wires: Vec<u32>, num_wires: usize) -> Self {
+        let mut rows = vec![NO_ROW; num_wires];
+        for (row, &w) in wires.iter().enumerate() {
+            rows[w as usize] = row as u32;
         }
+        QueryTable { table, wires, rows }
+    }
+
+    /// Σ wᵢ·Pᵢ over a full witness.
+    fn sum(&self, witness: &[Fr]) -> Projective<P> {
+        let scalars: Vec<Fr> = self.wires.iter().map(|&w| witness[w as usize]).collect();
+        self.table.msm(&scalars)
+    }
+
+    /// Σ δᵢ·Pᵢ over (wire, δ) pairs, on the calling thread.
+    fn sum_sparse(&self, terms: &[(usize, Fr)]) -> Projective<P> {
+        self.table.msm_rows(terms.iter().filter_map(|&(w, d)| self.rows.get(w).filter(|&&r| r != NO_ROW).map(|&r| (r as usize, d))))
+    }
+}
+
+/// The proving key's queries as fixed-base tables (A, B in G1 and G2, L, H). About 40 MB for
+/// the RLN circuit; built once per keys (~1 s on two cores) or read from the key cache.
+pub struct ProvingTables {
+    a: QueryTable<g1::Config>,
+    b1: QueryTable<g1::Config>,
+    b2: QueryTable<g2::Config>,
+    l: QueryTable<g1::Config>,
+    h: FixedBaseTable<g1::Config>,
+}
+
+impl ProvingTables {
+    pub fn new(pk: &ProvingKey<Bn254>, num_inputs: usize) -> Self {
+        let ((a, b1), (b2, (l, h))) = rayon::join(
+            || rayon::join(|| QueryTable::new(&pk.a_query, 0), || QueryTable::new(&pk.b_g1_query, 0)),
+            || rayon::join(|| QueryTable::new(&pk.b_g2_query, 0), || rayon::join(|| QueryTable::new(&pk.l_query, num_inputs), || FixedBaseTable::new(&pk.h_query))),
+        );
+        ProvingTables { a, b1, b2, l, h }
+    }
+
+    /// Whether the tables were built for this proving key's shape.
+    fn fits(&self, pk: &ProvingKey<Bn254>, num_inputs: usize) -> bool {
+        let wires = pk.a_query.len();
+        [self.a.rows.len(), self.b1.rows.len(), self.b2.rows.len(), self.l.rows.len()] == [wires; 4]
+            && self.l.wires.first().is_none_or(|&w| w as usize >= num_inputs)
+            && self.h.len() == pk.h_query.len()
+    }
+
+    /// Serializes the tables (uncompressed points) for the key cache.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        fn put<P: SWCurveConfig>(out: &mut Vec<u8>, q: &QueryTable<P>) -> Option<()> {
+            (q.rows.len() as u64, &q.wires).serialize_uncompressed(&mut *out).ok()?;
+            q.table.points().serialize_uncompressed(&mut *out).ok()
+        }
+        put(&mut out, &self.a)?;
+        put(&mut out, &self.b1)?;
+        put(&mut out, &self.b2)?;
+        put(&mut out, &self.l)?;
+        self.h.points().serialize_uncompressed(&mut out).ok()?;
+        Some(out)
+    }
+
+    /// Reads tables written by [`ProvingTables::encode`] for this proving key (None if the body
+    /// does not fit it). Points are not re-checked: the cache entry's checksum was verified.
+    pub fn decode(mut body: &[u8], pk: &ProvingKey<Bn254>, num_inputs: usize) -> Option<Self> {
+        let r = &mut body;
+        fn points<P: SWCurveConfig>(r: &mut &[u8]) -> Option<FixedBaseTable<P>> {
+            FixedBaseTable::from_points(Vec::<Affine<P>>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?)
+        }
+        fn get<P: SWCurveConfig>(r: &mut &[u8]) -> Option<QueryTable<P>> {
+            let (num_wires, wires) = <(u64, Vec<u32>)>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+            let table = points(r)?;
+            let fits = table.len() == wires.len() && wires.iter().all(|&w| (w as u64) < num_wires);
+            fits.then(|| QueryTable::from_parts(table, wires, num_wires as usize))
+        }
+        let tables = ProvingTables { a: get(r)?, b1: get(r)?, b2: get(r)?, l: get(r)?, h: points(r)? };
+        (r.is_empty() && tables.fits(pk, num_inputs)).then_some(tables)
     }
 }
 
 /// The wire sums of a full witness.
-pub fn wire_sums(pk: &ProvingKey<Bn254>, q: &SparseQueries, num_inputs: usize, witness: &[Fr]) -> WireSums {
-    let pick = |idx: &[usize]| idx.iter().map(|&i| witness[i]).collect::<Vec<Fr>>();
-    let ((a, b1), (b2, l)) = rayon::join(
-        || {
-            let b_scalars = pick(&q.b_idx);
-            rayon::join(|| msm_g1(&q.a, &pick(&q.a_idx)), || msm_g1(&q.b1, &b_scalars))
-        },
-        || rayon::join(|| msm_g2(&q.b2, &pick(&q.b_idx)), || msm_g1(&pk.l_query, &witness[num_inputs..])),
-    );
+pub fn wire_sums(t: &ProvingTables, witness: &[Fr]) -> WireSums {
+    let ((a, b1), (b2, l)) = rayon::join(|| rayon::join(|| t.a.sum(witness), || t.b1.sum(witness)), || rayon::join(|| t.b2.sum(witness), || t.l.sum(witness)));
     WireSums { a, b1, b2, l }
 }
 
 /// The wire sums of `witness` given those of `base` (same circuit): only wires whose values
 /// differ are multiplied. Returns the sums and the number of wires that differed.
-pub fn wire_sums_from(pk: &ProvingKey<Bn254>, num_inputs: usize, base: &[Fr], base_sums: &WireSums, witness: &[Fr]) -> (WireSums, usize) {
+pub fn wire_sums_from(t: &ProvingTables, base: &[Fr], base_sums: &WireSums, witness: &[Fr]) -> (WireSums, usize) {
     debug_assert_eq!(base.len(), witness.len());
-    let changed: Vec<usize> = (0..witness.len()).filter(|&i| witness[i] != base[i]).collect();
-    if changed.is_empty() {
+    let delta: Vec<(usize, Fr)> = (0..witness.len()).filter(|&i| witness[i] != base[i]).map(|i| (i, witness[i] - base[i])).collect();
+    if delta.is_empty() {
         return (*base_sums, 0);
     }
-    let delta: Vec<Fr> = changed.iter().map(|&i| witness[i] - base[i]).collect();
-    let pick_g1 = |q: &[G1Affine]| changed.iter().map(|&i| q[i]).collect::<Vec<_>>();
-    let aux_start = changed.partition_point(|&i| i < num_inputs);
-    // Wires with an infinite B point contribute nothing to B: skip them in the G2 sum.
-    let (b_changed, b_delta): (Vec<usize>, Vec<Fr>) =
-        changed.iter().zip(&delta).filter(|(&i, _)| !pk.b_g2_query[i].is_zero() || !pk.b_g1_query[i].is_zero()).map(|(&i, d)| (i, *d)).unzip();
     let ((a, b1), (b2, l)) = rayon::join(
-        || {
-            rayon::join(
-                || msm_g1(&pick_g1(&pk.a_query), &delta),
-                || msm_g1(&b_changed.iter().map(|&i| pk.b_g1_query[i]).collect::<Vec<_>>(), &b_delta),
-            )
-        },
-        || {
-            rayon::join(
-                || msm_g2(&b_changed.iter().map(|&i| pk.b_g2_query[i]).collect::<Vec<_>>(), &b_delta),
-                || {
-                    let bases: Vec<G1Affine> = changed[aux_start..].iter().map(|&i| pk.l_query[i - num_inputs]).collect();
-                    msm_g1(&bases, &delta[aux_start..])
-                },
-            )
-        },
+        || rayon::join(|| t.a.sum_sparse(&delta), || t.b1.sum_sparse(&delta)),
+        || rayon::join(|| t.b2.sum_sparse(&delta), || t.l.sum_sparse(&delta)),
     );
-    (*base_sums + WireSums { a, b1, b2, l }, changed.len())
+    (*base_sums + WireSums { a, b1, b2, l }, delta.len())
 }
 
 /// Σ hⱼ·Hⱼ, h being the circom reduction's quotient evaluations for this witness.
-pub fn h_sum(pk: &ProvingKey<Bn254>, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
+pub fn h_sum(t: &ProvingTables, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
     let h = CircomReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
         &cs.matrices,
         cs.num_instance_variables,
@@ -127,7 +173,7 @@ pub fn h_sum(pk: &ProvingKey<Bn254>, cs: &ConstraintSystem, witness: &[Fr]) -> R
         witness,
     )
     .map_err(|e| e.to_string())?;
-    Ok(msm_g1(&pk.h_query, &h))
+    Ok(t.h.msm(&h))
 }
 
 /// The proof from its parts and the blinding scalars.
