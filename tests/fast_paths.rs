@@ -21,6 +21,21 @@ fn fixture() -> &'static Members {
 }
 
 #[test]
+fn witness_driver_equals_ark_circom() {
+    let fx = fixture();
+    for (k, leaf) in [0usize, 3].into_iter().enumerate() {
+        let path = fx.tree.proof(leaf as u64).unwrap();
+        let wi = RlnInputs::for_signal(fx.ids[leaf].secret(), fx.limit, k as u64, &path, ext(k as u64 + 1), b"driver").witness_input();
+        let gen = fx.keys.witness_generator();
+        assert_eq!(gen.generate(&wi).unwrap(), gen.generate_reference(&wi).unwrap());
+    }
+    let dir = common::waku_keys_dir();
+    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let gen = rlnkit::circuit::WitnessGenerator::new(&std::fs::read(dir.join("rln.wasm")).unwrap()).unwrap();
+    assert_eq!(gen.generate(&input).unwrap(), gen.generate_reference(&input).unwrap());
+}
+
+#[test]
 fn split_prover_equals_ark_groth16() {
     let fx = fixture();
     let prover = Prover::new(fx.keys.clone());

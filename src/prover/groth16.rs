@@ -15,13 +15,13 @@
 //! see [`super::msm`]).
 
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
-use ark_circom::CircomReduction;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
-use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::{Proof, ProvingKey};
-use ark_poly::GeneralEvaluationDomain;
+use ark_ff::{One, Zero};
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
+use rayon::prelude::*;
 
 use super::msm::FixedBaseTable;
 use crate::circuit::ConstraintSystem;
@@ -164,16 +164,40 @@ pub fn wire_sums_from(t: &ProvingTables, base: &[Fr], base_sums: &WireSums, witn
     (*base_sums + WireSums { a, b1, b2, l }, delta.len())
 }
 
-/// Σ hⱼ·Hⱼ, h being the circom reduction's quotient evaluations for this witness.
+/// The circom reduction's quotient evaluations for this witness: A·w, B·w and C·w = A·w ∘ B·w
+/// on the constraint domain, each moved to the coset ω₂ₙ·D (iFFT, scale, FFT), then a·b − c.
+/// The three transforms are independent and run side by side. Same values as
+/// `CircomReduction::witness_map_from_matrices` (tests compare whole proofs with ark-groth16's).
+pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String> {
+    let (nc, ni) = (cs.num_constraints, cs.num_instance_variables);
+    let too_large = || "the constraint system is too large for an FFT domain".to_string();
+    let domain = GeneralEvaluationDomain::<Fr>::new(nc + ni).ok_or_else(too_large)?;
+    let n = domain.size();
+    let shift = GeneralEvaluationDomain::<Fr>::new(2 * n).ok_or_else(too_large)?.element(1);
+    let eval = |m: &[Vec<(Fr, usize)>]| -> Vec<Fr> {
+        let mut v = vec![Fr::zero(); n];
+        v[..nc].par_iter_mut().zip(m).for_each(|(v, row)| *v = row.iter().map(|&(coeff, wire)| coeff * witness[wire]).sum());
+        v
+    };
+    let (mut a, b) = rayon::join(|| eval(&cs.matrices[0]), || eval(&cs.matrices[1]));
+    let c: Vec<Fr> = a.iter().zip(&b).map(|(x, y)| *x * y).collect();
+    // The reduction puts the public inputs after the constraints in A (so that the H query
+    // commits to them).
+    a[nc..nc + ni].copy_from_slice(&witness[..ni]);
+    let to_coset = |mut v: Vec<Fr>| {
+        domain.ifft_in_place(&mut v);
+        GeneralEvaluationDomain::<Fr>::distribute_powers_and_mul_by_const(&mut v, shift, Fr::one());
+        domain.fft_in_place(&mut v);
+        v
+    };
+    let (mut a, (b, c)) = rayon::join(|| to_coset(a), || rayon::join(|| to_coset(b), || to_coset(c)));
+    a.par_iter_mut().zip(&b).zip(&c).for_each(|((a, b), c)| *a = *a * b - c);
+    Ok(a)
+}
+
+/// Σ hⱼ·Hⱼ over the quotient evaluations.
 pub fn h_sum(t: &ProvingTables, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
-    let h = CircomReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
-        &cs.matrices,
-        cs.num_instance_variables,
-        cs.num_constraints,
-        witness,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(t.h.msm(&h))
+    Ok(t.h.msm(&quotient(cs, witness)?))
 }
 
 /// The proof from its parts and the blinding scalars.
