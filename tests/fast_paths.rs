@@ -153,3 +153,30 @@ fn cached_keys_equal_parsed_keys() {
     assert_eq!(again.witness_generator().generate(&input).unwrap(), w_parsed);
     assert_eq!(again.verifying_key(), cold.verifying_key());
 }
+
+#[test]
+fn proving_tables_come_back_from_the_cache_and_survive_corruption() {
+    let dir = common::waku_keys_dir();
+    let zkey = std::fs::read(dir.join("rln_final.zkey")).unwrap();
+    let wasm = std::fs::read(dir.join("rln.wasm")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let (r, s) = (Fr::from(17u64), Fr::from(19u64));
+    let prove = || {
+        let keys = Arc::new(CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap());
+        let witness = keys.witness_generator().generate(&input).unwrap();
+        Prover::new(keys).prove_witness(&witness, r, s).unwrap()
+    };
+    let first = prove();
+    let tables: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains("msm-tables")).collect();
+    assert_eq!(tables.len(), 1, "the first proof caches the proving tables");
+    assert_eq!(prove(), first, "tables read back from the cache");
+    let mut bytes = std::fs::read(&tables[0]).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 1;
+    std::fs::write(&tables[0], &bytes).unwrap();
+    assert_eq!(prove(), first, "a corrupt entry is rebuilt, not used");
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&tables[0], &bytes).unwrap();
+    assert_eq!(prove(), first, "a truncated entry is rebuilt, not used");
+}
