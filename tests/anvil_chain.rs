@@ -236,3 +236,29 @@ async fn sync_follows_an_identity_registering_again() {
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().root(), client.root().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_many_dev_mines_windows_and_restores_automine() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &DeployConfig::default()).await;
+    let p = client.provider().clone();
+    let before = client.block_number().await.unwrap();
+    // Anvil's default 30M gas limit holds about 15 registrations (at ~2M gas reserved each).
+    let members: Vec<Field> = ids("dev", 40).iter().map(|m| m.commitment()).collect();
+    let indices = client.register_many_dev(&members, 20).await.unwrap();
+    assert_eq!(indices, (0..40).collect::<Vec<u32>>());
+    // One approval block, then one block per window.
+    let mined = client.block_number().await.unwrap() - before;
+    assert!((3..=5).contains(&mined), "{mined} blocks");
+    assert!(p.anvil_get_auto_mine().await.unwrap());
+    // The plain path still works after it, and the tree matches.
+    let more: Vec<Field> = ids("more", 3).iter().map(|m| m.commitment()).collect();
+    assert_eq!(client.register_many(&more, 20).await.unwrap(), vec![40, 41, 42]);
+    let dir = tempfile::tempdir().unwrap();
+    let r = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap().sync(|_| {}).await.unwrap();
+    assert_eq!((r.root, r.members), (client.root().await.unwrap(), 43));
+    // A registration that reverts (duplicate) is reported, and automine is still restored.
+    let err = client.register_many_dev(&members[..1], 20).await.unwrap_err();
+    assert!(matches!(err, ChainError::TxReverted { .. } | ChainError::Reverted { .. }), "{err}");
+    assert!(p.anvil_get_auto_mine().await.unwrap());
+}

@@ -5,8 +5,10 @@ use std::time::Duration;
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::{Ethereum, TransactionBuilder};
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
+use alloy::eips::BlockNumberOrTag;
+use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use serde::Serialize;
@@ -153,8 +155,20 @@ pub fn slash_commitment(secret: Field, reward_receiver: Address, sender: Address
     keccak256((field_to_u256(secret), reward_receiver, sender).abi_encode_params())
 }
 
-/// Registrations `register_many` sends before waiting for their receipts.
+/// Registrations `register_many` sends before waiting for their receipts (fewer when a block
+/// cannot hold that many).
 const REGISTER_WINDOW: usize = 200;
+/// Registrations `register_many_dev` mines per block (fewer when a block cannot hold that many).
+const DEV_REGISTER_WINDOW: usize = 500;
+
+/// Gas, fees, first nonce and window size of a bulk registration.
+struct Bulk {
+    gas: u64,
+    max_fee: u128,
+    priority_fee: u128,
+    nonce: u64,
+    window: usize,
+}
 
 /// Client of one membership registry over JSON-RPC. Reads need no signer; transactions do.
 #[derive(Clone, Debug)]
@@ -476,39 +490,22 @@ impl MembershipClient {
         })
     }
 
-    /// Registers many memberships quickly: one approval, then all transactions sent back to back
-    /// with explicit nonces, fees and gas (no per-transaction round trips), then all receipts.
-    /// Returns the indices in order.
+    /// Registers many memberships quickly: one approval, then the transactions sent back to back
+    /// with explicit nonces, fees and gas (no per-transaction round trips) in windows that fit
+    /// in one block, each window's receipts awaited before the next. Returns the indices in order.
+    ///
+    /// A window never holds more than a block can take: anvil's automine mines what is ready when
+    /// a transaction arrives, and leaves what did not fit in the pool until the next transaction,
+    /// so a larger window would wait for receipts that never come.
     pub async fn register_many(&self, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
-        let me = self.signer("register")?;
-        if id_commitments.is_empty() {
+        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, REGISTER_WINDOW).await? else {
             return Ok(vec![]);
-        }
-        let (token, deposit) = self.price(rate_limit).await?;
-        self.ensure_allowance(token, deposit * U256::from(id_commitments.len())).await?;
-        let c = self.contract();
-        let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
-        let gas = first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
-        // Later inserts hash more tree levels than the first one: leave room for a full path
-        // (20 PoseidonT3 calls), and keep the node's pool small by sending in windows.
-        let gas = gas * 2 + 500_000;
-        let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
-        let mut nonce = self.provider.get_transaction_count(me).pending().await.map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
+        };
+        let mut nonce = bulk.nonce;
         let mut out = Vec::with_capacity(id_commitments.len());
-        for window in id_commitments.chunks(REGISTER_WINDOW) {
-            let mut hashes = Vec::with_capacity(window.len());
-            for id in window {
-                let call = c
-                    .register(field_to_u256(*id), rate_limit, vec![])
-                    .nonce(nonce)
-                    .gas(gas)
-                    .max_fee_per_gas(fees.max_fee_per_gas * 2)
-                    .max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
-                    .chain_id(self.chain_id);
-                let pending = call.send().await.map_err(|e| ChainError::from_contract("register", e))?;
-                hashes.push(*pending.tx_hash());
-                nonce += 1;
-            }
+        for window in id_commitments.chunks(bulk.window) {
+            let hashes = self.send_registrations(&bulk, window, rate_limit, nonce).await?;
+            nonce += window.len() as u64;
             for h in hashes {
                 let r = self.wait_receipt("register", h).await?;
                 let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event (reverted?)".into()))?;
@@ -516,6 +513,109 @@ impl MembershipClient {
             }
         }
         Ok(out)
+    }
+
+    /// Like [`MembershipClient::register_many`], for development nodes only (anvil): automine
+    /// is turned off, each window (as many registrations as fit in one block, at most 500) is
+    /// mined in one block with `evm_mine`, and checked with one `eth_getLogs` for the block's
+    /// `MembershipRegistered` events instead of a receipt per transaction. Automine is restored
+    /// afterwards, also on error. Much faster than one block per registration on anvil, whose
+    /// cost per block grows with the chain's state; raise the block gas limit (anvil
+    /// `--gas-limit`) for larger windows. Nodes without the `evm_*` methods give an error.
+    pub async fn register_many_dev(&self, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
+        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, DEV_REGISTER_WINDOW).await? else {
+            return Ok(vec![]);
+        };
+        let automine = self.provider.anvil_get_auto_mine().await.map_err(|e| ChainError::rpc("anvil_getAutomine", e))?;
+        if automine {
+            self.provider.anvil_set_auto_mine(false).await.map_err(|e| ChainError::rpc("anvil_setAutomine", e))?;
+        }
+        let res = self.register_mined_windows(&bulk, id_commitments, rate_limit).await;
+        if automine {
+            let restored = self.provider.anvil_set_auto_mine(true).await.map_err(|e| ChainError::rpc("anvil_setAutomine", e));
+            if res.is_ok() {
+                restored?;
+            }
+        }
+        res
+    }
+
+    async fn register_mined_windows(&self, bulk: &Bulk, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
+        let mut nonce = bulk.nonce;
+        let mut out = Vec::with_capacity(id_commitments.len());
+        for window in id_commitments.chunks(bulk.window) {
+            let hashes = self.send_registrations(bulk, window, rate_limit, nonce).await?;
+            nonce += window.len() as u64;
+            self.provider.evm_mine(None).await.map_err(|e| ChainError::rpc("evm_mine", e))?;
+            let block = self.provider.get_block_number().await.map_err(|e| ChainError::rpc("eth_blockNumber", e))?;
+            let filter = Filter::new().address(self.registry).event_signature(RlnMembership::MembershipRegistered::SIGNATURE_HASH).from_block(block).to_block(block);
+            let logs = self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+            let mut events = Vec::with_capacity(logs.len());
+            for log in &logs {
+                let ev = log.log_decode::<RlnMembership::MembershipRegistered>().map_err(|e| ChainError::Invalid(format!("bad MembershipRegistered log: {e}")))?.inner.data;
+                events.push((ev.idCommitment, ev.index));
+            }
+            // Transactions are mined in nonce order, so the events come in window order.
+            for (k, id) in window.iter().enumerate() {
+                match events.get(k) {
+                    Some((c, index)) if *c == field_to_u256(*id) => out.push(*index),
+                    _ => {
+                        let tx = hashes[k];
+                        return Err(match self.provider.get_transaction_receipt(tx).await.map_err(|e| ChainError::rpc("eth_getTransactionReceipt", e))? {
+                            Some(r) if !r.status() => ChainError::TxReverted { call: "register", tx },
+                            Some(r) => ChainError::Invalid(format!("register: transaction {tx} mined in block {:?}, not with its window in block {block}", r.block_number)),
+                            None => ChainError::Invalid(format!("register: transaction {tx} not mined by evm_mine (block gas limit too low for {} registrations?)", window.len())),
+                        });
+                    }
+                }
+            }
+            if events.len() != window.len() {
+                return Err(ChainError::Invalid(format!("register: block {block} has {} registrations, expected {}", events.len(), window.len())));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The common part of bulk registration: one approval for all deposits, gas per transaction
+    /// (room for a full tree path), fees, the first nonce and a window that fits in a block.
+    async fn prepare_bulk(&self, id_commitments: &[Field], rate_limit: u32, max_window: usize) -> Result<Option<Bulk>> {
+        let me = self.signer("register")?;
+        if id_commitments.is_empty() {
+            return Ok(None);
+        }
+        let (token, deposit) = self.price(rate_limit).await?;
+        self.ensure_allowance(token, deposit * U256::from(id_commitments.len())).await?;
+        let c = self.contract();
+        let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
+        let gas = first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
+        // Later inserts hash more tree levels than the first one: leave room for a full path
+        // (20 PoseidonT3 calls).
+        let gas = gas * 2 + 500_000;
+        let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
+        let nonce = self.provider.get_transaction_count(me).pending().await.map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
+        let latest = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
+        let block_gas = latest.map(|b| b.header.gas_limit).ok_or_else(|| ChainError::Invalid("no latest block".into()))?;
+        if gas > block_gas {
+            return Err(ChainError::Invalid(format!("register needs up to {gas} gas, more than a block's {block_gas}")));
+        }
+        let window = ((block_gas / gas) as usize).clamp(1, max_window);
+        Ok(Some(Bulk { gas, max_fee: fees.max_fee_per_gas * 2, priority_fee: fees.max_priority_fee_per_gas, nonce, window }))
+    }
+
+    /// Signs and sends one window of registrations (nonces from `nonce` on), all at once.
+    async fn send_registrations(&self, bulk: &Bulk, window: &[Field], rate_limit: u32, nonce: u64) -> Result<Vec<B256>> {
+        let c = self.contract();
+        let sends = window.iter().enumerate().map(|(k, id)| {
+            let call = c
+                .register(field_to_u256(*id), rate_limit, vec![])
+                .nonce(nonce + k as u64)
+                .gas(bulk.gas)
+                .max_fee_per_gas(bulk.max_fee)
+                .max_priority_fee_per_gas(bulk.priority_fee)
+                .chain_id(self.chain_id);
+            async move { call.send().await.map(|p| *p.tx_hash()).map_err(|e| ChainError::from_contract("register", e)) }
+        });
+        futures::future::try_join_all(sends).await
     }
 
     /// Extends the sender's grace-period memberships.
