@@ -139,6 +139,9 @@ struct BucketAdder<P: SWCurveConfig> {
     batch: u32,
     pending: Vec<(u32, Xy<P::BaseField>)>,
     deferred: Vec<(u32, Xy<P::BaseField>)>,
+    /// Per-bucket Jacobian sums for additions that found their bucket busy while `deferred` was
+    /// full (many equal digits, e.g. a witness of bits): keeps the work linear.
+    overflow: Option<Vec<Projective<P>>>,
     inv: Vec<P::BaseField>,
 }
 
@@ -151,6 +154,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             batch: 1,
             pending: Vec::with_capacity(BATCH),
             deferred: Vec::new(),
+            overflow: None,
             inv: Vec::with_capacity(BATCH),
         }
     }
@@ -159,7 +163,11 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     fn add(&mut self, bucket: usize, x: P::BaseField, y: P::BaseField) {
         let p = Xy { x, y };
         if self.busy[bucket] == self.batch {
-            self.deferred.push((bucket as u32, p));
+            if self.deferred.len() < BATCH {
+                self.deferred.push((bucket as u32, p));
+            } else {
+                self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] += Affine::<P>::new_unchecked(p.x, p.y);
+            }
             return;
         }
         if !self.filled[bucket] {
@@ -236,14 +244,21 @@ impl<P: SWCurveConfig> BucketAdder<P> {
 
     /// Σ (k+1)·bucket_k.
     fn finish(mut self) -> Projective<P> {
-        while !self.pending.is_empty() || !self.deferred.is_empty() {
-            self.flush();
+        self.flush();
+        self.apply_pending();
+        // Whatever still waits for a busy bucket (only long runs of equal digits) is added in
+        // Jacobian form rather than one batch per addition.
+        for (b, p) in std::mem::take(&mut self.deferred) {
+            self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[b as usize] += Affine::<P>::new_unchecked(p.x, p.y);
         }
         let mut running = Projective::<P>::zero();
         let mut sum = Projective::<P>::zero();
-        for (b, &filled) in self.buckets.iter().zip(&self.filled).rev() {
+        for (k, (b, &filled)) in self.buckets.iter().zip(&self.filled).enumerate().rev() {
             if filled {
                 running += Affine::<P>::new_unchecked(b.x, b.y);
+            }
+            if let Some(extra) = &self.overflow {
+                running += extra[k];
             }
             sum += running;
         }
@@ -291,6 +306,11 @@ mod tests {
         // All-equal scalars on equal bases: every bucket addition is a doubling.
         check(&vec![bases[0]; 50], &vec![scalars[0]; 50]);
         check(&vec![bases[0]; 50], &vec![Fr::zero(); 50]);
+        // Thousands of equal small scalars (bits) all land in one bucket: the busy-bucket queue
+        // overflows into the Jacobian side sums.
+        let many: Vec<G1Affine> = G1Projective::normalize_batch(&(0..3000).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let bits: Vec<Fr> = (0..3000).map(|i| Fr::from((i % 7 != 0) as u64)).collect();
+        check(&many, &bits);
     }
 
     #[test]
