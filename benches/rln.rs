@@ -81,6 +81,17 @@ fn proving(c: &mut Criterion) {
     let cache = tempfile::tempdir().unwrap();
     CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap();
     g.bench_function("load embedded, warm cache", |bn| bn.iter(|| CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap()));
+    CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap().prepare_prover();
+    g.bench_function("load embedded + proving tables, warm cache", |bn| {
+        bn.iter(|| {
+            let keys = CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap();
+            keys.prepare_prover();
+            keys
+        })
+    });
+    g.bench_function("proving tables, built (no cache)", |bn| {
+        bn.iter_batched(|| CircuitKeys::embedded_with_cache(None).unwrap(), |keys| keys.prepare_prover(), BatchSize::PerIteration)
+    });
     g.bench_function("verifying key from snarkjs JSON + prepare", |bn| {
         bn.iter(|| Verifier::new(&rlnkit::circuit::embedded_verifying_key()))
     });

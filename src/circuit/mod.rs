@@ -180,6 +180,13 @@ impl CircuitKeys {
         self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
     }
 
+    /// Makes the prover's fixed-base tables now (read from the key cache, or built in about a
+    /// second and cached) instead of at the first proof: call it at startup where the first
+    /// proof's latency matters.
+    pub fn prepare_prover(&self) {
+        self.proving_tables();
+    }
+
     /// The proving key's fixed-base tables, made at the first proof: read from the key cache
     /// when it has them, else built (about a second on two cores) and cached.
     pub(crate) fn proving_tables(&self) -> &crate::prover::groth16::ProvingTables {
