@@ -200,8 +200,8 @@ impl CircuitKeys {
             let started = std::time::Instant::now();
             let tables = ProvingTables::new(&self.proving_key, ni);
             tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "built the proving key's fixed-base tables");
-            if let (Some((path, digest)), Some(body)) = (entry, tables.encode()) {
-                if let Err(e) = cache::write_entry(&path, TABLES_CACHE_KIND, digest, &body) {
+            if let Some((path, digest)) = entry {
+                if let Err(e) = cache::write_entry(&path, TABLES_CACHE_KIND, digest, &tables.encode()) {
                     tracing::debug!(error = %e, "cannot cache the proving tables");
                 }
             }
@@ -227,7 +227,7 @@ impl CircuitKeys {
 /// Format tag of cached proving keys (bump when the layout changes).
 const PK_CACHE_KIND: &str = "pk-ark0.6-uncompressed-v1";
 /// Format tag of cached proving tables (see `prover::msm`; the window width is part of it).
-const TABLES_CACHE_KIND: &str = "msm-tables-w13-v1";
+const TABLES_CACHE_KIND: &str = "msm-tables-w13-raw-v2";
 
 type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254>);
 

@@ -14,12 +14,11 @@
 //! Every multi-scalar product runs on the proving key's fixed-base tables ([`ProvingTables`],
 //! see [`super::msm`]).
 
-use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
+use ark_bn254::{g1, g2, Bn254, Fq, Fr, G1Projective, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_groth16::{Proof, ProvingKey};
-use ark_ff::{One, Zero};
+use ark_ff::{Field, One, Zero};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use rayon::prelude::*;
 
@@ -110,35 +109,43 @@ impl ProvingTables {
             && self.h.len() == pk.h_query.len()
     }
 
-    /// Serializes the tables (uncompressed points) for the key cache.
-    pub fn encode(&self) -> Option<Vec<u8>> {
+    /// Serializes the tables for the key cache (raw limbs, see [`FixedBaseTable::write_raw`]).
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        fn put<P: SWCurveConfig>(out: &mut Vec<u8>, q: &QueryTable<P>) -> Option<()> {
-            (q.rows.len() as u64, &q.wires).serialize_uncompressed(&mut *out).ok()?;
-            q.table.points().serialize_uncompressed(&mut *out).ok()
+        fn put<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(out: &mut Vec<u8>, q: &QueryTable<P>) {
+            out.extend_from_slice(&(q.rows.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(q.wires.len() as u64).to_le_bytes());
+            q.wires.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+            q.table.write_raw(out);
         }
-        put(&mut out, &self.a)?;
-        put(&mut out, &self.b1)?;
-        put(&mut out, &self.b2)?;
-        put(&mut out, &self.l)?;
-        self.h.points().serialize_uncompressed(&mut out).ok()?;
-        Some(out)
+        put(&mut out, &self.a);
+        put(&mut out, &self.b1);
+        put(&mut out, &self.b2);
+        put(&mut out, &self.l);
+        self.h.write_raw(&mut out);
+        out
     }
 
     /// Reads tables written by [`ProvingTables::encode`] for this proving key (None if the body
     /// does not fit it). Points are not re-checked: the cache entry's checksum was verified.
     pub fn decode(mut body: &[u8], pk: &ProvingKey<Bn254>, num_inputs: usize) -> Option<Self> {
         let r = &mut body;
-        fn points<P: SWCurveConfig>(r: &mut &[u8]) -> Option<FixedBaseTable<P>> {
-            FixedBaseTable::from_points(Vec::<Affine<P>>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?)
+        fn u64_at(r: &mut &[u8]) -> Option<u64> {
+            let (v, rest) = r.split_first_chunk::<8>()?;
+            *r = rest;
+            Some(u64::from_le_bytes(*v))
         }
-        fn get<P: SWCurveConfig>(r: &mut &[u8]) -> Option<QueryTable<P>> {
-            let (num_wires, wires) = <(u64, Vec<u32>)>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
-            let table = points(r)?;
+        fn get<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(r: &mut &[u8]) -> Option<QueryTable<P>> {
+            let num_wires = u64_at(r)?;
+            let len = usize::try_from(u64_at(r)?).ok()?;
+            let (raw, rest) = r.split_at_checked(len.checked_mul(4)?)?;
+            *r = rest;
+            let wires: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            let table = FixedBaseTable::read_raw(r)?;
             let fits = table.len() == wires.len() && wires.iter().all(|&w| (w as u64) < num_wires);
             fits.then(|| QueryTable::from_parts(table, wires, num_wires as usize))
         }
-        let tables = ProvingTables { a: get(r)?, b1: get(r)?, b2: get(r)?, l: get(r)?, h: points(r)? };
+        let tables = ProvingTables { a: get(r)?, b1: get(r)?, b2: get(r)?, l: get(r)?, h: FixedBaseTable::read_raw(r)? };
         (r.is_empty() && tables.fits(pk, num_inputs)).then_some(tables)
     }
 }

@@ -10,7 +10,8 @@
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
+use ark_bn254::Fq;
+use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
 /// Window width in bits.
@@ -60,15 +61,52 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         self.points.is_empty()
     }
 
-    /// The table's points (window multiples, row by row), e.g. to cache them.
-    pub fn points(&self) -> &[Affine<P>] {
-        &self.points
+    /// Appends the table in its raw form (for the key cache): the number of points (u64 LE),
+    /// then per point the limbs of x and y as stored (Montgomery form, 64-bit LE words), the point
+    /// at infinity as x = y = 0 (not on the curve). Reading it back is a copy, no arithmetic.
+    pub fn write_raw(&self, out: &mut Vec<u8>)
+    where
+        P::BaseField: Field<BasePrimeField = Fq>,
+    {
+        out.extend_from_slice(&(self.points.len() as u64).to_le_bytes());
+        let coords = P::BaseField::extension_degree() as usize * 2;
+        out.reserve(self.points.len() * coords * 32);
+        for p in &self.points {
+            let (x, y) = p.xy().unwrap_or((P::BaseField::ZERO, P::BaseField::ZERO));
+            for e in x.to_base_prime_field_elements().chain(y.to_base_prime_field_elements()) {
+                for limb in e.0 .0 {
+                    out.extend_from_slice(&limb.to_le_bytes());
+                }
+            }
+        }
     }
 
-    /// A table from points written by [`FixedBaseTable::points`]; None if the length is not a
-    /// whole number of rows.
-    pub fn from_points(points: Vec<Affine<P>>) -> Option<Self> {
-        (points.len() % WINDOWS == 0).then_some(FixedBaseTable { points })
+    /// Reads a table written by [`FixedBaseTable::write_raw`], advancing `r`; None if the bytes
+    /// are not a whole table. The limbs are trusted (the cache entry's checksum was verified).
+    pub fn read_raw(r: &mut &[u8]) -> Option<Self>
+    where
+        P::BaseField: Field<BasePrimeField = Fq>,
+    {
+        let (len, rest) = r.split_first_chunk::<8>()?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+        let degree = P::BaseField::extension_degree() as usize;
+        let bytes = len.checked_mul(degree * 2 * 32)?;
+        if len % WINDOWS != 0 || rest.len() < bytes {
+            return None;
+        }
+        let (body, rest) = rest.split_at(bytes);
+        let fq = |b: &[u8]| Fq::new_unchecked(BigInt(std::array::from_fn(|k| u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes")))));
+        let points = body
+            .chunks_exact(degree * 2 * 32)
+            .map(|c| {
+                let (x, y) = c.split_at(degree * 32);
+                let x = P::BaseField::from_base_prime_field_elems(x.chunks_exact(32).map(fq))?;
+                let y = P::BaseField::from_base_prime_field_elems(y.chunks_exact(32).map(fq))?;
+                Some(if x.is_zero() && y.is_zero() { Affine::identity() } else { Affine::new_unchecked(x, y) })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        *r = rest;
+        Some(FixedBaseTable { points })
     }
 
     /// Σ scalars[i]·Pᵢ over all rows, in parallel chunks of at most [`CHUNK`] rows.
@@ -323,11 +361,24 @@ mod tests {
     }
 
     #[test]
-    fn a_table_round_trips_through_its_points() {
-        let bases = vec![G1Projective::generator().into_affine(); 3];
-        let t = FixedBaseTable::new(&bases);
-        let back = FixedBaseTable::from_points(t.points().to_vec()).unwrap();
-        assert_eq!(back.len(), 3);
-        assert!(FixedBaseTable::<ark_bn254::g1::Config>::from_points(vec![bases[0]; WINDOWS + 1]).is_none());
+    fn a_table_round_trips_through_its_raw_form() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let mut g1: Vec<G1Affine> = G1Projective::normalize_batch(&(0..5).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>());
+        g1[2] = G1Affine::zero();
+        let g2: Vec<G2Affine> = G2Projective::normalize_batch(&(0..3).map(|_| G2Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let (t1, t2) = (FixedBaseTable::new(&g1), FixedBaseTable::new(&g2));
+        let mut bytes = Vec::new();
+        t1.write_raw(&mut bytes);
+        t2.write_raw(&mut bytes);
+        let r = &mut &bytes[..];
+        let back1 = FixedBaseTable::<ark_bn254::g1::Config>::read_raw(r).unwrap();
+        let back2 = FixedBaseTable::<ark_bn254::g2::Config>::read_raw(r).unwrap();
+        assert!(r.is_empty());
+        assert_eq!((back1.points, back2.points), (t1.points.clone(), t2.points.clone()));
+        // Truncated or not a whole number of rows: refused.
+        assert!(FixedBaseTable::<ark_bn254::g1::Config>::read_raw(&mut &bytes[..bytes.len() / 3]).is_none());
+        let mut odd = bytes.clone();
+        odd[..8].copy_from_slice(&((WINDOWS as u64) * 5 - 1).to_le_bytes());
+        assert!(FixedBaseTable::<ark_bn254::g1::Config>::read_raw(&mut &odd[..]).is_none());
     }
 }
