@@ -126,9 +126,9 @@ impl Prover {
     fn checked(&self, witness: &[Fr], proof: Groth16Proof) -> Result<RlnProof, ProverError> {
         let signals: [Field; PUBLIC_SIGNALS] = std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
-        // circom's witness generator reports a failed `===` through a callback that ark-circom
-        // ignores, so an unsatisfiable input still yields a (useless) proof. Checking it costs
-        // one verification (~1-2 ms) and guarantees we never hand out a proof nobody accepts.
+        // Our witness driver turns a failed circom assertion into an error, but a generator
+        // from elsewhere may check less, and a witness can be passed in directly. Checking costs
+        // one verification (~1.3 ms) and guarantees we never hand out a proof nobody accepts.
         self.keys.verifier().verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
         Ok(proof)
     }
