@@ -54,7 +54,7 @@ pub struct QueryTable<P: SWCurveConfig> {
     rows: Vec<u32>,
 }
 
-impl<P: SWCurveConfig> QueryTable<P> {
+impl<P: SWCurveConfig<ScalarField = Fr>> QueryTable<P> {
     /// A table over `points[first_wire..]`'s finite points (point k is wire first_wire + k).
     fn new(points: &[Affine<P>], first_wire: usize) -> Self {
         let finite: Vec<usize> = (0..points.len()).filter(|&k| !points[k].is_zero()).collect();
@@ -135,7 +135,7 @@ impl ProvingTables {
             *r = rest;
             Some(u64::from_le_bytes(*v))
         }
-        fn get<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(r: &mut &[u8]) -> Option<QueryTable<P>> {
+        fn get<P: SWCurveConfig<ScalarField = Fr, BaseField: Field<BasePrimeField = Fq>>>(r: &mut &[u8]) -> Option<QueryTable<P>> {
             let num_wires = u64_at(r)?;
             let len = usize::try_from(u64_at(r)?).ok()?;
             let (raw, rest) = r.split_at_checked(len.checked_mul(4)?)?;
@@ -204,7 +204,11 @@ pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String
 
 /// Σ hⱼ·Hⱼ over the quotient evaluations.
 pub fn h_sum(t: &ProvingTables, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
-    Ok(t.h.msm(&quotient(cs, witness)?))
+    let h = quotient(cs, witness)?;
+    if h.len() != t.h.len() {
+        return Err(format!("the proving key has {} H points, the constraint system's domain has {}", t.h.len(), h.len()));
+    }
+    Ok(t.h.msm(&h))
 }
 
 /// The proof from its parts and the blinding scalars.

@@ -110,7 +110,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     }
 
     /// Σ scalars[i]·Pᵢ over all rows, in parallel chunks of at most [`CHUNK`] rows.
-    pub fn msm<S: PrimeField>(&self, scalars: &[S]) -> Projective<P> {
+    pub fn msm(&self, scalars: &[P::ScalarField]) -> Projective<P> {
         assert_eq!(scalars.len(), self.len(), "one scalar per base");
         let chunks = self.len().div_ceil(CHUNK).max(1);
         let chunk = self.len().div_ceil(chunks).max(1);
@@ -118,7 +118,9 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     }
 
     /// Σ s·P_row over the given (row, scalar) pairs, on the calling thread.
-    pub fn msm_rows<S: PrimeField>(&self, terms: impl IntoIterator<Item = (usize, S)>) -> Projective<P> {
+    pub fn msm_rows(&self, terms: impl IntoIterator<Item = (usize, P::ScalarField)>) -> Projective<P> {
+        const { assert!(WINDOWS * WINDOW > 254, "the last window must leave room for a carry") };
+        debug_assert!(P::ScalarField::MODULUS_BIT_SIZE <= 254, "windows are laid out for scalars of at most 254 bits");
         let mut acc = BucketAdder::<P>::new();
         for (row, s) in terms {
             let row = &self.points[row * WINDOWS..(row + 1) * WINDOWS];
@@ -204,7 +206,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             if self.deferred.len() < BATCH {
                 self.deferred.push((bucket as u32, p));
             } else {
-                self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] += Affine::<P>::new_unchecked(p.x, p.y);
+                self.add_jacobian(bucket, p);
             }
             return;
         }
@@ -230,26 +232,23 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         }
     }
 
-    /// Applies the pending additions with one inversion, then retries the deferred ones.
+    /// Applies the pending additions with one inversion, then retries the deferred ones (those
+    /// that meet a busy bucket again wait for the next batch, or go to the Jacobian side sums).
     fn flush(&mut self) {
-        loop {
-            self.apply_pending();
-            if self.deferred.is_empty() {
-                return;
-            }
-            let deferred = std::mem::take(&mut self.deferred);
-            for &(b, p) in &deferred {
-                self.add(b as usize, p.x, p.y);
-            }
-            let mut deferred = deferred;
-            deferred.clear();
-            if self.deferred.is_empty() {
-                self.deferred = deferred;
-            }
-            if self.pending.len() < BATCH / 2 {
-                return;
-            }
+        self.apply_pending();
+        let mut waiting = std::mem::take(&mut self.deferred);
+        for &(b, p) in &waiting {
+            self.add(b as usize, p.x, p.y);
         }
+        if self.deferred.is_empty() {
+            waiting.clear();
+            self.deferred = waiting; // keep the allocation
+        }
+    }
+
+    /// Adds to a bucket's Jacobian side sum (allocated on first use).
+    fn add_jacobian(&mut self, bucket: usize, p: Xy<P::BaseField>) {
+        self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] += Affine::<P>::new_unchecked(p.x, p.y);
     }
 
     fn apply_pending(&mut self) {
@@ -287,7 +286,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         // Whatever still waits for a busy bucket (only long runs of equal digits) is added in
         // Jacobian form rather than one batch per addition.
         for (b, p) in std::mem::take(&mut self.deferred) {
-            self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[b as usize] += Affine::<P>::new_unchecked(p.x, p.y);
+            self.add_jacobian(b as usize, p);
         }
         let mut running = Projective::<P>::zero();
         let mut sum = Projective::<P>::zero();
