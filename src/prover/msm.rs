@@ -165,9 +165,9 @@ fn window_bits(limbs: &[u64], at: usize) -> u64 {
 
 /// An affine point (x, y); never the point at infinity (that is a bucket's `filled == false`).
 #[derive(Clone, Copy)]
-struct Xy<F> {
-    x: F,
-    y: F,
+pub(super) struct Xy<F> {
+    pub(super) x: F,
+    pub(super) y: F,
 }
 
 /// Affine buckets filled by batched additions.
@@ -177,12 +177,16 @@ struct BucketAdder<P: SWCurveConfig> {
     /// The batch a bucket has a pending addition in (a second one must wait for the next batch).
     busy: Vec<u32>,
     batch: u32,
-    pending: Vec<(u32, Xy<P::BaseField>)>,
+    /// The additions of the current batch: bucket indices and points, side by side.
+    pending_idx: Vec<u32>,
+    pending_pts: Vec<Xy<P::BaseField>>,
     deferred: Vec<(u32, Xy<P::BaseField>)>,
     /// Per-bucket Jacobian sums for additions that found their bucket busy while `deferred` was
     /// full (many equal digits, e.g. a witness of bits): keeps the work linear.
     overflow: Option<Vec<Projective<P>>>,
     inv: Vec<P::BaseField>,
+    #[cfg(target_arch = "x86_64")]
+    simd: super::ifma::Scratch,
 }
 
 impl<P: SWCurveConfig> BucketAdder<P> {
@@ -192,10 +196,13 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             filled: vec![false; BUCKETS],
             busy: vec![0; BUCKETS],
             batch: 1,
-            pending: Vec::with_capacity(BATCH),
+            pending_idx: Vec::with_capacity(BATCH),
+            pending_pts: Vec::with_capacity(BATCH),
             deferred: Vec::new(),
             overflow: None,
             inv: Vec::with_capacity(BATCH),
+            #[cfg(target_arch = "x86_64")]
+            simd: Default::default(),
         }
     }
 
@@ -226,8 +233,9 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             return;
         }
         self.busy[bucket] = self.batch;
-        self.pending.push((bucket as u32, p));
-        if self.pending.len() == BATCH {
+        self.pending_idx.push(bucket as u32);
+        self.pending_pts.push(p);
+        if self.pending_idx.len() == BATCH {
             self.flush();
         }
     }
@@ -252,19 +260,44 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 
     fn apply_pending(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending_idx.is_empty() {
             return;
         }
+        if !self.apply_pending_simd() {
+            self.apply_pending_scalar();
+        }
+        self.pending_idx.clear();
+        self.pending_pts.clear();
+        self.batch += 1;
+    }
+
+    /// The batch on eight lanes with AVX-512 IFMA, when the CPU has it and the curve is G1.
+    #[cfg(target_arch = "x86_64")]
+    fn apply_pending_simd(&mut self) -> bool {
+        if !super::ifma::available() {
+            return false;
+        }
+        let Some((buckets, pts)) = as_fq::<P>(&mut self.buckets, &self.pending_pts) else { return false };
+        super::ifma::add_batch(buckets, &self.pending_idx, pts, &mut self.simd);
+        true
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn apply_pending_simd(&mut self) -> bool {
+        false
+    }
+
+    fn apply_pending_scalar(&mut self) {
         // Prefix products of the denominators x_p − x_b, one inversion, then walk back.
         self.inv.clear();
         let mut acc = P::BaseField::ONE;
-        for &(b, p) in &self.pending {
+        for (&b, p) in self.pending_idx.iter().zip(&self.pending_pts) {
             self.inv.push(acc);
             acc *= p.x - self.buckets[b as usize].x;
         }
         let mut acc_inv = acc.inverse().expect("distinct x coordinates");
-        for k in (0..self.pending.len()).rev() {
-            let (b, p) = self.pending[k];
+        for k in (0..self.pending_idx.len()).rev() {
+            let (b, p) = (self.pending_idx[k], self.pending_pts[k]);
             let bucket = &mut self.buckets[b as usize];
             let dx = p.x - bucket.x;
             let inv = acc_inv * self.inv[k];
@@ -275,8 +308,6 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             bucket.x = x3;
             bucket.y = y3;
         }
-        self.pending.clear();
-        self.batch += 1;
     }
 
     /// Σ (k+1)·bucket_k.
@@ -301,6 +332,17 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         }
         sum
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+/// The buckets and points as BN254 base-field coordinates, if that is the curve's base field (G1).
+#[allow(unsafe_code)]
+fn as_fq<'a, P: SWCurveConfig>(buckets: &'a mut [Xy<P::BaseField>], pts: &'a [Xy<P::BaseField>]) -> Option<(&'a mut [Xy<Fq>], &'a [Xy<Fq>])> {
+    if std::any::TypeId::of::<P::BaseField>() != std::any::TypeId::of::<Fq>() {
+        return None;
+    }
+    // SAFETY: P::BaseField is Fq (same TypeId), so the slices' element types are identical.
+    unsafe { Some((&mut *(buckets as *mut [Xy<P::BaseField>] as *mut [Xy<Fq>]), &*(pts as *const [Xy<P::BaseField>] as *const [Xy<Fq>]))) }
 }
 
 #[cfg(test)]
