@@ -19,7 +19,7 @@
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
-use ark_bn254::Fq;
+use ark_bn254::{Fq, Fq2};
 use ark_ff::{BigInt, PrimeField};
 
 use super::msm::Xy;
@@ -61,10 +61,10 @@ const fn limbs52(w: [u64; 5]) -> [u64; 5] {
 const Q: [u64; 5] = limbs52(mul_small(Fq::MODULUS.0, 1));
 const Q16: [u64; 5] = limbs52(mul_small(Fq::MODULUS.0, 16));
 const Q32: [u64; 5] = limbs52(mul_small(Fq::MODULUS.0, 32));
+const Q2: [u64; 5] = limbs52(mul_small(Fq::MODULUS.0, 2));
+const Q4: [u64; 5] = limbs52(mul_small(Fq::MODULUS.0, 4));
 /// 2^256 mod q (arkworks' R) as a plain integer: multiplying by it leaves the lane form.
 const R256: [u64; 5] = limbs52(mul_small(Fq::R.0, 1));
-/// One in lane form, 2^260 mod q (unreduced: 16·R).
-const ONE: [u64; 5] = limbs52(mul_small(Fq::R.0, 16));
 /// −q⁻¹ mod 2^52.
 const QINV: u64 = {
     let mut inv = 1u64;
@@ -209,85 +209,208 @@ fn mul(a: &Lanes, b: &Lanes) -> Lanes {
     normalize([t[0], t[1], t[2], t[3], t[4]])
 }
 
+/// x − k·q for k = ⌊x/q⌋ or one less, so below 2q (for normalized x below 2^260): k comes from
+/// the top limb and a fixed-point reciprocal of q's top limb.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn reduce(x: &Lanes) -> Lanes {
+    let z = _mm512_setzero_si512();
+    let k = _mm512_srli_epi64(_mm512_madd52hi_epu64(z, x.0[4], _mm512_set1_epi64(TOP_RECIP as i64)), 45);
+    let q = splat(&Q).0;
+    let mut t = x.0;
+    for j in 0..5 {
+        t[j] = _mm512_sub_epi64(t[j], _mm512_madd52lo_epu64(z, k, q[j]));
+        if j < 4 {
+            t[j + 1] = _mm512_sub_epi64(t[j + 1], _mm512_madd52hi_epu64(z, k, q[j]));
+        }
+    }
+    normalize(t)
+}
+
+/// ⌊2^97 / (q₄ + 1)⌋ for q's top 52-bit limb q₄ (about 2^51.4): k = (x₄·this) >> 97 ≤ x/q.
+const TOP_RECIP: u64 = ((1u128 << 97) / (Q[4] as u128 + 1)) as u64;
+
+/// A base-field element (D = 1) or an element of the quadratic extension Fq2 = Fq[u]/(u² + 1)
+/// (D = 2) on eight lanes.
+#[derive(Clone, Copy)]
+struct Ext<const D: usize>([Lanes; D]);
+
+/// The coordinate fields the adder runs on: Fq (G1) and Fq2 (G2), as arkworks limbs.
+pub(super) trait LaneField<const D: usize>: ark_ff::Field {
+    fn words(&self) -> [[u64; 4]; D];
+    fn from_words(w: [[u64; 4]; D]) -> Self;
+}
+
+impl LaneField<1> for Fq {
+    fn words(&self) -> [[u64; 4]; 1] {
+        [self.0 .0]
+    }
+    fn from_words(w: [[u64; 4]; 1]) -> Self {
+        Fq::new_unchecked(BigInt(w[0]))
+    }
+}
+
+impl LaneField<2> for Fq2 {
+    fn words(&self) -> [[u64; 4]; 2] {
+        [self.c0.0 .0, self.c1.0 .0]
+    }
+    fn from_words(w: [[u64; 4]; 2]) -> Self {
+        Fq2::new(Fq::new_unchecked(BigInt(w[0])), Fq::new_unchecked(BigInt(w[1])))
+    }
+}
+
+/// Product of elements with components below αq and βq, αβ ≤ 84; components below 4q.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn mul_ext<const D: usize>(a: &Ext<D>, b: &Ext<D>) -> Ext<D> {
+    match (a.0.as_slice(), b.0.as_slice()) {
+        ([a], [b]) => Ext(std::array::from_fn(|_| mul(a, b))), // below 2q
+        ([a0, a1], [b0, b1]) => {
+            // Karatsuba: (a0 + a1·u)(b0 + b1·u) = a0b0 − a1b1 + ((a0 + a1)(b0 + b1) − a0b0 − a1b1)·u.
+            let (v0, v1) = (mul(a0, b0), mul(a1, b1)); // below 2q
+            let s = mul(&combine(&[a0, a1], &[], &[0; 5]), &combine(&[b0, b1], &[], &[0; 5])); // below 5q
+            let c0 = combine(&[&v0], &[&v1], &Q2); // below 4q
+            let c1 = reduce(&combine(&[&s], &[&v0, &v1], &Q4));
+            Ext(std::array::from_fn(|c| if c == 0 { c0 } else { c1 }))
+        }
+        _ => unreachable!("D is 1 or 2"),
+    }
+}
+
+/// Square of an element with components below 9q (Fq) or 4q with c1 below 2q (Fq2); below 4q.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn square_ext<const D: usize>(a: &Ext<D>) -> Ext<D> {
+    match a.0.as_slice() {
+        [a] => Ext(std::array::from_fn(|_| mul(a, a))),
+        [a0, a1] => {
+            // (a0 + a1·u)² = (a0 + a1)(a0 − a1) + 2·a0a1·u.
+            let c0 = mul(&combine(&[a0, a1], &[], &[0; 5]), &combine(&[a0], &[a1], &Q2)); // below 1.5q
+            let p = mul(a0, a1);
+            let c1 = combine(&[&p, &p], &[], &[0; 5]); // below 2.2q
+            Ext(std::array::from_fn(|c| if c == 0 { c0 } else { c1 }))
+        }
+        _ => unreachable!("D is 1 or 2"),
+    }
+}
+
+/// Component-wise Σ plus − Σ minus + k·(one per component), normalized.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn combine_ext<const D: usize>(plus: &[&Ext<D>], minus: &[&Ext<D>], k: &[u64; 5]) -> Ext<D> {
+    Ext(std::array::from_fn(|c| {
+        let mut t = splat(k).0;
+        for (j, t) in t.iter_mut().enumerate() {
+            for p in plus {
+                *t = _mm512_add_epi64(*t, p.0[c].0[j]);
+            }
+            for m in minus {
+                *t = _mm512_sub_epi64(*t, m.0[c].0[j]);
+            }
+        }
+        normalize(t)
+    }))
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn reduce_ext<const D: usize>(a: &Ext<D>) -> Ext<D> {
+    Ext(std::array::from_fn(|c| reduce(&a.0[c])))
+}
+
 /// Scratch space of [`add_batch`], kept by the bucket adder between batches.
 #[derive(Default)]
 pub(super) struct Scratch {
+    /// Per group of eight additions and component: the prefix product before it, and its dx.
     prefix: Vec<Staged>,
     dx: Vec<Staged>,
 }
 
 /// For every k: `buckets[idx[k]] += pts[k]`, all in affine coordinates with one shared inversion.
 /// The caller guarantees distinct buckets, filled buckets, and `pts[k].x != buckets[idx[k]].x`.
-pub(super) fn add_batch(buckets: &mut [Xy<Fq>], idx: &[u32], pts: &[Xy<Fq>], scratch: &mut Scratch) {
+pub(super) fn add_batch<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
     assert!(available(), "add_batch needs AVX-512 IFMA");
     assert_eq!(idx.len(), pts.len());
     // SAFETY: the CPU features were checked above.
     unsafe { add_batch_ifma(buckets, idx, pts, scratch) }
 }
 
-/// arkworks limbs of lane l's x or y (`pick`) for the entries of group g; `fill` where no entry.
-fn stage(n: usize, g: usize, fill: [u64; 4], mut pick: impl FnMut(usize) -> [u64; 4]) -> [[u64; 8]; 4] {
-    let mut out = [[0u64; 8]; 4];
+/// Lanes of one coordinate (`pick`) for the entries of group g, `fill` where there is no entry.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn gather<const D: usize>(n: usize, g: usize, fill: [[u64; 4]; D], pick: impl Fn(usize) -> [[u64; 4]; D]) -> Ext<D> {
+    let mut words = [[[0u64; 8]; 4]; D];
     for l in 0..8 {
         let e = g * 8 + l;
         let w = if e < n { pick(e) } else { fill };
-        for k in 0..4 {
-            out[k][l] = w[k];
+        for c in 0..D {
+            for k in 0..4 {
+                words[c][k][l] = w[c][k];
+            }
         }
     }
-    out
+    Ext(std::array::from_fn(|c| from_words(&words[c])))
+}
+
+/// arkworks limbs of every lane (components below 85q).
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn scatter<const D: usize>(v: &Ext<D>) -> [[[u64; 4]; D]; 8] {
+    let mut words = [[[0u64; 8]; 4]; D];
+    for c in 0..D {
+        to_words(&v.0[c], &mut words[c]);
+    }
+    std::array::from_fn(|l| std::array::from_fn(|c| std::array::from_fn(|k| words[c][k][l])))
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn add_batch_ifma(buckets: &mut [Xy<Fq>], idx: &[u32], pts: &[Xy<Fq>], scratch: &mut Scratch) {
+fn add_batch_ifma<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
     let n = idx.len();
     let groups = n.div_ceil(8);
-    scratch.prefix.resize(groups, [[0; 8]; 5]);
-    scratch.dx.resize(groups, [[0; 8]; 5]);
+    scratch.prefix.resize(groups * D, [[0; 8]; 5]);
+    scratch.dx.resize(groups * D, [[0; 8]; 5]);
     // Empty lanes get dx = 1 (x_p = 1, x_b = 0) so they leave the products alone.
-    let (zero, one) = ([0u64; 4], Fq::R.0);
+    let zero = [[0u64; 4]; D];
+    let one = F::ONE.words();
+    let save = |v: &Ext<D>, to: &mut [Staged]| {
+        for c in 0..D {
+            store(&v.0[c], &mut to[c]);
+        }
+    };
+    let restore = |from: &[Staged]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
 
-    // Forward: per lane, the prefix products of dx = x_p − x_b (inputs below 16q, dx below 32q).
-    let mut acc = splat(&ONE);
+    // Forward: per lane, the prefix products of dx = x_p − x_b. Loaded coordinates are below
+    // 16q; every product is below 4q.
+    let mut acc = reduce_ext(&gather(0, 0, one, |_| one));
     for g in 0..groups {
-        store(&acc, &mut scratch.prefix[g]);
-        let bx = from_words(&stage(n, g, zero, |e| buckets[idx[e] as usize].x.0 .0));
-        let px = from_words(&stage(n, g, one, |e| pts[e].x.0 .0));
-        let dx = combine(&[&px], &[&bx], &Q16);
-        store(&dx, &mut scratch.dx[g]);
-        acc = mul(&acc, &dx); // below 7.1q
+        save(&acc, &mut scratch.prefix[g * D..(g + 1) * D]);
+        let bx = gather(n, g, zero, |e| buckets[idx[e] as usize].x.words());
+        let px = gather(n, g, one, |e| pts[e].x.words());
+        let dx = reduce_ext(&combine_ext(&[&px], &[&bx], &Q16)); // below 2q
+        save(&dx, &mut scratch.dx[g * D..(g + 1) * D]);
+        acc = mul_ext(&acc, &dx);
     }
 
     // Invert the eight lane products with one scalar inversion.
-    let mut words = [[0u64; 8]; 4];
-    to_words(&acc, &mut words);
-    let mut lane_inv: [Fq; 8] = std::array::from_fn(|l| Fq::new_unchecked(BigInt(std::array::from_fn(|k| words[k][l]))));
+    let mut lane_inv: [F; 8] = scatter(&acc).map(F::from_words);
     ark_ff::batch_inversion(&mut lane_inv);
-    let mut acc_inv = from_words(&std::array::from_fn(|k| std::array::from_fn(|l| lane_inv[l].0 .0[k])));
+    let inv_words = lane_inv.map(|f| f.words());
+    let mut acc_inv = reduce_ext(&gather(8, 0, zero, |l| inv_words[l]));
 
     // Backward: each entry's inverse, then the affine sum.
     for g in (0..groups).rev() {
-        let dx = load(&scratch.dx[g]);
-        let inv = mul(&acc_inv, &load(&scratch.prefix[g])); // below 4.1q
-        acc_inv = mul(&acc_inv, &dx); // below 7.1q
-        let bx = from_words(&stage(n, g, zero, |e| buckets[idx[e] as usize].x.0 .0));
-        let by = from_words(&stage(n, g, zero, |e| buckets[idx[e] as usize].y.0 .0));
-        let px = from_words(&stage(n, g, one, |e| pts[e].x.0 .0));
-        let py = from_words(&stage(n, g, zero, |e| pts[e].y.0 .0));
-        let dy = combine(&[&py], &[&by], &Q16); // below 32q
-        let lambda = mul(&dy, &inv); // below 2.6q
-        let lambda2 = mul(&lambda, &lambda); // below 1.1q
-        // x3 = λ² − x_b − x_p (below 33.1q); x_b − x3 = 2x_b + x_p − λ² (below 64q).
-        let x3 = combine(&[&lambda2], &[&bx, &px], &Q32);
-        let u = combine(&[&bx, &bx, &px], &[&lambda2], &Q16);
-        let y3 = combine(&[&mul(&lambda, &u)], &[&by], &Q16); // below 19q
-        let (mut xw, mut yw) = ([[0u64; 8]; 4], [[0u64; 8]; 4]);
-        to_words(&x3, &mut xw);
-        to_words(&y3, &mut yw);
+        let dx = restore(&scratch.dx[g * D..(g + 1) * D]);
+        let inv = mul_ext(&acc_inv, &restore(&scratch.prefix[g * D..(g + 1) * D]));
+        acc_inv = mul_ext(&acc_inv, &dx);
+        let bx = gather(n, g, zero, |e| buckets[idx[e] as usize].x.words());
+        let by = gather(n, g, zero, |e| buckets[idx[e] as usize].y.words());
+        let px = gather(n, g, one, |e| pts[e].x.words());
+        let py = gather(n, g, zero, |e| pts[e].y.words());
+        let dy = reduce_ext(&combine_ext(&[&py], &[&by], &Q16)); // below 2q
+        let lambda = mul_ext(&dy, &inv);
+        let lambda2 = square_ext(&lambda);
+        // x3 = λ² − x_b − x_p (below 2q once reduced); y3 = λ·(x_b − x3) − y_b.
+        let x3 = reduce_ext(&combine_ext(&[&lambda2], &[&bx, &px], &Q32));
+        let u = combine_ext(&[&bx], &[&x3], &Q2); // below 18q
+        let y3 = combine_ext(&[&mul_ext(&lambda, &u)], &[&by], &Q16); // below 20q
+        let (xs, ys) = (scatter(&x3), scatter(&y3));
         for l in 0..8.min(n - g * 8) {
             let b = &mut buckets[idx[g * 8 + l] as usize];
-            b.x = Fq::new_unchecked(BigInt(std::array::from_fn(|k| xw[k][l])));
-            b.y = Fq::new_unchecked(BigInt(std::array::from_fn(|k| yw[k][l])));
+            b.x = F::from_words(xs[l]);
+            b.y = F::from_words(ys[l]);
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_bn254::Fq;
+use ark_bn254::{Fq, Fq2};
 use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -271,14 +271,20 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         self.batch += 1;
     }
 
-    /// The batch on eight lanes with AVX-512 IFMA, when the CPU has it and the curve is G1.
+    /// The batch on eight lanes with AVX-512 IFMA, when the CPU has it (G1 and G2).
     #[cfg(target_arch = "x86_64")]
     fn apply_pending_simd(&mut self) -> bool {
+        use super::ifma::add_batch;
         if !super::ifma::available() {
             return false;
         }
-        let Some((buckets, pts)) = as_fq::<P>(&mut self.buckets, &self.pending_pts) else { return false };
-        super::ifma::add_batch(buckets, &self.pending_idx, pts, &mut self.simd);
+        if let Some((buckets, pts)) = as_field::<P, Fq>(&mut self.buckets, &self.pending_pts) {
+            add_batch::<Fq, 1>(buckets, &self.pending_idx, pts, &mut self.simd);
+        } else if let Some((buckets, pts)) = as_field::<P, Fq2>(&mut self.buckets, &self.pending_pts) {
+            add_batch::<Fq2, 2>(buckets, &self.pending_idx, pts, &mut self.simd);
+        } else {
+            return false;
+        }
         true
     }
 
@@ -334,15 +340,14 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-/// The buckets and points as BN254 base-field coordinates, if that is the curve's base field (G1).
+/// The buckets and points with coordinates in F, if F is the curve's base field.
 #[allow(unsafe_code)]
-fn as_fq<'a, P: SWCurveConfig>(buckets: &'a mut [Xy<P::BaseField>], pts: &'a [Xy<P::BaseField>]) -> Option<(&'a mut [Xy<Fq>], &'a [Xy<Fq>])> {
-    if std::any::TypeId::of::<P::BaseField>() != std::any::TypeId::of::<Fq>() {
+fn as_field<'a, P: SWCurveConfig, F: 'static>(buckets: &'a mut [Xy<P::BaseField>], pts: &'a [Xy<P::BaseField>]) -> Option<(&'a mut [Xy<F>], &'a [Xy<F>])> {
+    if std::any::TypeId::of::<P::BaseField>() != std::any::TypeId::of::<F>() {
         return None;
     }
-    // SAFETY: P::BaseField is Fq (same TypeId), so the slices' element types are identical.
-    unsafe { Some((&mut *(buckets as *mut [Xy<P::BaseField>] as *mut [Xy<Fq>]), &*(pts as *const [Xy<P::BaseField>] as *const [Xy<Fq>]))) }
+    // SAFETY: P::BaseField is F (same TypeId), so the slices' element types are identical.
+    unsafe { Some((&mut *(buckets as *mut [Xy<P::BaseField>] as *mut [Xy<F>]), &*(pts as *const [Xy<P::BaseField>] as *const [Xy<F>]))) }
 }
 
 #[cfg(test)]
