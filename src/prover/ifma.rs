@@ -415,6 +415,112 @@ fn add_batch_ifma<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &
     }
 }
 
+/// A point in homogeneous projective coordinates (X : Y : Z), x = X/Z, y = Y/Z, on eight lanes.
+#[derive(Clone, Copy)]
+struct Proj<const D: usize> {
+    x: Ext<D>,
+    y: Ext<D>,
+    z: Ext<D>,
+}
+
+/// The complete addition formulas of Renes, Costello and Batina (2016) for y² = x³ + b (their
+/// algorithms 7 and 8): no exceptional cases for points of odd order, so every lane runs the
+/// same instructions. Every value stays below 4q (sums and differences are reduced).
+struct Complete<const D: usize> {
+    b3: Ext<D>,
+}
+
+impl<const D: usize> Complete<D> {
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add(a: &Ext<D>, b: &Ext<D>) -> Ext<D> {
+        reduce_ext(&combine_ext(&[a, b], &[], &[0; 5]))
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub(a: &Ext<D>, b: &Ext<D>) -> Ext<D> {
+        reduce_ext(&combine_ext(&[a], &[b], &Q4))
+    }
+
+    /// P + Q for an affine Q (not the point at infinity); P may be.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add_affine(&self, p: &Proj<D>, x2: &Ext<D>, y2: &Ext<D>) -> Proj<D> {
+        let t0 = mul_ext(&p.x, x2);
+        let t1 = mul_ext(&p.y, y2);
+        let t3 = mul_ext(&Self::add(x2, y2), &Self::add(&p.x, &p.y));
+        let t3 = Self::sub(&t3, &Self::add(&t0, &t1));
+        let t4 = Self::add(&mul_ext(y2, &p.z), &p.y);
+        let y3 = Self::add(&mul_ext(x2, &p.z), &p.x);
+        let t0 = Self::add(&Self::add(&t0, &t0), &t0);
+        let t2 = mul_ext(&self.b3, &p.z);
+        let z3 = Self::add(&t1, &t2);
+        let t1 = Self::sub(&t1, &t2);
+        let y3 = mul_ext(&self.b3, &y3);
+        let x3 = Self::sub(&mul_ext(&t3, &t1), &mul_ext(&t4, &y3));
+        let y3 = Self::add(&mul_ext(&t1, &z3), &mul_ext(&y3, &t0));
+        let z3 = Self::add(&mul_ext(&z3, &t4), &mul_ext(&t0, &t3));
+        Proj { x: x3, y: y3, z: z3 }
+    }
+
+    /// P + Q for any two points.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add_proj(&self, p: &Proj<D>, q: &Proj<D>) -> Proj<D> {
+        let t0 = mul_ext(&p.x, &q.x);
+        let t1 = mul_ext(&p.y, &q.y);
+        let t2 = mul_ext(&p.z, &q.z);
+        let t3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.y), &Self::add(&q.x, &q.y)), &Self::add(&t0, &t1));
+        let t4 = Self::sub(&mul_ext(&Self::add(&p.y, &p.z), &Self::add(&q.y, &q.z)), &Self::add(&t1, &t2));
+        let y3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.z), &Self::add(&q.x, &q.z)), &Self::add(&t0, &t2));
+        let t0 = Self::add(&Self::add(&t0, &t0), &t0);
+        let t2 = mul_ext(&self.b3, &t2);
+        let z3 = Self::add(&t1, &t2);
+        let t1 = Self::sub(&t1, &t2);
+        let y3 = mul_ext(&self.b3, &y3);
+        let x3 = Self::sub(&mul_ext(&t3, &t1), &mul_ext(&t4, &y3));
+        let y3 = Self::add(&mul_ext(&t1, &z3), &mul_ext(&y3, &t0));
+        let z3 = Self::add(&mul_ext(&z3, &t4), &mul_ext(&t0, &t3));
+        Proj { x: x3, y: y3, z: z3 }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn blend<const D: usize>(keep_new: __mmask8, old: &Proj<D>, new: &Proj<D>) -> Proj<D> {
+    let pick = |o: &Ext<D>, n: &Ext<D>| Ext::<D>(std::array::from_fn(|c| Lanes(std::array::from_fn(|j| _mm512_mask_blend_epi64(keep_new, o.0[c].0[j], n.0[c].0[j])))));
+    Proj { x: pick(&old.x, &new.x), y: pick(&old.y, &new.y), z: pick(&old.z, &new.z) }
+}
+
+/// The weighted sums of affine buckets on eight lanes: lane s takes the m = len/8 consecutive
+/// buckets B_{ms}..B_{ms+m−1} and returns, as (X, Y, Z) in homogeneous projective coordinates,
+/// `[Σ_i B_{ms+i}, Σ_i (i+1)·B_{ms+i}]`. Unfilled buckets are the point at infinity. `b3` is
+/// three times the curve's b.
+pub(super) fn bucket_sums<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
+    assert!(available(), "bucket_sums needs AVX-512 IFMA");
+    assert!(buckets.len() % 8 == 0 && filled.len() == buckets.len(), "eight equal lanes of buckets");
+    // SAFETY: the CPU features were checked above.
+    unsafe { bucket_sums_ifma(buckets, filled, b3) }
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn bucket_sums_ifma<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
+    let m = buckets.len() / 8;
+    let constant = |f: F| reduce_ext(&gather(0, 0, f.words(), |_| unreachable!()));
+    let curve = Complete { b3: constant(b3) };
+    let (zero, one) = (constant(F::ZERO), constant(F::ONE));
+    let infinity = Proj { x: zero, y: one, z: zero };
+    let (mut running, mut sum) = (infinity, infinity);
+    for i in (0..m).rev() {
+        let mask = (0..8).filter(|&s| filled[m * s + i]).fold(0u8, |acc, s| acc | 1 << s);
+        if mask != 0 {
+            let x2 = reduce_ext(&gather(8, 0, [[0; 4]; D], |s| buckets[m * s + i].x.words()));
+            let y2 = reduce_ext(&gather(8, 0, [[0; 4]; D], |s| buckets[m * s + i].y.words()));
+            running = blend(mask, &running, &curve.add_affine(&running, &x2, &y2));
+        }
+        sum = curve.add_proj(&sum, &running);
+    }
+    let coords = |p: &Proj<D>| [scatter(&p.x), scatter(&p.y), scatter(&p.z)];
+    let (r, s) = (coords(&running), coords(&sum));
+    std::array::from_fn(|l| [std::array::from_fn(|c| F::from_words(r[c][l])), std::array::from_fn(|c| F::from_words(s[c][l]))])
+}
+
 #[cfg(test)]
 mod tests {
     use ark_ff::UniformRand;

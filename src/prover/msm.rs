@@ -9,7 +9,7 @@
 //! mixed Jacobian addition.
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_bn254::{Fq, Fq2};
 use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
 use rayon::prelude::*;
@@ -325,6 +325,12 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         for (b, p) in std::mem::take(&mut self.deferred) {
             self.add_jacobian(b as usize, p);
         }
+        #[cfg(target_arch = "x86_64")]
+        if super::ifma::available() {
+            if let Some(total) = self.bucket_sum_simd() {
+                return total;
+            }
+        }
         let mut running = Projective::<P>::zero();
         let mut sum = Projective::<P>::zero();
         for (k, (b, &filled)) in self.buckets.iter().zip(&self.filled).enumerate().rev() {
@@ -338,6 +344,57 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         }
         sum
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<P: SWCurveConfig> BucketAdder<P> {
+    /// Σ (k+1)·bucket_k with eight lanes of consecutive buckets summed side by side (G1 and G2).
+    fn bucket_sum_simd(&mut self) -> Option<Projective<P>> {
+        // Fold the Jacobian side sums into their (affine) buckets first.
+        if let Some(extra) = self.overflow.take() {
+            let ks: Vec<usize> = (0..BUCKETS).filter(|&k| !extra[k].is_zero()).collect();
+            let sums: Vec<Projective<P>> = ks
+                .iter()
+                .map(|&k| if self.filled[k] { extra[k] + Affine::<P>::new_unchecked(self.buckets[k].x, self.buckets[k].y) } else { extra[k] })
+                .collect();
+            for (&k, p) in ks.iter().zip(Projective::normalize_batch(&sums)) {
+                self.filled[k] = !p.is_zero();
+                if let Some((x, y)) = p.xy() {
+                    self.buckets[k] = Xy { x, y };
+                }
+            }
+        }
+        let b3 = P::COEFF_B.double() + P::COEFF_B;
+        let lanes: [[[P::BaseField; 3]; 2]; 8] = if let Some(buckets) = as_field_ref::<P, Fq>(&self.buckets) {
+            same_type(super::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
+        } else if let Some(buckets) = as_field_ref::<P, Fq2>(&self.buckets) {
+            same_type(super::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
+        } else {
+            return None;
+        };
+        // Lane s covers buckets m·s .. m·s + m − 1: its weights are offset by m·s.
+        let m = (BUCKETS / 8) as u64;
+        let jacobian = |[x, y, z]: [P::BaseField; 3]| if z.is_zero() { Projective::<P>::zero() } else { Projective::new_unchecked(x * z, y * z.square(), z) };
+        Some(lanes.iter().enumerate().fold(Projective::zero(), |acc, (s, [running, sum])| acc + jacobian(*sum) + jacobian(*running).mul_bigint([m * s as u64])))
+    }
+}
+
+/// `a` as `B`, which the caller has established is the same type as `A`.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn same_type<A: 'static, B: 'static>(a: A) -> B {
+    assert_eq!(std::any::TypeId::of::<A>(), std::any::TypeId::of::<B>(), "same type");
+    // SAFETY: A and B are the same type (same TypeId); `a` is moved, not duplicated.
+    let b = unsafe { std::mem::transmute_copy::<A, B>(&a) };
+    std::mem::forget(a);
+    b
+}
+
+#[cfg(target_arch = "x86_64")]
+fn as_field_ref<P: SWCurveConfig, F: 'static>(buckets: &[Xy<P::BaseField>]) -> Option<&[Xy<F>]> {
+    #[allow(unsafe_code)]
+    // SAFETY: P::BaseField is F (same TypeId), so the slices' element types are identical.
+    (std::any::TypeId::of::<P::BaseField>() == std::any::TypeId::of::<F>()).then(|| unsafe { &*(buckets as *const [Xy<P::BaseField>] as *const [Xy<F>]) })
 }
 
 /// The buckets and points with coordinates in F, if F is the curve's base field.
