@@ -176,6 +176,12 @@ pub fn wire_sums_from(t: &ProvingTables, base: &[Fr], base_sums: &WireSums, witn
 /// The three transforms are independent and run side by side. Same values as
 /// `CircomReduction::witness_map_from_matrices` (tests compare whole proofs with ark-groth16's).
 pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String> {
+    quotient_with(cs, witness, true)
+}
+
+/// [`quotient`], with the transforms on AVX-512 IFMA lanes where available if `lanes`, else
+/// arkworks' scalar FFTs.
+pub fn quotient_with(cs: &ConstraintSystem, witness: &[Fr], lanes: bool) -> Result<Vec<Fr>, String> {
     let (nc, ni) = (cs.num_constraints, cs.num_instance_variables);
     let too_large = || "the constraint system is too large for an FFT domain".to_string();
     let domain = GeneralEvaluationDomain::<Fr>::new(nc + ni).ok_or_else(too_large)?;
@@ -191,6 +197,10 @@ pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String
     // The reduction puts the public inputs after the constraints in A (so that the H query
     // commits to them).
     a[nc..nc + ni].copy_from_slice(&witness[..ni]);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(fft) = coset_fft(n, domain.group_gen(), shift).filter(|_| lanes) {
+        return Ok(fft.quotient(&a, &b, &c));
+    }
     let to_coset = |mut v: Vec<Fr>| {
         domain.ifft_in_place(&mut v);
         GeneralEvaluationDomain::<Fr>::distribute_powers_and_mul_by_const(&mut v, shift, Fr::one());
@@ -203,6 +213,20 @@ pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String
 }
 
 /// Σ hⱼ·Hⱼ over the quotient evaluations.
+/// The lane transforms for a domain size, built once per process (None without AVX-512 IFMA).
+#[cfg(target_arch = "x86_64")]
+fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<super::ifma::CosetFft>> {
+    use std::sync::{Arc, Mutex};
+    static BUILT: Mutex<Vec<Arc<super::ifma::CosetFft>>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(fft) = built.iter().find(|f| f.size() == n) {
+        return Some(fft.clone());
+    }
+    let fft = Arc::new(super::ifma::CosetFft::new(n, omega, shift)?);
+    built.push(fft.clone());
+    Some(fft)
+}
+
 pub fn h_sum(t: &ProvingTables, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
     let h = quotient(cs, witness)?;
     if h.len() != t.h.len() {

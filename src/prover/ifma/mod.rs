@@ -1,0 +1,76 @@
+//! The prover's hot loops on eight lanes at once with AVX-512 IFMA: BN254 field arithmetic
+//! ([`lanes`]), the MSM bucket adder's batched affine additions and bucket sums ([`points`]), and
+//! the quotient's FFTs ([`fft`]).
+//!
+//! A lane holds an element in five 52-bit limbs, in Montgomery form for R = 2^260 and not fully
+//! reduced (below 85q). One `vpmadd52` multiplies eight 52-bit limb pairs, so a Montgomery product
+//! of eight elements is about a hundred instructions: on the Xeons this runs on it costs ~3.6 ns
+//! per element against ~19 ns for arkworks' scalar multiplication.
+//!
+//! arkworks stores x·2^256 mod q; read as a 260-bit integer shifted left by four bits, that is
+//! 16·(x·2^256) = x·2^260, the lane form, so loading is a shift and storing is one Montgomery
+//! multiplication by 2^256 mod q and a final subtraction.
+//!
+//! Bounds: a product of inputs below αq and βq is below (1 + αβ·q/2^260)·q ≈ (1 + αβ/85)·q.
+//! Each operation below states the bounds it relies on; everything stays below 2^260.
+//!
+//! Only used when the CPU has AVX-512 IFMA ([`available`]); otherwise the scalar code runs.
+
+
+
+mod fft;
+mod lanes;
+mod points;
+
+use std::sync::OnceLock;
+
+pub(super) use fft::CosetFft;
+pub(super) use points::{add_batch, bucket_sums, Scratch};
+
+/// Whether this CPU can run the IFMA adder (and `RLNKIT_SIMD` is not `off`), checked once.
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512ifma")
+            && std::env::var("RLNKIT_SIMD").map_or(true, |v| v != "off")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ark_ff::UniformRand;
+    use rand::SeedableRng;
+
+    use super::lanes::*;
+    use ark_bn254::Fq;
+    use ark_ff::BigInt;
+    use super::available;
+
+    #[test]
+    fn lane_products_equal_arkworks() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512 IFMA");
+            return;
+        }
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        for round in 0..50 {
+            let mut a: [Fq; 8] = std::array::from_fn(|_| Fq::rand(&mut rng));
+            let b: [Fq; 8] = std::array::from_fn(|_| Fq::rand(&mut rng));
+            if round == 0 {
+                a[0] = Fq::from(0u64);
+                a[1] = -Fq::from(1u64);
+            }
+            let words = |v: &[Fq; 8]| std::array::from_fn(|k| std::array::from_fn(|l| v[l].0 .0[k]));
+            let mut out = [[0u64; 8]; 4];
+            // SAFETY: features checked above.
+            unsafe {
+                let p = mul::<BaseField>(&from_words(&words(&a)), &from_words(&words(&b)));
+                to_words::<BaseField>(&p, &mut out);
+            }
+            for l in 0..8 {
+                assert_eq!(Fq::new_unchecked(BigInt(std::array::from_fn(|k| out[k][l]))), a[l] * b[l]);
+            }
+        }
+    }
+}
