@@ -2,13 +2,14 @@
 //! and batches of proofs checked with one final exponentiation (a bad proof is then named).
 
 mod fixed_base;
+mod pairing;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective};
-use ark_ec::pairing::{Pairing, PairingOutput};
+use ark_bn254::{Bn254, Fq12, Fr, G1Affine, G1Projective};
+use ark_ec::pairing::{MillerLoopOutput, Pairing, PairingOutput};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::{One, Zero};
 use ark_groth16::{PreparedVerifyingKey, VerifyingKey};
@@ -99,19 +100,25 @@ impl Verifier {
         if inputs.len() + 1 != vk.gamma_abc_g1.len() {
             return None;
         }
-        let t = &self.tables;
-        let tables = match t.tables.get() {
-            Some(tables) => Some(tables),
-            None if t.uses.fetch_add(1, Ordering::Relaxed) >= TABLES_AFTER => {
-                Some(t.tables.get_or_init(|| vk.gamma_abc_g1[1..].par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect()))
-            }
-            None => None,
-        };
-        let sum = match tables {
+        let sum = match self.input_tables(1) {
             Some(tables) => fixed_base::fixed_msm(tables, inputs),
             None => G1Projective::msm(&vk.gamma_abc_g1[1..], inputs).ok()?,
         };
         Some(sum + vk.gamma_abc_g1[0])
+    }
+
+    /// The input bases' fixed-base tables once this verifier (or a clone) has checked
+    /// TABLES_AFTER proofs, counting `proofs` more now; None before that.
+    fn input_tables(&self, proofs: usize) -> Option<&[fixed_base::FixedBaseTable]> {
+        let t = &self.tables;
+        if let Some(tables) = t.tables.get() {
+            return Some(tables);
+        }
+        if t.uses.fetch_add(proofs, Ordering::Relaxed) + proofs <= TABLES_AFTER {
+            return None;
+        }
+        let bases = &self.pvk.vk.gamma_abc_g1[1..];
+        Some(t.tables.get_or_init(|| bases.par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect()))
     }
 
     /// The verifying key.
@@ -119,16 +126,25 @@ impl Verifier {
         &self.pvk.vk
     }
 
-    /// Checks the Groth16 equation for the proof's own public values (no root or signal check).
+    /// Checks the Groth16 equation for the proof's own public values (no root or signal check):
+    /// e(A, B) · e(L, −γ) · e(C, −δ) = e(α, β), with e(α, β) precomputed and one final
+    /// exponentiation. The Miller loop of (A, B), with B's line coefficients, runs beside the
+    /// input sum and the loop of the two fixed-key pairs (both cores when rayon has two).
     pub fn verify_proof(&self, proof: &RlnProof) -> Result<(), Rejection> {
         let inputs = proof.values.inputs();
-        let l = self.input_point(&inputs).ok_or(Rejection::InvalidProof)?;
         let p = &proof.proof;
-        let ml = Bn254::multi_miller_loop(
-            [<Bn254 as Pairing>::G1Prepared::from(p.a), l.into_affine().into(), p.c.into()],
-            [p.b.into(), self.pvk.gamma_g2_neg_pc.clone(), self.pvk.delta_g2_neg_pc.clone()],
+        let (ab, rest) = rayon::join(
+            || {
+                let b: <Bn254 as Pairing>::G2Prepared = p.b.into();
+                pairing::miller_loop(&[(p.a, &b)])
+            },
+            || {
+                let l = self.input_point(&inputs)?.into_affine();
+                Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (p.c, &self.pvk.delta_g2_neg_pc)]))
+            },
         );
-        match Bn254::final_exponentiation(ml) {
+        let rest = rest.ok_or(Rejection::InvalidProof)?;
+        match Bn254::final_exponentiation(MillerLoopOutput(ab * rest)) {
             Some(out) if out.0 == self.pvk.alpha_g1_beta_g2 => Ok(()),
             _ => Err(Rejection::InvalidProof),
         }
@@ -170,43 +186,61 @@ impl Verifier {
         Err(BatchRejection { bad })
     }
 
-    /// Σ r_i·[e(A_i, B_i) − e(L_i, γ) − e(C_i, δ) − e(α, β)] = 0 with random 128-bit r_i.
+    /// Σ r_i·[e(A_i, B_i) − e(L_i, γ) − e(C_i, δ) − e(α, β)] = 0 with random r_i from 2^128
+    /// values (see [`pairing::BatchScalar`]). The proofs are split into one chunk per thread;
+    /// each chunk prepares its B_i, scales its A_i and runs one Miller loop over its pairs, while
+    /// the fixed-key pairs (Σ r_i·L_i with γ, Σ r_i·C_i with δ, −(Σ r_i)·α with β) are one more
+    /// task. One final exponentiation for the product.
     fn batch_equation_holds<R: RngCore>(&self, proofs: &[RlnProof], rng: &mut R) -> bool {
-        let n = proofs.len();
-        let r: Vec<Fr> = (0..n).map(|_| Fr::from(((rng.next_u64() as u128) << 64) | rng.next_u64() as u128)).collect();
+        let r: Vec<pairing::BatchScalar> = proofs.iter().map(|_| pairing::BatchScalar::new(rng.next_u64(), rng.next_u64())).collect();
+        let r_fr: Vec<Fr> = r.iter().map(pairing::BatchScalar::fr).collect();
+        let chunk = proofs.len().div_ceil(rayon::current_num_threads().max(1));
+        let (proof_loops, key_loop) = rayon::join(
+            || proofs.par_chunks(chunk).zip(r.par_chunks(chunk)).map(|(p, r)| Self::proof_pairs_loop(p, r)).collect::<Vec<Fq12>>(),
+            || self.key_pairs_loop(proofs, &r, &r_fr),
+        );
+        let Some(key_loop) = key_loop else { return false };
+        let ml = proof_loops.iter().fold(key_loop, |acc, f| acc * f);
+        matches!(Bn254::final_exponentiation(MillerLoopOutput(ml)), Some(PairingOutput(out)) if out.is_one())
+    }
+
+    /// Π e(r_i·A_i, B_i) over a chunk of the batch, before the final exponentiation.
+    fn proof_pairs_loop(proofs: &[RlnProof], r: &[pairing::BatchScalar]) -> Fq12 {
+        let scaled: Vec<G1Projective> = proofs.iter().zip(r).map(|(p, ri)| ri.mul(&p.proof.a)).collect();
+        let scaled = G1Projective::normalize_batch(&scaled);
+        let b: Vec<<Bn254 as Pairing>::G2Prepared> = proofs.iter().map(|p| p.proof.b.into()).collect();
+        let pairs: Vec<pairing::Pair<'_>> = scaled.into_iter().zip(&b).collect();
+        pairing::miller_loop(&pairs)
+    }
+
+    /// e(Σ r_i·L_i, −γ) · e(Σ r_i·C_i, −δ) · e(−(Σ r_i)·α, β), before the final exponentiation.
+    /// Σ r_i·L_i = (Σ r_i)·IC₀ + Σ_j (Σ_i r_i·x_ij)·IC_j: five coefficients on the input bases.
+    fn key_pairs_loop(&self, proofs: &[RlnProof], halves: &[pairing::BatchScalar], r: &[Fr]) -> Option<Fq12> {
         let vk = &self.pvk.vk;
-        // r_i·A_i, each paired with its own B_i.
-        let scaled_a: Vec<G1Projective> = proofs.par_iter().zip(&r).map(|(p, ri)| p.proof.a * ri).collect();
-        let scaled_a = G1Projective::normalize_batch(&scaled_a);
-        // Σ r_i·L_i = (Σ r_i)·IC_0 + Σ_j (Σ_i r_i·x_ij)·IC_j: six scalars, one small MSM.
         let sum_r: Fr = r.iter().sum();
-        let mut coeffs = [Fr::zero(); 6];
-        coeffs[0] = sum_r;
-        for (p, ri) in proofs.iter().zip(&r) {
-            for (c, x) in coeffs[1..].iter_mut().zip(p.values.inputs()) {
+        let mut coeffs = [Fr::zero(); 5];
+        for (p, ri) in proofs.iter().zip(r) {
+            for (c, x) in coeffs.iter_mut().zip(p.values.inputs()) {
                 *c += *ri * x;
             }
         }
-        let Ok(l) = G1Projective::msm(&vk.gamma_abc_g1, &coeffs) else { return false };
-        let cs: Vec<G1Affine> = proofs.iter().map(|p| p.proof.c).collect();
-        let Ok(c) = G1Projective::msm(&cs, &r) else { return false };
-        let alpha = (vk.alpha_g1 * -sum_r).into_affine();
+        if vk.gamma_abc_g1.len() != coeffs.len() + 1 {
+            return None;
+        }
+        let inputs = match self.input_tables(proofs.len()) {
+            Some(tables) => fixed_base::fixed_msm(tables, &coeffs),
+            None => G1Projective::msm(&vk.gamma_abc_g1[1..], &coeffs).ok()?,
+        };
+        let l = inputs + vk.gamma_abc_g1[0] * sum_r;
+        let c = Self::combined_c(proofs, halves)?;
+        let alpha = vk.alpha_g1 * -sum_r;
+        let [l, c, alpha] = <[G1Affine; 3]>::try_from(G1Projective::normalize_batch(&[l, c, alpha])).ok()?;
+        Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (c, &self.pvk.delta_g2_neg_pc), (alpha, &self.beta_g2_prepared)]))
+    }
 
-        let mut g1: Vec<<Bn254 as Pairing>::G1Prepared> = scaled_a.into_iter().map(Into::into).collect();
-        let mut g2: Vec<<Bn254 as Pairing>::G2Prepared> = proofs.par_iter().map(|p| p.proof.b.into()).collect();
-        g1.push(l.into_affine().into());
-        g2.push(self.pvk.gamma_g2_neg_pc.clone());
-        g1.push(c.into_affine().into());
-        g2.push(self.pvk.delta_g2_neg_pc.clone());
-        g1.push(alpha.into());
-        g2.push(self.beta_g2_prepared.clone());
-        // Split the Miller loops across cores; multiply the partial results.
-        let chunk = g1.len().div_ceil(rayon::current_num_threads().max(1));
-        let partials: Vec<_> = g1.par_chunks(chunk).zip(g2.par_chunks(chunk)).map(|(a, b)| Bn254::multi_miller_loop(a.to_vec(), b.to_vec())).collect();
-        let ml = partials.into_iter().fold(ark_ec::pairing::MillerLoopOutput(<Bn254 as Pairing>::TargetField::one()), |acc, x| {
-            ark_ec::pairing::MillerLoopOutput(acc.0 * x.0)
-        });
-        matches!(Bn254::final_exponentiation(ml), Some(PairingOutput(out)) if out.is_one())
+    /// Σ r_i·C_i as one MSM with 64-bit scalars: Σ r1_i·C_i + r2_i·φ(C_i).
+    fn combined_c(proofs: &[RlnProof], r: &[pairing::BatchScalar]) -> Option<G1Projective> {
+        let (points, scalars): (Vec<G1Affine>, Vec<Fr>) = proofs.iter().zip(r).flat_map(|(p, ri)| ri.split_terms(&p.proof.c)).unzip();
+        G1Projective::msm(&points, &scalars).ok()
     }
 }
-
