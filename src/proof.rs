@@ -2,8 +2,10 @@
 //! proof blob nwaku exchanges (zerokit 0.9 layout), snarkjs JSON, and recovery of a member's
 //! secret from two shares of one epoch.
 
-use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
-use ark_ff::{PrimeField, Zero};
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine, G2Projective};
+use ark_ec::bn::BnConfig;
+use ark_ec::{AdditiveGroup, AffineRepr};
+use ark_ff::{Field as _, PrimeField, Zero};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +74,12 @@ impl Groth16Proof {
         if bytes.len() != GROTH16_PROOF_BYTES {
             return Err(ProofFormatError::Length { expected: GROTH16_PROOF_BYTES, got: bytes.len() });
         }
-        ark_groth16::Proof::<Bn254>::deserialize_compressed(bytes).map(Groth16Proof::from).map_err(|_| ProofFormatError::InvalidPoints)
+        let invalid = |_| ProofFormatError::InvalidPoints;
+        // Decompression puts every point on its curve (or fails); the subgroup checks follow.
+        let proof = ark_groth16::Proof::<Bn254>::deserialize_compressed_unchecked(bytes).map_err(invalid)?;
+        // G1 has cofactor 1: on the curve is in the subgroup.
+        let valid = proof.a.is_on_curve() && proof.c.is_on_curve() && proof.b.is_on_curve() && g2_in_subgroup(&proof.b);
+        valid.then(|| Groth16Proof::from(proof)).ok_or(ProofFormatError::InvalidPoints)
     }
 
     /// Parses snarkjs's `proof.json` (`pi_a`, `pi_b` with [c0, c1] coordinates, `pi_c`).
@@ -94,6 +101,34 @@ impl Groth16Proof {
             "curve": "bn128",
         })
     }
+}
+
+/// Whether a G2 point on the curve is in the prime-order subgroup, with the test of Dai, Lin,
+/// Zhao and Zhou (eprint 2022/348, BN curves): [x+1]Q + ψ([x]Q) + ψ²([x]Q) = ψ³([2x]Q), where x
+/// is the curve's 63-bit parameter and ψ the untwist-Frobenius-twist endomorphism. One 63-bit
+/// scalar multiplication instead of the 128-bit one of arkworks' check ([6x²]Q = ψ(Q)).
+pub(crate) fn g2_in_subgroup(q: &G2Affine) -> bool {
+    if q.is_zero() {
+        return true;
+    }
+    let xq = q.mul_bigint(<ark_bn254::Config as BnConfig>::X);
+    let psi_xq = psi(&xq);
+    let lhs = xq + q + psi_xq + psi(&psi_xq);
+    lhs == psi(&psi(&psi(&xq.double())))
+}
+
+/// ψ(X, Y, Z) = (X^p·c_x, Y^p·c_y, Z^p) in Jacobian coordinates: the p-power Frobenius is a field
+/// automorphism, so it commutes with the division by Z² and Z³.
+fn psi(p: &G2Projective) -> G2Projective {
+    let frob = |mut c: Fq2| {
+        c.frobenius_map_in_place(1);
+        c
+    };
+    G2Projective::new_unchecked(
+        frob(p.x) * <ark_bn254::Config as BnConfig>::TWIST_MUL_BY_Q_X,
+        frob(p.y) * <ark_bn254::Config as BnConfig>::TWIST_MUL_BY_Q_Y,
+        frob(p.z),
+    )
 }
 
 fn fq_from_str(v: &serde_json::Value) -> Option<Fq> {
@@ -123,7 +158,7 @@ pub(crate) fn g2_from_json(v: &serde_json::Value) -> Option<G2Affine> {
         }
     }
     let p = G2Affine::new_unchecked(x, y);
-    (p.is_on_curve() && p.is_in_correct_subgroup_assuming_on_curve()).then_some(p)
+    (p.is_on_curve() && g2_in_subgroup(&p)).then_some(p)
 }
 
 fn g1_to_json(p: &G1Affine) -> serde_json::Value {
@@ -234,6 +269,74 @@ mod tests {
         other = s2;
         other.external_nullifier = Field::ZERO;
         assert_eq!(recover_secret(&s1, &other), Err(RecoverError::DifferentExternalNullifiers));
+    }
+
+    /// A point of E'(Fq2), not necessarily in the subgroup.
+    fn curve_point(rng: &mut impl rand::Rng) -> G2Affine {
+        use ark_ff::UniformRand;
+        loop {
+            let x = Fq2::new(Fq::rand(rng), Fq::rand(rng));
+            if let Some(p) = G2Affine::get_point_from_x_unchecked(x, rng.gen()) {
+                return p;
+            }
+        }
+    }
+
+    #[test]
+    fn g2_subgroup_check_agrees_with_arkworks() {
+        use ark_ec::CurveGroup;
+        use ark_ff::UniformRand;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..64 {
+            let g = G2Projective::rand(&mut rng).into_affine();
+            assert!(g2_in_subgroup(&g));
+            let p = curve_point(&mut rng);
+            assert!(p.is_on_curve());
+            assert_eq!(g2_in_subgroup(&p), p.is_in_correct_subgroup_assuming_on_curve());
+            assert!(!g2_in_subgroup(&p), "a random point of E' is in G2 with negligible probability");
+        }
+        assert!(g2_in_subgroup(&G2Affine::identity()));
+    }
+
+    /// A subgroup point plus a point of small order ℓ (each prime factor of the cofactor
+    /// 10069 · 5864401 · 1875725156269 · c4) is refused.
+    #[test]
+    fn g2_subgroup_check_refuses_small_torsion() {
+        use ark_ec::CurveGroup;
+        use ark_ff::UniformRand;
+        use num_bigint::BigUint;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let r: BigUint = Fr::MODULUS.into();
+        let cofactor = BigUint::from(2u8) * BigUint::from(Fq::MODULUS) - &r;
+        for l in [10069u64, 5864401, 1875725156269] {
+            let cofactor_part = &cofactor / l;
+            assert_eq!(&cofactor_part * l, cofactor);
+            let k = (&r * cofactor_part).to_u64_digits();
+            let t = loop {
+                let t = curve_point(&mut rng).mul_bigint(&k);
+                if !t.is_zero() {
+                    break t;
+                }
+            };
+            assert!(ark_ec::PrimeGroup::mul_bigint(&t, [l]).is_zero(), "order {l}");
+            assert!(!g2_in_subgroup(&t.into_affine()));
+            let g = G2Projective::rand(&mut rng);
+            assert!(!g2_in_subgroup(&(g + t).into_affine()));
+        }
+    }
+
+    #[test]
+    fn decoding_refuses_points_outside_the_subgroup() {
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(13);
+        let good = Groth16Proof { a: G1Affine::generator(), b: G2Affine::generator(), c: G1Affine::generator() };
+        assert_eq!(Groth16Proof::from_bytes(&good.to_bytes()), Ok(good));
+        let bad = Groth16Proof { b: curve_point(&mut rng), ..good };
+        assert_eq!(Groth16Proof::from_bytes(&bad.to_bytes()), Err(ProofFormatError::InvalidPoints));
+        let json = bad.to_snarkjs_json();
+        assert!(Groth16Proof::from_snarkjs_json(&json).is_err());
+        assert_eq!(Groth16Proof::from_snarkjs_json(&good.to_snarkjs_json()), Ok(good));
     }
 
     #[test]
