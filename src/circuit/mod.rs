@@ -128,26 +128,14 @@ impl CircuitKeys {
     }
 
     /// As [`CircuitKeys::from_bytes`], with an explicit cache directory (None: no cache).
+    ///
+    /// The proving key and the witness generator are independent, so they are loaded side by
+    /// side (both cores when rayon has two): with a warm cache each side is the sha256 of its
+    /// source (the entry's name), reading and checksumming the entry, and deserialization.
     pub fn from_bytes_with_cache(zkey: &[u8], wasm: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<Self, KeysError> {
-        let digest = cache_dir.map(|_| cache::sha256(zkey));
-        let (proving_key, constraints, prepared) = match (cache_dir, digest) {
-            (Some(dir), Some(digest)) => {
-                let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
-                match cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body)) {
-                    Some(parts) => parts,
-                    None => {
-                        let parts = parse_zkey(zkey, source)?;
-                        if let Some(body) = encode_cached_keys(&parts) {
-                            let _ = cache::write_entry(&path, PK_CACHE_KIND, &digest, &body);
-                        }
-                        parts
-                    }
-                }
-            }
-            _ => parse_zkey(zkey, source)?,
-        };
-        let witness =
-            WitnessGenerator::with_cache(wasm, cache_dir).map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
+        let (parts, witness) = rayon::join(|| load_key_parts(zkey, source, cache_dir), || WitnessGenerator::with_cache(wasm, cache_dir));
+        let ((proving_key, constraints, prepared), digest) = parts?;
+        let witness = witness.map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
         Ok(CircuitKeys {
             proving_key,
             constraints,
@@ -230,6 +218,26 @@ const PK_CACHE_KIND: &str = "pk-ark0.6-uncompressed-v1";
 const TABLES_CACHE_KIND: &str = "msm-tables-w13-raw-v2";
 
 type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254>);
+
+/// The proving key, constraints and prepared verifying key from the cache when it has them
+/// (else parsed from the zkey and cached), with the zkey's digest when a cache is used.
+fn load_key_parts(zkey: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<(KeyParts, Option<[u8; 32]>), KeysError> {
+    let Some(dir) = cache_dir else {
+        return Ok((parse_zkey(zkey, source)?, None));
+    };
+    let digest = cache::sha256(zkey);
+    let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
+    if let Some(parts) = cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body)) {
+        return Ok((parts, Some(digest)));
+    }
+    let parts = parse_zkey(zkey, source)?;
+    if let Some(body) = encode_cached_keys(&parts) {
+        if let Err(e) = cache::write_entry(&path, PK_CACHE_KIND, &digest, &body) {
+            tracing::debug!(error = %e, "cannot cache the parsed proving key");
+        }
+    }
+    Ok((parts, Some(digest)))
+}
 
 /// Parses a snarkjs zkey (checks every point) and prepares its verifying key.
 fn parse_zkey(zkey: &[u8], source: &str) -> Result<KeyParts, KeysError> {
