@@ -26,6 +26,10 @@ fn poseidon(c: &mut Criterion) {
     g.bench_function("2 inputs", |bn| bn.iter(|| poseidon2(black_box(a), black_box(b))));
     g.bench_function("3 inputs", |bn| bn.iter(|| poseidon3(black_box(a), black_box(b), black_box(d))));
     g.bench_function("2 inputs, textbook schedule", |bn| bn.iter(|| reference_hash(black_box(&[a, b]))));
+    // Throughput for many independent hashes (a tree level): reported per hash.
+    let pairs: Vec<(Field, Field)> = (0..64).map(|i| (fe(i), fe(i + 100))).collect();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("2 inputs, 64 pairs batched", |bn| bn.iter(|| rlnkit::poseidon::poseidon2_many(black_box(&pairs))));
     g.finish();
 }
 

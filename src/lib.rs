@@ -35,6 +35,9 @@ pub mod epoch;
 pub mod fuzzing;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.
 pub mod field;
+/// Eight field elements at once with AVX-512 IFMA: MSM bucket work, FFTs, batched Poseidon.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod ifma;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
 /// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.

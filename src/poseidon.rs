@@ -20,6 +20,9 @@ use ark_ff::{Field as _, One, Zero};
 
 use crate::field::Field;
 
+#[cfg(target_arch = "x86_64")]
+mod lanes;
+
 /// Largest number of inputs supported (circomlib's Poseidon(4), width 5).
 pub const MAX_INPUTS: usize = 4;
 const FULL_ROUNDS: usize = 8;
@@ -274,6 +277,36 @@ pub(crate) fn hash2_fr(a: Fr, b: Fr) -> Fr {
     schedule3().hash(&[a, b])
 }
 
+/// `out[k]` = Poseidon(`pair(k)`) for every k: eight at a time on AVX-512 IFMA lanes where the
+/// CPU has them (about six times the throughput of one-by-one hashing), else one by one.
+pub(crate) fn hash2_fill(out: &mut [Fr], pair: impl Fn(usize) -> (Fr, Fr)) {
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if crate::ifma::available() {
+        for (c, chunk) in out.chunks_exact_mut(8).enumerate() {
+            let (mut left, mut right) = ([Fr::zero(); 8], [Fr::zero(); 8]);
+            for k in 0..8 {
+                (left[k], right[k]) = pair(c * 8 + k);
+            }
+            chunk.copy_from_slice(&lanes::hash2_x8(&left, &right));
+        }
+        done = out.len() / 8 * 8;
+    }
+    for (k, o) in out.iter_mut().enumerate().skip(done) {
+        let (a, b) = pair(k);
+        *o = hash2_fr(a, b);
+    }
+}
+
+/// Poseidon of two inputs for many pairs at once (a tree level, a batch of commitments): the same
+/// values as [`poseidon2`] on each pair, with the lanes' throughput where the CPU has AVX-512 IFMA.
+pub fn poseidon2_many(pairs: &[(Field, Field)]) -> Vec<Field> {
+    let mut out = vec![Fr::zero(); pairs.len()];
+    hash2_fill(&mut out, |k| (pairs[k].0.fr(), pairs[k].1.fr()));
+    out.into_iter().map(Field::from_fr).collect()
+}
+
 /// The textbook permutation (every round adds a full constant vector and multiplies by the
 /// dense MDS). Slow; kept as the reference the fast schedule is tested and benchmarked against.
 pub fn reference_hash(inputs: &[Field]) -> Result<Field, PoseidonError> {
@@ -322,6 +355,18 @@ mod tests {
                 assert_eq!(poseidon_hash(&inputs).unwrap(), reference_hash(&inputs).unwrap(), "{n} inputs");
             }
         }
+    }
+
+    #[test]
+    fn many_pairs_equal_one_by_one() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut pairs: Vec<(Field, Field)> =
+            (0..37).map(|_| (Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()), Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()))).collect();
+        pairs[3] = (Field::ZERO, Field::ZERO);
+        pairs[4] = (Field::from_fr(-Fr::one()), Field::from_fr(-Fr::one()));
+        let want: Vec<Field> = pairs.iter().map(|&(a, b)| poseidon2(a, b)).collect();
+        assert_eq!(poseidon2_many(&pairs), want);
+        assert!(poseidon2_many(&[]).is_empty());
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
 
 pub(crate) mod groth16;
-#[cfg(target_arch = "x86_64")]
-mod ifma;
 pub mod msm;
 
 use std::sync::{Arc, Mutex};

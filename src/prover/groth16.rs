@@ -215,14 +215,14 @@ pub fn quotient_with(cs: &ConstraintSystem, witness: &[Fr], lanes: bool) -> Resu
 /// Σ hⱼ·Hⱼ over the quotient evaluations.
 /// The lane transforms for a domain size, built once per process (None without AVX-512 IFMA).
 #[cfg(target_arch = "x86_64")]
-fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<super::ifma::CosetFft>> {
+fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<crate::ifma::CosetFft>> {
     use std::sync::{Arc, Mutex};
-    static BUILT: Mutex<Vec<Arc<super::ifma::CosetFft>>> = Mutex::new(Vec::new());
+    static BUILT: Mutex<Vec<Arc<crate::ifma::CosetFft>>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(fft) = built.iter().find(|f| f.size() == n) {
         return Some(fft.clone());
     }
-    let fft = Arc::new(super::ifma::CosetFft::new(n, omega, shift)?);
+    let fft = Arc::new(crate::ifma::CosetFft::new(n, omega, shift)?);
     built.push(fft.clone());
     Some(fft)
 }

@@ -165,9 +165,9 @@ fn window_bits(limbs: &[u64], at: usize) -> u64 {
 
 /// An affine point (x, y); never the point at infinity (that is a bucket's `filled == false`).
 #[derive(Clone, Copy)]
-pub(super) struct Xy<F> {
-    pub(super) x: F,
-    pub(super) y: F,
+pub(crate) struct Xy<F> {
+    pub(crate) x: F,
+    pub(crate) y: F,
 }
 
 /// Affine buckets filled by batched additions.
@@ -186,7 +186,7 @@ struct BucketAdder<P: SWCurveConfig> {
     overflow: Option<Vec<Projective<P>>>,
     inv: Vec<P::BaseField>,
     #[cfg(target_arch = "x86_64")]
-    simd: super::ifma::Scratch,
+    simd: crate::ifma::Scratch,
 }
 
 impl<P: SWCurveConfig> BucketAdder<P> {
@@ -274,8 +274,8 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     /// The batch on eight lanes with AVX-512 IFMA, when the CPU has it (G1 and G2).
     #[cfg(target_arch = "x86_64")]
     fn apply_pending_simd(&mut self) -> bool {
-        use super::ifma::add_batch;
-        if !super::ifma::available() {
+        use crate::ifma::add_batch;
+        if !crate::ifma::available() {
             return false;
         }
         if let Some((buckets, pts)) = as_field::<P, Fq>(&mut self.buckets, &self.pending_pts) {
@@ -326,7 +326,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             self.add_jacobian(b as usize, p);
         }
         #[cfg(target_arch = "x86_64")]
-        if super::ifma::available() {
+        if crate::ifma::available() {
             if let Some(total) = self.bucket_sum_simd() {
                 return total;
             }
@@ -366,9 +366,9 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         }
         let b3 = P::COEFF_B.double() + P::COEFF_B;
         let lanes: [[[P::BaseField; 3]; 2]; 8] = if let Some(buckets) = as_field_ref::<P, Fq>(&self.buckets) {
-            same_type(super::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
+            same_type(crate::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
         } else if let Some(buckets) = as_field_ref::<P, Fq2>(&self.buckets) {
-            same_type(super::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
+            same_type(crate::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
         } else {
             return None;
         };

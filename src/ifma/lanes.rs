@@ -42,7 +42,7 @@ const fn limbs52(w: [u64; 5]) -> [u64; 5] {
 
 /// A BN254 prime field the lanes compute in: its modulus p and arkworks' R, and the constants
 /// derived from them (p's multiples in 52-bit limbs, −p⁻¹ mod 2^52, a reciprocal of p's top limb).
-pub(super) trait Modulus: 'static {
+pub(crate) trait Modulus: 'static {
     /// p in 64-bit words.
     const WORDS: [u64; 4];
     /// arkworks' Montgomery R = 2^256 mod p in 64-bit words.
@@ -61,14 +61,14 @@ pub(super) trait Modulus: 'static {
 }
 
 /// The base field Fq (coordinates of G1 and, as Fq2, of G2).
-pub(super) struct BaseField;
+pub(crate) struct BaseField;
 impl Modulus for BaseField {
     const WORDS: [u64; 4] = Fq::MODULUS.0;
     const R_WORDS: [u64; 4] = Fq::R.0;
 }
 
 /// The scalar field Fr (witness values, the quotient's FFTs).
-pub(super) struct ScalarField;
+pub(crate) struct ScalarField;
 impl Modulus for ScalarField {
     const WORDS: [u64; 4] = Fr::MODULUS.0;
     const R_WORDS: [u64; 4] = Fr::R.0;
@@ -87,24 +87,24 @@ const fn neg_inverse_52(p0: u64) -> u64 {
 
 /// Eight elements, limb-major: `self.0[k]` holds limb k of every lane.
 #[derive(Clone, Copy)]
-pub(super) struct Lanes(pub(super) [__m512i; 5]);
+pub(crate) struct Lanes(pub(crate) [__m512i; 5]);
 
 /// Limbs of eight elements, laid out for vector loads: `[limb][lane]`.
-pub(super) type Staged = [[u64; 8]; 5];
+pub(crate) type Staged = [[u64; 8]; 5];
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn splat(c: &[u64; 5]) -> Lanes {
+pub(crate) fn splat(c: &[u64; 5]) -> Lanes {
     Lanes(c.map(|l| _mm512_set1_epi64(l as i64)))
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn load(s: &Staged) -> Lanes {
+pub(crate) fn load(s: &Staged) -> Lanes {
     // SAFETY: each row is 8 u64 = 64 bytes, readable; loadu has no alignment requirement.
     Lanes(s.map(|row| unsafe { _mm512_loadu_si512(row.as_ptr().cast()) }))
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn store(v: &Lanes, s: &mut Staged) {
+pub(crate) fn store(v: &Lanes, s: &mut Staged) {
     for (row, limb) in s.iter_mut().zip(v.0) {
         // SAFETY: each row is 64 writable bytes; storeu has no alignment requirement.
         unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), limb) };
@@ -113,7 +113,7 @@ pub(super) fn store(v: &Lanes, s: &mut Staged) {
 
 /// Lanes from arkworks' four 64-bit limbs (`words[k][lane]`), read shifted left by four bits.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn from_words(words: &[[u64; 8]; 4]) -> Lanes {
+pub(crate) fn from_words(words: &[[u64; 8]; 4]) -> Lanes {
     // SAFETY: as in `load`.
     let w = words.map(|row| unsafe { _mm512_loadu_si512(row.as_ptr().cast()) });
     let m = _mm512_set1_epi64(M52 as i64);
@@ -130,7 +130,7 @@ pub(super) fn from_words(words: &[[u64; 8]; 4]) -> Lanes {
 /// arkworks' canonical limbs of lanes below 85q: one Montgomery product by 2^256 mod q (giving
 /// x·2^256 below 2q), one conditional subtraction, and repacking 5×52 bits into 4×64.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn to_words<M: Modulus>(v: &Lanes, out: &mut [[u64; 8]; 4]) {
+pub(crate) fn to_words<M: Modulus>(v: &Lanes, out: &mut [[u64; 8]; 4]) {
     let z = reduce_once::<M>(&mul::<M>(v, &splat(&M::R256)));
     let l = z.0;
     let or = |a, b| _mm512_or_si512(a, b);
@@ -148,7 +148,7 @@ pub(super) fn to_words<M: Modulus>(v: &Lanes, out: &mut [[u64; 8]; 4]) {
 
 /// Carries limbs (which may be negative or above 2^52) into place; the value must be in [0, 2^260).
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn normalize(mut t: [__m512i; 5]) -> Lanes {
+pub(crate) fn normalize(mut t: [__m512i; 5]) -> Lanes {
     let m = _mm512_set1_epi64(M52 as i64);
     for j in 0..4 {
         let c = _mm512_srai_epi64(t[j], 52);
@@ -160,7 +160,7 @@ pub(super) fn normalize(mut t: [__m512i; 5]) -> Lanes {
 
 /// Σ plus − Σ minus + k, limb-wise, then normalized (the caller guarantees a result in [0, 2^260)).
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn combine(plus: &[&Lanes], minus: &[&Lanes], k: &[u64; 5]) -> Lanes {
+pub(crate) fn combine(plus: &[&Lanes], minus: &[&Lanes], k: &[u64; 5]) -> Lanes {
     let mut t = splat(k).0;
     for j in 0..5 {
         for p in plus {
@@ -175,7 +175,7 @@ pub(super) fn combine(plus: &[&Lanes], minus: &[&Lanes], k: &[u64; 5]) -> Lanes 
 
 /// x − p if x ≥ p, else x (for x < 2p).
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn reduce_once<M: Modulus>(x: &Lanes) -> Lanes {
+pub(crate) fn reduce_once<M: Modulus>(x: &Lanes) -> Lanes {
     let q = splat(&M::P);
     let d = normalize(std::array::from_fn(|j| _mm512_sub_epi64(x.0[j], q.0[j])));
     let negative = _mm512_cmplt_epi64_mask(d.0[4], _mm512_setzero_si512());
@@ -185,7 +185,7 @@ pub(super) fn reduce_once<M: Modulus>(x: &Lanes) -> Lanes {
 /// Montgomery product a·b/2^260 mod q of normalized lanes (operand scanning, one 52-bit
 /// reduction step per limb of a). Below (1 + αβ/85)·q for inputs below αq and βq.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
+pub(crate) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
     let z = _mm512_setzero_si512();
     let q = splat(&M::P).0;
     let qinv = _mm512_set1_epi64(M::PINV as i64);
@@ -211,7 +211,7 @@ pub(super) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
 /// x − k·q for k = ⌊x/q⌋ or one less, so below 2q (for normalized x below 2^260): k comes from
 /// the top limb and a fixed-point reciprocal of q's top limb.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(super) fn reduce<M: Modulus>(x: &Lanes) -> Lanes {
+pub(crate) fn reduce<M: Modulus>(x: &Lanes) -> Lanes {
     let z = _mm512_setzero_si512();
     let k = _mm512_srli_epi64(_mm512_madd52hi_epu64(z, x.0[4], _mm512_set1_epi64(M::TOP_RECIP as i64)), 45);
     let q = splat(&M::P).0;

@@ -16,7 +16,7 @@ use crate::prover::msm::Xy;
 struct Ext<const D: usize>([Lanes; D]);
 
 /// The coordinate fields the adder runs on: Fq (G1) and Fq2 (G2), as arkworks limbs.
-pub(in crate::prover) trait LaneField<const D: usize>: ark_ff::Field {
+pub(crate) trait LaneField<const D: usize>: ark_ff::Field {
     fn words(&self) -> [[u64; 4]; D];
     fn from_words(w: [[u64; 4]; D]) -> Self;
 }
@@ -96,7 +96,7 @@ fn reduce_ext<const D: usize>(a: &Ext<D>) -> Ext<D> {
 
 /// Scratch space of [`add_batch`], kept by the bucket adder between batches.
 #[derive(Default)]
-pub(in crate::prover) struct Scratch {
+pub(crate) struct Scratch {
     /// Per group of eight additions and component: the prefix product before it, and its dx.
     prefix: Vec<Staged>,
     dx: Vec<Staged>,
@@ -104,7 +104,7 @@ pub(in crate::prover) struct Scratch {
 
 /// For every k: `buckets[idx[k]] += pts[k]`, all in affine coordinates with one shared inversion.
 /// The caller guarantees distinct buckets, filled buckets, and `pts[k].x != buckets[idx[k]].x`.
-pub(in crate::prover) fn add_batch<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
+pub(crate) fn add_batch<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
     assert!(available(), "add_batch needs AVX-512 IFMA");
     assert_eq!(idx.len(), pts.len());
     // SAFETY: the CPU features were checked above.
@@ -273,7 +273,7 @@ fn blend<const D: usize>(keep_new: __mmask8, old: &Proj<D>, new: &Proj<D>) -> Pr
 /// buckets B_{ms}..B_{ms+m−1} and returns, as (X, Y, Z) in homogeneous projective coordinates,
 /// `[Σ_i B_{ms+i}, Σ_i (i+1)·B_{ms+i}]`. Unfilled buckets are the point at infinity. `b3` is
 /// three times the curve's b.
-pub(in crate::prover) fn bucket_sums<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
+pub(crate) fn bucket_sums<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
     assert!(available(), "bucket_sums needs AVX-512 IFMA");
     assert!(buckets.len() % 8 == 0 && filled.len() == buckets.len(), "eight equal lanes of buckets");
     // SAFETY: the CPU features were checked above.

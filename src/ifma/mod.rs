@@ -1,31 +1,29 @@
-//! The prover's hot loops on eight lanes at once with AVX-512 IFMA: BN254 field arithmetic
-//! ([`lanes`]), the MSM bucket adder's batched affine additions and bucket sums ([`points`]), and
-//! the quotient's FFTs ([`fft`]).
+//! Hot loops on eight lanes at once with AVX-512 IFMA: BN254 field arithmetic ([`lanes`]), the
+//! MSM bucket adder's batched affine additions and bucket sums ([`points`]), and the quotient's
+//! FFTs ([`fft`]). The batched Poseidon for tree levels (`poseidon::lanes`) builds on [`lanes`].
 //!
-//! A lane holds an element in five 52-bit limbs, in Montgomery form for R = 2^260 and not fully
-//! reduced (below 85q). One `vpmadd52` multiplies eight 52-bit limb pairs, so a Montgomery product
+//! A lane holds an element of Fq or Fr (modulus p: q or r, both just below 2^254) in five 52-bit
+//! limbs, in Montgomery form for R = 2^260 and not fully reduced (below 85p). One `vpmadd52` multiplies eight 52-bit limb pairs, so a Montgomery product
 //! of eight elements is about a hundred instructions: on the Xeons this runs on it costs ~3.6 ns
 //! per element against ~19 ns for arkworks' scalar multiplication.
 //!
-//! arkworks stores x·2^256 mod q; read as a 260-bit integer shifted left by four bits, that is
+//! arkworks stores x·2^256 mod p; read as a 260-bit integer shifted left by four bits, that is
 //! 16·(x·2^256) = x·2^260, the lane form, so loading is a shift and storing is one Montgomery
-//! multiplication by 2^256 mod q and a final subtraction.
+//! multiplication by 2^256 mod p and a final subtraction.
 //!
-//! Bounds: a product of inputs below αq and βq is below (1 + αβ·q/2^260)·q ≈ (1 + αβ/85)·q.
+//! Bounds: a product of inputs below αp and βp is below (1 + αβ·p/2^260)·p ≈ (1 + αβ/85)·p.
 //! Each operation below states the bounds it relies on; everything stays below 2^260.
 //!
 //! Only used when the CPU has AVX-512 IFMA ([`available`]); otherwise the scalar code runs.
 
-
-
 mod fft;
-mod lanes;
+pub(crate) mod lanes;
 mod points;
 
 use std::sync::OnceLock;
 
-pub(super) use fft::CosetFft;
-pub(super) use points::{add_batch, bucket_sums, Scratch};
+pub(crate) use fft::CosetFft;
+pub(crate) use points::{add_batch, bucket_sums, Scratch};
 
 /// Whether this CPU can run the IFMA adder (and `RLNKIT_SIMD` is not `off`), checked once.
 pub fn available() -> bool {
