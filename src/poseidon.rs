@@ -366,6 +366,8 @@ mod tests {
         pairs[4] = (Field::from_fr(-Fr::one()), Field::from_fr(-Fr::one()));
         let want: Vec<Field> = pairs.iter().map(|&(a, b)| poseidon2(a, b)).collect();
         assert_eq!(poseidon2_many(&pairs), want);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(crate::ifma::scalar_only(|| poseidon2_many(&pairs)), want, "the scalar path");
         assert!(poseidon2_many(&[]).is_empty());
     }
 

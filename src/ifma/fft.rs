@@ -266,5 +266,6 @@ mod tests {
             assert_eq!(fft.quotient(&vecs[0], &vecs[1], &vecs[2]), reference(&vecs[0], &vecs[1], &vecs[2], shift), "n = {n}");
         }
         assert!(CosetFft::new(8, Fr::ONE, Fr::ONE).is_none(), "too small for the block stages");
+        assert!(crate::ifma::scalar_only(|| CosetFft::new(16, Fr::ONE, Fr::ONE)).is_none(), "lanes turned off");
     }
 }

@@ -20,19 +20,36 @@ mod fft;
 pub(crate) mod lanes;
 mod points;
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 pub(crate) use fft::CosetFft;
 pub(crate) use points::{add_batch, bucket_sums, Scratch};
 
-/// Whether this CPU can run the IFMA adder (and `RLNKIT_SIMD` is not `off`), checked once.
+thread_local! {
+    /// Set by [`scalar_only`]: this thread takes the scalar paths.
+    static SCALAR_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the lanes can run: the CPU has AVX-512 IFMA (checked once), `RLNKIT_SIMD` is not
+/// `off`, and this thread is not inside [`scalar_only`].
 pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
+    static CPU: OnceLock<bool> = OnceLock::new();
+    let cpu = *CPU.get_or_init(|| {
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512ifma")
             && std::env::var("RLNKIT_SIMD").map_or(true, |v| v != "off")
-    })
+    });
+    cpu && !SCALAR_ONLY.with(Cell::get)
+}
+
+/// Runs `f` with the lanes turned off on this thread (tests compare both paths on one machine).
+#[cfg(test)]
+pub(crate) fn scalar_only<R>(f: impl FnOnce() -> R) -> R {
+    SCALAR_ONLY.with(|c| c.set(true));
+    let out = f();
+    SCALAR_ONLY.with(|c| c.set(false));
+    out
 }
 
 #[cfg(test)]

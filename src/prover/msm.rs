@@ -424,6 +424,8 @@ mod tests {
         let want = <Projective<P> as VariableBaseMSM>::msm_unchecked(bases, scalars);
         assert_eq!(table.msm(scalars), want);
         assert_eq!(table.msm_rows(scalars.iter().copied().enumerate()), want);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(crate::ifma::scalar_only(|| table.msm_rows(scalars.iter().copied().enumerate())), want, "the scalar path");
     }
 
     #[test]
