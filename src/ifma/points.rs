@@ -222,27 +222,18 @@ impl<const D: usize> Complete<D> {
         reduce_ext(&combine_ext(&[a], &[b], &Q::P4))
     }
 
-    /// P + Q for an affine Q (not the point at infinity); P may be.
+    /// P + Q for an affine Q (not the point at infinity); P may be (algorithm 8).
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn add_affine(&self, p: &Proj<D>, x2: &Ext<D>, y2: &Ext<D>) -> Proj<D> {
         let t0 = mul_ext(&p.x, x2);
         let t1 = mul_ext(&p.y, y2);
-        let t3 = mul_ext(&Self::add(x2, y2), &Self::add(&p.x, &p.y));
-        let t3 = Self::sub(&t3, &Self::add(&t0, &t1));
+        let t3 = Self::sub(&mul_ext(&Self::add(x2, y2), &Self::add(&p.x, &p.y)), &Self::add(&t0, &t1));
         let t4 = Self::add(&mul_ext(y2, &p.z), &p.y);
         let y3 = Self::add(&mul_ext(x2, &p.z), &p.x);
-        let t0 = Self::add(&Self::add(&t0, &t0), &t0);
-        let t2 = mul_ext(&self.b3, &p.z);
-        let z3 = Self::add(&t1, &t2);
-        let t1 = Self::sub(&t1, &t2);
-        let y3 = mul_ext(&self.b3, &y3);
-        let x3 = Self::sub(&mul_ext(&t3, &t1), &mul_ext(&t4, &y3));
-        let y3 = Self::add(&mul_ext(&t1, &z3), &mul_ext(&y3, &t0));
-        let z3 = Self::add(&mul_ext(&z3, &t4), &mul_ext(&t0, &t3));
-        Proj { x: x3, y: y3, z: z3 }
+        self.finish([t0, t1, p.z, t3, t4, y3])
     }
 
-    /// P + Q for any two points.
+    /// P + Q for any two points (algorithm 7).
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn add_proj(&self, p: &Proj<D>, q: &Proj<D>) -> Proj<D> {
         let t0 = mul_ext(&p.x, &q.x);
@@ -251,6 +242,13 @@ impl<const D: usize> Complete<D> {
         let t3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.y), &Self::add(&q.x, &q.y)), &Self::add(&t0, &t1));
         let t4 = Self::sub(&mul_ext(&Self::add(&p.y, &p.z), &Self::add(&q.y, &q.z)), &Self::add(&t1, &t2));
         let y3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.z), &Self::add(&q.x, &q.z)), &Self::add(&t0, &t2));
+        self.finish([t0, t1, t2, t3, t4, y3])
+    }
+
+    /// The steps both algorithms share, from X1X2, Y1Y2, Z1Z2, X1Y2 + X2Y1, Y1Z2 + Y2Z1 and
+    /// X1Z2 + X2Z1.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn finish(&self, [t0, t1, t2, t3, t4, y3]: [Ext<D>; 6]) -> Proj<D> {
         let t0 = Self::add(&Self::add(&t0, &t0), &t0);
         let t2 = mul_ext(&self.b3, &t2);
         let z3 = Self::add(&t1, &t2);
