@@ -5,7 +5,7 @@ mod fixed_base;
 mod pairing;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use ark_bn254::{Bn254, Fq12, Fr, G1Affine, G1Projective};
@@ -75,6 +75,36 @@ pub struct Verifier {
     tables: Arc<InputTables>,
 }
 
+/// Runs `here` on this thread while `job` is offered to the rayon pool; if no pool thread has
+/// started `job` by the time `here` is done, this thread runs it too. On an idle machine the two
+/// overlap; when the other cores are busy (the pool's threads waiting for a core) it costs no
+/// more than running both in turn, where `rayon::join` from outside the pool would wait for them.
+fn overlap<A, B>(job: impl FnOnce() -> A + Clone + Send + 'static, here: impl FnOnce() -> B) -> (A, B)
+where
+    A: Send + 'static,
+{
+    if rayon::current_num_threads() < 2 {
+        let b = here();
+        return (job(), b);
+    }
+    let claimed = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (flag, pooled) = (claimed.clone(), job.clone());
+    rayon::spawn(move || {
+        if !flag.swap(true, Ordering::AcqRel) {
+            let _ = tx.send(pooled());
+        }
+    });
+    let b = here();
+    let a = if claimed.swap(true, Ordering::AcqRel) {
+        // A pool thread is running it: wait (or compute it here if that thread failed).
+        rx.recv().unwrap_or_else(|_| job())
+    } else {
+        job()
+    };
+    (a, b)
+}
+
 #[derive(Default)]
 struct InputTables {
     uses: AtomicUsize,
@@ -128,19 +158,20 @@ impl Verifier {
 
     /// Checks the Groth16 equation for the proof's own public values (no root or signal check):
     /// e(A, B) · e(L, −γ) · e(C, −δ) = e(α, β), with e(α, β) precomputed and one final
-    /// exponentiation. The Miller loop of (A, B), with B's line coefficients, runs beside the
-    /// input sum and the loop of the two fixed-key pairs (both cores when rayon has two).
+    /// exponentiation. The Miller loop of (A, B), with B's line coefficients, is offered to
+    /// another core (see [`overlap`]) while this thread makes the input sum and the loop of the
+    /// two fixed-key pairs.
     pub fn verify_proof(&self, proof: &RlnProof) -> Result<(), Rejection> {
         let inputs = proof.values.inputs();
-        let p = &proof.proof;
-        let (ab, rest) = rayon::join(
-            || {
-                let b: <Bn254 as Pairing>::G2Prepared = p.b.into();
-                pairing::miller_loop(&[(p.a, &b)])
+        let (a, b, c) = (proof.proof.a, proof.proof.b, proof.proof.c);
+        let (ab, rest) = overlap(
+            move || {
+                let b: <Bn254 as Pairing>::G2Prepared = b.into();
+                pairing::miller_loop(&[(a, &b)])
             },
             || {
                 let l = self.input_point(&inputs)?.into_affine();
-                Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (p.c, &self.pvk.delta_g2_neg_pc)]))
+                Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (c, &self.pvk.delta_g2_neg_pc)]))
             },
         );
         let rest = rest.ok_or(Rejection::InvalidProof)?;
@@ -242,5 +273,38 @@ impl Verifier {
     fn combined_c(proofs: &[RlnProof], r: &[pairing::BatchScalar]) -> Option<G1Projective> {
         let (points, scalars): (Vec<G1Affine>, Vec<Fr>) = proofs.iter().zip(r).flat_map(|(p, ri)| ri.split_terms(&p.proof.c)).unzip();
         G1Projective::msm(&points, &scalars).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn overlap_returns_both_results() {
+        for k in 0..200u64 {
+            assert_eq!(overlap(move || k * 2, || k + 1), (k * 2, k + 1));
+        }
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(one.install(|| overlap(|| 7, || 8)), (7, 8));
+    }
+
+    /// With the pool's other thread busy, the caller does the job itself instead of waiting.
+    #[test]
+    fn overlap_does_not_wait_for_a_busy_pool() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        pool.spawn(move || {
+            let _ = started_tx.send(());
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        started_rx.recv().unwrap();
+        let t = Instant::now();
+        let worker = std::thread::current().id();
+        let (job_thread, here_thread) = pool.install(|| overlap(|| std::thread::current().id(), || std::thread::current().id()));
+        assert!(t.elapsed() < Duration::from_millis(400), "waited for the busy thread");
+        assert_eq!(job_thread, here_thread, "the caller ran the job");
+        assert_ne!(here_thread, worker);
     }
 }

@@ -98,3 +98,47 @@ fn batch_accepts_good_and_names_bad() {
     proofs[1].proof = proofs[2].proof;
     assert_eq!(v.verify_batch(&proofs).unwrap_err().bad, vec![1, 4]);
 }
+
+/// Single and batch verification give the same verdicts before the verifier's input tables
+/// exist and after (they are built once it has checked 16 proofs), with the batch's scalars
+/// split in two 64-bit halves and the Miller loops split across threads.
+#[test]
+fn verdicts_agree_before_and_after_input_tables() {
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let good: Vec<RlnProof> = (0..4).map(|i| prove(i, 1, 60, format!("t{i}").as_bytes()).unwrap()).collect();
+    let mut bad = good[2];
+    bad.values.nullifier = good[1].values.nullifier;
+    let mut swapped = good[0];
+    swapped.proof.c = good[3].proof.c;
+    for round in 0..12 {
+        for p in &good {
+            assert_eq!(v.verify_proof(p), Ok(()), "round {round}");
+        }
+        assert_eq!(v.verify_proof(&bad), Err(Rejection::InvalidProof), "round {round}");
+        assert_eq!(v.verify_proof(&swapped), Err(Rejection::InvalidProof), "round {round}");
+        v.verify_batch(&good).unwrap();
+        let mixed = [good[0], bad, good[1], swapped, good[3]];
+        assert_eq!(v.verify_batch(&mixed).unwrap_err().bad, vec![1, 3], "round {round}");
+    }
+}
+
+/// Proofs whose points are at infinity (valid encodings) are rejected, alone and in a batch,
+/// without a panic.
+#[test]
+fn points_at_infinity_are_rejected() {
+    use ark_ec::AffineRepr;
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let p = prove(5, 2, 61, b"inf").unwrap();
+    let mut forged = [p; 3];
+    forged[0].proof.a = ark_bn254::G1Affine::zero();
+    forged[1].proof.b = ark_bn254::G2Affine::zero();
+    forged[2].proof.c = ark_bn254::G1Affine::zero();
+    for f in &forged {
+        let back = RlnProof::from_bytes(&f.to_bytes()).unwrap();
+        assert_eq!(v.verify_proof(&back), Err(Rejection::InvalidProof));
+    }
+    let batch = [p, forged[0], forged[1], forged[2]];
+    assert_eq!(v.verify_batch(&batch).unwrap_err().bad, vec![1, 2, 3]);
+}
