@@ -142,3 +142,22 @@ fn points_at_infinity_are_rejected() {
     let batch = [p, forged[0], forged[1], forged[2]];
     assert_eq!(v.verify_batch(&batch).unwrap_err().bad, vec![1, 2, 3]);
 }
+
+/// On a one-thread pool a single proof takes the one-loop path; the verdicts are the same.
+#[test]
+fn verdicts_on_one_thread() {
+    let fx = fixture();
+    let v = Verifier::new(fx.keys.verifying_key());
+    let good: Vec<RlnProof> = (0..3).map(|i| prove(i, 2, 62, format!("o{i}").as_bytes()).unwrap()).collect();
+    let mut bad = good[1];
+    bad.values.y = good[0].values.y;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    pool.install(|| {
+        for round in 0..20 {
+            assert_eq!(v.verify_proof(&good[round % 3]), Ok(()), "round {round}");
+            assert_eq!(v.verify_proof(&bad), Err(Rejection::InvalidProof), "round {round}");
+        }
+        assert_eq!(v.verify_batch(&[good[0], bad, good[2]]).unwrap_err().bad, vec![1]);
+        v.verify_batch(&good).unwrap();
+    });
+}
