@@ -35,8 +35,8 @@ pub(crate) struct CosetFft {
 fn pack(v: &[Fr]) -> Staged {
     let mut words = [[0u64; 8]; 4];
     for (l, x) in v.iter().enumerate() {
-        for k in 0..4 {
-            words[k][l] = x.0 .0[k];
+        for (row, limb) in words.iter_mut().zip(x.0 .0) {
+            row[l] = limb;
         }
     }
     let mut out = [[0; 8]; 5];

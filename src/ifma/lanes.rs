@@ -127,8 +127,8 @@ pub(crate) fn from_words(words: &[[u64; 8]; 4]) -> Lanes {
     ])
 }
 
-/// arkworks' canonical limbs of lanes below 85q: one Montgomery product by 2^256 mod q (giving
-/// x·2^256 below 2q), one conditional subtraction, and repacking 5×52 bits into 4×64.
+/// arkworks' canonical limbs of lanes below 85p: one Montgomery product by 2^256 mod p (giving
+/// x·2^256 below 2p), one conditional subtraction, and repacking 5×52 bits into 4×64.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn to_words<M: Modulus>(v: &Lanes, out: &mut [[u64; 8]; 4]) {
     let z = reduce_once::<M>(&mul::<M>(v, &splat(&M::R256)));
@@ -182,8 +182,8 @@ pub(crate) fn reduce_once<M: Modulus>(x: &Lanes) -> Lanes {
     Lanes(std::array::from_fn(|j| _mm512_mask_blend_epi64(negative, d.0[j], x.0[j])))
 }
 
-/// Montgomery product a·b/2^260 mod q of normalized lanes (operand scanning, one 52-bit
-/// reduction step per limb of a). Below (1 + αβ/85)·q for inputs below αq and βq.
+/// Montgomery product a·b/2^260 mod p of normalized lanes (operand scanning, one 52-bit
+/// reduction step per limb of a). Below (1 + αβ/85)·p for inputs below αp and βp.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
     let z = _mm512_setzero_si512();
@@ -208,8 +208,8 @@ pub(crate) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
     normalize([t[0], t[1], t[2], t[3], t[4]])
 }
 
-/// x − k·q for k = ⌊x/q⌋ or one less, so below 2q (for normalized x below 2^260): k comes from
-/// the top limb and a fixed-point reciprocal of q's top limb.
+/// x − k·p for k = ⌊x/p⌋ or one less, so below 2p (for normalized x below 2^260): k comes from
+/// the top limb and a fixed-point reciprocal of p's top limb.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn reduce<M: Modulus>(x: &Lanes) -> Lanes {
     let z = _mm512_setzero_si512();

@@ -14,7 +14,7 @@ use ark_bn254::Fr;
 use ark_ff::BigInt;
 
 use super::{schedule3, Schedule};
-use crate::ifma::lanes::{combine, from_words, mul, reduce, reduce_once, store, to_words, Lanes, ScalarField as S};
+use crate::ifma::lanes::{combine, from_words, mul, reduce, reduce_once, splat, store, to_words, Lanes, ScalarField as S};
 
 /// A constant in lane form (below r), broadcast to all lanes when used.
 type Constant = [u64; 5];
@@ -49,11 +49,6 @@ impl LaneSchedule {
             mds: std::array::from_fn(|i| row(&s.mds[i])),
         }
     }
-}
-
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn splat(c: &Constant) -> Lanes {
-    Lanes(c.map(|l| _mm512_set1_epi64(l as i64)))
 }
 
 /// x⁵ for x below 7r; below 1.1r.

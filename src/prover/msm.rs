@@ -278,10 +278,11 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         if !crate::ifma::available() {
             return false;
         }
-        if let Some((buckets, pts)) = as_field::<P, Fq>(&mut self.buckets, &self.pending_pts) {
-            add_batch::<Fq, 1>(buckets, &self.pending_idx, pts, &mut self.simd);
-        } else if let Some((buckets, pts)) = as_field::<P, Fq2>(&mut self.buckets, &self.pending_pts) {
-            add_batch::<Fq2, 2>(buckets, &self.pending_idx, pts, &mut self.simd);
+        let (buckets, pts, idx) = (&mut self.buckets, &self.pending_pts, &self.pending_idx);
+        if let (Some(buckets), Some(pts)) = (cast_slice_mut::<_, Xy<Fq>>(buckets), cast_slice::<_, Xy<Fq>>(pts)) {
+            add_batch::<Fq, 1>(buckets, idx, pts, &mut self.simd);
+        } else if let (Some(buckets), Some(pts)) = (cast_slice_mut::<_, Xy<Fq2>>(buckets), cast_slice::<_, Xy<Fq2>>(pts)) {
+            add_batch::<Fq2, 2>(buckets, idx, pts, &mut self.simd);
         } else {
             return false;
         }
@@ -365,9 +366,9 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             }
         }
         let b3 = P::COEFF_B.double() + P::COEFF_B;
-        let lanes: [[[P::BaseField; 3]; 2]; 8] = if let Some(buckets) = as_field_ref::<P, Fq>(&self.buckets) {
+        let lanes: [[[P::BaseField; 3]; 2]; 8] = if let Some(buckets) = cast_slice::<_, Xy<Fq>>(&self.buckets) {
             same_type(crate::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
-        } else if let Some(buckets) = as_field_ref::<P, Fq2>(&self.buckets) {
+        } else if let Some(buckets) = cast_slice::<_, Xy<Fq2>>(&self.buckets) {
             same_type(crate::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
         } else {
             return None;
@@ -379,32 +380,39 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 }
 
+// The lanes are written for the concrete fields Fq and Fq2, the bucket adder for any curve: these
+// casts take the generic types to the concrete ones when (and only when) they are the same type.
+
+#[cfg(target_arch = "x86_64")]
+fn same<A: 'static, B: 'static>() -> bool {
+    std::any::TypeId::of::<A>() == std::any::TypeId::of::<B>()
+}
+
 /// `a` as `B`, which the caller has established is the same type as `A`.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 fn same_type<A: 'static, B: 'static>(a: A) -> B {
-    assert_eq!(std::any::TypeId::of::<A>(), std::any::TypeId::of::<B>(), "same type");
+    assert!(same::<A, B>(), "same type");
     // SAFETY: A and B are the same type (same TypeId); `a` is moved, not duplicated.
     let b = unsafe { std::mem::transmute_copy::<A, B>(&a) };
     std::mem::forget(a);
     b
 }
 
+/// The slice as `[B]` if `A` is `B`.
 #[cfg(target_arch = "x86_64")]
-fn as_field_ref<P: SWCurveConfig, F: 'static>(buckets: &[Xy<P::BaseField>]) -> Option<&[Xy<F>]> {
-    #[allow(unsafe_code)]
-    // SAFETY: P::BaseField is F (same TypeId), so the slices' element types are identical.
-    (std::any::TypeId::of::<P::BaseField>() == std::any::TypeId::of::<F>()).then(|| unsafe { &*(buckets as *const [Xy<P::BaseField>] as *const [Xy<F>]) })
+#[allow(unsafe_code)]
+fn cast_slice<A: 'static, B: 'static>(s: &[A]) -> Option<&[B]> {
+    // SAFETY: A is B (same TypeId), so the element types are identical.
+    same::<A, B>().then(|| unsafe { &*(s as *const [A] as *const [B]) })
 }
 
-/// The buckets and points with coordinates in F, if F is the curve's base field.
+/// The slice as `[B]` if `A` is `B`.
+#[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-fn as_field<'a, P: SWCurveConfig, F: 'static>(buckets: &'a mut [Xy<P::BaseField>], pts: &'a [Xy<P::BaseField>]) -> Option<(&'a mut [Xy<F>], &'a [Xy<F>])> {
-    if std::any::TypeId::of::<P::BaseField>() != std::any::TypeId::of::<F>() {
-        return None;
-    }
-    // SAFETY: P::BaseField is F (same TypeId), so the slices' element types are identical.
-    unsafe { Some((&mut *(buckets as *mut [Xy<P::BaseField>] as *mut [Xy<F>]), &*(pts as *const [Xy<P::BaseField>] as *const [Xy<F>]))) }
+fn cast_slice_mut<A: 'static, B: 'static>(s: &mut [A]) -> Option<&mut [B]> {
+    // SAFETY: A is B (same TypeId), so the element types are identical.
+    same::<A, B>().then(|| unsafe { &mut *(s as *mut [A] as *mut [B]) })
 }
 
 #[cfg(test)]
