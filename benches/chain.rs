@@ -37,7 +37,14 @@ fn full_leaf(i: usize) -> Field {
 /// (VmRSS, VmHWM) of this process in KiB.
 fn rss_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     (field("VmRSS:"), field("VmHWM:"))
 }
 
@@ -80,36 +87,63 @@ fn build_full_store(path: &Path) -> Field {
     let mut store = TreeStore::open(path).unwrap();
     let per = FULL / FULL_CHUNKS;
     for k in 0..FULL_CHUNKS {
-        let changes = (k * per..(k + 1) * per).map(|i| LeafChange { block: 1 + k as u64 * 1000, index: i as u32, leaf: full_leaf(i) }).collect();
-        store.apply(&ChunkUpdate { changes, roots: vec![], to_block: 1 + k as u64 * 1000, to_hash: [k as u8; 32], keep_blocks: 256 }).unwrap();
+        let changes = (k * per..(k + 1) * per)
+            .map(|i| LeafChange { block: 1 + k as u64 * 1000, index: i as u32, leaf: full_leaf(i) })
+            .collect();
+        store
+            .apply(&ChunkUpdate {
+                changes,
+                roots: vec![],
+                to_block: 1 + k as u64 * 1000,
+                to_hash: [k as u8; 32],
+                keep_blocks: 256,
+            })
+            .unwrap();
     }
     let root = store.tree().root();
     let before = store.disk_bytes();
     store.compact().unwrap();
     drop(store);
     let after = std::fs::metadata(path).unwrap().len();
-    eprintln!("2^20 members: redb file {:.1} MiB ({:.1} MiB before compaction)", after as f64 / 1048576.0, before as f64 / 1048576.0);
+    eprintln!(
+        "2^20 members: redb file {:.1} MiB ({:.1} MiB before compaction)",
+        after as f64 / 1048576.0,
+        before as f64 / 1048576.0
+    );
     root
 }
 
 fn chain(c: &mut Criterion) {
     let rt = runtime();
     let anvil_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil");
-    let mut anvil = Anvil::at(anvil_bin).port(0u16).args(["--gas-limit", "1000000000"]).keep_stdout().spawn();
+    let mut anvil =
+        Anvil::at(anvil_bin).port(0u16).args(["--gas-limit", "1000000000"]).keep_stdout().spawn();
     // Drain anvil's log output: a closed pipe would stop it after a few thousand transactions.
     let out = anvil.child_mut().stdout.take().unwrap();
-    std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink()));
+    std::thread::spawn(move || {
+        std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
+    });
     let signer = PrivateKeySigner::from(anvil.keys()[0].clone());
     let t = Instant::now();
     let client = rt.block_on(async {
-        let (client, _) = MembershipClient::deploy(&anvil.endpoint(), signer, None, &DeployConfig::default()).await.unwrap();
-        let ids: Vec<Field> = (0..MEMBERS).map(|i| Identity::from_seed(format!("bench {i}").as_bytes()).commitment()).collect();
+        let (client, _) =
+            MembershipClient::deploy(&anvil.endpoint(), signer, None, &DeployConfig::default())
+                .await
+                .unwrap();
+        let ids: Vec<Field> = (0..MEMBERS)
+            .map(|i| Identity::from_seed(format!("bench {i}").as_bytes()).commitment())
+            .collect();
         let indices = client.register_many_dev(&ids, 20).await.unwrap();
         assert_eq!(indices, (0..MEMBERS as u32).collect::<Vec<_>>());
         client
     });
-    let blocks = rt.block_on(async { client.block_number().await.unwrap() - client.deployed_block().await.unwrap() });
-    eprintln!("setup: {MEMBERS} registrations on anvil in {:.1} s ({blocks} blocks)", t.elapsed().as_secs_f64());
+    let blocks = rt.block_on(async {
+        client.block_number().await.unwrap() - client.deployed_block().await.unwrap()
+    });
+    eprintln!(
+        "setup: {MEMBERS} registrations on anvil in {:.1} s ({blocks} blocks)",
+        t.elapsed().as_secs_f64()
+    );
     let chain_root = rt.block_on(client.root()).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -121,7 +155,8 @@ fn chain(c: &mut Criterion) {
             n += 1;
             let path = dir.path().join(format!("sync-{n}.redb"));
             rt.block_on(async {
-                let mut s = TreeSync::open(client.clone(), &path, SyncOptions::default()).await.unwrap();
+                let mut s =
+                    TreeSync::open(client.clone(), &path, SyncOptions::default()).await.unwrap();
                 let r = s.sync(|_| {}).await.unwrap();
                 assert_eq!((r.root, r.members), (chain_root, MEMBERS as u64));
             });
@@ -129,11 +164,15 @@ fn chain(c: &mut Criterion) {
     });
     // Ready after a restart: open the store and sync (the chain has nothing new).
     let synced = dir.path().join("sync-1.redb");
-    eprintln!("10k members: redb file {:.2} MiB", std::fs::metadata(&synced).unwrap().len() as f64 / 1048576.0);
+    eprintln!(
+        "10k members: redb file {:.2} MiB",
+        std::fs::metadata(&synced).unwrap().len() as f64 / 1048576.0
+    );
     g.bench_function("restart_after_sync_10k", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let mut s = TreeSync::open(client.clone(), &synced, SyncOptions::default()).await.unwrap();
+                let mut s =
+                    TreeSync::open(client.clone(), &synced, SyncOptions::default()).await.unwrap();
                 let r = s.sync(|_| {}).await.unwrap();
                 assert_eq!(r.root, chain_root);
             });

@@ -45,7 +45,11 @@ const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_100 * S;
 /// Messages per batch (4 when run as a test by `cargo test --all-targets`).
 fn batch() -> usize {
-    if std::env::args().any(|a| a == "--bench") { 64 } else { 4 }
+    if std::env::args().any(|a| a == "--bench") {
+        64
+    } else {
+        4
+    }
 }
 
 struct Setup {
@@ -66,13 +70,28 @@ fn setup() -> Setup {
     let idx = tree.push(id.rate_commitment(limit)).unwrap();
     let p = Publisher::new(Prover::new(keys.clone()), id, limit, tree.proof(idx).unwrap());
     let t = Instant::now();
-    let msgs: Vec<WakuMessage> = (0..batch() as u64).map(|i| p.build_with_id(format!("message {i}").as_bytes(), "/bench/1/x/proto", T0 + i, i).unwrap()).collect();
+    let msgs: Vec<WakuMessage> = (0..batch() as u64)
+        .map(|i| {
+            p.build_with_id(format!("message {i}").as_bytes(), "/bench/1/x/proto", T0 + i, i)
+                .unwrap()
+        })
+        .collect();
     eprintln!("generated {} proofs in {:.1} s", batch(), t.elapsed().as_secs_f64());
-    Setup { verifier: Verifier::new(keys.verifying_key()), root: tree.root(), valid: msgs.iter().map(|m| m.to_bytes()).collect(), sample: msgs[0].clone() }
+    Setup {
+        verifier: Verifier::new(keys.verifying_key()),
+        root: tree.root(),
+        valid: msgs.iter().map(|m| m.to_bytes()).collect(),
+        sample: msgs[0].clone(),
+    }
 }
 
 fn validator(s: &Setup) -> Validator {
-    Validator::new(ValidatorConfig::default(), s.verifier.clone(), Arc::new(StaticRoots::new([s.root])), NullifierLog::in_memory())
+    Validator::new(
+        ValidatorConfig::default(),
+        s.verifier.clone(),
+        Arc::new(StaticRoots::new([s.root])),
+        NullifierLog::in_memory(),
+    )
 }
 
 fn throughput(c: &mut Criterion, s: &Setup) {
@@ -99,7 +118,8 @@ fn throughput(c: &mut Criterion, s: &Setup) {
         bn.iter_batched(
             || validator(s),
             |v| {
-                let pending: Vec<_> = s.valid.iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
+                let pending: Vec<_> =
+                    s.valid.iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
                 let verdicts = v.finish_batch(pending, T0);
                 assert!(verdicts.iter().all(|x| *x == Verdict::Accept));
             },
@@ -113,7 +133,8 @@ fn throughput(c: &mut Criterion, s: &Setup) {
         bn.iter_batched(
             || validator(s),
             |v| {
-                let pending: Vec<_> = s.valid.par_iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
+                let pending: Vec<_> =
+                    s.valid.par_iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
                 let verdicts = v.finish_batch(pending, T0);
                 assert!(verdicts.iter().all(|x| *x == Verdict::Accept));
             },
@@ -133,11 +154,23 @@ fn spam(c: &mut Criterion, s: &Setup) {
     };
     let kinds: Vec<(&str, Vec<u8>, u64)> = vec![
         ("resend (ignored)", s.valid[0].clone(), T0),
-        ("wrong rln_identifier", tamper(&|m| m.rate_limit_proof.as_mut().unwrap().rln_identifier = vec![0; 32]), T0),
+        (
+            "wrong rln_identifier",
+            tamper(&|m| m.rate_limit_proof.as_mut().unwrap().rln_identifier = vec![0; 32]),
+            T0,
+        ),
         ("stale timestamp", s.valid[1].clone(), T0 + 60 * S),
-        ("root not in window", tamper(&|m| m.rate_limit_proof.as_mut().unwrap().merkle_root = vec![7; 32]), T0),
+        (
+            "root not in window",
+            tamper(&|m| m.rate_limit_proof.as_mut().unwrap().merkle_root = vec![7; 32]),
+            T0,
+        ),
         ("signal mismatch", tamper(&|m| m.payload = b"altered".to_vec()), T0),
-        ("non-canonical field", tamper(&|m| m.rate_limit_proof.as_mut().unwrap().share_y = vec![0xff; 32]), T0),
+        (
+            "non-canonical field",
+            tamper(&|m| m.rate_limit_proof.as_mut().unwrap().share_y = vec![0xff; 32]),
+            T0,
+        ),
         ("garbage bytes", vec![0xff; 400], T0),
     ];
     let mut g = c.benchmark_group("relay spam rejected before the pairing");
@@ -146,7 +179,9 @@ fn spam(c: &mut Criterion, s: &Setup) {
         let verdict = v.validate_encoded_at(bytes, TOPIC, *now);
         assert!(verdict != Verdict::Accept, "{name}");
         assert_eq!(v.metrics().verifications.get(), pairings, "{name} needed a pairing");
-        g.bench_function(*name, |bn| bn.iter(|| black_box(v.validate_encoded_at(black_box(bytes), TOPIC, *now))));
+        g.bench_function(*name, |bn| {
+            bn.iter(|| black_box(v.validate_encoded_at(black_box(bytes), TOPIC, *now)))
+        });
     }
     g.finish();
 }
@@ -155,7 +190,11 @@ fn spam(c: &mut Criterion, s: &Setup) {
 /// epoch and across the two kept epochs; and the redb file after flushing the two epochs.
 fn memory() {
     let members = if batch() == 64 { 100_000u64 } else { 1_000 };
-    let share = |i: u64| Share { x: Field::from_u64(i), y: Field::from_u64(i + 1), message_hash: [i as u8; 32] };
+    let share = |i: u64| Share {
+        x: Field::from_u64(i),
+        y: Field::from_u64(i + 1),
+        message_hash: [i as u8; 32],
+    };
     let before = LIVE.load(Ordering::Relaxed);
     let mut log = NullifierLog::in_memory();
     for i in 0..members {
@@ -184,7 +223,11 @@ fn memory() {
     let log = NullifierLog::open(&path).unwrap();
     let reload = t.elapsed();
     assert_eq!(log.len() as u64, 2 * members);
-    println!("nullifier log, {members} members x 1 message: {:.1} MiB in memory ({} B/entry)", one as f64 / (1 << 20) as f64, one / members as usize);
+    println!(
+        "nullifier log, {members} members x 1 message: {:.1} MiB in memory ({} B/entry)",
+        one as f64 / (1 << 20) as f64,
+        one / members as usize
+    );
     println!("nullifier log, 2 epochs x {members}: {:.1} MiB in memory ({} B/entry); redb file {:.1} MiB; insert+flush {:.2} s; reopen {:.2} s", two as f64 / (1 << 20) as f64, two / (2 * members) as usize, disk as f64 / (1 << 20) as f64, flush.as_secs_f64(), reload.as_secs_f64());
 }
 

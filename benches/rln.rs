@@ -10,8 +10,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use rand::SeedableRng;
 use rlnkit::poseidon::reference_hash;
 use rlnkit::{
-    poseidon1, poseidon2, poseidon3, CircuitKeys, Epoch, ExternalNullifier, Field, Identity, MerkleTree, Prover, RlnIdentifier, RlnInputs, RlnProof,
-    UserMessageLimit, Verifier,
+    poseidon1, poseidon2, poseidon3, CircuitKeys, Epoch, ExternalNullifier, Field, Identity,
+    MerkleTree, Prover, RlnIdentifier, RlnInputs, RlnProof, UserMessageLimit, Verifier,
 };
 
 fn fe(i: u64) -> Field {
@@ -24,12 +24,18 @@ fn poseidon(c: &mut Criterion) {
     let (a, b, d) = (fe(1), fe(2), fe(3));
     g.bench_function("1 input", |bn| bn.iter(|| poseidon1(black_box(a))));
     g.bench_function("2 inputs", |bn| bn.iter(|| poseidon2(black_box(a), black_box(b))));
-    g.bench_function("3 inputs", |bn| bn.iter(|| poseidon3(black_box(a), black_box(b), black_box(d))));
-    g.bench_function("2 inputs, textbook schedule", |bn| bn.iter(|| reference_hash(black_box(&[a, b]))));
+    g.bench_function("3 inputs", |bn| {
+        bn.iter(|| poseidon3(black_box(a), black_box(b), black_box(d)))
+    });
+    g.bench_function("2 inputs, textbook schedule", |bn| {
+        bn.iter(|| reference_hash(black_box(&[a, b])))
+    });
     // Throughput for many independent hashes (a tree level): reported per hash.
     let pairs: Vec<(Field, Field)> = (0..64).map(|i| (fe(i), fe(i + 100))).collect();
     g.throughput(Throughput::Elements(64));
-    g.bench_function("2 inputs, 64 pairs batched", |bn| bn.iter(|| rlnkit::poseidon::poseidon2_many(black_box(&pairs))));
+    g.bench_function("2 inputs, 64 pairs batched", |bn| {
+        bn.iter(|| rlnkit::poseidon::poseidon2_many(black_box(&pairs)))
+    });
     g.finish();
 }
 
@@ -45,12 +51,18 @@ fn tree(c: &mut Criterion) {
     });
     let leaves1k: Vec<Field> = (0..1000).map(fe).collect();
     g.bench_function("range insert 1000 leaves", |bn| {
-        bn.iter_batched(|| MerkleTree::new(20).unwrap(), |mut t| t.set_range(0, black_box(&leaves1k)).unwrap(), BatchSize::LargeInput)
+        bn.iter_batched(
+            || MerkleTree::new(20).unwrap(),
+            |mut t| t.set_range(0, black_box(&leaves1k)).unwrap(),
+            BatchSize::LargeInput,
+        )
     });
     let full: Vec<Field> = (0..1u64 << 20).map(|i| Field::from_u64(i + 1)).collect();
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     g.throughput(Throughput::Elements(1 << 20));
-    g.bench_function("full build 2^20 leaves", |bn| bn.iter(|| MerkleTree::from_leaves(20, black_box(&full)).unwrap()));
+    g.bench_function("full build 2^20 leaves", |bn| {
+        bn.iter(|| MerkleTree::from_leaves(20, black_box(&full)).unwrap())
+    });
     g.finish();
 }
 
@@ -66,7 +78,12 @@ fn setup() -> Setup {
     let id = Identity::from_seed(b"bench");
     let mut leaves: Vec<Field> = (0..1000).map(fe).collect();
     leaves.push(id.rate_commitment(limit));
-    Setup { keys: CircuitKeys::embedded().unwrap(), tree: MerkleTree::from_leaves(20, &leaves).unwrap(), id, limit }
+    Setup {
+        keys: CircuitKeys::embedded().unwrap(),
+        tree: MerkleTree::from_leaves(20, &leaves).unwrap(),
+        id,
+        limit,
+    }
 }
 
 fn proving(c: &mut Criterion) {
@@ -81,10 +98,14 @@ fn proving(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("keys");
     g.sample_size(10);
-    g.bench_function("load embedded, no cache (zkey parse + wasm compile)", |bn| bn.iter(|| CircuitKeys::embedded_with_cache(None).unwrap()));
+    g.bench_function("load embedded, no cache (zkey parse + wasm compile)", |bn| {
+        bn.iter(|| CircuitKeys::embedded_with_cache(None).unwrap())
+    });
     let cache = tempfile::tempdir().unwrap();
     CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap();
-    g.bench_function("load embedded, warm cache", |bn| bn.iter(|| CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap()));
+    g.bench_function("load embedded, warm cache", |bn| {
+        bn.iter(|| CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap())
+    });
     CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap().prepare_prover();
     g.bench_function("load embedded + proving tables, warm cache", |bn| {
         bn.iter(|| {
@@ -94,7 +115,11 @@ fn proving(c: &mut Criterion) {
         })
     });
     g.bench_function("proving tables, built (no cache)", |bn| {
-        bn.iter_batched(|| CircuitKeys::embedded_with_cache(None).unwrap(), |keys| keys.prepare_prover(), BatchSize::PerIteration)
+        bn.iter_batched(
+            || CircuitKeys::embedded_with_cache(None).unwrap(),
+            |keys| keys.prepare_prover(),
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("verifying key from snarkjs JSON + prepare", |bn| {
         bn.iter(|| Verifier::new(&rlnkit::circuit::embedded_verifying_key()))
@@ -106,10 +131,18 @@ fn proving(c: &mut Criterion) {
     let wi = inputs.witness_input();
     let witness = s.keys.witness_generator().generate(&wi).unwrap();
     let (r, sb) = (ark_bn254::Fr::from(3u64), ark_bn254::Fr::from(5u64));
-    g.bench_function("witness (wasm)", |bn| bn.iter(|| s.keys.constraints().num_constraints + prover_witness(&s.keys, &wi)));
-    g.bench_function("groth16 only, ark-groth16 reference", |bn| bn.iter(|| prover.prove_witness_reference(black_box(&witness), r, sb).unwrap()));
-    g.bench_function("groth16 only, rlnkit", |bn| bn.iter(|| prover.prove_witness(black_box(&witness), r, sb).unwrap()));
-    g.bench_function("proof (witness + groth16)", |bn| bn.iter(|| prover.prove(black_box(&inputs)).unwrap()));
+    g.bench_function("witness (wasm)", |bn| {
+        bn.iter(|| s.keys.constraints().num_constraints + prover_witness(&s.keys, &wi))
+    });
+    g.bench_function("groth16 only, ark-groth16 reference", |bn| {
+        bn.iter(|| prover.prove_witness_reference(black_box(&witness), r, sb).unwrap())
+    });
+    g.bench_function("groth16 only, rlnkit", |bn| {
+        bn.iter(|| prover.prove_witness(black_box(&witness), r, sb).unwrap())
+    });
+    g.bench_function("proof (witness + groth16)", |bn| {
+        bn.iter(|| prover.prove(black_box(&inputs)).unwrap())
+    });
     let member = prover.for_member(s.id.secret(), s.limit, &path).unwrap();
     member.prove(0, ext, b"first message").unwrap();
     let mut k = 0u64;
@@ -123,18 +156,29 @@ fn proving(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("verify");
-    g.bench_function("single", |bn| bn.iter(|| verifier.verify(black_box(&proof), b"benchmark message", &[s.tree.root()]).unwrap()));
+    g.bench_function("single", |bn| {
+        bn.iter(|| {
+            verifier.verify(black_box(&proof), b"benchmark message", &[s.tree.root()]).unwrap()
+        })
+    });
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let batch: Vec<RlnProof> = (0..64u64)
         .map(|k| {
             let ext = ExternalNullifier::new(Epoch::from_index(k), RlnIdentifier::waku());
-            prover.prove_with_rng(&RlnInputs::for_signal(s.id.secret(), s.limit, 0, &path, ext, &k.to_le_bytes()), &mut rng).unwrap()
+            prover
+                .prove_with_rng(
+                    &RlnInputs::for_signal(s.id.secret(), s.limit, 0, &path, ext, &k.to_le_bytes()),
+                    &mut rng,
+                )
+                .unwrap()
         })
         .collect();
     verifier.verify_batch(&batch).unwrap();
     g.throughput(Throughput::Elements(64));
     g.sample_size(20);
-    g.bench_function("batch of 64", |bn| bn.iter(|| verifier.verify_batch(black_box(&batch)).unwrap()));
+    g.bench_function("batch of 64", |bn| {
+        bn.iter(|| verifier.verify_batch(black_box(&batch)).unwrap())
+    });
     g.finish();
 }
 
@@ -156,7 +200,8 @@ fn snarkjs(c: &mut Criterion) {
     let s = setup();
     let path = s.tree.proof(1000).unwrap();
     let ext = ExternalNullifier::new(Epoch::from_index(1), RlnIdentifier::waku());
-    let wi = RlnInputs::for_signal(s.id.secret(), s.limit, 0, &path, ext, b"benchmark message").witness_input();
+    let wi = RlnInputs::for_signal(s.id.secret(), s.limit, 0, &path, ext, b"benchmark message")
+        .witness_input();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("input.json");
     std::fs::write(&input, serde_json::to_string(&wi).unwrap()).unwrap();

@@ -43,7 +43,10 @@ impl Epoch {
     /// The epoch index if it fits a u64 (always true for Waku epochs).
     pub fn index(self) -> Option<u64> {
         let b = self.0.to_le_bytes();
-        b[8..].iter().all(|&x| x == 0).then(|| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")))
+        b[8..]
+            .iter()
+            .all(|&x| x == 0)
+            .then(|| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")))
     }
 }
 

@@ -60,7 +60,8 @@ impl Field {
 
     /// Decodes a 32-byte little-endian slice, checking the length first.
     pub fn from_le_slice(bytes: &[u8]) -> Result<Self, FieldError> {
-        let arr: &[u8; 32] = bytes.try_into().map_err(|_| FieldError::WrongLength { got: bytes.len() })?;
+        let arr: &[u8; 32] =
+            bytes.try_into().map_err(|_| FieldError::WrongLength { got: bytes.len() })?;
         Self::from_le_bytes(arr)
     }
 
@@ -104,7 +105,8 @@ impl Field {
                 return Err(err());
             }
             let padded = format!("{h:0>64}");
-            let bytes: [u8; 32] = hex::decode(padded).map_err(|_| err())?.try_into().map_err(|_| err())?;
+            let bytes: [u8; 32] =
+                hex::decode(padded).map_err(|_| err())?.try_into().map_err(|_| err())?;
             return Self::from_be_bytes(&bytes).map_err(|_| err());
         }
         if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -191,7 +193,8 @@ pub fn hash_to_field(bytes: &[u8]) -> Field {
 mod tests {
     use super::*;
 
-    const R_DEC: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+    const R_DEC: &str =
+        "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
     #[test]
     fn le_bytes_round_trip_and_reject_modulus() {
@@ -216,7 +219,15 @@ mod tests {
         assert_eq!(Field::parse(&f.to_hex()).unwrap(), f);
         assert_eq!(Field::parse("0x01").unwrap(), Field::ONE);
         assert_eq!(Field::parse("0").unwrap(), Field::ZERO);
-        for bad in ["", "0x", "-1", "1.5", "abc", "0xzz", "999999999999999999999999999999999999999999999999999999999999999999999999999999999"] {
+        for bad in [
+            "",
+            "0x",
+            "-1",
+            "1.5",
+            "abc",
+            "0xzz",
+            "999999999999999999999999999999999999999999999999999999999999999999999999999999999",
+        ] {
             assert!(Field::parse(bad).is_err(), "{bad}");
         }
     }

@@ -100,7 +100,10 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("commitment", &self.commitment).field("secret", &"<redacted>").finish()
+        f.debug_struct("Identity")
+            .field("commitment", &self.commitment)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -128,7 +131,10 @@ impl Identity {
     }
 
     /// An extended identity from its trapdoor and nullifier.
-    pub fn from_trapdoor_nullifier(trapdoor: Field, nullifier: Field) -> Result<Self, IdentityError> {
+    pub fn from_trapdoor_nullifier(
+        trapdoor: Field,
+        nullifier: Field,
+    ) -> Result<Self, IdentityError> {
         let secret = poseidon2(trapdoor, nullifier);
         let mut id = Self::from_secret(secret)?;
         id.trapdoor = Some(trapdoor);
@@ -161,7 +167,8 @@ impl Identity {
     /// zerokit's `seeded_key_gen`: ChaCha20 seeded with keccak256(seed), one field draw.
     pub fn from_seed(seed: &[u8]) -> Self {
         let mut rng = seeded_rng(seed);
-        Self::from_secret(Field::from_fr(Fr::rand(&mut rng))).expect("zero secret has negligible probability")
+        Self::from_secret(Field::from_fr(Fr::rand(&mut rng)))
+            .expect("zero secret has negligible probability")
     }
 
     /// zerokit's `extended_seeded_key_gen`: trapdoor then nullifier from the same stream.
@@ -169,7 +176,8 @@ impl Identity {
         let mut rng = seeded_rng(seed);
         let trapdoor = Field::from_fr(Fr::rand(&mut rng));
         let nullifier = Field::from_fr(Fr::rand(&mut rng));
-        Self::from_trapdoor_nullifier(trapdoor, nullifier).expect("zero secret has negligible probability")
+        Self::from_trapdoor_nullifier(trapdoor, nullifier)
+            .expect("zero secret has negligible probability")
     }
 
     /// The identity secret (a0 in the RLN polynomial). Keep it private.
@@ -202,7 +210,10 @@ mod tests {
         assert!(UserMessageLimit::new(MAX_USER_MESSAGE_LIMIT + 1).is_err());
         let l = UserMessageLimit::new(10).unwrap();
         assert!(l.message_id(9).is_ok());
-        assert_eq!(l.message_id(10), Err(IdentityError::MessageIdTooLarge { message_id: 10, limit: 10 }));
+        assert_eq!(
+            l.message_id(10),
+            Err(IdentityError::MessageIdTooLarge { message_id: 10, limit: 10 })
+        );
     }
 
     #[test]

@@ -87,13 +87,32 @@ pub struct Credential {
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("identity", &self.identity).field("contract", &self.contract).field("tree_index", &self.tree_index).field("user_message_limit", &self.user_message_limit).finish()
+        f.debug_struct("Credential")
+            .field("identity", &self.identity)
+            .field("contract", &self.contract)
+            .field("tree_index", &self.tree_index)
+            .field("user_message_limit", &self.user_message_limit)
+            .finish()
     }
 }
 
 impl Credential {
-    pub fn new(identity: Identity, chain_id: u64, address: &str, tree_index: u32, user_message_limit: u32) -> Self {
-        Credential { identity, contract: MembershipContract { chain_id: chain_id.to_string(), address: address.to_lowercase() }, tree_index, user_message_limit }
+    pub fn new(
+        identity: Identity,
+        chain_id: u64,
+        address: &str,
+        tree_index: u32,
+        user_message_limit: u32,
+    ) -> Self {
+        Credential {
+            identity,
+            contract: MembershipContract {
+                chain_id: chain_id.to_string(),
+                address: address.to_lowercase(),
+            },
+            tree_index,
+            user_message_limit,
+        }
     }
 
     /// nwaku's key of this credential in the keystore.
@@ -216,7 +235,12 @@ impl Keystore {
         }
         Ok(Keystore {
             path,
-            file: KeystoreFile { application: APPLICATION.into(), app_identifier: APP_IDENTIFIER.into(), version: VERSION.into(), credentials: BTreeMap::new() },
+            file: KeystoreFile {
+                application: APPLICATION.into(),
+                app_identifier: APP_IDENTIFIER.into(),
+                version: VERSION.into(),
+                credentials: BTreeMap::new(),
+            },
             kdf_rounds: DEFAULT_KDF_ROUNDS,
         })
     }
@@ -224,8 +248,10 @@ impl Keystore {
     /// Reads the keystore at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, KeystoreError> {
         let path = path.as_ref().to_path_buf();
-        let text = std::fs::read_to_string(&path).map_err(|source| KeystoreError::Io { path: path.clone(), source })?;
-        let file: KeystoreFile = serde_json::from_str(&text).map_err(|e| KeystoreError::Format { path: path.clone(), what: e.to_string() })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| KeystoreError::Io { path: path.clone(), source })?;
+        let file: KeystoreFile = serde_json::from_str(&text)
+            .map_err(|e| KeystoreError::Format { path: path.clone(), what: e.to_string() })?;
         if file.application != APPLICATION {
             return Err(KeystoreError::Application { path, got: file.application });
         }
@@ -286,11 +312,19 @@ impl Keystore {
             cipherparams: CipherParams { iv: hex::encode(iv) },
             ciphertext: hex::encode(&data),
             kdf: "pbkdf2".into(),
-            kdfparams: KdfParams { dklen: 32, c: self.kdf_rounds, prf: "hmac-sha256".into(), salt: hex::encode(salt) },
+            kdfparams: KdfParams {
+                dklen: 32,
+                c: self.kdf_rounds,
+                prf: "hmac-sha256".into(),
+                salt: hex::encode(salt),
+            },
             mac: hex::encode(mac(&dk, &data)),
         };
         let mut next = self.file.clone();
-        next.credentials.insert(hash.clone(), EncryptedCredential { crypto, id: Some(uuid_v4()), version: Some(3) });
+        next.credentials.insert(
+            hash.clone(),
+            EncryptedCredential { crypto, id: Some(uuid_v4()), version: Some(3) },
+        );
         write_private_atomic(&self.path, &serde_json::to_vec_pretty(&next).expect("serializable"))?;
         self.file = next;
         Ok(hash)
@@ -299,9 +333,17 @@ impl Keystore {
     /// Decrypts one credential.
     pub fn unlock(&self, hash: &str, password: &[u8]) -> Result<Credential, KeystoreError> {
         let hash = hash.to_uppercase();
-        let enc = self.file.credentials.get(&hash).ok_or_else(|| KeystoreError::NotFound { hash: hash.clone() })?;
+        let enc = self
+            .file
+            .credentials
+            .get(&hash)
+            .ok_or_else(|| KeystoreError::NotFound { hash: hash.clone() })?;
         let c = &enc.crypto;
-        let unsupported = |what: &'static str, got: &str| KeystoreError::Unsupported { hash: hash.clone(), what, got: got.to_string() };
+        let unsupported = |what: &'static str, got: &str| KeystoreError::Unsupported {
+            hash: hash.clone(),
+            what,
+            got: got.to_string(),
+        };
         if c.cipher != "aes-128-ctr" {
             return Err(unsupported("cipher", &c.cipher));
         }
@@ -314,28 +356,46 @@ impl Keystore {
         if c.kdfparams.dklen != 32 {
             return Err(unsupported("dklen", &c.kdfparams.dklen.to_string()));
         }
-        let damaged = |what: &str| KeystoreError::Damaged { hash: hash.clone(), what: what.to_string() };
+        let damaged =
+            |what: &str| KeystoreError::Damaged { hash: hash.clone(), what: what.to_string() };
         let salt = hex::decode(&c.kdfparams.salt).map_err(|_| damaged("salt is not hex"))?;
-        let iv: [u8; 16] = hex::decode(&c.cipherparams.iv).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| damaged("iv is not 16 bytes of hex"))?;
+        let iv: [u8; 16] = hex::decode(&c.cipherparams.iv)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| damaged("iv is not 16 bytes of hex"))?;
         let mut data = hex::decode(&c.ciphertext).map_err(|_| damaged("ciphertext is not hex"))?;
-        let want = hex::decode(c.mac.trim_start_matches("0x")).map_err(|_| damaged("mac is not hex"))?;
+        let want =
+            hex::decode(c.mac.trim_start_matches("0x")).map_err(|_| damaged("mac is not hex"))?;
         let dk = derive_key(password, &salt, c.kdfparams.c);
         if mac(&dk, &data).as_slice() != want.as_slice() {
             return Err(KeystoreError::WrongPassword { hash });
         }
         Aes128Ctr::new(dk[..16].into(), (&iv).into()).apply_keystream(&mut data);
-        let plain: Plain = serde_json::from_slice(&data).map_err(|e| damaged(&format!("plaintext: {e}")))?;
-        let field = |b: &[u8], name: &str| -> Result<Field, KeystoreError> { Field::from_le_slice(b).map_err(|e| damaged(&format!("{name}: {e}"))) };
+        let plain: Plain =
+            serde_json::from_slice(&data).map_err(|e| damaged(&format!("plaintext: {e}")))?;
+        let field = |b: &[u8], name: &str| -> Result<Field, KeystoreError> {
+            Field::from_le_slice(b).map_err(|e| damaged(&format!("{name}: {e}")))
+        };
         let secret = field(&plain.identity.secret, "idSecretHash")?;
         let identity = match (plain.identity.trapdoor.len(), plain.identity.nullifier.len()) {
-            (32, 32) => Identity::from_trapdoor_nullifier(field(&plain.identity.trapdoor, "idTrapdoor")?, field(&plain.identity.nullifier, "idNullifier")?),
+            (32, 32) => Identity::from_trapdoor_nullifier(
+                field(&plain.identity.trapdoor, "idTrapdoor")?,
+                field(&plain.identity.nullifier, "idNullifier")?,
+            ),
             _ => Identity::from_secret(secret),
         }
         .map_err(|e| damaged(&e.to_string()))?;
-        if identity.secret() != secret || identity.commitment() != field(&plain.identity.commitment, "idCommitment")? {
+        if identity.secret() != secret
+            || identity.commitment() != field(&plain.identity.commitment, "idCommitment")?
+        {
             return Err(damaged("the identity's parts do not match"));
         }
-        Ok(Credential { identity, contract: plain.contract, tree_index: plain.tree_index, user_message_limit: plain.user_message_limit })
+        Ok(Credential {
+            identity,
+            contract: plain.contract,
+            tree_index: plain.tree_index,
+            user_message_limit: plain.user_message_limit,
+        })
     }
 
     /// Finds the credential of a membership (tries the address as given, lowercase, checksummed).
@@ -362,14 +422,19 @@ fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeystoreError> 
     }
     let mut n = 0u32;
     let (tmp, mut f) = loop {
-        let tmp = dir.join(format!(".{}.tmp-{}-{n}", path.file_name().and_then(|s| s.to_str()).unwrap_or("keystore"), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}-{n}",
+            path.file_name().and_then(|s| s.to_str()).unwrap_or("keystore"),
+            std::process::id()
+        ));
         match opts.open(&tmp) {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
             Err(e) => return Err(io(e)),
         }
     };
-    let res = f.write_all(bytes).and_then(|_| f.sync_all()).and_then(|_| std::fs::rename(&tmp, path));
+    let res =
+        f.write_all(bytes).and_then(|_| f.sync_all()).and_then(|_| std::fs::rename(&tmp, path));
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
@@ -386,8 +451,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keystore.json");
         let mut ks = Keystore::create(&path).unwrap().with_kdf_rounds(16);
-        let a = Credential::new(Identity::extended_from_seed(b"a"), 1337, "0xAbC0000000000000000000000000000000000001", 3, 100);
-        let b = Credential::new(Identity::from_seed(b"b"), 1337, "0xabc0000000000000000000000000000000000001", 4, 20);
+        let a = Credential::new(
+            Identity::extended_from_seed(b"a"),
+            1337,
+            "0xAbC0000000000000000000000000000000000001",
+            3,
+            100,
+        );
+        let b = Credential::new(
+            Identity::from_seed(b"b"),
+            1337,
+            "0xabc0000000000000000000000000000000000001",
+            4,
+            20,
+        );
         let ha = ks.add(&a, b"pw-a").unwrap();
         let hb = ks.add(&b, b"pw-b").unwrap();
         assert_eq!(ha, membership_hash("1337", "0xabc0000000000000000000000000000000000001", 3));
@@ -409,7 +486,8 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         // The file has nwaku's shape.
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(v["application"], "waku-rln-relay");
         assert_eq!(v["version"], "0.2");
         assert_eq!(v["credentials"][&ha]["crypto"]["kdfparams"]["prf"], "hmac-sha256");
@@ -426,7 +504,9 @@ mod tests {
         // Point the keystore into a directory that does not exist: the write fails, nothing changes.
         let mut broken = ks.clone();
         broken.path = dir.path().join("missing/ks.json");
-        assert!(broken.add(&Credential::new(Identity::from_seed(b"y"), 1, "0x01", 1, 20), b"p").is_err());
+        assert!(broken
+            .add(&Credential::new(Identity::from_seed(b"y"), 1, "0x01", 1, 20), b"p")
+            .is_err());
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert_eq!(Keystore::open(&path).unwrap().list().len(), 1);
     }

@@ -30,16 +30,16 @@ pub mod chain;
 pub mod circuit;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
+/// BN254 scalar field elements, canonical encodings, hash_to_field.
+pub mod field;
 /// Decoder fuzz bodies shared by `fuzz/` and the property tests.
 #[doc(hidden)]
 pub mod fuzzing;
-/// BN254 scalar field elements, canonical encodings, hash_to_field.
-pub mod field;
+/// Identities, id and rate commitments, message limits.
+pub mod identity;
 /// Eight field elements at once with AVX-512 IFMA: MSM bucket work, FFTs, batched Poseidon.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
-/// Identities, id and rate commitments, message limits.
-pub mod identity;
 /// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
 pub mod incentives;
 /// nwaku-compatible encrypted credential keystore.
@@ -63,7 +63,9 @@ pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};
 pub use identity::{Identity, IdentityError, UserMessageLimit};
 pub use poseidon::{poseidon1, poseidon2, poseidon3, poseidon4, poseidon_hash};
-pub use proof::{recover_secret, Groth16Proof, ProofFormatError, PublicValues, RecoverError, RlnProof};
+pub use proof::{
+    recover_secret, Groth16Proof, ProofFormatError, PublicValues, RecoverError, RlnProof,
+};
 pub use prover::{Prover, ProverError, RlnInputs};
 pub use tree::{root_from_path, MerkleProof, MerkleTree, TreeError};
 pub use verifier::{BatchRejection, Rejection, RootSet, Verifier};

@@ -83,7 +83,9 @@ fn mat_vec<const T: usize>(m: &[[Fr; T]; T], v: &[Fr; T]) -> [Fr; T] {
 }
 
 fn mat_mul<const T: usize>(a: &[[Fr; T]; T], b: &[[Fr; T]; T]) -> [[Fr; T]; T] {
-    std::array::from_fn(|i| std::array::from_fn(|j| (0..T).fold(Fr::zero(), |acc, k| acc + a[i][k] * b[k][j])))
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| (0..T).fold(Fr::zero(), |acc, k| acc + a[i][k] * b[k][j]))
+    })
 }
 
 /// Inverse of the lower-right (T-1)x(T-1) block of `m`, returned embedded in a T×T matrix
@@ -91,7 +93,9 @@ fn mat_mul<const T: usize>(a: &[[Fr; T]; T], b: &[[Fr; T]; T]) -> [[Fr; T]; T] {
 fn inverse_lower_block<const T: usize>(m: &[[Fr; T]; T]) -> [[Fr; T]; T] {
     let n = T - 1;
     let mut a: Vec<Vec<Fr>> = (0..n).map(|i| (0..n).map(|j| m[i + 1][j + 1]).collect()).collect();
-    let mut inv: Vec<Vec<Fr>> = (0..n).map(|i| (0..n).map(|j| if i == j { Fr::one() } else { Fr::zero() }).collect()).collect();
+    let mut inv: Vec<Vec<Fr>> = (0..n)
+        .map(|i| (0..n).map(|j| if i == j { Fr::one() } else { Fr::zero() }).collect())
+        .collect();
     for col in 0..n {
         let pivot = (col..n).find(|&r| !a[r][col].is_zero()).expect("MDS sub-block is invertible");
         a.swap(col, pivot);
@@ -351,8 +355,14 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for n in 1..=MAX_INPUTS {
             for _ in 0..20 {
-                let inputs: Vec<Field> = (0..n).map(|_| Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>())).collect();
-                assert_eq!(poseidon_hash(&inputs).unwrap(), reference_hash(&inputs).unwrap(), "{n} inputs");
+                let inputs: Vec<Field> = (0..n)
+                    .map(|_| Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()))
+                    .collect();
+                assert_eq!(
+                    poseidon_hash(&inputs).unwrap(),
+                    reference_hash(&inputs).unwrap(),
+                    "{n} inputs"
+                );
             }
         }
     }
@@ -360,8 +370,14 @@ mod tests {
     #[test]
     fn many_pairs_equal_one_by_one() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let mut pairs: Vec<(Field, Field)> =
-            (0..37).map(|_| (Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()), Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()))).collect();
+        let mut pairs: Vec<(Field, Field)> = (0..37)
+            .map(|_| {
+                (
+                    Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()),
+                    Field::from_le_bytes_mod_order(&rng.gen::<[u8; 32]>()),
+                )
+            })
+            .collect();
         pairs[3] = (Field::ZERO, Field::ZERO);
         pairs[4] = (Field::from_fr(-Fr::one()), Field::from_fr(-Fr::one()));
         let want: Vec<Field> = pairs.iter().map(|&(a, b)| poseidon2(a, b)).collect();
@@ -381,6 +397,9 @@ mod tests {
     fn circomlib_known_answers() {
         // Poseidon([1, 2]) from circomlib's own test suite.
         let out = poseidon2(Field::from_u64(1), Field::from_u64(2));
-        assert_eq!(out.to_string(), "7853200120776062878684798364095072458815029376092732009249414926327459813530");
+        assert_eq!(
+            out.to_string(),
+            "7853200120776062878684798364095072458815029376092732009249414926327459813530"
+        );
     }
 }

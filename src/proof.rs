@@ -36,7 +36,9 @@ pub enum RecoverError {
     DifferentNullifiers,
     #[error("the two shares have different external nullifiers (epoch or application differ)")]
     DifferentExternalNullifiers,
-    #[error("the two shares have the same x: they are one message sent twice, which reveals nothing")]
+    #[error(
+        "the two shares have the same x: they are one message sent twice, which reveals nothing"
+    )]
     SameShare,
 }
 
@@ -64,7 +66,9 @@ impl Groth16Proof {
     /// The 128-byte arkworks compressed form.
     pub fn to_bytes(&self) -> [u8; GROTH16_PROOF_BYTES] {
         let mut out = [0u8; GROTH16_PROOF_BYTES];
-        ark_groth16::Proof::<Bn254>::from(*self).serialize_compressed(&mut out[..]).expect("fits exactly");
+        ark_groth16::Proof::<Bn254>::from(*self)
+            .serialize_compressed(&mut out[..])
+            .expect("fits exactly");
         out
     }
 
@@ -72,13 +76,20 @@ impl Groth16Proof {
     /// the prime-order subgroup.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofFormatError> {
         if bytes.len() != GROTH16_PROOF_BYTES {
-            return Err(ProofFormatError::Length { expected: GROTH16_PROOF_BYTES, got: bytes.len() });
+            return Err(ProofFormatError::Length {
+                expected: GROTH16_PROOF_BYTES,
+                got: bytes.len(),
+            });
         }
         let invalid = |_| ProofFormatError::InvalidPoints;
         // Decompression puts every point on its curve (or fails); the subgroup checks follow.
-        let proof = ark_groth16::Proof::<Bn254>::deserialize_compressed_unchecked(bytes).map_err(invalid)?;
+        let proof = ark_groth16::Proof::<Bn254>::deserialize_compressed_unchecked(bytes)
+            .map_err(invalid)?;
         // G1 has cofactor 1: on the curve is in the subgroup.
-        let valid = proof.a.is_on_curve() && proof.c.is_on_curve() && proof.b.is_on_curve() && g2_in_subgroup(&proof.b);
+        let valid = proof.a.is_on_curve()
+            && proof.c.is_on_curve()
+            && proof.b.is_on_curve()
+            && g2_in_subgroup(&proof.b);
         valid.then(|| Groth16Proof::from(proof)).ok_or(ProofFormatError::InvalidPoints)
     }
 
@@ -139,7 +150,11 @@ fn fq_from_str(v: &serde_json::Value) -> Option<Fq> {
 /// A G1 point from snarkjs's projective JSON [x, y, z] (z = 1, or 0 for infinity).
 pub(crate) fn g1_from_json(v: &serde_json::Value) -> Option<G1Affine> {
     let a = v.as_array()?;
-    let (x, y, z) = (fq_from_str(a.first()?)?, fq_from_str(a.get(1)?)?, a.get(2).map(fq_from_str).unwrap_or(Some(Fq::from(1u64)))?);
+    let (x, y, z) = (
+        fq_from_str(a.first()?)?,
+        fq_from_str(a.get(1)?)?,
+        a.get(2).map(fq_from_str).unwrap_or(Some(Fq::from(1u64)))?,
+    );
     if z.is_zero() {
         return Some(G1Affine::identity());
     }
@@ -150,7 +165,9 @@ pub(crate) fn g1_from_json(v: &serde_json::Value) -> Option<G1Affine> {
 /// A G2 point from snarkjs's JSON [[x.c0, x.c1], [y.c0, y.c1], [1, 0]].
 pub(crate) fn g2_from_json(v: &serde_json::Value) -> Option<G2Affine> {
     let a = v.as_array()?;
-    let fq2 = |p: &serde_json::Value| -> Option<Fq2> { Some(Fq2::new(fq_from_str(p.get(0)?)?, fq_from_str(p.get(1)?)?)) };
+    let fq2 = |p: &serde_json::Value| -> Option<Fq2> {
+        Some(Fq2::new(fq_from_str(p.get(0)?)?, fq_from_str(p.get(1)?)?))
+    };
     let (x, y) = (fq2(a.first()?)?, fq2(a.get(1)?)?);
     if let Some(z) = a.get(2) {
         if fq2(z)?.is_zero() {
@@ -166,7 +183,11 @@ fn g1_to_json(p: &G1Affine) -> serde_json::Value {
 }
 
 fn g2_to_json(p: &G2Affine) -> serde_json::Value {
-    serde_json::json!([[p.x.c0.to_string(), p.x.c1.to_string()], [p.y.c0.to_string(), p.y.c1.to_string()], ["1", "0"]])
+    serde_json::json!([
+        [p.x.c0.to_string(), p.x.c1.to_string()],
+        [p.y.c0.to_string(), p.y.c1.to_string()],
+        ["1", "0"]
+    ])
 }
 
 /// The public values of an RLN proof.
@@ -187,7 +208,13 @@ pub struct PublicValues {
 impl PublicValues {
     /// The Groth16 public inputs in the circuit's order: [y, root, nullifier, x, external_nullifier].
     pub fn inputs(&self) -> [Fr; 5] {
-        [self.y.fr(), self.root.fr(), self.nullifier.fr(), self.x.fr(), self.external_nullifier.fr()]
+        [
+            self.y.fr(),
+            self.root.fr(),
+            self.nullifier.fr(),
+            self.x.fr(),
+            self.external_nullifier.fr(),
+        ]
     }
 
     /// From the circuit's public signal order [y, root, nullifier, x, external_nullifier].
@@ -225,7 +252,8 @@ impl RlnProof {
         let mut vals = [Field::ZERO; 5];
         for (k, v) in vals.iter_mut().enumerate() {
             let o = GROTH16_PROOF_BYTES + 32 * k;
-            *v = Field::from_le_slice(&bytes[o..o + 32]).map_err(|source| ProofFormatError::Value { name: NAMES[k], source })?;
+            *v = Field::from_le_slice(&bytes[o..o + 32])
+                .map_err(|source| ProofFormatError::Value { name: NAMES[k], source })?;
         }
         let proof = Groth16Proof::from_bytes(&bytes[..GROTH16_PROOF_BYTES])?;
         let [root, external_nullifier, x, y, nullifier] = vals;
@@ -258,7 +286,13 @@ mod tests {
         let a1 = Field::from_u64(987654321);
         let share = |x: u64| {
             let x = Field::from_u64(x);
-            PublicValues { root: Field::ZERO, external_nullifier: Field::ONE, x, y: Field::from_fr(secret.fr() + a1.fr() * x.fr()), nullifier: Field::from_u64(7) }
+            PublicValues {
+                root: Field::ZERO,
+                external_nullifier: Field::ONE,
+                x,
+                y: Field::from_fr(secret.fr() + a1.fr() * x.fr()),
+                nullifier: Field::from_u64(7),
+            }
         };
         let (s1, s2) = (share(11), share(13));
         assert_eq!(recover_secret(&s1, &s2).unwrap(), secret);
@@ -294,7 +328,10 @@ mod tests {
             let p = curve_point(&mut rng);
             assert!(p.is_on_curve());
             assert_eq!(g2_in_subgroup(&p), p.is_in_correct_subgroup_assuming_on_curve());
-            assert!(!g2_in_subgroup(&p), "a random point of E' is in G2 with negligible probability");
+            assert!(
+                !g2_in_subgroup(&p),
+                "a random point of E' is in G2 with negligible probability"
+            );
         }
         assert!(g2_in_subgroup(&G2Affine::identity()));
     }
@@ -330,7 +367,11 @@ mod tests {
     #[test]
     fn decoding_refuses_points_outside_the_subgroup() {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(13);
-        let good = Groth16Proof { a: G1Affine::generator(), b: G2Affine::generator(), c: G1Affine::generator() };
+        let good = Groth16Proof {
+            a: G1Affine::generator(),
+            b: G2Affine::generator(),
+            c: G1Affine::generator(),
+        };
         assert_eq!(Groth16Proof::from_bytes(&good.to_bytes()), Ok(good));
         let bad = Groth16Proof { b: curve_point(&mut rng), ..good };
         assert_eq!(Groth16Proof::from_bytes(&bad.to_bytes()), Err(ProofFormatError::InvalidPoints));
@@ -341,8 +382,14 @@ mod tests {
 
     #[test]
     fn decoders_reject_bad_lengths_and_values() {
-        assert_eq!(RlnProof::from_bytes(&[0u8; 287]), Err(ProofFormatError::Length { expected: 288, got: 287 }));
-        assert!(matches!(RlnProof::from_bytes(&[0xffu8; 288]), Err(ProofFormatError::Value { name: "root", .. })));
+        assert_eq!(
+            RlnProof::from_bytes(&[0u8; 287]),
+            Err(ProofFormatError::Length { expected: 288, got: 287 })
+        );
+        assert!(matches!(
+            RlnProof::from_bytes(&[0xffu8; 288]),
+            Err(ProofFormatError::Value { name: "root", .. })
+        ));
         assert_eq!(Groth16Proof::from_bytes(&[0x5au8; 128]), Err(ProofFormatError::InvalidPoints));
     }
 }

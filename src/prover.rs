@@ -7,10 +7,10 @@ pub mod msm;
 use std::sync::{Arc, Mutex};
 
 use ark_bn254::{Bn254, Fr};
-pub use groth16::WireSums;
 use ark_circom::CircomReduction;
 use ark_groth16::Groth16;
 use ark_std::UniformRand;
+pub use groth16::WireSums;
 use rand::{CryptoRng, RngCore};
 
 use crate::circuit::{CircuitKeys, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
@@ -60,7 +60,14 @@ impl<'a> RlnInputs<'a> {
         external_nullifier: ExternalNullifier,
         signal: &[u8],
     ) -> Self {
-        RlnInputs { identity_secret, limit, message_id, merkle_proof, external_nullifier, x: hash_to_field(signal) }
+        RlnInputs {
+            identity_secret,
+            limit,
+            message_id,
+            merkle_proof,
+            external_nullifier,
+            x: hash_to_field(signal),
+        }
     }
 
     /// The public values these inputs produce, computed natively (no circuit).
@@ -71,12 +78,25 @@ impl<'a> RlnInputs<'a> {
         let a1 = poseidon3(self.identity_secret, ext, message_id.as_field());
         let y = Field::from_fr(self.identity_secret.fr() + a1.fr() * self.x.fr());
         let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
-        Ok(PublicValues { root: root_from_path(leaf, self.merkle_proof), external_nullifier: ext, x: self.x, y, nullifier: poseidon1(a1) })
+        Ok(PublicValues {
+            root: root_from_path(leaf, self.merkle_proof),
+            external_nullifier: ext,
+            x: self.x,
+            y,
+            nullifier: poseidon1(a1),
+        })
     }
 
     /// The circuit input map.
     pub fn witness_input(&self) -> WitnessInput {
-        WitnessInput::new(self.identity_secret, self.limit.get(), self.message_id, self.merkle_proof, self.x, self.external_nullifier.as_field())
+        WitnessInput::new(
+            self.identity_secret,
+            self.limit.get(),
+            self.message_id,
+            self.merkle_proof,
+            self.x,
+            self.external_nullifier.as_field(),
+        )
     }
 }
 
@@ -101,10 +121,16 @@ impl Prover {
     }
 
     /// Proves one message; the randomness blinds the proof (deterministic for a seeded rng).
-    pub fn prove_with_rng<R: RngCore + CryptoRng>(&self, inputs: &RlnInputs<'_>, rng: &mut R) -> Result<RlnProof, ProverError> {
+    pub fn prove_with_rng<R: RngCore + CryptoRng>(
+        &self,
+        inputs: &RlnInputs<'_>,
+        rng: &mut R,
+    ) -> Result<RlnProof, ProverError> {
         let expected = inputs.public_values()?;
         let proof = self.prove_witness_input_with_rng(&inputs.witness_input(), rng)?;
-        if let Some(index) = expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b) {
+        if let Some(index) =
+            expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
+        {
             return Err(ProverError::PublicSignalMismatch { index });
         }
         Ok(proof)
@@ -116,7 +142,11 @@ impl Prover {
         self.prove_witness_input_with_rng(input, &mut rand::rngs::OsRng)
     }
 
-    fn prove_witness_input_with_rng<R: RngCore + CryptoRng>(&self, input: &WitnessInput, rng: &mut R) -> Result<RlnProof, ProverError> {
+    fn prove_witness_input_with_rng<R: RngCore + CryptoRng>(
+        &self,
+        input: &WitnessInput,
+        rng: &mut R,
+    ) -> Result<RlnProof, ProverError> {
         let witness = self.keys.witness.generate(input).map_err(ProverError::Witness)?;
         let proof = self.prove_witness(&witness, Fr::rand(rng), Fr::rand(rng))?;
         self.checked(&witness, proof)
@@ -124,7 +154,8 @@ impl Prover {
 
     /// The RLN proof of a Groth16 proof over `witness`, checked.
     fn checked(&self, witness: &[Fr], proof: Groth16Proof) -> Result<RlnProof, ProverError> {
-        let signals: [Field; PUBLIC_SIGNALS] = std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
+        let signals: [Field; PUBLIC_SIGNALS] =
+            std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
         // Our witness driver turns a failed circom assertion into an error, but a generator
         // from elsewhere may check less, and a witness can be passed in directly. Checking costs
@@ -137,7 +168,10 @@ impl Prover {
         // One query point per wire (ark-circom's num_witness_variables counts one extra).
         let expected = self.keys.proving_key.a_query.len();
         if witness.len() != expected {
-            return Err(ProverError::Groth16(format!("witness has {} wires, the proving key expects {expected}", witness.len())));
+            return Err(ProverError::Groth16(format!(
+                "witness has {} wires, the proving key expects {expected}",
+                witness.len()
+            )));
         }
         Ok(())
     }
@@ -149,14 +183,22 @@ impl Prover {
         let pk = &self.keys.proving_key;
         let cs = &self.keys.constraints;
         let tables = self.keys.proving_tables();
-        let (sums, h) = rayon::join(|| groth16::wire_sums(tables, witness), || groth16::h_sum(tables, cs, witness));
+        let (sums, h) = rayon::join(
+            || groth16::wire_sums(tables, witness),
+            || groth16::h_sum(tables, cs, witness),
+        );
         let h = h.map_err(ProverError::Groth16)?;
         Ok(groth16::assemble(pk, &sums, h, r, s).into())
     }
 
     /// Groth16 over a full witness by the unmodified `ark-groth16` prover (the reference the fast
     /// path is tested and benchmarked against).
-    pub fn prove_witness_reference(&self, witness: &[Fr], r: Fr, s: Fr) -> Result<Groth16Proof, ProverError> {
+    pub fn prove_witness_reference(
+        &self,
+        witness: &[Fr],
+        r: Fr,
+        s: Fr,
+    ) -> Result<Groth16Proof, ProverError> {
         self.check_witness_len(witness)?;
         let cs = &self.keys.constraints;
         Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
@@ -175,7 +217,12 @@ impl Prover {
     /// A prover for one member's messages under one Merkle root: the first proof is computed in
     /// full, the next ones reuse its witness-linear parts and recompute only what the message
     /// changes (see [`MemberProver`]).
-    pub fn for_member(&self, identity_secret: Field, limit: UserMessageLimit, merkle_proof: &MerkleProof) -> Result<MemberProver, ProverError> {
+    pub fn for_member(
+        &self,
+        identity_secret: Field,
+        limit: UserMessageLimit,
+        merkle_proof: &MerkleProof,
+    ) -> Result<MemberProver, ProverError> {
         merkle_proof.validate(CIRCUIT_DEPTH)?;
         let leaf = rate_commitment(poseidon1(identity_secret), limit);
         Ok(MemberProver {
@@ -214,7 +261,10 @@ pub struct MemberProver {
 
 impl std::fmt::Debug for MemberProver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemberProver").field("root", &self.root).field("warm", &self.is_warm()).finish()
+        f.debug_struct("MemberProver")
+            .field("root", &self.root)
+            .field("warm", &self.is_warm())
+            .finish()
     }
 }
 
@@ -243,13 +293,35 @@ impl MemberProver {
     }
 
     /// The inputs of one message.
-    pub fn inputs(&self, message_id: u64, external_nullifier: ExternalNullifier, x: Field) -> RlnInputs<'_> {
-        RlnInputs { identity_secret: self.identity_secret, limit: self.limit, message_id, merkle_proof: &self.path, external_nullifier, x }
+    pub fn inputs(
+        &self,
+        message_id: u64,
+        external_nullifier: ExternalNullifier,
+        x: Field,
+    ) -> RlnInputs<'_> {
+        RlnInputs {
+            identity_secret: self.identity_secret,
+            limit: self.limit,
+            message_id,
+            merkle_proof: &self.path,
+            external_nullifier,
+            x,
+        }
     }
 
     /// Proves one message (x = hash_to_field(signal)) with OS randomness.
-    pub fn prove(&self, message_id: u64, external_nullifier: ExternalNullifier, signal: &[u8]) -> Result<RlnProof, ProverError> {
-        self.prove_with_rng(message_id, external_nullifier, hash_to_field(signal), &mut rand::rngs::OsRng)
+    pub fn prove(
+        &self,
+        message_id: u64,
+        external_nullifier: ExternalNullifier,
+        signal: &[u8],
+    ) -> Result<RlnProof, ProverError> {
+        self.prove_with_rng(
+            message_id,
+            external_nullifier,
+            hash_to_field(signal),
+            &mut rand::rngs::OsRng,
+        )
     }
 
     /// Proves one message with x given; the randomness blinds the proof.
@@ -263,7 +335,8 @@ impl MemberProver {
         let inputs = self.inputs(message_id, external_nullifier, x);
         let expected = inputs.public_values()?;
         let keys = &self.prover.keys;
-        let witness = keys.witness.generate(&inputs.witness_input()).map_err(ProverError::Witness)?;
+        let witness =
+            keys.witness.generate(&inputs.witness_input()).map_err(ProverError::Witness)?;
         self.prover.check_witness_len(&witness)?;
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let pk = &keys.proving_key;
@@ -279,11 +352,14 @@ impl MemberProver {
         );
         let h = h.map_err(ProverError::Groth16)?;
         let proof = self.prover.checked(&witness, groth16::assemble(pk, &sums, h, r, s).into())?;
-        if let Some(index) = expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b) {
+        if let Some(index) =
+            expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
+        {
             return Err(ProverError::PublicSignalMismatch { index });
         }
         if cached.is_none() {
-            *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(MemberCache { witness, sums }));
+            *self.cache.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Arc::new(MemberCache { witness, sums }));
         }
         Ok(proof)
     }

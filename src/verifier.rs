@@ -79,7 +79,10 @@ pub struct Verifier {
 /// started `job` by the time `here` is done, this thread runs it too. On an idle machine the two
 /// overlap; when the other cores are busy (the pool's threads waiting for a core) it costs no
 /// more than running both in turn, where `rayon::join` from outside the pool would wait for them.
-fn overlap<A, B>(job: impl FnOnce() -> A + Clone + Send + 'static, here: impl FnOnce() -> B) -> (A, B)
+fn overlap<A, B>(
+    job: impl FnOnce() -> A + Clone + Send + 'static,
+    here: impl FnOnce() -> B,
+) -> (A, B)
 where
     A: Send + 'static,
 {
@@ -148,7 +151,9 @@ impl Verifier {
             return None;
         }
         let bases = &self.pvk.vk.gamma_abc_g1[1..];
-        Some(t.tables.get_or_init(|| bases.par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect()))
+        Some(t.tables.get_or_init(|| {
+            bases.par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect()
+        }))
     }
 
     /// The verifying key.
@@ -162,7 +167,11 @@ impl Verifier {
     /// coefficients, is offered to another core (see [`overlap`]) while this thread makes the
     /// input sum and the loop of the two fixed-key pairs; with one, a single loop does all three.
     pub fn verify_proof(&self, proof: &RlnProof) -> Result<(), Rejection> {
-        let ml = if rayon::current_num_threads() < 2 { self.miller_loop_alone(proof) } else { self.miller_loop_overlapped(proof) };
+        let ml = if rayon::current_num_threads() < 2 {
+            self.miller_loop_alone(proof)
+        } else {
+            self.miller_loop_overlapped(proof)
+        };
         match Bn254::final_exponentiation(MillerLoopOutput(ml.ok_or(Rejection::InvalidProof)?)) {
             Some(out) if out.0 == self.pvk.alpha_g1_beta_g2 => Ok(()),
             _ => Err(Rejection::InvalidProof),
@@ -175,7 +184,11 @@ impl Verifier {
         let l = self.input_point(&proof.values.inputs())?.into_affine();
         let p = &proof.proof;
         let b: <Bn254 as Pairing>::G2Prepared = p.b.into();
-        Some(pairing::miller_loop(&[(p.a, &b), (l, &self.pvk.gamma_g2_neg_pc), (p.c, &self.pvk.delta_g2_neg_pc)]))
+        Some(pairing::miller_loop(&[
+            (p.a, &b),
+            (l, &self.pvk.gamma_g2_neg_pc),
+            (p.c, &self.pvk.delta_g2_neg_pc),
+        ]))
     }
 
     /// As [`Verifier::miller_loop_alone`], with the (A, B) loop offered to another core: two
@@ -190,7 +203,10 @@ impl Verifier {
             },
             || {
                 let l = self.input_point(&inputs)?.into_affine();
-                Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (c, &self.pvk.delta_g2_neg_pc)]))
+                Some(pairing::miller_loop(&[
+                    (l, &self.pvk.gamma_g2_neg_pc),
+                    (c, &self.pvk.delta_g2_neg_pc),
+                ]))
             },
         );
         Some(ab * rest?)
@@ -198,7 +214,12 @@ impl Verifier {
 
     /// The full RLN check for one message: x matches the signal, the root is acceptable, and
     /// the proof verifies. The cheap checks run first.
-    pub fn verify(&self, proof: &RlnProof, signal: &[u8], roots: &(impl RootSet + ?Sized)) -> Result<(), Rejection> {
+    pub fn verify(
+        &self,
+        proof: &RlnProof,
+        signal: &[u8],
+        roots: &(impl RootSet + ?Sized),
+    ) -> Result<(), Rejection> {
         if proof.values.x != hash_to_field(signal) {
             return Err(Rejection::SignalMismatch);
         }
@@ -215,7 +236,11 @@ impl Verifier {
         self.verify_batch_with_rng(proofs, &mut rand::rngs::OsRng)
     }
 
-    pub fn verify_batch_with_rng<R: RngCore>(&self, proofs: &[RlnProof], rng: &mut R) -> Result<(), BatchRejection> {
+    pub fn verify_batch_with_rng<R: RngCore>(
+        &self,
+        proofs: &[RlnProof],
+        rng: &mut R,
+    ) -> Result<(), BatchRejection> {
         match proofs.len() {
             0 => return Ok(()),
             1 => return self.verify_proof(&proofs[0]).map_err(|_| BatchRejection { bad: vec![0] }),
@@ -224,7 +249,12 @@ impl Verifier {
         if self.batch_equation_holds(proofs, rng) {
             return Ok(());
         }
-        let bad: Vec<usize> = proofs.par_iter().enumerate().filter(|(_, p)| self.verify_proof(p).is_err()).map(|(i, _)| i).collect();
+        let bad: Vec<usize> = proofs
+            .par_iter()
+            .enumerate()
+            .filter(|(_, p)| self.verify_proof(p).is_err())
+            .map(|(i, _)| i)
+            .collect();
         if bad.is_empty() {
             // Only possible with negligible probability; never accept on a failed batch equation.
             return Err(BatchRejection { bad: (0..proofs.len()).collect() });
@@ -238,11 +268,20 @@ impl Verifier {
     /// the fixed-key pairs (Σ r_i·L_i with γ, Σ r_i·C_i with δ, −(Σ r_i)·α with β) are one more
     /// task. One final exponentiation for the product.
     fn batch_equation_holds<R: RngCore>(&self, proofs: &[RlnProof], rng: &mut R) -> bool {
-        let r: Vec<pairing::BatchScalar> = proofs.iter().map(|_| pairing::BatchScalar::new(rng.next_u64(), rng.next_u64())).collect();
+        let r: Vec<pairing::BatchScalar> = proofs
+            .iter()
+            .map(|_| pairing::BatchScalar::new(rng.next_u64(), rng.next_u64()))
+            .collect();
         let r_fr: Vec<Fr> = r.iter().map(pairing::BatchScalar::fr).collect();
         let chunk = proofs.len().div_ceil(rayon::current_num_threads().max(1));
         let (proof_loops, key_loop) = rayon::join(
-            || proofs.par_chunks(chunk).zip(r.par_chunks(chunk)).map(|(p, r)| Self::proof_pairs_loop(p, r)).collect::<Vec<Fq12>>(),
+            || {
+                proofs
+                    .par_chunks(chunk)
+                    .zip(r.par_chunks(chunk))
+                    .map(|(p, r)| Self::proof_pairs_loop(p, r))
+                    .collect::<Vec<Fq12>>()
+            },
             || self.key_pairs_loop(proofs, &r, &r_fr),
         );
         let Some(key_loop) = key_loop else { return false };
@@ -252,16 +291,23 @@ impl Verifier {
 
     /// Π e(r_i·A_i, B_i) over a chunk of the batch, before the final exponentiation.
     fn proof_pairs_loop(proofs: &[RlnProof], r: &[pairing::BatchScalar]) -> Fq12 {
-        let scaled: Vec<G1Projective> = proofs.iter().zip(r).map(|(p, ri)| ri.mul(&p.proof.a)).collect();
+        let scaled: Vec<G1Projective> =
+            proofs.iter().zip(r).map(|(p, ri)| ri.mul(&p.proof.a)).collect();
         let scaled = G1Projective::normalize_batch(&scaled);
-        let b: Vec<<Bn254 as Pairing>::G2Prepared> = proofs.iter().map(|p| p.proof.b.into()).collect();
+        let b: Vec<<Bn254 as Pairing>::G2Prepared> =
+            proofs.iter().map(|p| p.proof.b.into()).collect();
         let pairs: Vec<pairing::Pair<'_>> = scaled.into_iter().zip(&b).collect();
         pairing::miller_loop(&pairs)
     }
 
     /// e(Σ r_i·L_i, −γ) · e(Σ r_i·C_i, −δ) · e(−(Σ r_i)·α, β), before the final exponentiation.
     /// Σ r_i·L_i = (Σ r_i)·IC₀ + Σ_j (Σ_i r_i·x_ij)·IC_j: five coefficients on the input bases.
-    fn key_pairs_loop(&self, proofs: &[RlnProof], halves: &[pairing::BatchScalar], r: &[Fr]) -> Option<Fq12> {
+    fn key_pairs_loop(
+        &self,
+        proofs: &[RlnProof],
+        halves: &[pairing::BatchScalar],
+        r: &[Fr],
+    ) -> Option<Fq12> {
         let vk = &self.pvk.vk;
         let sum_r: Fr = r.iter().sum();
         let mut coeffs = [Fr::zero(); 5];
@@ -280,13 +326,19 @@ impl Verifier {
         let l = inputs + vk.gamma_abc_g1[0] * sum_r;
         let c = Self::combined_c(proofs, halves)?;
         let alpha = vk.alpha_g1 * -sum_r;
-        let [l, c, alpha] = <[G1Affine; 3]>::try_from(G1Projective::normalize_batch(&[l, c, alpha])).ok()?;
-        Some(pairing::miller_loop(&[(l, &self.pvk.gamma_g2_neg_pc), (c, &self.pvk.delta_g2_neg_pc), (alpha, &self.beta_g2_prepared)]))
+        let [l, c, alpha] =
+            <[G1Affine; 3]>::try_from(G1Projective::normalize_batch(&[l, c, alpha])).ok()?;
+        Some(pairing::miller_loop(&[
+            (l, &self.pvk.gamma_g2_neg_pc),
+            (c, &self.pvk.delta_g2_neg_pc),
+            (alpha, &self.beta_g2_prepared),
+        ]))
     }
 
     /// Σ r_i·C_i as one MSM with 64-bit scalars: Σ r1_i·C_i + r2_i·φ(C_i).
     fn combined_c(proofs: &[RlnProof], r: &[pairing::BatchScalar]) -> Option<G1Projective> {
-        let (points, scalars): (Vec<G1Affine>, Vec<Fr>) = proofs.iter().zip(r).flat_map(|(p, ri)| ri.split_terms(&p.proof.c)).unzip();
+        let (points, scalars): (Vec<G1Affine>, Vec<Fr>) =
+            proofs.iter().zip(r).flat_map(|(p, ri)| ri.split_terms(&p.proof.c)).unzip();
         G1Projective::msm(&points, &scalars).ok()
     }
 }
@@ -317,7 +369,8 @@ mod tests {
         started_rx.recv().unwrap();
         let t = Instant::now();
         let worker = std::thread::current().id();
-        let (job_thread, here_thread) = pool.install(|| overlap(|| std::thread::current().id(), || std::thread::current().id()));
+        let (job_thread, here_thread) = pool
+            .install(|| overlap(|| std::thread::current().id(), || std::thread::current().id()));
         assert!(t.elapsed() < Duration::from_millis(400), "waited for the busy thread");
         assert_eq!(job_thread, here_thread, "the caller ran the job");
         assert_ne!(here_thread, worker);

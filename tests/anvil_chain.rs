@@ -4,8 +4,14 @@
 mod anvil;
 
 use alloy::providers::ext::AnvilApi;
-use rlnkit::chain::{ChainError, ContractRoots, DeployConfig, MembershipClient, RlnMembershipErrors, RootSource, SyncOptions, TreeSync, U256};
-use rlnkit::{CircuitKeys, Epoch, ExternalNullifier, Field, Identity, Prover, RlnIdentifier, RlnInputs, UserMessageLimit, Verifier};
+use rlnkit::chain::{
+    ChainError, ContractRoots, DeployConfig, MembershipClient, RlnMembershipErrors, RootSource,
+    SyncOptions, TreeSync, U256,
+};
+use rlnkit::{
+    CircuitKeys, Epoch, ExternalNullifier, Field, Identity, Prover, RlnIdentifier, RlnInputs,
+    UserMessageLimit, Verifier,
+};
 
 fn ids(prefix: &str, n: usize) -> Vec<Identity> {
     (0..n).map(|i| Identity::from_seed(format!("{prefix} {i}").as_bytes())).collect()
@@ -26,11 +32,20 @@ async fn register_many_then_prove_against_the_contract() {
     assert_eq!(reg.deposit, U256::from(limit) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
     let info = client.membership_info(alice.commitment()).await.unwrap().unwrap();
     assert_eq!((info.index, info.rate_limit, info.holder), (80, limit, client.sender().unwrap()));
-    assert_eq!(info.rate_commitment, alice.rate_commitment(UserMessageLimit::new(limit as u64).unwrap()));
+    assert_eq!(
+        info.rate_commitment,
+        alice.rate_commitment(UserMessageLimit::new(limit as u64).unwrap())
+    );
 
     // The synced tree equals the contract's.
     let dir = tempfile::tempdir().unwrap();
-    let mut sync = TreeSync::open(client.clone(), dir.path().join("tree.redb"), SyncOptions { chunk_blocks: 25, ..SyncOptions::default() }).await.unwrap();
+    let mut sync = TreeSync::open(
+        client.clone(),
+        dir.path().join("tree.redb"),
+        SyncOptions { chunk_blocks: 25, ..SyncOptions::default() },
+    )
+    .await
+    .unwrap();
     let report = sync.sync(|_| {}).await.unwrap();
     let root = client.root().await.unwrap();
     assert_eq!(report.root, root);
@@ -49,7 +64,9 @@ async fn register_many_then_prove_against_the_contract() {
     let keys = CircuitKeys::embedded().unwrap();
     let ext = ExternalNullifier::new(Epoch::from_index(1), RlnIdentifier::waku());
     let lim = UserMessageLimit::new(limit as u64).unwrap();
-    let proof = Prover::new(keys.clone()).prove(&RlnInputs::for_signal(alice.secret(), lim, 0, &path, ext, b"hi")).unwrap();
+    let proof = Prover::new(keys.clone())
+        .prove(&RlnInputs::for_signal(alice.secret(), lim, 0, &path, ext, b"hi"))
+        .unwrap();
     let verifier = Verifier::new(keys.verifying_key());
     verifier.verify(&proof, b"hi", &recent[..]).unwrap();
     // Tampered twin: another signal, or a root the contract never had.
@@ -62,7 +79,11 @@ async fn register_many_then_prove_against_the_contract() {
 async fn slashing_pays_the_reporter_and_the_treasury() {
     let node = anvil::spawn();
     let treasury = node.addresses()[3];
-    let cfg = DeployConfig { treasury: Some(treasury), slash_reward_bps: Some(4_000), ..anvil::test_config() };
+    let cfg = DeployConfig {
+        treasury: Some(treasury),
+        slash_reward_bps: Some(4_000),
+        ..anvil::test_config()
+    };
     let (owner, d) = anvil::deploy(&node, &cfg).await;
     let spammer = Identity::from_seed(b"spammer");
     let honest = Identity::from_seed(b"honest");
@@ -102,7 +123,9 @@ async fn slashing_pays_the_reporter_and_the_treasury() {
 
     // The synced tree has the leaf cleared and equals the contract's.
     let dir = tempfile::tempdir().unwrap();
-    let mut sync = TreeSync::open(owner.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap();
+    let mut sync = TreeSync::open(owner.clone(), dir.path().join("t.redb"), SyncOptions::default())
+        .await
+        .unwrap();
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().leaf(reg.index as u64).unwrap(), Field::ZERO);
     assert_eq!(sync.tree().root(), owner.root().await.unwrap());
@@ -123,21 +146,31 @@ async fn reverts_and_connection_errors_are_clear() {
     assert_eq!(e.to_string(), "register reverted: InvalidMembershipRateLimit()");
     client.register(id.commitment(), 20, &[]).await.unwrap();
     let e = client.register(id.commitment(), 20, &[]).await.unwrap_err();
-    assert_eq!(e.to_string(), format!("register reverted: DuplicateIdCommitment({})", id.commitment()));
+    assert_eq!(
+        e.to_string(),
+        format!("register reverted: DuplicateIdCommitment({})", id.commitment())
+    );
     let e = client.merkle_proof(7).await.unwrap_err();
     assert_eq!(e.to_string(), "getMerkleProof reverted: MerkleIndexOutOfRange(7, 1)");
     let e = client.erase(&[id.commitment()], false).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("CannotEraseActiveMembership"));
 
-    let e = MembershipClient::connect(&node.endpoint(), None, d.registry, Some(1)).await.unwrap_err();
+    let e =
+        MembershipClient::connect(&node.endpoint(), None, d.registry, Some(1)).await.unwrap_err();
     assert!(matches!(e, ChainError::WrongChain { expected: 1, got: 31337 }), "{e}");
     assert!(e.to_string().contains("chain 31337, expected chain 1"));
-    let e = MembershipClient::connect("http://127.0.0.1:1", None, d.registry, None).await.unwrap_err();
+    let e =
+        MembershipClient::connect("http://127.0.0.1:1", None, d.registry, None).await.unwrap_err();
     assert!(matches!(e, ChainError::Unreachable { .. }), "{e}");
-    let e = MembershipClient::connect(&node.endpoint(), None, node.addresses()[5], None).await.unwrap_err();
+    let e = MembershipClient::connect(&node.endpoint(), None, node.addresses()[5], None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ChainError::NoContract { .. }), "{e}");
     let reader = MembershipClient::connect(&node.endpoint(), None, d.registry, None).await.unwrap();
-    assert!(matches!(reader.register(id.commitment(), 20, &[]).await, Err(ChainError::NoSigner { .. })));
+    assert!(matches!(
+        reader.register(id.commitment(), 20, &[]).await,
+        Err(ChainError::NoSigner { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,13 +197,22 @@ async fn lifecycle_erase_withdraw_and_sync() {
     assert!(reg.index == 4, "the erased slot is reused, got {}", reg.index);
 
     let dir = tempfile::tempdir().unwrap();
-    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions { chunk_blocks: 3, ..SyncOptions::default() }).await.unwrap();
+    let mut sync = TreeSync::open(
+        client.clone(),
+        dir.path().join("t.redb"),
+        SyncOptions { chunk_blocks: 3, ..SyncOptions::default() },
+    )
+    .await
+    .unwrap();
     sync.sync(|_| {}).await.unwrap();
     let root = client.root().await.unwrap();
     assert_eq!(sync.tree().root(), root);
     assert_eq!(sync.tree().leaf(3).unwrap(), Field::ZERO);
     assert_ne!(sync.tree().leaf(1).unwrap(), Field::ZERO, "a lazily erased leaf stays");
-    assert_eq!(client.leaves(0, 5, None).await.unwrap(), (0..6).map(|i| sync.tree().leaf(i).unwrap()).collect::<Vec<_>>());
+    assert_eq!(
+        client.leaves(0, 5, None).await.unwrap(),
+        (0..6).map(|i| sync.tree().leaf(i).unwrap()).collect::<Vec<_>>()
+    );
 
     // Deposits of erased memberships are locked for the withdrawal delay (5 blocks).
     let e = client.withdraw(None).await.unwrap_err();
@@ -189,7 +231,12 @@ async fn sync_resumes_and_recovers_from_a_reorg() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.redb");
     let opts = SyncOptions { chunk_blocks: 4, ..SyncOptions::default() };
-    let r1 = TreeSync::open(client.clone(), &path, opts.clone()).await.unwrap().sync(|_| {}).await.unwrap();
+    let r1 = TreeSync::open(client.clone(), &path, opts.clone())
+        .await
+        .unwrap()
+        .sync(|_| {})
+        .await
+        .unwrap();
     assert_eq!(r1.members, 20);
 
     // Restart: the store resumes after the last block, reading nothing again.
@@ -201,7 +248,10 @@ async fn sync_resumes_and_recovers_from_a_reorg() {
     // Fork: 5 registrations are synced, then the chain reverts and takes 3 others.
     let p = client.provider().clone();
     let snap = p.anvil_snapshot().await.unwrap();
-    client.register_many(&ids("b", 5).iter().map(|m| m.commitment()).collect::<Vec<_>>(), 20).await.unwrap();
+    client
+        .register_many(&ids("b", 5).iter().map(|m| m.commitment()).collect::<Vec<_>>(), 20)
+        .await
+        .unwrap();
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().next_index(), 25);
     assert!(p.anvil_revert(snap).await.unwrap());
@@ -224,7 +274,10 @@ async fn sync_follows_an_identity_registering_again() {
         client.register(m.commitment(), 20, &[]).await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap();
+    let mut sync =
+        TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default())
+            .await
+            .unwrap();
     sync.sync(|_| {}).await.unwrap();
     let p = client.provider();
     p.anvil_increase_time(200).await.unwrap();
@@ -255,7 +308,12 @@ async fn register_many_dev_mines_windows_and_restores_automine() {
     let more: Vec<Field> = ids("more", 3).iter().map(|m| m.commitment()).collect();
     assert_eq!(client.register_many(&more, 20).await.unwrap(), vec![40, 41, 42]);
     let dir = tempfile::tempdir().unwrap();
-    let r = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default()).await.unwrap().sync(|_| {}).await.unwrap();
+    let r = TreeSync::open(client.clone(), dir.path().join("t.redb"), SyncOptions::default())
+        .await
+        .unwrap()
+        .sync(|_| {})
+        .await
+        .unwrap();
     assert_eq!((r.root, r.members), (client.root().await.unwrap(), 43));
     // A registration that reverts (duplicate) is reported, and automine is still restored.
     let err = client.register_many_dev(&members[..1], 20).await.unwrap_err();

@@ -22,14 +22,23 @@ async fn spammer_is_slashed_on_chain_and_the_operator_paid() {
     let (owner, d) = anvil::deploy(&node, &anvil::test_config()).await;
     let limit = UserMessageLimit::new(20).unwrap();
     let spammer = Identity::from_seed(b"anvil relay: spammer");
-    owner.register(Identity::from_seed(b"anvil relay: honest").commitment(), 20, &[]).await.unwrap();
+    owner
+        .register(Identity::from_seed(b"anvil relay: honest").commitment(), 20, &[])
+        .await
+        .unwrap();
     let reg = owner.register(spammer.commitment(), 20, &[]).await.unwrap();
 
     // The relay's root window is the registry's recent roots; the path comes from the contract.
     let roots = ContractRoots::new(owner.clone()).await.unwrap();
     let keys = CircuitKeys::embedded().unwrap();
-    let config = ValidatorConfig { pubsub_topics: vec![TOPIC.to_string()], ..ValidatorConfig::default() };
-    let validator = Validator::new(config, Verifier::new(keys.verifying_key()), Arc::new(ChainRootWindow(Arc::new(roots))), NullifierLog::in_memory());
+    let config =
+        ValidatorConfig { pubsub_topics: vec![TOPIC.to_string()], ..ValidatorConfig::default() };
+    let validator = Validator::new(
+        config,
+        Verifier::new(keys.verifying_key()),
+        Arc::new(ChainRootWindow(Arc::new(roots))),
+        NullifierLog::in_memory(),
+    );
     let path = owner.merkle_proof(reg.index).await.unwrap();
     let publisher = Publisher::new(Prover::new(keys.clone()), spammer.clone(), limit, path);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
@@ -47,14 +56,21 @@ async fn spammer_is_slashed_on_chain_and_the_operator_paid() {
     let operator = anvil::client_as(&node, &d, 2).await;
     let me = SlashBackend::sender(&operator);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_task, mut outcomes) = Slasher::spawn(Arc::new(operator.clone()), SlashConfig::new(me), rx);
+    let (_task, mut outcomes) =
+        Slasher::spawn(Arc::new(operator.clone()), SlashConfig::new(me), rx);
     tx.send(event).unwrap();
     let outcome = outcomes.recv().await.expect("an outcome");
     let receipt = outcome.result.expect("slashed");
     assert_eq!(receipt.id_commitment, spammer.commitment());
     assert!(receipt.reward > 0);
-    assert!(owner.membership_info(spammer.commitment()).await.unwrap().is_none(), "the spammer's membership is gone");
+    assert!(
+        owner.membership_info(spammer.commitment()).await.unwrap().is_none(),
+        "the spammer's membership is gone"
+    );
     let before = operator.token_balance(d.token, operator.sender().unwrap()).await.unwrap();
     assert_eq!(operator.withdraw(Some(d.token)).await.unwrap(), U256::from(receipt.reward));
-    assert_eq!(operator.token_balance(d.token, operator.sender().unwrap()).await.unwrap(), before + U256::from(receipt.reward));
+    assert_eq!(
+        operator.token_balance(d.token, operator.sender().unwrap()).await.unwrap(),
+        before + U256::from(receipt.reward)
+    );
 }

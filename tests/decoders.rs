@@ -3,8 +3,8 @@
 mod common;
 use common::f;
 use proptest::prelude::*;
-use rlnkit::{Groth16Proof, PublicValues, RlnProof};
 use rlnkit::fuzzing::decode_all;
+use rlnkit::{Groth16Proof, PublicValues, RlnProof};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
@@ -37,7 +37,13 @@ fn valid_blob_with_flipped_bits_never_panics() {
     let k = &v["rln_proof_known_valid"];
     let proof = RlnProof {
         proof: Groth16Proof::from_snarkjs_json(k).unwrap(),
-        values: PublicValues { root: f(&k["root"]), external_nullifier: f(&k["external_nullifier"]), x: f(&k["x"]), y: f(&k["y"]), nullifier: f(&k["nullifier"]) },
+        values: PublicValues {
+            root: f(&k["root"]),
+            external_nullifier: f(&k["external_nullifier"]),
+            x: f(&k["x"]),
+            y: f(&k["y"]),
+            nullifier: f(&k["nullifier"]),
+        },
     };
     let mut blob = proof.to_bytes();
     decode_all(&blob);

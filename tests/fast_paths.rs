@@ -8,10 +8,7 @@ use std::sync::{Arc, OnceLock};
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use rand::SeedableRng;
-use rlnkit::{
-    CircuitKeys, Prover, ProverError, RlnInputs, Verifier,
-    WitnessInput,
-};
+use rlnkit::{CircuitKeys, Prover, ProverError, RlnInputs, Verifier, WitnessInput};
 
 use common::{ext, Members};
 
@@ -25,13 +22,24 @@ fn witness_driver_equals_ark_circom() {
     let fx = fixture();
     for (k, leaf) in [0usize, 3].into_iter().enumerate() {
         let path = fx.tree.proof(leaf as u64).unwrap();
-        let wi = RlnInputs::for_signal(fx.ids[leaf].secret(), fx.limit, k as u64, &path, ext(k as u64 + 1), b"driver").witness_input();
+        let wi = RlnInputs::for_signal(
+            fx.ids[leaf].secret(),
+            fx.limit,
+            k as u64,
+            &path,
+            ext(k as u64 + 1),
+            b"driver",
+        )
+        .witness_input();
         let gen = fx.keys.witness_generator();
         assert_eq!(gen.generate(&wi).unwrap(), gen.generate_reference(&wi).unwrap());
     }
     let dir = common::waku_keys_dir();
-    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
-    let gen = rlnkit::circuit::WitnessGenerator::new(&std::fs::read(dir.join("rln.wasm")).unwrap()).unwrap();
+    let input: WitnessInput =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
+            .unwrap();
+    let gen = rlnkit::circuit::WitnessGenerator::new(&std::fs::read(dir.join("rln.wasm")).unwrap())
+        .unwrap();
     assert_eq!(gen.generate(&input).unwrap(), gen.generate_reference(&input).unwrap());
 }
 
@@ -40,7 +48,8 @@ fn split_prover_equals_ark_groth16() {
     let fx = fixture();
     let prover = Prover::new(fx.keys.clone());
     let path = fx.tree.proof(2).unwrap();
-    let wi = RlnInputs::for_signal(fx.ids[2].secret(), fx.limit, 1, &path, ext(9), b"same witness").witness_input();
+    let wi = RlnInputs::for_signal(fx.ids[2].secret(), fx.limit, 1, &path, ext(9), b"same witness")
+        .witness_input();
     let witness = fx.keys.witness_generator().generate(&wi).unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
     for _ in 0..2 {
@@ -54,12 +63,17 @@ fn split_prover_equals_ark_groth16() {
 #[test]
 fn split_prover_equals_ark_groth16_with_waku_keys() {
     let dir = common::waku_keys_dir();
-    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let input: WitnessInput =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
+            .unwrap();
     let keys = CircuitKeys::load(&dir).unwrap();
     let prover = Prover::new(keys.clone());
     let witness = keys.witness_generator().generate(&input).unwrap();
     let (r, s) = (Fr::from(3u64), Fr::from(7u64));
-    assert_eq!(prover.prove_witness(&witness, r, s).unwrap(), prover.prove_witness_reference(&witness, r, s).unwrap());
+    assert_eq!(
+        prover.prove_witness(&witness, r, s).unwrap(),
+        prover.prove_witness_reference(&witness, r, s).unwrap()
+    );
 }
 
 #[test]
@@ -71,13 +85,31 @@ fn member_prover_equals_full_proofs() {
     let member = prover.for_member(fx.ids[1].secret(), fx.limit, &path).unwrap();
     assert_eq!(member.root(), fx.tree.root());
     assert!(!member.is_warm());
-    for (k, (message_id, epoch)) in [(0u64, 1u64), (1, 1), (3, 1), (0, 2), (2, 77)].into_iter().enumerate() {
+    for (k, (message_id, epoch)) in
+        [(0u64, 1u64), (1, 1), (3, 1), (0, 2), (2, 77)].into_iter().enumerate()
+    {
         let signal = format!("message {k}");
         let x = rlnkit::hash_to_field(signal.as_bytes());
-        let got = member.prove_with_rng(message_id, ext(epoch), x, &mut rand_chacha::ChaCha20Rng::seed_from_u64(k as u64)).unwrap();
+        let got = member
+            .prove_with_rng(
+                message_id,
+                ext(epoch),
+                x,
+                &mut rand_chacha::ChaCha20Rng::seed_from_u64(k as u64),
+            )
+            .unwrap();
         assert!(member.is_warm());
-        let inputs = RlnInputs::for_signal(fx.ids[1].secret(), fx.limit, message_id, &path, ext(epoch), signal.as_bytes());
-        let want = prover.prove_with_rng(&inputs, &mut rand_chacha::ChaCha20Rng::seed_from_u64(k as u64)).unwrap();
+        let inputs = RlnInputs::for_signal(
+            fx.ids[1].secret(),
+            fx.limit,
+            message_id,
+            &path,
+            ext(epoch),
+            signal.as_bytes(),
+        );
+        let want = prover
+            .prove_with_rng(&inputs, &mut rand_chacha::ChaCha20Rng::seed_from_u64(k as u64))
+            .unwrap();
         assert_eq!(got, want, "message {k}");
         verifier.verify(&got, signal.as_bytes(), &[fx.tree.root()]).unwrap();
     }
@@ -93,7 +125,8 @@ fn member_prover_follows_a_new_root() {
     let prover = Prover::new(fx.keys.clone());
     let verifier = Verifier::new(fx.keys.verifying_key());
     let mut tree = fx.tree.clone();
-    let mut member = prover.for_member(fx.ids[0].secret(), fx.limit, &tree.proof(0).unwrap()).unwrap();
+    let mut member =
+        prover.for_member(fx.ids[0].secret(), fx.limit, &tree.proof(0).unwrap()).unwrap();
     let p = member.prove(0, ext(1), b"old root").unwrap();
     verifier.verify(&p, b"old root", &[tree.root()]).unwrap();
     // A new member joins: the root and our path change.
@@ -116,7 +149,10 @@ fn member_prover_rejects_a_bad_path() {
     let prover = Prover::new(fx.keys.clone());
     let mut path = fx.tree.proof(0).unwrap();
     path.identity_path_index[3] = 2;
-    assert!(matches!(prover.for_member(fx.ids[0].secret(), fx.limit, &path), Err(ProverError::Path(_))));
+    assert!(matches!(
+        prover.for_member(fx.ids[0].secret(), fx.limit, &path),
+        Err(ProverError::Path(_))
+    ));
 }
 
 #[test]
@@ -126,16 +162,21 @@ fn cached_keys_equal_parsed_keys() {
     let wasm = std::fs::read(dir.join("rln.wasm")).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let parsed = CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", None).unwrap();
-    let cold = CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let cold =
+        CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
+    let entries: Vec<_> =
+        std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(entries.len(), 2, "proving key and compiled witness generator: {entries:?}");
-    let warm = CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
+    let warm =
+        CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
     for keys in [&cold, &warm] {
         assert_eq!(keys.verifying_key(), parsed.verifying_key());
         assert_eq!(keys.constraints().matrices, parsed.constraints().matrices);
         assert_eq!(keys.constraints().num_constraints, parsed.constraints().num_constraints);
     }
-    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let input: WitnessInput =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
+            .unwrap();
     let w_parsed = parsed.witness_generator().generate(&input).unwrap();
     assert_eq!(warm.witness_generator().generate(&input).unwrap(), w_parsed);
     let (r, s) = (Fr::from(11u64), Fr::from(13u64));
@@ -149,7 +190,8 @@ fn cached_keys_equal_parsed_keys() {
         bytes[mid] ^= 0x40;
         std::fs::write(e, &bytes).unwrap();
     }
-    let again = CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
+    let again =
+        CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
     assert_eq!(again.witness_generator().generate(&input).unwrap(), w_parsed);
     assert_eq!(again.verifying_key(), cold.verifying_key());
 }
@@ -160,15 +202,23 @@ fn proving_tables_come_back_from_the_cache_and_survive_corruption() {
     let zkey = std::fs::read(dir.join("rln_final.zkey")).unwrap();
     let wasm = std::fs::read(dir.join("rln.wasm")).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let input: WitnessInput =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
+            .unwrap();
     let (r, s) = (Fr::from(17u64), Fr::from(19u64));
     let prove = || {
-        let keys = Arc::new(CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap());
+        let keys = Arc::new(
+            CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap(),
+        );
         let witness = keys.witness_generator().generate(&input).unwrap();
         Prover::new(keys).prove_witness(&witness, r, s).unwrap()
     };
     let first = prove();
-    let tables: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains("msm-tables")).collect();
+    let tables: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("msm-tables"))
+        .collect();
     assert_eq!(tables.len(), 1, "the first proof caches the proving tables");
     assert_eq!(prove(), first, "tables read back from the cache");
     let mut bytes = std::fs::read(&tables[0]).unwrap();

@@ -29,7 +29,9 @@ fn hash_to_field_known_answers() {
 fn seed_of(c: &serde_json::Value) -> Vec<u8> {
     match c.get("seed_utf8") {
         Some(s) => s.as_str().unwrap().as_bytes().to_vec(),
-        None => c["seed_bytes"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect(),
+        None => {
+            c["seed_bytes"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect()
+        }
     }
 }
 
@@ -69,21 +71,34 @@ fn zero_ladder_and_empty_roots() {
 fn merkle_roots_and_paths() {
     let v = vectors();
     let leaves: Vec<Field> = (0..8).map(Field::from_u64).collect();
-    assert_eq!(MerkleTree::from_leaves(3, &leaves).unwrap().root(), f(&v["merkle_depth3_leaves_0_to_7_root"]));
+    assert_eq!(
+        MerkleTree::from_leaves(3, &leaves).unwrap().root(),
+        f(&v["merkle_depth3_leaves_0_to_7_root"])
+    );
 
     let m = &v["merkle_proof_depth20"];
     let secret = hash_to_field(b"test-merkle-proof");
-    let limit = UserMessageLimit::new(m["user_message_limit"].as_str().unwrap().parse().unwrap()).unwrap();
+    let limit =
+        UserMessageLimit::new(m["user_message_limit"].as_str().unwrap().parse().unwrap()).unwrap();
     let leaf = rate_commitment(id_commitment(secret), limit);
     let mut tree = MerkleTree::new(20).unwrap();
     tree.set(3, leaf).unwrap();
     assert_eq!(tree.root(), f(&m["root"]));
     let proof = tree.proof(3).unwrap();
-    let bits: Vec<u8> = m["identity_path_index"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+    let bits: Vec<u8> = m["identity_path_index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect();
     assert_eq!(proof.identity_path_index, bits);
-    let ladder: Vec<Field> = v["zero_ladder_hex"].as_array().unwrap().iter().take(20).map(f).collect();
+    let ladder: Vec<Field> =
+        v["zero_ladder_hex"].as_array().unwrap().iter().take(20).map(f).collect();
     assert_eq!(proof.path_elements, ladder);
-    assert_eq!(root_from_path(leaf, &MerkleProof { path_elements: ladder, identity_path_index: bits }), f(&m["root"]));
+    assert_eq!(
+        root_from_path(leaf, &MerkleProof { path_elements: ladder, identity_path_index: bits }),
+        f(&m["root"])
+    );
 }
 
 #[test]

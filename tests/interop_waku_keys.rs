@@ -12,7 +12,13 @@ fn known_valid() -> RlnProof {
     let k = &v["rln_proof_known_valid"];
     RlnProof {
         proof: Groth16Proof::from_snarkjs_json(k).unwrap(),
-        values: PublicValues { root: f(&k["root"]), external_nullifier: f(&k["external_nullifier"]), x: f(&k["x"]), y: f(&k["y"]), nullifier: f(&k["nullifier"]) },
+        values: PublicValues {
+            root: f(&k["root"]),
+            external_nullifier: f(&k["external_nullifier"]),
+            x: f(&k["x"]),
+            y: f(&k["y"]),
+            nullifier: f(&k["nullifier"]),
+        },
     }
 }
 
@@ -64,12 +70,15 @@ fn known_valid_proof_verifies_and_tampering_fails() {
 #[test]
 fn our_prover_with_waku_keys_matches_known_signals() {
     let dir = waku_keys_dir();
-    let input: WitnessInput = serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap()).unwrap();
+    let input: WitnessInput =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
+            .unwrap();
     let keys = CircuitKeys::load(&dir).unwrap();
     assert_eq!(keys.constraints().num_instance_variables, 6);
     let prover = Prover::new(keys.clone());
     let proof = prover.prove_witness_input(&input).unwrap();
-    let expected: Vec<Field> = vectors()["witness_example"]["public_signals"].as_array().unwrap().iter().map(f).collect();
+    let expected: Vec<Field> =
+        vectors()["witness_example"]["public_signals"].as_array().unwrap().iter().map(f).collect();
     let got: Vec<Field> = proof.values.inputs().iter().map(|x| Field::from_fr(*x)).collect();
     assert_eq!(got, expected);
     waku_verifier().verify_proof(&proof).unwrap();

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use rand::SeedableRng;
 use rlnkit::{
-    recover_secret, Field, MerkleTree, Prover, ProverError, Rejection, RlnInputs,
-    RlnProof, Verifier,
+    recover_secret, Field, MerkleTree, Prover, ProverError, Rejection, RlnInputs, RlnProof,
+    Verifier,
 };
 
 use common::{ext, Members};
@@ -17,11 +17,26 @@ fn fixture() -> &'static Members {
     F.get_or_init(|| Members::new("test member", 8, 5))
 }
 
-fn prove(member: usize, message_id: u64, epoch: u64, signal: &[u8]) -> Result<RlnProof, ProverError> {
+fn prove(
+    member: usize,
+    message_id: u64,
+    epoch: u64,
+    signal: &[u8],
+) -> Result<RlnProof, ProverError> {
     let fx = fixture();
     let path = fx.tree.proof(member as u64).unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(member as u64 * 1000 + message_id);
-    Prover::new(fx.keys.clone()).prove_with_rng(&RlnInputs::for_signal(fx.ids[member].secret(), fx.limit, message_id, &path, ext(epoch), signal), &mut rng)
+    Prover::new(fx.keys.clone()).prove_with_rng(
+        &RlnInputs::for_signal(
+            fx.ids[member].secret(),
+            fx.limit,
+            message_id,
+            &path,
+            ext(epoch),
+            signal,
+        ),
+        &mut rng,
+    )
 }
 
 #[test]
@@ -52,7 +67,8 @@ fn message_id_at_or_above_limit_cannot_be_proved() {
     // The circuit itself enforces it too: feed the raw witness input.
     let fx = fixture();
     let path = fx.tree.proof(0).unwrap();
-    let mut input = RlnInputs::for_signal(fx.ids[0].secret(), fx.limit, 0, &path, ext(1), b"x").witness_input();
+    let mut input =
+        RlnInputs::for_signal(fx.ids[0].secret(), fx.limit, 0, &path, ext(1), b"x").witness_input();
     input.message_id = Field::from_u64(limit);
     match Prover::new(fx.keys.clone()).prove_witness_input(&input) {
         Err(ProverError::Witness(e)) => assert!(e.contains("assertion failed"), "{e}"),
@@ -69,8 +85,14 @@ fn root_outside_window_is_rejected() {
     let v = Verifier::new(fx.keys.verifying_key());
     let p = prove(1, 0, 7, b"m").unwrap();
     let other = MerkleTree::new(20).unwrap().root();
-    assert_eq!(v.verify(&p, b"m", &[other]), Err(Rejection::RootNotAccepted { root: fx.tree.root() }));
-    assert_eq!(v.verify(&p, b"m", &[] as &[Field]), Err(Rejection::RootNotAccepted { root: fx.tree.root() }));
+    assert_eq!(
+        v.verify(&p, b"m", &[other]),
+        Err(Rejection::RootNotAccepted { root: fx.tree.root() })
+    );
+    assert_eq!(
+        v.verify(&p, b"m", &[] as &[Field]),
+        Err(Rejection::RootNotAccepted { root: fx.tree.root() })
+    );
     v.verify(&p, b"m", &[other, fx.tree.root()]).unwrap();
 }
 
@@ -91,7 +113,8 @@ fn double_signal_reveals_the_secret() {
 fn batch_accepts_good_and_names_bad() {
     let fx = fixture();
     let v = Verifier::new(fx.keys.verifying_key());
-    let mut proofs: Vec<RlnProof> = (0..6).map(|i| prove(i, 0, 50, format!("m{i}").as_bytes()).unwrap()).collect();
+    let mut proofs: Vec<RlnProof> =
+        (0..6).map(|i| prove(i, 0, 50, format!("m{i}").as_bytes()).unwrap()).collect();
     v.verify_batch(&proofs).unwrap();
     proofs[4].values.x = proofs[3].values.x;
     assert_eq!(v.verify_batch(&proofs).unwrap_err().bad, vec![4]);
@@ -106,7 +129,8 @@ fn batch_accepts_good_and_names_bad() {
 fn verdicts_agree_before_and_after_input_tables() {
     let fx = fixture();
     let v = Verifier::new(fx.keys.verifying_key());
-    let good: Vec<RlnProof> = (0..4).map(|i| prove(i, 1, 60, format!("t{i}").as_bytes()).unwrap()).collect();
+    let good: Vec<RlnProof> =
+        (0..4).map(|i| prove(i, 1, 60, format!("t{i}").as_bytes()).unwrap()).collect();
     let mut bad = good[2];
     bad.values.nullifier = good[1].values.nullifier;
     let mut swapped = good[0];
@@ -148,7 +172,8 @@ fn points_at_infinity_are_rejected() {
 fn verdicts_on_one_thread() {
     let fx = fixture();
     let v = Verifier::new(fx.keys.verifying_key());
-    let good: Vec<RlnProof> = (0..3).map(|i| prove(i, 2, 62, format!("o{i}").as_bytes()).unwrap()).collect();
+    let good: Vec<RlnProof> =
+        (0..3).map(|i| prove(i, 2, 62, format!("o{i}").as_bytes()).unwrap()).collect();
     let mut bad = good[1];
     bad.values.y = good[0].values.y;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();

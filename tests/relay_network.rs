@@ -10,9 +10,13 @@ use std::time::Duration;
 use rlnkit::incentives::{MemorySlashBackend, SlashConfig, Slasher};
 use rlnkit::relay::localnet::LocalNet;
 use rlnkit::relay::node::Validated;
-use rlnkit::relay::validator::{unix_now_ns, Reason, StaticRoots, Validator, ValidatorConfig, Verdict};
+use rlnkit::relay::validator::{
+    unix_now_ns, Reason, StaticRoots, Validator, ValidatorConfig, Verdict,
+};
 use rlnkit::relay::{message::message_id, NullifierLog, Publisher, WakuMessage};
-use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier};
+use rlnkit::{
+    CircuitKeys, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier,
+};
 use tokio::sync::broadcast;
 
 const TOPIC: &str = "/waku/2/rs/1/0";
@@ -41,9 +45,15 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     let verifier = Verifier::new(keys.verifying_key());
     let mut alice = Publisher::new(prover.clone(), honest, limit, tree.proof(ih).unwrap());
     let mallory_path = tree.proof(im).unwrap();
-    let spammer = Publisher::new(prover.clone(), Identity::from_secret(mallory_secret).unwrap(), limit, mallory_path.clone());
-    let other_app = Publisher::new(prover, Identity::from_secret(mallory_secret).unwrap(), limit, mallory_path)
-        .with_rln_identifier(RlnIdentifier::from_text("rln/other-app/v1").unwrap());
+    let spammer = Publisher::new(
+        prover.clone(),
+        Identity::from_secret(mallory_secret).unwrap(),
+        limit,
+        mallory_path.clone(),
+    );
+    let other_app =
+        Publisher::new(prover, Identity::from_secret(mallory_secret).unwrap(), limit, mallory_path)
+            .with_rln_identifier(RlnIdentifier::from_text("rln/other-app/v1").unwrap());
 
     let roots = Arc::new(StaticRoots::new([root]));
     let mut validators = Vec::new();
@@ -51,7 +61,12 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
         3,
         TOPIC,
         |_| {
-            let v = Arc::new(Validator::new(ValidatorConfig::default(), verifier.clone(), roots.clone(), NullifierLog::in_memory()));
+            let v = Arc::new(Validator::new(
+                ValidatorConfig::default(),
+                verifier.clone(),
+                roots.clone(),
+                NullifierLog::in_memory(),
+            ));
             validators.push(v.clone());
             v
         },
@@ -65,7 +80,11 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     let backend = Arc::new(MemorySlashBackend::new([1u8; 20]));
     backend.add_member(rlnkit::identity::id_commitment(mallory_secret), 1_000_000);
     let operator = [0x0au8; 20];
-    let (_slasher, mut outcomes) = Slasher::spawn(backend.clone(), SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) }, validators[1].subscribe_spam());
+    let (_slasher, mut outcomes) = Slasher::spawn(
+        backend.clone(),
+        SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) },
+        validators[1].subscribe_spam(),
+    );
 
     // Proofs are made now, so the timestamps are fresh.
     let now = unix_now_ns();
@@ -74,7 +93,8 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
         let h2 = alice.build(b"second honest message", CT, now + 1).unwrap();
         let s1 = spammer.build_with_id(b"mallory's first", CT, now, 0).unwrap();
         let s2 = spammer.build_with_id(b"mallory double-signals", CT, now + 2, 0).unwrap();
-        let wrong_app = other_app.build_with_id(b"fresh nullifiers elsewhere", CT, now + 3, 1).unwrap();
+        let wrong_app =
+            other_app.build_with_id(b"fresh nullifiers elsewhere", CT, now + 3, 1).unwrap();
         (h1, h2, s1, s2, wrong_app)
     })
     .await
@@ -108,29 +128,43 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     for rx in validated.iter_mut() {
         seen.push(drain(rx, Duration::from_millis(1500)).await);
     }
-    let honest_ids: HashSet<[u8; 32]> = honest_msgs.iter().map(|m| message_id(&m.to_bytes())).collect();
-    let spam_ids: HashMap<[u8; 32], (&str, Reason)> = spam.iter().map(|(n, m, r)| (message_id(&m.to_bytes()), (*n, *r))).collect();
+    let honest_ids: HashSet<[u8; 32]> =
+        honest_msgs.iter().map(|m| message_id(&m.to_bytes())).collect();
+    let spam_ids: HashMap<[u8; 32], (&str, Reason)> =
+        spam.iter().map(|(n, m, r)| (message_id(&m.to_bytes()), (*n, *r))).collect();
     let edge_id = edge.peer_id();
 
     // The first relay rejected each kind of spam, received from the edge.
     let first = &seen[1];
     for (id, (name, reason)) in &spam_ids {
-        let v = first.iter().find(|v| v.id == *id).unwrap_or_else(|| panic!("{name}: not validated at the first hop"));
+        let v = first
+            .iter()
+            .find(|v| v.id == *id)
+            .unwrap_or_else(|| panic!("{name}: not validated at the first hop"));
         assert_eq!(v.verdict, Verdict::Reject(*reason), "{name}");
         assert_eq!(v.from, edge_id, "{name}");
     }
     for (i, node_seen) in seen.iter().enumerate().skip(1) {
-        let accepted: HashSet<[u8; 32]> = node_seen.iter().filter(|v| v.verdict == Verdict::Accept).map(|v| v.id).collect();
+        let accepted: HashSet<[u8; 32]> =
+            node_seen.iter().filter(|v| v.verdict == Verdict::Accept).map(|v| v.id).collect();
         assert_eq!(accepted, honest_ids, "relay {i} accepted exactly the honest messages");
         if i > 1 {
-            assert!(node_seen.iter().all(|v| !spam_ids.contains_key(&v.id)), "spam reached relay {i}: {node_seen:?}");
-            assert!(node_seen.iter().all(|v| matches!(v.verdict, Verdict::Accept | Verdict::Ignore(_))), "relay {i}");
+            assert!(
+                node_seen.iter().all(|v| !spam_ids.contains_key(&v.id)),
+                "spam reached relay {i}: {node_seen:?}"
+            );
+            assert!(
+                node_seen.iter().all(|v| matches!(v.verdict, Verdict::Accept | Verdict::Ignore(_))),
+                "relay {i}"
+            );
         }
     }
     // The spammer's secret was recovered at the first hop and the operator paid.
-    let ev = tokio::time::timeout(Duration::from_secs(2), first_hop_spam.recv()).await.unwrap().unwrap();
+    let ev =
+        tokio::time::timeout(Duration::from_secs(2), first_hop_spam.recv()).await.unwrap().unwrap();
     assert_eq!(ev.secret, mallory_secret);
-    let outcome = tokio::time::timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap().unwrap();
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap().unwrap();
     let receipt = outcome.result.expect("slashed");
     assert!(receipt.block > outcome.commit_block.unwrap());
     assert_eq!(backend.balance(&operator), receipt.reward);

@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use rlnkit::relay::message::RateLimitProof;
 use rlnkit::relay::nullifier_log::NullifierLog;
-use rlnkit::relay::validator::{BatchConfig, BatchValidator, IgnoreReason, Reason, StaticRoots, Validator, ValidatorConfig, Verdict};
+use rlnkit::relay::validator::{
+    BatchConfig, BatchValidator, IgnoreReason, Reason, StaticRoots, Validator, ValidatorConfig,
+    Verdict,
+};
 use rlnkit::relay::{Publisher, WakuMessage};
-use rlnkit::{CircuitKeys, Field, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier};
+use rlnkit::{
+    CircuitKeys, Field, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier,
+};
 
 const TOPIC: &str = "/waku/2/rs/1/0";
 const CT: &str = "/rlnkit/1/test/proto";
@@ -44,7 +49,8 @@ fn fixture() -> &'static Fixture {
         let bob = Identity::from_seed(b"relay test: bob");
         let mut tree = MerkleTree::default();
         for i in 0..5 {
-            tree.push(Identity::from_seed(format!("other {i}").as_bytes()).rate_commitment(limit)).unwrap();
+            tree.push(Identity::from_seed(format!("other {i}").as_bytes()).rate_commitment(limit))
+                .unwrap();
         }
         let ia = tree.push(alice.rate_commitment(limit)).unwrap();
         let ib = tree.push(bob.rate_commitment(limit)).unwrap();
@@ -68,8 +74,14 @@ fn fixture() -> &'static Fixture {
 
 fn validator_with(roots: Vec<Field>, log: NullifierLog) -> Validator {
     let f = fixture();
-    let config = ValidatorConfig { pubsub_topics: vec![TOPIC.to_string()], ..ValidatorConfig::default() };
-    Validator::new(config, Verifier::new(f.keys.verifying_key()), Arc::new(StaticRoots::new(roots)), log)
+    let config =
+        ValidatorConfig { pubsub_topics: vec![TOPIC.to_string()], ..ValidatorConfig::default() };
+    Validator::new(
+        config,
+        Verifier::new(f.keys.verifying_key()),
+        Arc::new(StaticRoots::new(roots)),
+        log,
+    )
 }
 
 fn validator() -> Validator {
@@ -108,7 +120,10 @@ fn malformed_messages_are_rejected() {
     let v = validator();
     let now = T0;
     assert_eq!(v.validate_encoded_at(&[0xff, 0xff, 0xff], TOPIC, now), reject(Reason::Decode));
-    assert_eq!(v.validate_encoded_at(&vec![0u8; 150 * 1024 + 1], TOPIC, now), reject(Reason::TooLarge));
+    assert_eq!(
+        v.validate_encoded_at(&vec![0u8; 150 * 1024 + 1], TOPIC, now),
+        reject(Reason::TooLarge)
+    );
     let mut m = f.m1.clone();
     m.rate_limit_proof = None;
     assert_eq!(v.validate_at(&m, TOPIC, now), reject(Reason::MissingProof));
@@ -127,7 +142,11 @@ fn each_proof_field_must_be_32_canonical_bytes() {
     let v = validator();
     let r_le: [u8; 32] = {
         // the modulus r itself, little-endian: the smallest non-canonical value
-        let r = rlnkit::Field::parse("21888242871839275222246405745257275088548364400416034343698204186575808495616").unwrap().to_le_bytes();
+        let r = rlnkit::Field::parse(
+            "21888242871839275222246405745257275088548364400416034343698204186575808495616",
+        )
+        .unwrap()
+        .to_le_bytes();
         let mut b = r;
         b[0] += 1;
         b
@@ -144,7 +163,12 @@ fn each_proof_field_must_be_32_canonical_bytes() {
     for (name, set) in fields {
         for bad in [r_le.to_vec(), vec![0xff; 32], vec![0; 31], vec![0; 33], vec![]] {
             let m = tampered(|p| set(p, bad.clone()));
-            assert_eq!(v.validate_at(&m, TOPIC, T0), reject(Reason::NonCanonicalField), "{name} = {}", hex::encode(&bad));
+            assert_eq!(
+                v.validate_at(&m, TOPIC, T0),
+                reject(Reason::NonCanonicalField),
+                "{name} = {}",
+                hex::encode(&bad)
+            );
         }
     }
 }
@@ -153,15 +177,30 @@ fn each_proof_field_must_be_32_canonical_bytes() {
 fn truncated_or_invalid_proofs_are_rejected() {
     let f = fixture();
     let v = validator();
-    assert_eq!(v.validate_at(&tampered(|p| p.proof.truncate(127)), TOPIC, T0), reject(Reason::ProofLength));
-    assert_eq!(v.validate_at(&tampered(|p| p.proof.clear()), TOPIC, T0), reject(Reason::ProofLength));
-    assert_eq!(v.validate_at(&tampered(|p| p.proof = vec![0x5a; 128]), TOPIC, T0), reject(Reason::InvalidPoints));
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.proof.truncate(127)), TOPIC, T0),
+        reject(Reason::ProofLength)
+    );
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.proof.clear()), TOPIC, T0),
+        reject(Reason::ProofLength)
+    );
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.proof = vec![0x5a; 128]), TOPIC, T0),
+        reject(Reason::InvalidPoints)
+    );
     // Valid points, but the proof of another message: the pairing fails.
     let other = proof_of(&f.m3).proof;
-    assert_eq!(v.validate_at(&tampered(|p| p.proof = other), TOPIC, T0), reject(Reason::InvalidProof));
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.proof = other), TOPIC, T0),
+        reject(Reason::InvalidProof)
+    );
     // A share that is not on the proven line.
     let y = proof_of(&f.m3).share_y;
-    assert_eq!(v.validate_at(&tampered(|p| p.share_y = y), TOPIC, T0), reject(Reason::InvalidProof));
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.share_y = y), TOPIC, T0),
+        reject(Reason::InvalidProof)
+    );
     // After all that, the genuine message is still accepted (nothing was recorded).
     assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Accept);
 }
@@ -169,8 +208,15 @@ fn truncated_or_invalid_proofs_are_rejected() {
 #[test]
 fn wrong_rln_identifier_is_rejected_before_the_pairing() {
     let v = validator();
-    let other = RlnIdentifier::from_text("rln/some-other-app/v1").unwrap().as_field().to_le_bytes().to_vec();
-    assert_eq!(v.validate_at(&tampered(|p| p.rln_identifier = other), TOPIC, T0), reject(Reason::WrongRlnIdentifier));
+    let other = RlnIdentifier::from_text("rln/some-other-app/v1")
+        .unwrap()
+        .as_field()
+        .to_le_bytes()
+        .to_vec();
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.rln_identifier = other), TOPIC, T0),
+        reject(Reason::WrongRlnIdentifier)
+    );
     assert_eq!(v.metrics().verifications.get(), 0, "no pairing for a cheap rejection");
 }
 
@@ -190,7 +236,10 @@ fn epoch_must_be_the_timestamps_epoch() {
     let f = fixture();
     let v = validator();
     let next = rlnkit::Epoch::from_index(BOUNDARY / 600).as_field().to_le_bytes().to_vec();
-    assert_eq!(v.validate_at(&tampered(|p| p.epoch = next), TOPIC, T0), reject(Reason::EpochMismatch));
+    assert_eq!(
+        v.validate_at(&tampered(|p| p.epoch = next), TOPIC, T0),
+        reject(Reason::EpochMismatch)
+    );
     // A timestamp moved to another epoch (the proof's epoch no longer matches it).
     let mut m = f.m1.clone();
     m.timestamp = Some(((BOUNDARY + 1) * S) as i64);
@@ -208,7 +257,12 @@ fn root_outside_the_window_is_rejected() {
         roots.push(Field::from_u64(100 + i));
     }
     let config = ValidatorConfig::default();
-    let v = Validator::new(config, Verifier::new(f.keys.verifying_key()), Arc::new(roots), NullifierLog::in_memory());
+    let v = Validator::new(
+        config,
+        Verifier::new(f.keys.verifying_key()),
+        Arc::new(roots),
+        NullifierLog::in_memory(),
+    );
     assert_eq!(v.validate_at(&f.m1, TOPIC, T0), reject(Reason::RootNotInWindow));
 }
 
@@ -270,10 +324,17 @@ fn duplicates_across_the_epoch_boundary_are_caught() {
     let mut spam = v.subscribe_spam();
     assert_eq!(v.validate_at(&f.e1, TOPIC, (BOUNDARY - 5) * S), Verdict::Accept);
     // The next epoch begins; a message of the previous epoch is still within the 20 s window.
-    assert_eq!(v.validate_at(&f.n1, TOPIC, (BOUNDARY + 5) * S), Verdict::Accept, "a new epoch gives fresh nullifiers");
+    assert_eq!(
+        v.validate_at(&f.n1, TOPIC, (BOUNDARY + 5) * S),
+        Verdict::Accept,
+        "a new epoch gives fresh nullifiers"
+    );
     assert_eq!(v.validate_at(&f.e2, TOPIC, (BOUNDARY + 10) * S), reject(Reason::DoubleSignal));
     assert!(spam.try_recv().is_ok());
-    assert_eq!(v.validate_at(&f.e1, TOPIC, (BOUNDARY + 10) * S), Verdict::Ignore(IgnoreReason::Duplicate));
+    assert_eq!(
+        v.validate_at(&f.e1, TOPIC, (BOUNDARY + 10) * S),
+        Verdict::Ignore(IgnoreReason::Duplicate)
+    );
     v.with_log(|l| assert_eq!(l.epochs(), vec![BOUNDARY / 600 - 1, BOUNDARY / 600]));
 }
 
@@ -301,11 +362,16 @@ fn the_log_survives_a_restart() {
 #[test]
 fn the_batch_validator_names_the_bad_proof_and_settles_in_order() {
     let f = fixture();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let v = Arc::new(validator());
         let mut spam = v.subscribe_spam();
-        let bv = BatchValidator::spawn_with_clock(v.clone(), BatchConfig { max_batch: 16, max_wait: Duration::from_millis(50) }, Arc::new(|| T0 + S));
+        let bv = BatchValidator::spawn_with_clock(
+            v.clone(),
+            BatchConfig { max_batch: 16, max_wait: Duration::from_millis(50) },
+            Arc::new(|| T0 + S),
+        );
         let other = proof_of(&f.m3).proof;
         let bad = tampered(|p| p.proof = other).to_bytes();
         let wrong_id = tampered(|p| p.rln_identifier = vec![0; 32]).to_bytes();

@@ -50,18 +50,27 @@ pub struct LinkedLibrary {
 
 /// The libraries to deploy before the registry (PoseidonT2, PoseidonT3).
 pub fn linked_libraries() -> Result<Vec<LinkedLibrary>, String> {
-    let v: serde_json::Value = serde_json::from_str(LIBRARIES).map_err(|e| format!("libraries.json: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(LIBRARIES).map_err(|e| format!("libraries.json: {e}"))?;
     let mut out = Vec::new();
     for name in ["PoseidonT2", "PoseidonT3"] {
         let l = &v[name];
-        let field = |k: &str| l[k].as_str().ok_or_else(|| format!("libraries.json: {name}.{k} missing"));
-        let hexb = |k: &str| -> Result<Vec<u8>, String> { alloy::hex::decode(field(k)?.trim_start_matches("0x")).map_err(|e| format!("libraries.json: {name}.{k}: {e}")) };
+        let field =
+            |k: &str| l[k].as_str().ok_or_else(|| format!("libraries.json: {name}.{k} missing"));
+        let hexb = |k: &str| -> Result<Vec<u8>, String> {
+            alloy::hex::decode(field(k)?.trim_start_matches("0x"))
+                .map_err(|e| format!("libraries.json: {name}.{k}: {e}"))
+        };
         let mut calldata = hexb("salt")?;
         calldata.extend(hexb("initCode")?);
         out.push(LinkedLibrary {
             name: name.to_string(),
-            address: field("address")?.parse().map_err(|e| format!("libraries.json: {name}.address: {e}"))?,
-            create2_deployer: field("create2Deployer")?.parse().map_err(|e| format!("libraries.json: {name}.create2Deployer: {e}"))?,
+            address: field("address")?
+                .parse()
+                .map_err(|e| format!("libraries.json: {name}.address: {e}"))?,
+            create2_deployer: field("create2Deployer")?
+                .parse()
+                .map_err(|e| format!("libraries.json: {name}.create2Deployer: {e}"))?,
             calldata: calldata.into(),
         });
     }

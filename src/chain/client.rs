@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::eips::BlockNumberOrTag;
 use alloy::network::{Ethereum, TransactionBuilder};
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
-use alloy::eips::BlockNumberOrTag;
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
@@ -13,7 +13,9 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use serde::Serialize;
 
-use super::bindings::{linked_libraries, ERC1967Proxy, LinearPriceCalculator, RlnMembership, TestToken};
+use super::bindings::{
+    linked_libraries, ERC1967Proxy, LinearPriceCalculator, RlnMembership, TestToken,
+};
 use super::error::ChainError;
 use crate::field::Field;
 use crate::tree::{MerkleProof, DEFAULT_DEPTH};
@@ -33,7 +35,9 @@ pub fn field_to_u256(f: Field) -> U256 {
 
 /// A uint256 read from the chain as a field element (fails if it is not below r).
 pub fn u256_to_field(v: U256) -> Result<Field> {
-    Field::from_be_bytes(&v.to_be_bytes::<32>()).map_err(|e| ChainError::Invalid(format!("the contract returned {v}, not a field element: {e}")))
+    Field::from_be_bytes(&v.to_be_bytes::<32>()).map_err(|e| {
+        ChainError::Invalid(format!("the contract returned {v}, not a field element: {e}"))
+    })
 }
 
 /// Parameters of a new deployment. The defaults are the deployed Waku RLN v2 contract's (rate
@@ -181,8 +185,13 @@ pub struct MembershipClient {
 }
 
 /// Connects to `url` (http/https), with a wallet when a signer is given, and checks the chain id.
-pub async fn connect_provider(url: &str, signer: Option<PrivateKeySigner>, expected_chain_id: Option<u64>) -> Result<(DynProvider, u64, Option<Address>)> {
-    let parsed: alloy::transports::http::reqwest::Url = url.parse().map_err(|_| ChainError::BadUrl { url: url.to_string() })?;
+pub async fn connect_provider(
+    url: &str,
+    signer: Option<PrivateKeySigner>,
+    expected_chain_id: Option<u64>,
+) -> Result<(DynProvider, u64, Option<Address>)> {
+    let parsed: alloy::transports::http::reqwest::Url =
+        url.parse().map_err(|_| ChainError::BadUrl { url: url.to_string() })?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ChainError::BadUrl { url: url.to_string() });
     }
@@ -200,10 +209,17 @@ pub async fn connect_provider(url: &str, signer: Option<PrivateKeySigner>, expec
             .erased(),
         None => ProviderBuilder::new().connect_http(parsed).erased(),
     };
-    let chain_id = match tokio::time::timeout(Duration::from_secs(15), provider.get_chain_id()).await {
+    let chain_id = match tokio::time::timeout(Duration::from_secs(15), provider.get_chain_id())
+        .await
+    {
         Ok(Ok(id)) => id,
         Ok(Err(e)) => return Err(ChainError::Unreachable { url: url.to_string(), source: e }),
-        Err(_) => return Err(ChainError::Unreachable { url: url.to_string(), source: alloy::transports::TransportErrorKind::custom_str("no answer within 15 s") }),
+        Err(_) => {
+            return Err(ChainError::Unreachable {
+                url: url.to_string(),
+                source: alloy::transports::TransportErrorKind::custom_str("no answer within 15 s"),
+            })
+        }
     };
     if let Some(expected) = expected_chain_id {
         if expected != chain_id {
@@ -215,35 +231,82 @@ pub async fn connect_provider(url: &str, signer: Option<PrivateKeySigner>, expec
 
 impl MembershipClient {
     /// Connects to the registry at `registry` (the proxy address).
-    pub async fn connect(url: &str, signer: Option<PrivateKeySigner>, registry: Address, expected_chain_id: Option<u64>) -> Result<Self> {
+    pub async fn connect(
+        url: &str,
+        signer: Option<PrivateKeySigner>,
+        registry: Address,
+        expected_chain_id: Option<u64>,
+    ) -> Result<Self> {
         let (provider, chain_id, sender) = connect_provider(url, signer, expected_chain_id).await?;
-        let code = provider.get_code_at(registry).await.map_err(|e| ChainError::rpc("eth_getCode", e))?;
+        let code =
+            provider.get_code_at(registry).await.map_err(|e| ChainError::rpc("eth_getCode", e))?;
         if code.is_empty() {
             return Err(ChainError::NoContract { address: registry, chain_id });
         }
-        Ok(MembershipClient { provider, registry, sender, chain_id, receipt_timeout: Duration::from_secs(300) })
+        Ok(MembershipClient {
+            provider,
+            registry,
+            sender,
+            chain_id,
+            receipt_timeout: Duration::from_secs(300),
+        })
     }
 
     /// Deploys the Poseidon libraries, the token (unless given), the price calculator, the
     /// registry implementation and its ERC1967 proxy (initialized in the same transaction), then
     /// applies non-default slashing parameters. Returns a client of the new registry.
-    pub async fn deploy(url: &str, signer: PrivateKeySigner, expected_chain_id: Option<u64>, cfg: &DeployConfig) -> Result<(Self, Deployment)> {
-        let (provider, chain_id, sender) = connect_provider(url, Some(signer), expected_chain_id).await?;
+    pub async fn deploy(
+        url: &str,
+        signer: PrivateKeySigner,
+        expected_chain_id: Option<u64>,
+        cfg: &DeployConfig,
+    ) -> Result<(Self, Deployment)> {
+        let (provider, chain_id, sender) =
+            connect_provider(url, Some(signer), expected_chain_id).await?;
         let deployer = sender.expect("a signer was given");
-        let mut me = MembershipClient { provider, registry: Address::ZERO, sender, chain_id, receipt_timeout: Duration::from_secs(300) };
+        let mut me = MembershipClient {
+            provider,
+            registry: Address::ZERO,
+            sender,
+            chain_id,
+            receipt_timeout: Duration::from_secs(300),
+        };
         let p = me.provider.clone();
         // Libraries at their fixed CREATE2 addresses (the registry's bytecode is linked to them).
         let libs = linked_libraries().map_err(ChainError::Invalid)?;
         for lib in &libs {
-            if p.get_code_at(lib.address).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
-                if p.get_code_at(lib.create2_deployer).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
-                    return Err(ChainError::Invalid(format!("no CREATE2 deployer at {} on chain {chain_id}: cannot deploy {}", lib.create2_deployer, lib.name)));
+            if p.get_code_at(lib.address)
+                .await
+                .map_err(|e| ChainError::rpc("eth_getCode", e))?
+                .is_empty()
+            {
+                if p.get_code_at(lib.create2_deployer)
+                    .await
+                    .map_err(|e| ChainError::rpc("eth_getCode", e))?
+                    .is_empty()
+                {
+                    return Err(ChainError::Invalid(format!(
+                        "no CREATE2 deployer at {} on chain {chain_id}: cannot deploy {}",
+                        lib.create2_deployer, lib.name
+                    )));
                 }
-                let tx = TransactionRequest::default().with_to(lib.create2_deployer).with_input(lib.calldata.clone());
-                let pending = p.send_transaction(tx).await.map_err(|e| ChainError::rpc("deploy library", e))?;
+                let tx = TransactionRequest::default()
+                    .with_to(lib.create2_deployer)
+                    .with_input(lib.calldata.clone());
+                let pending = p
+                    .send_transaction(tx)
+                    .await
+                    .map_err(|e| ChainError::rpc("deploy library", e))?;
                 me.wait_receipt("deploy library", *pending.tx_hash()).await?;
-                if p.get_code_at(lib.address).await.map_err(|e| ChainError::rpc("eth_getCode", e))?.is_empty() {
-                    return Err(ChainError::Invalid(format!("{} did not land at {}", lib.name, lib.address)));
+                if p.get_code_at(lib.address)
+                    .await
+                    .map_err(|e| ChainError::rpc("eth_getCode", e))?
+                    .is_empty()
+                {
+                    return Err(ChainError::Invalid(format!(
+                        "{} did not land at {}",
+                        lib.name, lib.address
+                    )));
                 }
             }
         }
@@ -252,17 +315,32 @@ impl MembershipClient {
             Some(t) => t,
             None => {
                 let r = me.mined("deploy TestToken", TestToken::deploy_builder(&p)).await?;
-                let t = r.contract_address.ok_or_else(|| ChainError::Invalid("TestToken deployment has no address".into()))?;
+                let t = r.contract_address.ok_or_else(|| {
+                    ChainError::Invalid("TestToken deployment has no address".into())
+                })?;
                 if !cfg.mint_to_deployer.is_zero() {
-                    me.mined("TestToken.mint", TestToken::new(t, p.clone()).mint(deployer, cfg.mint_to_deployer)).await?;
+                    me.mined(
+                        "TestToken.mint",
+                        TestToken::new(t, p.clone()).mint(deployer, cfg.mint_to_deployer),
+                    )
+                    .await?;
                 }
                 t
             }
         };
-        let r = me.mined("deploy LinearPriceCalculator", LinearPriceCalculator::deploy_builder(&p, token, cfg.price_per_message_per_epoch)).await?;
-        let price_calculator = r.contract_address.ok_or_else(|| ChainError::Invalid("LinearPriceCalculator deployment has no address".into()))?;
+        let r = me
+            .mined(
+                "deploy LinearPriceCalculator",
+                LinearPriceCalculator::deploy_builder(&p, token, cfg.price_per_message_per_epoch),
+            )
+            .await?;
+        let price_calculator = r.contract_address.ok_or_else(|| {
+            ChainError::Invalid("LinearPriceCalculator deployment has no address".into())
+        })?;
         let r = me.mined("deploy RlnMembership", RlnMembership::deploy_builder(&p)).await?;
-        let implementation = r.contract_address.ok_or_else(|| ChainError::Invalid("RlnMembership deployment has no address".into()))?;
+        let implementation = r
+            .contract_address
+            .ok_or_else(|| ChainError::Invalid("RlnMembership deployment has no address".into()))?;
         let init = RlnMembership::initializeCall {
             _priceCalculator: price_calculator,
             _maxTotalRateLimit: cfg.max_total_rate_limit,
@@ -272,8 +350,15 @@ impl MembershipClient {
             _gracePeriod: cfg.grace_period,
         }
         .abi_encode();
-        let r = me.mined("deploy ERC1967Proxy + initialize", ERC1967Proxy::deploy_builder(&p, implementation, Bytes::from(init))).await?;
-        let registry = r.contract_address.ok_or_else(|| ChainError::Invalid("proxy deployment has no address".into()))?;
+        let r = me
+            .mined(
+                "deploy ERC1967Proxy + initialize",
+                ERC1967Proxy::deploy_builder(&p, implementation, Bytes::from(init)),
+            )
+            .await?;
+        let registry = r
+            .contract_address
+            .ok_or_else(|| ChainError::Invalid("proxy deployment has no address".into()))?;
         me.registry = registry;
         let reg = me.contract();
         // Order matters: the reveal window must stay below the withdrawal delay.
@@ -297,7 +382,16 @@ impl MembershipClient {
             me.mined("setTreasury", reg.setTreasury(t)).await?;
         }
         let deployed_block = me.deployed_block().await?;
-        let d = Deployment { chain_id, registry, implementation, token, price_calculator, poseidon_t2, poseidon_t3, deployed_block };
+        let d = Deployment {
+            chain_id,
+            registry,
+            implementation,
+            token,
+            price_calculator,
+            poseidon_t2,
+            poseidon_t3,
+            deployed_block,
+        };
         Ok((me, d))
     }
 
@@ -335,14 +429,22 @@ impl MembershipClient {
         let start = std::time::Instant::now();
         let mut delay = Duration::from_millis(5);
         loop {
-            if let Some(r) = self.provider.get_transaction_receipt(tx).await.map_err(|e| ChainError::rpc(call, e))? {
+            if let Some(r) = self
+                .provider
+                .get_transaction_receipt(tx)
+                .await
+                .map_err(|e| ChainError::rpc(call, e))?
+            {
                 if !r.status() {
                     return Err(ChainError::TxReverted { call, tx });
                 }
                 return Ok(r);
             }
             if start.elapsed() > self.receipt_timeout {
-                return Err(ChainError::Invalid(format!("{call}: transaction {tx} not mined within {:?}", self.receipt_timeout)));
+                return Err(ChainError::Invalid(format!(
+                    "{call}: transaction {tx} not mined within {:?}",
+                    self.receipt_timeout
+                )));
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
@@ -350,7 +452,11 @@ impl MembershipClient {
     }
 
     /// Sends a call and waits until it is mined; reverts are decoded.
-    pub(crate) async fn mined<D: CallDecoder>(&self, call: &'static str, b: CallBuilder<&DynProvider, D, Ethereum>) -> Result<TransactionReceipt> {
+    pub(crate) async fn mined<D: CallDecoder>(
+        &self,
+        call: &'static str,
+        b: CallBuilder<&DynProvider, D, Ethereum>,
+    ) -> Result<TransactionReceipt> {
         let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
         self.wait_receipt(call, *pending.tx_hash()).await
     }
@@ -359,13 +465,27 @@ impl MembershipClient {
 
     /// Block in which the registry was initialized.
     pub async fn deployed_block(&self) -> Result<u64> {
-        Ok(self.contract().deployedBlockNumber().call().await.map_err(|e| ChainError::from_contract("deployedBlockNumber", e))? as u64)
+        Ok(self
+            .contract()
+            .deployedBlockNumber()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("deployedBlockNumber", e))? as u64)
     }
 
     /// The deposit for a rate limit: (token, amount).
     pub async fn price(&self, rate_limit: u32) -> Result<(Address, U256)> {
-        let calc = self.contract().priceCalculator().call().await.map_err(|e| ChainError::from_contract("priceCalculator", e))?;
-        let r = LinearPriceCalculator::new(calc, self.provider.clone()).calculate(rate_limit).call().await.map_err(|e| ChainError::from_contract("calculate", e))?;
+        let calc = self
+            .contract()
+            .priceCalculator()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("priceCalculator", e))?;
+        let r = LinearPriceCalculator::new(calc, self.provider.clone())
+            .calculate(rate_limit)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("calculate", e))?;
         Ok((r._0, r._1))
     }
 
@@ -376,28 +496,53 @@ impl MembershipClient {
 
     /// The current root of the registry's tree.
     pub async fn root(&self) -> Result<Field> {
-        u256_to_field(self.contract().root().call().await.map_err(|e| ChainError::from_contract("root", e))?)
+        u256_to_field(
+            self.contract()
+                .root()
+                .call()
+                .await
+                .map_err(|e| ChainError::from_contract("root", e))?,
+        )
     }
 
     /// The most recent roots (newest first), without the zero slots of a young registry.
     pub async fn recent_roots(&self) -> Result<Vec<Field>> {
-        let roots = self.contract().getRecentRoots().call().await.map_err(|e| ChainError::from_contract("getRecentRoots", e))?;
+        let roots = self
+            .contract()
+            .getRecentRoots()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("getRecentRoots", e))?;
         roots.into_iter().filter(|r| !r.is_zero()).map(u256_to_field).collect()
     }
 
     /// The number of slots ever used (the next new index).
     pub async fn next_free_index(&self) -> Result<u32> {
-        self.contract().nextFreeIndex().call().await.map_err(|e| ChainError::from_contract("nextFreeIndex", e))
+        self.contract()
+            .nextFreeIndex()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("nextFreeIndex", e))
     }
 
     /// nextFreeIndex as of a block.
     pub async fn next_free_index_at(&self, block: u64) -> Result<u32> {
-        self.contract().nextFreeIndex().block(block.into()).call().await.map_err(|e| ChainError::from_contract("nextFreeIndex", e))
+        self.contract()
+            .nextFreeIndex()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("nextFreeIndex", e))
     }
 
     /// The Merkle path of the leaf at `index`, from the contract (stateless mode: no tree sync).
     pub async fn merkle_proof(&self, index: u32) -> Result<MerkleProof> {
-        let path = self.contract().getMerkleProof(alloy::primitives::aliases::U40::from(index)).call().await.map_err(|e| ChainError::from_contract("getMerkleProof", e))?;
+        let path = self
+            .contract()
+            .getMerkleProof(alloy::primitives::aliases::U40::from(index))
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("getMerkleProof", e))?;
         let path_elements = path.iter().map(|v| u256_to_field(*v)).collect::<Result<Vec<_>>>()?;
         let identity_path_index = (0..DEFAULT_DEPTH).map(|l| ((index >> l) & 1) as u8).collect();
         Ok(MerkleProof { path_elements, identity_path_index })
@@ -410,7 +555,9 @@ impl MembershipClient {
         if let Some(b) = block {
             call = call.block(b.into());
         }
-        let v = call.call().await.map_err(|e| ChainError::from_contract("getRateCommitmentsInRangeBoundsInclusive", e))?;
+        let v = call.call().await.map_err(|e| {
+            ChainError::from_contract("getRateCommitmentsInRangeBoundsInclusive", e)
+        })?;
         v.into_iter().map(u256_to_field).collect()
     }
 
@@ -418,13 +565,26 @@ impl MembershipClient {
     pub async fn membership_info(&self, id_commitment: Field) -> Result<Option<MembershipInfo>> {
         let c = self.contract();
         let id = field_to_u256(id_commitment);
-        let info = c.getMembershipInfo(id).call().await.map_err(|e| ChainError::from_contract("getMembershipInfo", e))?;
+        let info = c
+            .getMembershipInfo(id)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("getMembershipInfo", e))?;
         if info._0 == 0 {
             return Ok(None);
         }
-        let m = c.memberships(id).call().await.map_err(|e| ChainError::from_contract("memberships", e))?;
-        let in_grace_period = c.isInGracePeriod(id).call().await.map_err(|e| ChainError::from_contract("isInGracePeriod", e))?;
-        let expired = c.isExpired(id).call().await.map_err(|e| ChainError::from_contract("isExpired", e))?;
+        let m = c
+            .memberships(id)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("memberships", e))?;
+        let in_grace_period = c
+            .isInGracePeriod(id)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("isInGracePeriod", e))?;
+        let expired =
+            c.isExpired(id).call().await.map_err(|e| ChainError::from_contract("isExpired", e))?;
         let grace_start: u64 = m.gracePeriodStartTimestamp.try_into().unwrap_or(u64::MAX);
         Ok(Some(MembershipInfo {
             id_commitment,
@@ -443,12 +603,20 @@ impl MembershipClient {
 
     /// What `withdraw(token)` would pay `holder` now.
     pub async fn withdrawable(&self, holder: Address, token: Address) -> Result<U256> {
-        self.contract().withdrawableBalance(holder, token).call().await.map_err(|e| ChainError::from_contract("withdrawableBalance", e))
+        self.contract()
+            .withdrawableBalance(holder, token)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("withdrawableBalance", e))
     }
 
     /// ERC20 balance.
     pub async fn token_balance(&self, token: Address, holder: Address) -> Result<U256> {
-        TestToken::new(token, self.provider.clone()).balanceOf(holder).call().await.map_err(|e| ChainError::from_contract("balanceOf", e))
+        TestToken::new(token, self.provider.clone())
+            .balanceOf(holder)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("balanceOf", e))
     }
 
     // ------------------------------------------------------------------ transactions
@@ -456,7 +624,8 @@ impl MembershipClient {
     /// Mints test tokens (only works with the unrestricted [`TestToken`] of local deployments).
     pub async fn mint_test_tokens(&self, token: Address, to: Address, amount: U256) -> Result<()> {
         self.signer("mint")?;
-        self.mined("TestToken.mint", TestToken::new(token, self.provider.clone()).mint(to, amount)).await?;
+        self.mined("TestToken.mint", TestToken::new(token, self.provider.clone()).mint(to, amount))
+            .await?;
         Ok(())
     }
 
@@ -464,7 +633,11 @@ impl MembershipClient {
     async fn ensure_allowance(&self, token: Address, amount: U256) -> Result<()> {
         let me = self.signer("approve")?;
         let t = TestToken::new(token, self.provider.clone());
-        let allowance = t.allowance(me, self.registry).call().await.map_err(|e| ChainError::from_contract("allowance", e))?;
+        let allowance = t
+            .allowance(me, self.registry)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("allowance", e))?;
         if allowance < amount {
             self.mined("approve", t.approve(self.registry, amount)).await?;
         }
@@ -473,16 +646,31 @@ impl MembershipClient {
 
     /// Registers a membership (approving the deposit first if needed), after erasing
     /// `erase_first` (expired memberships or the sender's grace-period ones). Returns its index.
-    pub async fn register(&self, id_commitment: Field, rate_limit: u32, erase_first: &[Field]) -> Result<Registration> {
+    pub async fn register(
+        &self,
+        id_commitment: Field,
+        rate_limit: u32,
+        erase_first: &[Field],
+    ) -> Result<Registration> {
         self.signer("register")?;
         let (token, deposit) = self.price(rate_limit).await?;
         self.ensure_allowance(token, deposit).await?;
         let erase: Vec<U256> = erase_first.iter().map(|f| field_to_u256(*f)).collect();
-        let r = self.mined("register", self.contract().register(field_to_u256(id_commitment), rate_limit, erase)).await?;
-        let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event".into()))?;
+        let r = self
+            .mined(
+                "register",
+                self.contract().register(field_to_u256(id_commitment), rate_limit, erase),
+            )
+            .await?;
+        let ev = r
+            .decoded_log::<RlnMembership::MembershipRegistered>()
+            .ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event".into()))?;
         Ok(Registration {
             index: ev.data.index,
-            rate_commitment: crate::poseidon::poseidon2(id_commitment, Field::from_u64(rate_limit as u64)),
+            rate_commitment: crate::poseidon::poseidon2(
+                id_commitment,
+                Field::from_u64(rate_limit as u64),
+            ),
             tx: r.transaction_hash,
             block: r.block_number.unwrap_or_default(),
             deposit,
@@ -497,8 +685,13 @@ impl MembershipClient {
     /// A window never holds more than a block can take: anvil's automine mines what is ready when
     /// a transaction arrives, and leaves what did not fit in the pool until the next transaction,
     /// so a larger window would wait for receipts that never come.
-    pub async fn register_many(&self, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
-        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, REGISTER_WINDOW).await? else {
+    pub async fn register_many(
+        &self,
+        id_commitments: &[Field],
+        rate_limit: u32,
+    ) -> Result<Vec<u32>> {
+        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, REGISTER_WINDOW).await?
+        else {
             return Ok(vec![]);
         };
         let mut nonce = bulk.nonce;
@@ -508,7 +701,12 @@ impl MembershipClient {
             nonce += window.len() as u64;
             for h in hashes {
                 let r = self.wait_receipt("register", h).await?;
-                let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| ChainError::Invalid("register: no MembershipRegistered event (reverted?)".into()))?;
+                let ev =
+                    r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or_else(|| {
+                        ChainError::Invalid(
+                            "register: no MembershipRegistered event (reverted?)".into(),
+                        )
+                    })?;
                 out.push(ev.data.index);
             }
         }
@@ -522,17 +720,33 @@ impl MembershipClient {
     /// afterwards, also on error. Much faster than one block per registration on anvil, whose
     /// cost per block grows with the chain's state; raise the block gas limit (anvil
     /// `--gas-limit`) for larger windows. Nodes without the `evm_*` methods give an error.
-    pub async fn register_many_dev(&self, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
-        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, DEV_REGISTER_WINDOW).await? else {
+    pub async fn register_many_dev(
+        &self,
+        id_commitments: &[Field],
+        rate_limit: u32,
+    ) -> Result<Vec<u32>> {
+        let Some(bulk) = self.prepare_bulk(id_commitments, rate_limit, DEV_REGISTER_WINDOW).await?
+        else {
             return Ok(vec![]);
         };
-        let automine = self.provider.anvil_get_auto_mine().await.map_err(|e| ChainError::rpc("anvil_getAutomine", e))?;
+        let automine = self
+            .provider
+            .anvil_get_auto_mine()
+            .await
+            .map_err(|e| ChainError::rpc("anvil_getAutomine", e))?;
         if automine {
-            self.provider.anvil_set_auto_mine(false).await.map_err(|e| ChainError::rpc("anvil_setAutomine", e))?;
+            self.provider
+                .anvil_set_auto_mine(false)
+                .await
+                .map_err(|e| ChainError::rpc("anvil_setAutomine", e))?;
         }
         let res = self.register_mined_windows(&bulk, id_commitments, rate_limit).await;
         if automine {
-            let restored = self.provider.anvil_set_auto_mine(true).await.map_err(|e| ChainError::rpc("anvil_setAutomine", e));
+            let restored = self
+                .provider
+                .anvil_set_auto_mine(true)
+                .await
+                .map_err(|e| ChainError::rpc("anvil_setAutomine", e));
             if res.is_ok() {
                 restored?;
             }
@@ -540,19 +754,40 @@ impl MembershipClient {
         res
     }
 
-    async fn register_mined_windows(&self, bulk: &Bulk, id_commitments: &[Field], rate_limit: u32) -> Result<Vec<u32>> {
+    async fn register_mined_windows(
+        &self,
+        bulk: &Bulk,
+        id_commitments: &[Field],
+        rate_limit: u32,
+    ) -> Result<Vec<u32>> {
         let mut nonce = bulk.nonce;
         let mut out = Vec::with_capacity(id_commitments.len());
         for window in id_commitments.chunks(bulk.window) {
             let hashes = self.send_registrations(bulk, window, rate_limit, nonce).await?;
             nonce += window.len() as u64;
             self.provider.evm_mine(None).await.map_err(|e| ChainError::rpc("evm_mine", e))?;
-            let block = self.provider.get_block_number().await.map_err(|e| ChainError::rpc("eth_blockNumber", e))?;
-            let filter = Filter::new().address(self.registry).event_signature(RlnMembership::MembershipRegistered::SIGNATURE_HASH).from_block(block).to_block(block);
-            let logs = self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+            let block = self
+                .provider
+                .get_block_number()
+                .await
+                .map_err(|e| ChainError::rpc("eth_blockNumber", e))?;
+            let filter = Filter::new()
+                .address(self.registry)
+                .event_signature(RlnMembership::MembershipRegistered::SIGNATURE_HASH)
+                .from_block(block)
+                .to_block(block);
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(|e| ChainError::rpc("eth_getLogs", e))?;
             let mut events = Vec::with_capacity(logs.len());
             for log in &logs {
-                let ev = log.log_decode::<RlnMembership::MembershipRegistered>().map_err(|e| ChainError::Invalid(format!("bad MembershipRegistered log: {e}")))?.inner.data;
+                let ev = log
+                    .log_decode::<RlnMembership::MembershipRegistered>()
+                    .map_err(|e| ChainError::Invalid(format!("bad MembershipRegistered log: {e}")))?
+                    .inner
+                    .data;
                 events.push((ev.idCommitment, ev.index));
             }
             // Transactions are mined in nonce order, so the events come in window order.
@@ -570,7 +805,11 @@ impl MembershipClient {
                 }
             }
             if events.len() != window.len() {
-                return Err(ChainError::Invalid(format!("register: block {block} has {} registrations, expected {}", events.len(), window.len())));
+                return Err(ChainError::Invalid(format!(
+                    "register: block {block} has {} registrations, expected {}",
+                    events.len(),
+                    window.len()
+                )));
             }
         }
         Ok(out)
@@ -578,7 +817,12 @@ impl MembershipClient {
 
     /// The common part of bulk registration: one approval for all deposits, gas per transaction
     /// (room for a full tree path), fees, the first nonce and a window that fits in a block.
-    async fn prepare_bulk(&self, id_commitments: &[Field], rate_limit: u32, max_window: usize) -> Result<Option<Bulk>> {
+    async fn prepare_bulk(
+        &self,
+        id_commitments: &[Field],
+        rate_limit: u32,
+        max_window: usize,
+    ) -> Result<Option<Bulk>> {
         let me = self.signer("register")?;
         if id_commitments.is_empty() {
             return Ok(None);
@@ -587,23 +831,50 @@ impl MembershipClient {
         self.ensure_allowance(token, deposit * U256::from(id_commitments.len())).await?;
         let c = self.contract();
         let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
-        let gas = first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
+        let gas =
+            first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
         // Later inserts hash more tree levels than the first one: leave room for a full path
         // (20 PoseidonT3 calls).
         let gas = gas * 2 + 500_000;
-        let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
-        let nonce = self.provider.get_transaction_count(me).pending().await.map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
-        let latest = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
-        let block_gas = latest.map(|b| b.header.gas_limit).ok_or_else(|| ChainError::Invalid("no latest block".into()))?;
+        let fees =
+            self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
+        let nonce = self
+            .provider
+            .get_transaction_count(me)
+            .pending()
+            .await
+            .map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
+        let latest = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
+        let block_gas = latest
+            .map(|b| b.header.gas_limit)
+            .ok_or_else(|| ChainError::Invalid("no latest block".into()))?;
         if gas > block_gas {
-            return Err(ChainError::Invalid(format!("register needs up to {gas} gas, more than a block's {block_gas}")));
+            return Err(ChainError::Invalid(format!(
+                "register needs up to {gas} gas, more than a block's {block_gas}"
+            )));
         }
         let window = ((block_gas / gas) as usize).clamp(1, max_window);
-        Ok(Some(Bulk { gas, max_fee: fees.max_fee_per_gas * 2, priority_fee: fees.max_priority_fee_per_gas, nonce, window }))
+        Ok(Some(Bulk {
+            gas,
+            max_fee: fees.max_fee_per_gas * 2,
+            priority_fee: fees.max_priority_fee_per_gas,
+            nonce,
+            window,
+        }))
     }
 
     /// Signs and sends one window of registrations (nonces from `nonce` on), all at once.
-    async fn send_registrations(&self, bulk: &Bulk, window: &[Field], rate_limit: u32, nonce: u64) -> Result<Vec<B256>> {
+    async fn send_registrations(
+        &self,
+        bulk: &Bulk,
+        window: &[Field],
+        rate_limit: u32,
+        nonce: u64,
+    ) -> Result<Vec<B256>> {
         let c = self.contract();
         let sends = window.iter().enumerate().map(|(k, id)| {
             let call = c
@@ -613,7 +884,12 @@ impl MembershipClient {
                 .max_fee_per_gas(bulk.max_fee)
                 .max_priority_fee_per_gas(bulk.priority_fee)
                 .chain_id(self.chain_id);
-            async move { call.send().await.map(|p| *p.tx_hash()).map_err(|e| ChainError::from_contract("register", e)) }
+            async move {
+                call.send()
+                    .await
+                    .map(|p| *p.tx_hash())
+                    .map_err(|e| ChainError::from_contract("register", e))
+            }
         });
         futures::future::try_join_all(sends).await
     }
@@ -622,7 +898,10 @@ impl MembershipClient {
     pub async fn extend(&self, id_commitments: &[Field]) -> Result<B256> {
         self.signer("extendMemberships")?;
         let ids = id_commitments.iter().map(|f| field_to_u256(*f)).collect();
-        Ok(self.mined("extendMemberships", self.contract().extendMemberships(ids)).await?.transaction_hash)
+        Ok(self
+            .mined("extendMemberships", self.contract().extendMemberships(ids))
+            .await?
+            .transaction_hash)
     }
 
     /// Erases memberships: lazily (leaves stay in the tree) or fully (leaves set to 0).
@@ -645,15 +924,23 @@ impl MembershipClient {
             None => self.deposit_token().await?,
         };
         let r = self.mined("withdraw", self.contract().withdraw(token)).await?;
-        Ok(r.decoded_log::<RlnMembership::DepositWithdrawn>().map(|l| l.data.amount).unwrap_or_default())
+        Ok(r.decoded_log::<RlnMembership::DepositWithdrawn>()
+            .map(|l| l.data.amount)
+            .unwrap_or_default())
     }
 
     /// Step 1 of a slash: commits to (secret, reward receiver, sender). The secret stays local.
-    pub async fn commit_slash(&self, secret: Field, reward_receiver: Address) -> Result<SlashCommit> {
+    pub async fn commit_slash(
+        &self,
+        secret: Field,
+        reward_receiver: Address,
+    ) -> Result<SlashCommit> {
         let me = self.signer("commitSlash")?;
         let commitment = slash_commitment(secret, reward_receiver, me);
         let r = self.mined("commitSlash", self.contract().commitSlash(commitment)).await?;
-        let ev = r.decoded_log::<RlnMembership::SlashCommitted>().ok_or_else(|| ChainError::Invalid("commitSlash: no SlashCommitted event".into()))?;
+        let ev = r
+            .decoded_log::<RlnMembership::SlashCommitted>()
+            .ok_or_else(|| ChainError::Invalid("commitSlash: no SlashCommitted event".into()))?;
         Ok(SlashCommit {
             commitment,
             block: r.block_number.unwrap_or_default(),
@@ -663,10 +950,21 @@ impl MembershipClient {
     }
 
     /// Step 2 of a slash: reveals the secret (from the committing sender, after the commit block).
-    pub async fn reveal_slash(&self, secret: Field, reward_receiver: Address) -> Result<SlashOutcome> {
+    pub async fn reveal_slash(
+        &self,
+        secret: Field,
+        reward_receiver: Address,
+    ) -> Result<SlashOutcome> {
         self.signer("revealSlash")?;
-        let r = self.mined("revealSlash", self.contract().revealSlash(field_to_u256(secret), reward_receiver)).await?;
-        let ev = r.decoded_log::<RlnMembership::MembershipSlashed>().ok_or_else(|| ChainError::Invalid("revealSlash: no MembershipSlashed event".into()))?;
+        let r = self
+            .mined(
+                "revealSlash",
+                self.contract().revealSlash(field_to_u256(secret), reward_receiver),
+            )
+            .await?;
+        let ev = r
+            .decoded_log::<RlnMembership::MembershipSlashed>()
+            .ok_or_else(|| ChainError::Invalid("revealSlash: no MembershipSlashed event".into()))?;
         Ok(SlashOutcome {
             id_commitment: u256_to_field(ev.data.idCommitment)?,
             index: ev.data.index,
@@ -679,12 +977,19 @@ impl MembershipClient {
     }
 
     /// Commit, wait until the chain is past the commit block, reveal.
-    pub async fn slash(&self, secret: Field, reward_receiver: Address) -> Result<(SlashCommit, SlashOutcome)> {
+    pub async fn slash(
+        &self,
+        secret: Field,
+        reward_receiver: Address,
+    ) -> Result<(SlashCommit, SlashOutcome)> {
         let commit = self.commit_slash(secret, reward_receiver).await?;
         let start = std::time::Instant::now();
         loop {
             match self.reveal_slash(secret, reward_receiver).await {
-                Err(e) if e.revert_name() == Some("SlashRevealTooEarly") && start.elapsed() < self.receipt_timeout => {
+                Err(e)
+                    if e.revert_name() == Some("SlashRevealTooEarly")
+                        && start.elapsed() < self.receipt_timeout =>
+                {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 other => return other.map(|o| (commit, o)),

@@ -39,7 +39,9 @@ pub enum ChainError {
     NoSigner { call: &'static str },
     #[error("{0}")]
     Invalid(String),
-    #[error("the synced tree's root {ours} differs from the contract's {contract} at block {block}")]
+    #[error(
+        "the synced tree's root {ours} differs from the contract's {contract} at block {block}"
+    )]
     TreeMismatch { block: u64, ours: String, contract: String },
     #[error("the tree store belongs to contract {stored} on chain {stored_chain}, not {asked} on chain {asked_chain}")]
     StoreMismatch { stored: Address, stored_chain: u64, asked: Address, asked_chain: u64 },
@@ -56,7 +58,10 @@ impl ChainError {
         }
     }
 
-    pub(crate) fn rpc(call: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn rpc(
+        call: &'static str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         // Transport errors may carry revert data too (eth_estimateGas, eth_sendTransaction).
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
         if let Some(t) = boxed.downcast_ref::<alloy::transports::TransportError>() {
@@ -70,7 +75,10 @@ impl ChainError {
     /// The decoded registry error, if this is a revert of the registry.
     pub fn registry_error(&self) -> Option<&RlnMembership::RlnMembershipErrors> {
         match self {
-            ChainError::Reverted { revert: Revert { decoded: Some(DecodedRevert::Registry(e)), .. }, .. } => Some(e),
+            ChainError::Reverted {
+                revert: Revert { decoded: Some(DecodedRevert::Registry(e)), .. },
+                ..
+            } => Some(e),
             _ => None,
         }
     }
@@ -148,23 +156,43 @@ impl Revert {
             None
         };
         if let Ok(r) = alloy::sol_types::Revert::abi_decode(data) {
-            return Revert { name: "Error".into(), args: vec![format!("{:?}", r.reason)], decoded, data: bytes };
+            return Revert {
+                name: "Error".into(),
+                args: vec![format!("{:?}", r.reason)],
+                decoded,
+                data: bytes,
+            };
         }
         if let Ok(p) = alloy::sol_types::Panic::abi_decode(data) {
-            return Revert { name: "Panic".into(), args: vec![format!("0x{:x}", p.code)], decoded, data: bytes };
+            return Revert {
+                name: "Panic".into(),
+                args: vec![format!("0x{:x}", p.code)],
+                decoded,
+                data: bytes,
+            };
         }
         if data.len() >= 4 {
             for abi in all_abis() {
                 for err in abi.errors() {
                     if err.selector().as_slice() == &data[..4] {
                         if let Ok(values) = err.abi_decode_input(&data[4..]) {
-                            return Revert { name: err.name.clone(), args: values.iter().map(show).collect(), decoded, data: bytes };
+                            return Revert {
+                                name: err.name.clone(),
+                                args: values.iter().map(show).collect(),
+                                decoded,
+                                data: bytes,
+                            };
                         }
                     }
                 }
             }
         }
-        Revert { name: "unknown".into(), args: vec![format!("0x{}", alloy::hex::encode(data))], decoded, data: bytes }
+        Revert {
+            name: "unknown".into(),
+            args: vec![format!("0x{}", alloy::hex::encode(data))],
+            decoded,
+            data: bytes,
+        }
     }
 }
 
@@ -184,9 +212,25 @@ mod tests {
         let data = RlnMembership::InvalidIdCommitment { idCommitment: U256::ZERO }.abi_encode();
         let r = Revert::decode(&data);
         assert_eq!(r.to_string(), "InvalidIdCommitment(0)");
-        assert!(matches!(r.decoded, Some(DecodedRevert::Registry(RlnMembership::RlnMembershipErrors::InvalidIdCommitment(_)))));
-        let data = RlnMembership::NothingToWithdraw { holder: Address::ZERO, token: Address::repeat_byte(1) }.abi_encode();
-        assert_eq!(Revert::decode(&data).to_string(), format!("NothingToWithdraw({}, {})", Address::ZERO.to_checksum(None), Address::repeat_byte(1).to_checksum(None)));
+        assert!(matches!(
+            r.decoded,
+            Some(DecodedRevert::Registry(RlnMembership::RlnMembershipErrors::InvalidIdCommitment(
+                _
+            )))
+        ));
+        let data = RlnMembership::NothingToWithdraw {
+            holder: Address::ZERO,
+            token: Address::repeat_byte(1),
+        }
+        .abi_encode();
+        assert_eq!(
+            Revert::decode(&data).to_string(),
+            format!(
+                "NothingToWithdraw({}, {})",
+                Address::ZERO.to_checksum(None),
+                Address::repeat_byte(1).to_checksum(None)
+            )
+        );
         let data = alloy::sol_types::Revert::from("ERC20: insufficient allowance").abi_encode();
         assert_eq!(Revert::decode(&data).to_string(), "Error(\"ERC20: insufficient allowance\")");
         assert_eq!(Revert::decode(&[1, 2]).name, "unknown");

@@ -53,16 +53,31 @@ impl SlashBackend for MembershipClient {
 
     fn commit_slash(&self, commitment: [u8; 32]) -> BoxFuture<'_, Result<u64, SlashError>> {
         Box::pin(async move {
-            let r = self.mined("commitSlash", self.contract().commitSlash(commitment.into())).await.map_err(backend_error)?;
-            r.block_number.ok_or_else(|| SlashError::Backend("commitSlash receipt without a block number".into()))
+            let r = self
+                .mined("commitSlash", self.contract().commitSlash(commitment.into()))
+                .await
+                .map_err(backend_error)?;
+            r.block_number.ok_or_else(|| {
+                SlashError::Backend("commitSlash receipt without a block number".into())
+            })
         })
     }
 
-    fn reveal_slash(&self, secret: Field, receiver: [u8; 20]) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
+    fn reveal_slash(
+        &self,
+        secret: Field,
+        receiver: [u8; 20],
+    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
         Box::pin(async move {
-            let out = MembershipClient::reveal_slash(self, secret, Address::from(receiver)).await.map_err(backend_error)?;
+            let out = MembershipClient::reveal_slash(self, secret, Address::from(receiver))
+                .await
+                .map_err(backend_error)?;
             let block = MembershipClient::block_number(self).await.map_err(backend_error)?;
-            Ok(RevealReceipt { block, id_commitment: out.id_commitment, reward: u128::try_from(out.reward).unwrap_or(u128::MAX) })
+            Ok(RevealReceipt {
+                block,
+                id_commitment: out.id_commitment,
+                reward: u128::try_from(out.reward).unwrap_or(u128::MAX),
+            })
         })
     }
 }

@@ -87,13 +87,28 @@ pub struct TreeSync {
 impl TreeSync {
     /// Opens the store at `path` for `client`'s registry (a fresh store starts at the registry's
     /// deployment block; a store of another registry or chain is an error).
-    pub async fn open(client: MembershipClient, path: impl AsRef<std::path::Path>, opts: SyncOptions) -> Result<Self> {
+    pub async fn open(
+        client: MembershipClient,
+        path: impl AsRef<std::path::Path>,
+        opts: SyncOptions,
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path)).await.map_err(|e| ChainError::Invalid(format!("loading the tree store: {e}")))??;
-        let asked = StoreOrigin { chain_id: client.chain_id(), contract: client.registry().0 .0, start_block: 0 };
+        let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path))
+            .await
+            .map_err(|e| ChainError::Invalid(format!("loading the tree store: {e}")))??;
+        let asked = StoreOrigin {
+            chain_id: client.chain_id(),
+            contract: client.registry().0 .0,
+            start_block: 0,
+        };
         match store.origin() {
             Some(o) if o.chain_id != asked.chain_id || o.contract != asked.contract => {
-                return Err(ChainError::StoreMismatch { stored: o.contract.into(), stored_chain: o.chain_id, asked: client.registry(), asked_chain: client.chain_id() });
+                return Err(ChainError::StoreMismatch {
+                    stored: o.contract.into(),
+                    stored_chain: o.chain_id,
+                    asked: client.registry(),
+                    asked_chain: client.chain_id(),
+                });
             }
             Some(_) => {}
             None => {
@@ -123,7 +138,12 @@ impl TreeSync {
     }
 
     async fn block_hash(&self, n: u64) -> Result<Option<B256>> {
-        let b = self.client.provider().get_block_by_number(BlockNumberOrTag::Number(n)).await.map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
+        let b = self
+            .client
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await
+            .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
         Ok(b.map(|b| b.header.hash))
     }
 
@@ -176,12 +196,21 @@ impl TreeSync {
                     report.chunks += 1;
                     report.events += events;
                     report.leaf_changes += changes;
-                    progress(&SyncProgress { from_block: start, to_block: head, current_block: to, events: report.events, leaves: self.store.tree().next_index() });
+                    progress(&SyncProgress {
+                        from_block: start,
+                        to_block: head,
+                        current_block: to,
+                        events: report.events,
+                        leaves: self.store.tree().next_index(),
+                    });
                     from = to + 1;
                 }
                 Err(ChainError::Rpc { call: "eth_getLogs", .. }) if chunk > 1 => {
                     chunk = (chunk / 2).max(1);
-                    tracing::info!(chunk, "eth_getLogs refused the range; retrying with smaller chunks");
+                    tracing::info!(
+                        chunk,
+                        "eth_getLogs refused the range; retrying with smaller chunks"
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -194,19 +223,34 @@ impl TreeSync {
 
     /// Reads and applies blocks `from..=to`; returns (events, leaf changes).
     async fn sync_chunk(&mut self, from: u64, to: u64) -> Result<(u64, u64)> {
-        let filter = Filter::new().address(self.client.registry()).event_signature(MembershipClient::tree_event_signatures()).from_block(from).to_block(to);
+        let filter = Filter::new()
+            .address(self.client.registry())
+            .event_signature(MembershipClient::tree_event_signatures())
+            .from_block(from)
+            .to_block(to);
         let mut attempt = 0;
         let (logs, to_hash) = loop {
-            let before = self.block_hash(to).await?.ok_or_else(|| ChainError::Invalid(format!("block {to} is not on the chain")))?;
-            let logs = self.client.provider().get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+            let before = self
+                .block_hash(to)
+                .await?
+                .ok_or_else(|| ChainError::Invalid(format!("block {to} is not on the chain")))?;
+            let logs = self
+                .client
+                .provider()
+                .get_logs(&filter)
+                .await
+                .map_err(|e| ChainError::rpc("eth_getLogs", e))?;
             let after = self.block_hash(to).await?;
-            let consistent = after == Some(before) && logs.iter().all(|l| l.block_number != Some(to) || l.block_hash == Some(before));
+            let consistent = after == Some(before)
+                && logs.iter().all(|l| l.block_number != Some(to) || l.block_hash == Some(before));
             if consistent {
                 break (logs, before);
             }
             attempt += 1;
             if attempt >= 5 {
-                return Err(ChainError::Invalid(format!("the chain keeps reorganizing at block {to}")));
+                return Err(ChainError::Invalid(format!(
+                    "the chain keeps reorganizing at block {to}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
@@ -216,30 +260,53 @@ impl TreeSync {
             // Final leaves of erased / slashed slots, as of `to` (authoritative when the node has the state).
             for &index in &decoded.touched {
                 match self.client.leaves(index, index, Some(to)).await {
-                    Ok(v) if v.len() == 1 => changes.push(LeafChange { block: to, index, leaf: v[0] }),
+                    Ok(v) if v.len() == 1 => {
+                        changes.push(LeafChange { block: to, index, leaf: v[0] })
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::debug!(index, error = %e, "no historical state; keeping the event-order rule"),
+                    Err(e) => {
+                        tracing::debug!(index, error = %e, "no historical state; keeping the event-order rule")
+                    }
                 }
             }
         }
         let expected_root = decoded.roots.last().map(|r| r.1);
-        let mut update = ChunkUpdate { changes, roots: decoded.roots, to_block: to, to_hash: to_hash.0, keep_blocks: self.opts.reorg_depth };
+        let mut update = ChunkUpdate {
+            changes,
+            roots: decoded.roots,
+            to_block: to,
+            to_hash: to_hash.0,
+            keep_blocks: self.opts.reorg_depth,
+        };
         // The root is checked before anything is written.
         match self.store.apply_checked(&update, expected_root) {
             Ok(()) => {}
             Err(crate::tree::disk::StoreError::RootMismatch { .. }) => {
                 // Something events do not show (e.g. an identity registering again clears its old
                 // leaf): read every leaf as of `to` and apply the differences.
-                tracing::info!(block = to, "events do not explain the new root; reading the leaves from the contract");
+                tracing::info!(
+                    block = to,
+                    "events do not explain the new root; reading the leaves from the contract"
+                );
                 let n = self.client.next_free_index_at(to).await?;
                 let mut index = 0u32;
                 let mut fixes = Vec::new();
-                let touched: std::collections::BTreeSet<u32> = update.changes.iter().map(|c| c.index).collect();
+                let touched: std::collections::BTreeSet<u32> =
+                    update.changes.iter().map(|c| c.index).collect();
                 while index < n {
                     let end = (index + 999).min(n - 1);
-                    for (k, leaf) in self.client.leaves(index, end, Some(to)).await?.into_iter().enumerate() {
+                    for (k, leaf) in
+                        self.client.leaves(index, end, Some(to)).await?.into_iter().enumerate()
+                    {
                         let i = index + k as u32;
-                        if touched.contains(&i) || self.store.tree().leaf(i as u64).map_err(crate::tree::disk::StoreError::from)? != leaf {
+                        if touched.contains(&i)
+                            || self
+                                .store
+                                .tree()
+                                .leaf(i as u64)
+                                .map_err(crate::tree::disk::StoreError::from)?
+                                != leaf
+                        {
                             fixes.push(LeafChange { block: to, index: i, leaf });
                         }
                     }
@@ -247,7 +314,13 @@ impl TreeSync {
                 }
                 update.changes.extend(fixes);
                 self.store.apply_checked(&update, expected_root).map_err(|e| match e {
-                    crate::tree::disk::StoreError::RootMismatch { ours, expected } => ChainError::TreeMismatch { block: to, ours: ours.to_string(), contract: expected.to_string() },
+                    crate::tree::disk::StoreError::RootMismatch { ours, expected } => {
+                        ChainError::TreeMismatch {
+                            block: to,
+                            ours: ours.to_string(),
+                            contract: expected.to_string(),
+                        }
+                    }
                     other => other.into(),
                 })?;
             }
@@ -300,17 +373,24 @@ fn decode_chunk(logs: &[Log]) -> Result<DecodedChunk> {
         if log.removed {
             continue;
         }
-        let block = log.block_number.ok_or_else(|| ChainError::Invalid("a log without a block number".into()))?;
+        let block = log
+            .block_number
+            .ok_or_else(|| ChainError::Invalid("a log without a block number".into()))?;
         if log.transaction_hash != tx {
             cur.finish(&mut out);
             tx = log.transaction_hash;
         }
         cur.block = block;
         let topic = log.topic0().copied().unwrap_or_default();
-        let bad = |e: alloy::sol_types::Error| ChainError::Invalid(format!("undecodable registry event in block {block}: {e}"));
+        let bad = |e: alloy::sol_types::Error| {
+            ChainError::Invalid(format!("undecodable registry event in block {block}: {e}"))
+        };
         if topic == RlnMembership::MembershipRegistered::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::MembershipRegistered>().map_err(bad)?.inner.data;
-            let limit: u64 = ev.membershipRateLimit.try_into().map_err(|_| ChainError::Invalid(format!("rate limit {} out of range", ev.membershipRateLimit)))?;
+            let ev =
+                log.log_decode::<RlnMembership::MembershipRegistered>().map_err(bad)?.inner.data;
+            let limit: u64 = ev.membershipRateLimit.try_into().map_err(|_| {
+                ChainError::Invalid(format!("rate limit {} out of range", ev.membershipRateLimit))
+            })?;
             let leaf = poseidon2(u256_to_field(ev.idCommitment)?, Field::from_u64(limit));
             out.changes.push(LeafChange { block, index: ev.index, leaf });
             cur.registered = true;

@@ -31,7 +31,9 @@ pub fn cache_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(d).join("rlnkit"));
     }
-    std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| PathBuf::from(h).join(".cache").join("rlnkit"))
+    std::env::var_os("HOME")
+        .filter(|d| !d.is_empty())
+        .map(|h| PathBuf::from(h).join(".cache").join("rlnkit"))
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -83,7 +85,12 @@ pub fn read_entry(path: &Path, kind: &str, source: &[u8; 32]) -> Option<Vec<u8>>
 pub fn write_entry(path: &Path, kind: &str, source: &[u8; 32], body: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"), std::process::id(), rand::random::<u64>()));
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(MAGIC)?;
@@ -104,7 +111,8 @@ pub fn write_entry(path: &Path, kind: &str, source: &[u8; 32], body: &[u8]) -> s
 
 /// Odd multipliers and offsets of the checksum's four lanes (fractional digits of √2, √3, √5,
 /// √7 made odd); any odd constants would do.
-const LANE_MUL: [u64; 4] = [0x6a09e667f3bcc909, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1];
+const LANE_MUL: [u64; 4] =
+    [0x6a09e667f3bcc909, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1];
 
 /// A 128-bit checksum of `bytes` for detecting corrupt cache entries (not a cryptographic
 /// hash). Four independent lanes take one 8-byte word each per 32-byte block; a lane's step
@@ -113,7 +121,8 @@ const LANE_MUL: [u64; 4] = [0x6a09e667f3bcc909, 0xbb67ae8584caa73b, 0x3c6ef372fe
 /// lanes are then mixed into two 64-bit halves.
 pub fn body_checksum(bytes: &[u8]) -> [u8; CHECKSUM_BYTES] {
     let mut lanes = LANE_MUL;
-    let step = |s: &mut u64, w: u64, k: u64| *s = (*s ^ w).wrapping_mul(k).rotate_left(29).wrapping_add(k);
+    let step =
+        |s: &mut u64, w: u64, k: u64| *s = (*s ^ w).wrapping_mul(k).rotate_left(29).wrapping_add(k);
     let mut blocks = bytes.chunks_exact(32);
     for block in &mut blocks {
         for ((s, k), w) in lanes.iter_mut().zip(LANE_MUL).zip(block.chunks_exact(8)) {
@@ -193,7 +202,8 @@ mod tests {
             }
         }
         // Zero runs of different lengths, and swapped blocks, differ.
-        let sums: std::collections::HashSet<_> = (0..100).map(|n| body_checksum(&vec![0u8; n])).collect();
+        let sums: std::collections::HashSet<_> =
+            (0..100).map(|n| body_checksum(&vec![0u8; n])).collect();
         assert_eq!(sums.len(), 100);
         let mut swapped = data.clone();
         swapped[..32].copy_from_slice(&data[32..64]);

@@ -74,7 +74,10 @@ impl std::fmt::Debug for CircuitKeys {
         f.debug_struct("CircuitKeys")
             .field("source", &self.source)
             .field("constraints", &self.constraints.num_constraints)
-            .field("variables", &(self.constraints.num_instance_variables + self.constraints.num_witness_variables))
+            .field(
+                "variables",
+                &(self.constraints.num_instance_variables + self.constraints.num_witness_variables),
+            )
             .finish()
     }
 }
@@ -93,7 +96,13 @@ impl CircuitKeys {
 
     /// The development keys with an explicit cache directory (None: parse and compile).
     pub fn embedded_with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>, KeysError> {
-        Self::from_bytes_with_cache(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys", cache_dir).map(Arc::new)
+        Self::from_bytes_with_cache(
+            EMBEDDED_ZKEY,
+            EMBEDDED_WASM,
+            "embedded development keys",
+            cache_dir,
+        )
+        .map(Arc::new)
     }
 
     /// Loads `rln_final.zkey` and `rln.wasm` from `dir` (and checks `verification_key.json`
@@ -106,11 +115,16 @@ impl CircuitKeys {
         };
         let zkey = read(ZKEY_FILE)?;
         let wasm = read(WASM_FILE)?;
-        let keys = Self::from_bytes(&zkey, &wasm, &dir.display().to_string()).map_err(|e| match e {
-            KeysError::Zkey { reason, .. } => KeysError::Zkey { path: dir.join(ZKEY_FILE), reason },
-            KeysError::Wasm { reason, .. } => KeysError::Wasm { path: dir.join(WASM_FILE), reason },
-            other => other,
-        })?;
+        let keys =
+            Self::from_bytes(&zkey, &wasm, &dir.display().to_string()).map_err(|e| match e {
+                KeysError::Zkey { reason, .. } => {
+                    KeysError::Zkey { path: dir.join(ZKEY_FILE), reason }
+                }
+                KeysError::Wasm { reason, .. } => {
+                    KeysError::Wasm { path: dir.join(WASM_FILE), reason }
+                }
+                other => other,
+            })?;
         let vk_path = dir.join(VK_FILE);
         if vk_path.exists() {
             let vk = load_verifying_key_json(&vk_path)?;
@@ -132,10 +146,19 @@ impl CircuitKeys {
     /// The proving key and the witness generator are independent, so they are loaded side by
     /// side (both cores when rayon has two): with a warm cache each side is the sha256 of its
     /// source (the entry's name), reading and checksumming the entry, and deserialization.
-    pub fn from_bytes_with_cache(zkey: &[u8], wasm: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<Self, KeysError> {
-        let (parts, witness) = rayon::join(|| load_key_parts(zkey, source, cache_dir), || WitnessGenerator::with_cache(wasm, cache_dir));
+    pub fn from_bytes_with_cache(
+        zkey: &[u8],
+        wasm: &[u8],
+        source: &str,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, KeysError> {
+        let (parts, witness) = rayon::join(
+            || load_key_parts(zkey, source, cache_dir),
+            || WitnessGenerator::with_cache(wasm, cache_dir),
+        );
         let ((proving_key, constraints, prepared), digest) = parts?;
-        let witness = witness.map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
+        let witness =
+            witness.map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
         Ok(CircuitKeys {
             proving_key,
             constraints,
@@ -165,7 +188,8 @@ impl CircuitKeys {
 
     /// A verifier for these keys, shared (its fixed-base tables are built once).
     pub fn verifier(&self) -> &crate::verifier::Verifier {
-        self.verifier.get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
+        self.verifier
+            .get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
     }
 
     /// Makes the prover's fixed-base tables now (read from the key cache, or built in about a
@@ -181,15 +205,27 @@ impl CircuitKeys {
         use crate::prover::groth16::ProvingTables;
         self.tables.get_or_init(|| {
             let ni = self.constraints.num_instance_variables;
-            let entry = self.table_cache.as_ref().map(|(dir, digest)| (cache::entry_path(dir, TABLES_CACHE_KIND, digest), digest));
-            if let Some(t) = entry.as_ref().and_then(|(path, digest)| cache::read_entry(path, TABLES_CACHE_KIND, digest)).and_then(|b| ProvingTables::decode(&b, &self.proving_key, ni)) {
+            let entry = self
+                .table_cache
+                .as_ref()
+                .map(|(dir, digest)| (cache::entry_path(dir, TABLES_CACHE_KIND, digest), digest));
+            if let Some(t) = entry
+                .as_ref()
+                .and_then(|(path, digest)| cache::read_entry(path, TABLES_CACHE_KIND, digest))
+                .and_then(|b| ProvingTables::decode(&b, &self.proving_key, ni))
+            {
                 return t;
             }
             let started = std::time::Instant::now();
             let tables = ProvingTables::new(&self.proving_key, ni);
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "built the proving key's fixed-base tables");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "built the proving key's fixed-base tables"
+            );
             if let Some((path, digest)) = entry {
-                if let Err(e) = cache::write_entry(&path, TABLES_CACHE_KIND, digest, &tables.encode()) {
+                if let Err(e) =
+                    cache::write_entry(&path, TABLES_CACHE_KIND, digest, &tables.encode())
+                {
                     tracing::debug!(error = %e, "cannot cache the proving tables");
                 }
             }
@@ -221,13 +257,19 @@ type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254
 
 /// The proving key, constraints and prepared verifying key from the cache when it has them
 /// (else parsed from the zkey and cached), with the zkey's digest when a cache is used.
-fn load_key_parts(zkey: &[u8], source: &str, cache_dir: Option<&Path>) -> Result<(KeyParts, Option<[u8; 32]>), KeysError> {
+fn load_key_parts(
+    zkey: &[u8],
+    source: &str,
+    cache_dir: Option<&Path>,
+) -> Result<(KeyParts, Option<[u8; 32]>), KeysError> {
     let Some(dir) = cache_dir else {
         return Ok((parse_zkey(zkey, source)?, None));
     };
     let digest = cache::sha256(zkey);
     let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
-    if let Some(parts) = cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body)) {
+    if let Some(parts) =
+        cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body))
+    {
         return Ok((parts, Some(digest)));
     }
     let parts = parse_zkey(zkey, source)?;
@@ -244,7 +286,10 @@ fn parse_zkey(zkey: &[u8], source: &str) -> Result<KeyParts, KeysError> {
     let (proving_key, idx) = ark_circom::read_zkey(&mut std::io::Cursor::new(zkey))
         .map_err(|e| KeysError::Zkey { path: PathBuf::from(source), reason: e.to_string() })?;
     if idx.num_instance_variables != PUBLIC_SIGNALS + 1 {
-        return Err(KeysError::PublicInputs { expected: PUBLIC_SIGNALS, got: idx.num_instance_variables.saturating_sub(1) });
+        return Err(KeysError::PublicInputs {
+            expected: PUBLIC_SIGNALS,
+            got: idx.num_instance_variables.saturating_sub(1),
+        });
     }
     let constraints = ConstraintSystem {
         num_instance_variables: idx.num_instance_variables,
@@ -258,7 +303,9 @@ fn parse_zkey(zkey: &[u8], source: &str) -> Result<KeyParts, KeysError> {
 
 fn encode_cached_keys((pk, cs, pvk): &KeyParts) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    (cs.num_instance_variables as u64, cs.num_witness_variables as u64, cs.num_constraints as u64).serialize_uncompressed(&mut out).ok()?;
+    (cs.num_instance_variables as u64, cs.num_witness_variables as u64, cs.num_constraints as u64)
+        .serialize_uncompressed(&mut out)
+        .ok()?;
     cs.matrices.serialize_uncompressed(&mut out).ok()?;
     pk.serialize_uncompressed(&mut out).ok()?;
     pvk.serialize_uncompressed(&mut out).ok()?;
@@ -269,10 +316,15 @@ fn encode_cached_keys((pk, cs, pvk): &KeyParts) -> Option<Vec<u8>> {
 /// written from a zkey whose points were checked when it was parsed.
 fn decode_cached_keys(mut body: &[u8]) -> Option<KeyParts> {
     let r = &mut body;
-    let (ni, nw, nc) = <(u64, u64, u64)>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
-    let matrices = <[Matrix<Fr>; 3]>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
-    let pk = ProvingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
-    let pvk = PreparedVerifyingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let (ni, nw, nc) =
+        <(u64, u64, u64)>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let matrices =
+        <[Matrix<Fr>; 3]>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let pk =
+        ProvingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No).ok()?;
+    let pvk =
+        PreparedVerifyingKey::<Bn254>::deserialize_with_mode(&mut *r, Compress::No, Validate::No)
+            .ok()?;
     let wires = pk.a_query.len();
     let consistent = r.is_empty()
         && ni as usize == PUBLIC_SIGNALS + 1
@@ -283,17 +335,25 @@ fn decode_cached_keys(mut body: &[u8]) -> Option<KeyParts> {
     if !consistent {
         return None;
     }
-    let cs = ConstraintSystem { num_instance_variables: ni as usize, num_witness_variables: nw as usize, num_constraints: nc as usize, matrices };
+    let cs = ConstraintSystem {
+        num_instance_variables: ni as usize,
+        num_witness_variables: nw as usize,
+        num_constraints: nc as usize,
+        matrices,
+    };
     Some((pk, cs, pvk))
 }
 
 /// Reads a snarkjs `verification_key.json`.
 pub fn load_verifying_key_json(path: &Path) -> Result<VerifyingKey<Bn254>, KeysError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
-    verifying_key_from_snarkjs_json(&text).map_err(|reason| KeysError::VerifyingKey { path: path.to_path_buf(), reason })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
+    verifying_key_from_snarkjs_json(&text)
+        .map_err(|reason| KeysError::VerifyingKey { path: path.to_path_buf(), reason })
 }
 
 /// The embedded development verifying key.
 pub fn embedded_verifying_key() -> VerifyingKey<Bn254> {
-    verifying_key_from_snarkjs_json(EMBEDDED_VK_JSON).expect("the embedded verification key is valid")
+    verifying_key_from_snarkjs_json(EMBEDDED_VK_JSON)
+        .expect("the embedded verification key is valid")
 }

@@ -31,7 +31,13 @@ pub fn verifying_key_from_snarkjs_json(text: &str) -> Result<VerifyingKey<Bn254>
             return Err(format!("nPublic is {n} but IC has {} points", gamma_abc_g1.len()));
         }
     }
-    Ok(VerifyingKey { alpha_g1: g1("vk_alpha_1")?, beta_g2: g2("vk_beta_2")?, gamma_g2: g2("vk_gamma_2")?, delta_g2: g2("vk_delta_2")?, gamma_abc_g1 })
+    Ok(VerifyingKey {
+        alpha_g1: g1("vk_alpha_1")?,
+        beta_g2: g2("vk_beta_2")?,
+        gamma_g2: g2("vk_gamma_2")?,
+        delta_g2: g2("vk_delta_2")?,
+        gamma_abc_g1,
+    })
 }
 
 /// The arkworks compressed form.

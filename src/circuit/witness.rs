@@ -37,13 +37,24 @@ pub struct WitnessInput {
 
 impl WitnessInput {
     /// Assembles inputs from typed parts.
-    pub fn new(identity_secret: Field, user_message_limit: u64, message_id: u64, path: &MerkleProof, x: Field, external_nullifier: Field) -> Self {
+    pub fn new(
+        identity_secret: Field,
+        user_message_limit: u64,
+        message_id: u64,
+        path: &MerkleProof,
+        x: Field,
+        external_nullifier: Field,
+    ) -> Self {
         WitnessInput {
             identity_secret,
             user_message_limit: Field::from_u64(user_message_limit),
             message_id: Field::from_u64(message_id),
             path_elements: path.path_elements.clone(),
-            identity_path_index: path.identity_path_index.iter().map(|&b| Field::from_u64(b as u64)).collect(),
+            identity_path_index: path
+                .identity_path_index
+                .iter()
+                .map(|&b| Field::from_u64(b as u64))
+                .collect(),
             x,
             external_nullifier,
         }
@@ -56,7 +67,15 @@ impl WitnessInput {
             identity_path_index: self
                 .identity_path_index
                 .iter()
-                .map(|b| if *b == Field::ZERO { 0 } else if *b == Field::ONE { 1 } else { 2 })
+                .map(|b| {
+                    if *b == Field::ZERO {
+                        0
+                    } else if *b == Field::ONE {
+                        1
+                    } else {
+                        2
+                    }
+                })
                 .collect(),
         }
     }
@@ -104,7 +123,9 @@ fn circom_exception(code: i32) -> String {
 
 /// circom's signal-name hash (64-bit FNV-1a), split into its high and low halves.
 fn fnv1a(name: &str) -> (i32, i32) {
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    let h = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
     ((h >> 32) as u32 as i32, h as u32 as i32)
 }
 
@@ -120,14 +141,19 @@ impl Instance {
                 "showSharedRWMemory" => Function::new_typed(&mut store, || {}),
             }
         };
-        let instance = wasmer::Instance::new(&mut store, module, &imports).map_err(|e| e.to_string())?;
+        let instance =
+            wasmer::Instance::new(&mut store, module, &imports).map_err(|e| e.to_string())?;
         let e = &instance.exports;
         let err = |e: wasmer::ExportError| format!("not a circom 2 witness generator: {e}");
         let memory = e.get_memory("memory").map_err(err)?.clone();
-        let field_words: TypedFunction<(), i32> = e.get_typed_function(&store, "getFieldNumLen32").map_err(err)?;
-        let get_raw_prime: TypedFunction<(), ()> = e.get_typed_function(&store, "getRawPrime").map_err(err)?;
-        let shared_start: TypedFunction<(), i32> = e.get_typed_function(&store, "getSharedRWMemoryStart").map_err(err)?;
-        let witness_size: TypedFunction<(), i32> = e.get_typed_function(&store, "getWitnessSize").map_err(err)?;
+        let field_words: TypedFunction<(), i32> =
+            e.get_typed_function(&store, "getFieldNumLen32").map_err(err)?;
+        let get_raw_prime: TypedFunction<(), ()> =
+            e.get_typed_function(&store, "getRawPrime").map_err(err)?;
+        let shared_start: TypedFunction<(), i32> =
+            e.get_typed_function(&store, "getSharedRWMemoryStart").map_err(err)?;
+        let witness_size: TypedFunction<(), i32> =
+            e.get_typed_function(&store, "getWitnessSize").map_err(err)?;
         let mut instance = Instance {
             init: e.get_typed_function(&store, "init").map_err(err)?,
             set_input_signal: e.get_typed_function(&store, "setInputSignal").map_err(err)?,
@@ -139,14 +165,20 @@ impl Instance {
         };
         let words = field_words.call(&mut instance.store).map_err(|e| e.message())?;
         if words != 8 {
-            return Err(format!("the witness generator's field has {words} 32-bit words, BN254's has 8"));
+            return Err(format!(
+                "the witness generator's field has {words} 32-bit words, BN254's has 8"
+            ));
         }
-        instance.shared = shared_start.call(&mut instance.store).map_err(|e| e.message())? as u32 as u64;
+        instance.shared =
+            shared_start.call(&mut instance.store).map_err(|e| e.message())? as u32 as u64;
         get_raw_prime.call(&mut instance.store).map_err(|e| e.message())?;
         if instance.read_shared()? != Fr::MODULUS.to_bytes_le()[..] {
-            return Err("the witness generator is for another field than BN254's scalar field".into());
+            return Err(
+                "the witness generator is for another field than BN254's scalar field".into()
+            );
         }
-        instance.witness_size = witness_size.call(&mut instance.store).map_err(|e| e.message())? as u32;
+        instance.witness_size =
+            witness_size.call(&mut instance.store).map_err(|e| e.message())? as u32;
         Ok(instance)
     }
 
@@ -161,16 +193,26 @@ impl Instance {
         for (name, values) in input.signals() {
             let (hi, lo) = fnv1a(name);
             for (i, v) in values.iter().enumerate() {
-                self.memory.view(&self.store).write(self.shared, &v.to_le_bytes()).map_err(|e| e.to_string())?;
-                self.set_input_signal.call(&mut self.store, hi, lo, i as i32).map_err(|e| format!("input {name}[{i}]: {}", e.message()))?;
+                self.memory
+                    .view(&self.store)
+                    .write(self.shared, &v.to_le_bytes())
+                    .map_err(|e| e.to_string())?;
+                self.set_input_signal
+                    .call(&mut self.store, hi, lo, i as i32)
+                    .map_err(|e| format!("input {name}[{i}]: {}", e.message()))?;
             }
         }
         let mut witness = Vec::with_capacity(self.witness_size as usize);
         for i in 0..self.witness_size {
             self.get_witness.call(&mut self.store, i as i32).map_err(|e| e.message())?;
             let bytes = self.read_shared()?;
-            let limbs: [u64; 4] = std::array::from_fn(|k| u64::from_le_bytes(bytes[8 * k..8 * k + 8].try_into().expect("8 bytes")));
-            witness.push(Fr::from_bigint(BigInt(limbs)).ok_or_else(|| format!("wire {i} is not a canonical field element"))?);
+            let limbs: [u64; 4] = std::array::from_fn(|k| {
+                u64::from_le_bytes(bytes[8 * k..8 * k + 8].try_into().expect("8 bytes"))
+            });
+            witness.push(
+                Fr::from_bigint(BigInt(limbs))
+                    .ok_or_else(|| format!("wire {i} is not a canonical field element"))?,
+            );
         }
         Ok(witness)
     }
@@ -238,9 +280,16 @@ impl WitnessGenerator {
     /// circuit assertions): the reference [`WitnessGenerator::generate`] is tested against.
     pub fn generate_reference(&self, input: &WitnessInput) -> Result<Vec<Fr>, String> {
         let mut store = Store::new(self.engine.clone());
-        let mut calculator = ark_circom::WitnessCalculator::from_module(&mut store, self.module.clone()).map_err(|e| e.to_string())?;
-        let big = |f: &Field| num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &f.to_le_bytes());
-        let signals = input.signals().map(|(name, values)| (name.to_string(), values.iter().map(big).collect::<Vec<_>>()));
-        calculator.calculate_witness_element::<Fr, _>(&mut store, signals, true).map_err(|e| format!("{e:#}"))
+        let mut calculator =
+            ark_circom::WitnessCalculator::from_module(&mut store, self.module.clone())
+                .map_err(|e| e.to_string())?;
+        let big =
+            |f: &Field| num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &f.to_le_bytes());
+        let signals = input
+            .signals()
+            .map(|(name, values)| (name.to_string(), values.iter().map(big).collect::<Vec<_>>()));
+        calculator
+            .calculate_witness_element::<Fr, _>(&mut store, signals, true)
+            .map_err(|e| format!("{e:#}"))
     }
 }

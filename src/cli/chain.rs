@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use rlnkit::chain::{Address, DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync, U256};
+use rlnkit::chain::{
+    Address, DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync, U256,
+};
 use rlnkit::keystore::{Credential, Keystore};
 use rlnkit::Field;
 use serde_json::json;
@@ -18,7 +20,12 @@ use super::{GlobalOpts, Outcome};
 #[derive(clap::Args, Debug, Clone)]
 pub struct RpcOpts {
     /// JSON-RPC endpoint.
-    #[arg(long, env = "RLNKIT_RPC_URL", default_value = "http://127.0.0.1:8545", value_name = "URL")]
+    #[arg(
+        long,
+        env = "RLNKIT_RPC_URL",
+        default_value = "http://127.0.0.1:8545",
+        value_name = "URL"
+    )]
     pub rpc: String,
     /// The registry (proxy) address.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
@@ -35,8 +42,12 @@ impl RpcOpts {
     /// The signer, if one is configured.
     pub fn signer(&self) -> Result<Option<PrivateKeySigner>> {
         if let Some(f) = &self.private_key_file {
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading private key file {}", f.display()))?;
-            return Ok(Some(rlnkit::chain::parse_private_key(&text).with_context(|| format!("private key file {}", f.display()))?));
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading private key file {}", f.display()))?;
+            return Ok(Some(
+                rlnkit::chain::parse_private_key(&text)
+                    .with_context(|| format!("private key file {}", f.display()))?,
+            ));
         }
         match std::env::var("RLNKIT_PRIVATE_KEY") {
             Ok(k) => Ok(Some(rlnkit::chain::parse_private_key(&k).context("RLNKIT_PRIVATE_KEY")?)),
@@ -59,17 +70,27 @@ impl RpcOpts {
 
 /// Runs a future on a fresh tokio runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?.block_on(f))
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(f))
 }
 
 fn parse_field_list(items: &[String]) -> Result<Vec<Field>> {
-    items.iter().map(|s| Field::parse(s).with_context(|| format!("{s:?} is not a field element"))).collect()
+    items
+        .iter()
+        .map(|s| Field::parse(s).with_context(|| format!("{s:?} is not a field element")))
+        .collect()
 }
 
 fn tokens(v: U256) -> String {
     let unit = U256::from(rlnkit::chain::TOKEN_UNIT);
     let (whole, frac) = (v / unit, v % unit);
-    format!("{whole}.{:018}", frac.to::<u128>()).trim_end_matches('0').trim_end_matches('.').to_string()
+    format!("{whole}.{:018}", frac.to::<u128>())
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
 }
 
 // ------------------------------------------------------------------------------------ chain
@@ -78,7 +99,9 @@ fn tokens(v: U256) -> String {
 pub enum ChainCmd {
     /// Deploy the registry (Poseidon libraries, test token unless --token, price calculator,
     /// implementation + ERC1967 proxy) with the Waku network's parameters.
-    #[command(after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  rlnkit chain deploy --out deployment.json\n  export RLNKIT_CONTRACT=$(jq -r .registry deployment.json)")]
+    #[command(
+        after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  rlnkit chain deploy --out deployment.json\n  export RLNKIT_CONTRACT=$(jq -r .registry deployment.json)"
+    )]
     Deploy(DeployArgs),
 }
 
@@ -115,7 +138,9 @@ pub struct DeployArgs {
 impl ChainCmd {
     pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let ChainCmd::Deploy(a) = self;
-        let signer = a.rpc.signer()?.context("deploying needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE")?;
+        let signer = a.rpc.signer()?.context(
+            "deploying needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE",
+        )?;
         let d = DeployConfig::default();
         let cfg = DeployConfig {
             token: a.token,
@@ -127,7 +152,8 @@ impl ChainCmd {
             grace_period: a.grace_period.unwrap_or(d.grace_period),
             ..d
         };
-        let (_, dep) = block_on(MembershipClient::deploy(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
+        let (_, dep) =
+            block_on(MembershipClient::deploy(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
         if let Some(out) = &a.out {
             write_atomic(out, serde_json::to_string_pretty(&dep)?.as_bytes(), false)?;
         }
@@ -146,7 +172,9 @@ impl ChainCmd {
 #[derive(clap::Subcommand, Debug)]
 pub enum MembershipCmd {
     /// Register a membership (approves the deposit first), optionally saving it to a keystore.
-    #[command(after_help = "Example:\n  rlnkit id new --out alice.json\n  RLNKIT_KEYSTORE_PASSWORD=... rlnkit membership register --identity alice.json --limit 100 --keystore keystore.json")]
+    #[command(
+        after_help = "Example:\n  rlnkit id new --out alice.json\n  RLNKIT_KEYSTORE_PASSWORD=... rlnkit membership register --identity alice.json --limit 100 --keystore keystore.json"
+    )]
     Register(RegisterArgs),
     /// Extend your memberships that are in their grace period.
     Extend {
@@ -235,28 +263,57 @@ impl MembershipCmd {
                     let (token, amount) = c.price(a.limit).await?;
                     c.mint_test_tokens(token, c.sender().expect("signer"), amount).await?;
                 }
-                let reg = c.register(id.commitment(), a.limit, &parse_field_list(&a.erase)?).await?;
-                let mut text = format!("registered at index {} (block {}, deposit {} tokens)\nrate commitment {}", reg.index, reg.block, tokens(reg.deposit), reg.rate_commitment);
+                let reg =
+                    c.register(id.commitment(), a.limit, &parse_field_list(&a.erase)?).await?;
+                let mut text = format!(
+                    "registered at index {} (block {}, deposit {} tokens)\nrate commitment {}",
+                    reg.index,
+                    reg.block,
+                    tokens(reg.deposit),
+                    reg.rate_commitment
+                );
                 let mut saved = None;
                 if let (Some(path), Some(pw)) = (&a.keystore, password) {
-                    let cred = Credential::new(id.clone(), c.chain_id(), &format!("{:#x}", c.registry()), reg.index, a.limit);
+                    let cred = Credential::new(
+                        id.clone(),
+                        c.chain_id(),
+                        &format!("{:#x}", c.registry()),
+                        reg.index,
+                        a.limit,
+                    );
                     let hash = Keystore::open_or_create(path)?.add(&cred, pw.as_bytes())?;
                     text.push_str(&format!("\nsaved to {} as {hash}", path.display()));
                     saved = Some(hash);
                 }
-                Ok(Outcome::ok(text, json!({ "registration": reg, "id_commitment": id.commitment(), "keystore_hash": saved })))
+                Ok(Outcome::ok(
+                    text,
+                    json!({ "registration": reg, "id_commitment": id.commitment(), "keystore_hash": saved }),
+                ))
             }
             MembershipCmd::Extend { rpc, ids } => {
                 let tx = rpc.client(true).await?.extend(&parse_field_list(&ids)?).await?;
-                Ok(Outcome::ok(format!("extended {} membership(s) in {tx}", ids.len()), json!({ "tx": tx })))
+                Ok(Outcome::ok(
+                    format!("extended {} membership(s) in {tx}", ids.len()),
+                    json!({ "tx": tx }),
+                ))
             }
             MembershipCmd::Erase { rpc, ids, full } => {
                 let tx = rpc.client(true).await?.erase(&parse_field_list(&ids)?, full).await?;
-                Ok(Outcome::ok(format!("erased {} membership(s) ({}) in {tx}", ids.len(), if full { "leaves cleared" } else { "lazily" }), json!({ "tx": tx, "full": full })))
+                Ok(Outcome::ok(
+                    format!(
+                        "erased {} membership(s) ({}) in {tx}",
+                        ids.len(),
+                        if full { "leaves cleared" } else { "lazily" }
+                    ),
+                    json!({ "tx": tx, "full": full }),
+                ))
             }
             MembershipCmd::Withdraw { rpc, token } => {
                 let amount = rpc.client(true).await?.withdraw(token).await?;
-                Ok(Outcome::ok(format!("withdrew {} tokens", tokens(amount)), json!({ "amount": amount.to_string() })))
+                Ok(Outcome::ok(
+                    format!("withdrew {} tokens", tokens(amount)),
+                    json!({ "amount": amount.to_string() }),
+                ))
             }
             MembershipCmd::Info { rpc, id } => {
                 let id = Field::parse(&id).context("the id commitment")?;
@@ -282,21 +339,31 @@ impl MembershipCmd {
                 let s = serde_json::to_string_pretty(&p)?;
                 if let Some(o) = out {
                     write_atomic(&o, s.as_bytes(), false)?;
-                    return Ok(Outcome::ok(format!("path of leaf {index} written to {}", o.display()), json!({ "written_to": o })));
+                    return Ok(Outcome::ok(
+                        format!("path of leaf {index} written to {}", o.display()),
+                        json!({ "written_to": o }),
+                    ));
                 }
                 Ok(Outcome::ok(s, &p))
             }
             MembershipCmd::Roots { rpc } => {
                 let c = rpc.client(false).await?;
                 let (root, recent) = (c.root().await?, c.recent_roots().await?);
-                Ok(Outcome::ok(format!("root {root}\nrecent {}", recent.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n       ")), json!({ "root": root, "recent_roots": recent })))
+                Ok(Outcome::ok(
+                    format!(
+                        "root {root}\nrecent {}",
+                        recent.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n       ")
+                    ),
+                    json!({ "root": root, "recent_roots": recent }),
+                ))
             }
         }
     }
 }
 
 pub fn keystore_password() -> Result<String> {
-    std::env::var("RLNKIT_KEYSTORE_PASSWORD").context("set RLNKIT_KEYSTORE_PASSWORD to the keystore password")
+    std::env::var("RLNKIT_KEYSTORE_PASSWORD")
+        .context("set RLNKIT_KEYSTORE_PASSWORD to the keystore password")
 }
 
 // ------------------------------------------------------------------------------------ slash
@@ -321,7 +388,8 @@ impl SecretArgs {
             let (a, b) = (read_proof(&p[0])?, read_proof(&p[1])?);
             return Ok(rlnkit::recover_secret(&a.values, &b.values)?);
         }
-        let v = std::env::var(&self.secret_env).with_context(|| format!("no secret: pass --proofs A B or set {}", self.secret_env))?;
+        let v = std::env::var(&self.secret_env)
+            .with_context(|| format!("no secret: pass --proofs A B or set {}", self.secret_env))?;
         Field::parse(&v).with_context(|| format!("environment variable {}", self.secret_env))
     }
 }
@@ -329,7 +397,9 @@ impl SecretArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum SlashCmd {
     /// Commit, wait for the next block, reveal: slash a spammer and collect the reward.
-    #[command(after_help = "Example:\n  rlnkit slash run --proofs first.json second.json\n  rlnkit membership withdraw")]
+    #[command(
+        after_help = "Example:\n  rlnkit slash run --proofs first.json second.json\n  rlnkit membership withdraw"
+    )]
     Run {
         #[command(flatten)]
         rpc: RpcOpts,
@@ -371,7 +441,16 @@ impl SlashCmd {
                     let c = rpc.client(true).await?;
                     let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
                     let commit = c.commit_slash(s, to).await?;
-                    Ok(Outcome::ok(format!("committed {} in block {}: reveal in blocks {}..={}", commit.commitment, commit.block, commit.first_reveal_block, commit.last_reveal_block), &commit))
+                    Ok(Outcome::ok(
+                        format!(
+                            "committed {} in block {}: reveal in blocks {}..={}",
+                            commit.commitment,
+                            commit.block,
+                            commit.first_reveal_block,
+                            commit.last_reveal_block
+                        ),
+                        &commit,
+                    ))
                 }
                 SlashCmd::Reveal { rpc, secret } => {
                     let s = secret.secret()?;
@@ -391,7 +470,9 @@ impl SlashCmd {
 // ------------------------------------------------------------------------------------ tree sync
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  rlnkit tree sync --db tree.redb          (again later: resumes where it stopped)\n  rlnkit tree sync --db tree.redb --json")]
+#[command(
+    after_help = "Example:\n  rlnkit tree sync --db tree.redb          (again later: resumes where it stopped)\n  rlnkit tree sync --db tree.redb --json"
+)]
 pub struct TreeSyncArgs {
     #[command(flatten)]
     rpc: RpcOpts,
@@ -414,12 +495,29 @@ impl TreeSyncArgs {
         let show_bar = !g.json && std::io::stderr().is_terminal();
         block_on(async move {
             let client = self.rpc.client(false).await?;
-            let opts = SyncOptions { chunk_blocks: self.chunk_blocks, confirmations: self.confirmations, to_block: self.to_block, ..SyncOptions::default() };
+            let opts = SyncOptions {
+                chunk_blocks: self.chunk_blocks,
+                confirmations: self.confirmations,
+                to_block: self.to_block,
+                ..SyncOptions::default()
+            };
             let t = std::time::Instant::now();
-            let mut sync = TreeSync::open(client, &self.db, opts).await.with_context(|| format!("opening {}", self.db.display()))?;
+            let mut sync = TreeSync::open(client, &self.db, opts)
+                .await
+                .with_context(|| format!("opening {}", self.db.display()))?;
             let load_ms = t.elapsed().as_millis();
-            let bar = if show_bar { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
-            bar.set_style(indicatif::ProgressStyle::with_template("{spinner} blocks {pos}/{len} [{bar:30}] {msg} ({eta})").expect("template").progress_chars("=> "));
+            let bar = if show_bar {
+                indicatif::ProgressBar::new(0)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} blocks {pos}/{len} [{bar:30}] {msg} ({eta})",
+                )
+                .expect("template")
+                .progress_chars("=> "),
+            );
             let report = sync
                 .sync(|p| {
                     bar.set_length(p.to_block.saturating_sub(p.from_block) + 1);
@@ -433,10 +531,14 @@ impl TreeSyncArgs {
                 report.from_block, report.to_block, report.events, report.chunks, report.elapsed_ms, report.members, report.root
             );
             if let Some((b, n)) = report.rolled_back_to {
-                text.push_str(&format!("\nreorg: rolled back to block {b} ({n} leaf changes undone)"));
+                text.push_str(&format!(
+                    "\nreorg: rolled back to block {b} ({n} leaf changes undone)"
+                ));
             }
-            Ok(Outcome::ok(text, json!({ "report": report, "load_ms": load_ms, "db": self.db, "disk_bytes": sync.store().disk_bytes() })))
+            Ok(Outcome::ok(
+                text,
+                json!({ "report": report, "load_ms": load_ms, "db": self.db, "disk_bytes": sync.store().disk_bytes() }),
+            ))
         })?
     }
 }
-

@@ -46,7 +46,10 @@ impl NewArgs {
     fn run(self) -> Result<Outcome> {
         let seed = match (&self.seed, &self.seed_hex) {
             (Some(s), _) => Some(s.as_bytes().to_vec()),
-            (_, Some(h)) => Some(hex::decode(h.trim_start_matches("0x")).map_err(|e| anyhow::anyhow!("--seed-hex: {e}"))?),
+            (_, Some(h)) => Some(
+                hex::decode(h.trim_start_matches("0x"))
+                    .map_err(|e| anyhow::anyhow!("--seed-hex: {e}"))?,
+            ),
             _ => None,
         };
         let id = match (seed, self.extended) {
@@ -63,14 +66,19 @@ impl NewArgs {
         }
         let mut text = format!("id commitment:   {}\n", id.commitment().to_hex());
         if let Some(l) = limit {
-            text += &format!("rate commitment: {} (limit {})\n", id.rate_commitment(l).to_hex(), l.get());
+            text += &format!(
+                "rate commitment: {} (limit {})\n",
+                id.rate_commitment(l).to_hex(),
+                l.get()
+            );
         }
         if let Some(path) = &self.out {
             if path.exists() {
                 bail!("{} exists; refusing to overwrite an identity", path.display());
             }
             write_atomic(path, serde_json::to_string_pretty(&id)?.as_bytes(), true)?;
-            text += &format!("saved to {} (keep it private: it holds the secret)\n", path.display());
+            text +=
+                &format!("saved to {} (keep it private: it holds the secret)\n", path.display());
             data = json!({ "commitment": id.commitment(), "saved_to": path, "rate_commitment": data.get("rate_commitment") });
         } else {
             text += &format!("secret:          {}\n", id.secret().to_hex());

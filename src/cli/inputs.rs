@@ -20,17 +20,23 @@ pub struct IdentityArgs {
 impl IdentityArgs {
     pub fn load(&self) -> Result<Identity> {
         if let Some(path) = &self.identity {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading identity file {}", path.display()))?;
-            let id: Identity = serde_json::from_str(&text).with_context(|| format!("{} is not an rlnkit identity file", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading identity file {}", path.display()))?;
+            let id: Identity = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an rlnkit identity file", path.display()))?;
             // Recompute the commitment from the secret: a hand-edited file cannot lie.
             return Identity::from_secret(id.secret()).map_err(Into::into);
         }
         match std::env::var(&self.secret_env) {
             Ok(v) => {
-                let secret = Field::parse(&v).with_context(|| format!("environment variable {}", self.secret_env))?;
+                let secret = Field::parse(&v)
+                    .with_context(|| format!("environment variable {}", self.secret_env))?;
                 Ok(Identity::from_secret(secret)?)
             }
-            Err(_) => bail!("no identity: pass --identity FILE or set {} to the identity secret", self.secret_env),
+            Err(_) => bail!(
+                "no identity: pass --identity FILE or set {} to the identity secret",
+                self.secret_env
+            ),
         }
     }
 }
@@ -56,10 +62,12 @@ impl SignalArgs {
             return Ok(s.as_bytes().to_vec());
         }
         if let Some(h) = &self.signal_hex {
-            return hex::decode(h.trim_start_matches("0x")).context("--signal-hex is not valid hex");
+            return hex::decode(h.trim_start_matches("0x"))
+                .context("--signal-hex is not valid hex");
         }
         if let Some(p) = &self.signal_file {
-            return std::fs::read(p).with_context(|| format!("reading signal file {}", p.display()));
+            return std::fs::read(p)
+                .with_context(|| format!("reading signal file {}", p.display()));
         }
         bail!("pass one of --signal, --signal-hex, --signal-file")
     }
@@ -86,7 +94,8 @@ impl ScopeArgs {
     pub fn rln_identifier(&self) -> Result<RlnIdentifier> {
         match &self.rln_identifier {
             None => Ok(RlnIdentifier::waku()),
-            Some(t) => RlnIdentifier::from_text(t).with_context(|| format!("--rln-identifier {t:?} is longer than 31 bytes")),
+            Some(t) => RlnIdentifier::from_text(t)
+                .with_context(|| format!("--rln-identifier {t:?} is longer than 31 bytes")),
         }
     }
     pub fn external_nullifier(&self) -> Result<ExternalNullifier> {
@@ -97,7 +106,8 @@ impl ScopeArgs {
 /// Reads a members file: one leaf (rate commitment, decimal or 0x-hex) per line, in index
 /// order; blank lines and lines starting with '#' are skipped.
 pub fn read_members(path: &Path) -> Result<Vec<Field>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading members file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading members file {}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -15,7 +15,9 @@ use super::{GlobalOpts, Outcome};
 #[derive(clap::Subcommand, Debug)]
 pub enum KeystoreCmd {
     /// Add a credential (a new random identity, or --identity) for a membership.
-    #[command(after_help = "Example:\n  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore new --path keystore.json --chain-id 31337 --contract 0x... --index 0 --limit 100")]
+    #[command(
+        after_help = "Example:\n  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore new --path keystore.json --chain-id 31337 --contract 0x... --index 0 --limit 100"
+    )]
     New {
         /// Keystore file (created if missing).
         #[arg(long, value_name = "FILE", default_value = "rlnKeystore.json")]
@@ -60,12 +62,23 @@ impl KeystoreCmd {
             KeystoreCmd::New { path, chain_id, contract, index, limit, identity, kdf_rounds } => {
                 let pw = keystore_password()?;
                 let id = match identity {
-                    Some(f) => IdentityArgs { identity: Some(f), secret_env: String::new() }.load()?,
+                    Some(f) => {
+                        IdentityArgs { identity: Some(f), secret_env: String::new() }.load()?
+                    }
                     None => Identity::random_extended(),
                 };
                 let cred = Credential::new(id.clone(), chain_id, &contract, index, limit);
-                let hash = Keystore::open_or_create(&path)?.with_kdf_rounds(kdf_rounds).add(&cred, pw.as_bytes())?;
-                Ok(Outcome::ok(format!("added {hash} to {}\nid commitment {}", path.display(), id.commitment()), json!({ "hash": hash, "id_commitment": id.commitment() })))
+                let hash = Keystore::open_or_create(&path)?
+                    .with_kdf_rounds(kdf_rounds)
+                    .add(&cred, pw.as_bytes())?;
+                Ok(Outcome::ok(
+                    format!(
+                        "added {hash} to {}\nid commitment {}",
+                        path.display(),
+                        id.commitment()
+                    ),
+                    json!({ "hash": hash, "id_commitment": id.commitment() }),
+                ))
             }
             KeystoreCmd::List { path } => {
                 let hashes = Keystore::open(&path)?.list();
@@ -79,7 +92,11 @@ impl KeystoreCmd {
                 });
                 let mut text = format!(
                     "chain {} contract {}\nindex {} limit {}\nid commitment {}",
-                    c.contract.chain_id, c.contract.address, c.tree_index, c.user_message_limit, c.identity.commitment()
+                    c.contract.chain_id,
+                    c.contract.address,
+                    c.tree_index,
+                    c.user_message_limit,
+                    c.identity.commitment()
                 );
                 if reveal_secret {
                     data["identity"] = serde_json::to_value(&c.identity)?;

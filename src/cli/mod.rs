@@ -85,7 +85,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn ok(text: impl Into<String>, data: impl Serialize) -> Self {
-        Outcome { text: text.into(), data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null), accepted: true }
+        Outcome {
+            text: text.into(),
+            data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
+            accepted: true,
+        }
     }
 }
 
@@ -109,8 +113,13 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn print_stdout(s: &str) {
@@ -139,7 +148,12 @@ pub fn main() -> ExitCode {
     match result {
         Ok(outcome) => {
             if json {
-                let env = Envelope { schema_version: 1, success: outcome.accepted, data: &outcome.data, errors: vec![] };
+                let env = Envelope {
+                    schema_version: 1,
+                    success: outcome.accepted,
+                    data: &outcome.data,
+                    errors: vec![],
+                };
                 print_stdout(&serde_json::to_string_pretty(&env).expect("serializable"));
             } else if !outcome.text.is_empty() {
                 print_stdout(outcome.text.trim_end());
@@ -152,7 +166,12 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             if json {
-                let env = Envelope { schema_version: 1, success: false, data: &serde_json::Value::Null, errors: vec![ErrorEntry { code: "error", message: format!("{e:#}") }] };
+                let env = Envelope {
+                    schema_version: 1,
+                    success: false,
+                    data: &serde_json::Value::Null,
+                    errors: vec![ErrorEntry { code: "error", message: format!("{e:#}") }],
+                };
                 print_stdout(&serde_json::to_string_pretty(&env).expect("serializable"));
             } else {
                 eprintln!("error: {e:#}");
@@ -166,7 +185,8 @@ pub fn main() -> ExitCode {
 pub fn load_keys(global: &GlobalOpts) -> anyhow::Result<std::sync::Arc<rlnkit::CircuitKeys>> {
     use anyhow::Context;
     match &global.keys {
-        Some(dir) => rlnkit::CircuitKeys::load(dir).with_context(|| format!("loading circuit keys from {}", dir.display())),
+        Some(dir) => rlnkit::CircuitKeys::load(dir)
+            .with_context(|| format!("loading circuit keys from {}", dir.display())),
         None => rlnkit::CircuitKeys::embedded().context("loading the embedded circuit keys"),
     }
 }

@@ -5,7 +5,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rlnkit::circuit::{embedded_verifying_key, load_verifying_key_json, VK_FILE};
-use rlnkit::{recover_secret, Field, MerkleProof, Prover, PublicValues, RlnInputs, RlnProof, UserMessageLimit, Verifier};
+use rlnkit::{
+    recover_secret, Field, MerkleProof, Prover, PublicValues, RlnInputs, RlnProof,
+    UserMessageLimit, Verifier,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -30,21 +33,30 @@ impl ProofDocument {
 /// or the hex blob itself.
 pub fn read_proof(arg: &str) -> Result<RlnProof> {
     let path = Path::new(arg);
-    let bytes = if path.exists() { std::fs::read(path).with_context(|| format!("reading {arg}"))? } else { arg.as_bytes().to_vec() };
-    if bytes.len() == rlnkit::proof::RLN_PROOF_BYTES && !bytes.iter().all(|b| b.is_ascii_hexdigit()) {
+    let bytes = if path.exists() {
+        std::fs::read(path).with_context(|| format!("reading {arg}"))?
+    } else {
+        arg.as_bytes().to_vec()
+    };
+    if bytes.len() == rlnkit::proof::RLN_PROOF_BYTES && !bytes.iter().all(|b| b.is_ascii_hexdigit())
+    {
         return Ok(RlnProof::from_bytes(&bytes)?);
     }
-    let text = String::from_utf8(bytes).context("the proof is neither a 288-byte binary, hex, nor a proof JSON file")?;
+    let text = String::from_utf8(bytes)
+        .context("the proof is neither a 288-byte binary, hex, nor a proof JSON file")?;
     let hex_str = match serde_json::from_str::<ProofDocument>(&text) {
         Ok(doc) => doc.proof,
         Err(_) => text.trim().trim_start_matches("0x").to_string(),
     };
-    let blob = hex::decode(&hex_str).with_context(|| format!("{arg} is not a proof file nor hex"))?;
+    let blob =
+        hex::decode(&hex_str).with_context(|| format!("{arg} is not a proof file nor hex"))?;
     RlnProof::from_bytes(&blob).with_context(|| format!("decoding proof {arg}"))
 }
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  rlnkit id new --seed alice --out alice.json --limit 10\n  rlnkit prove --identity alice.json --limit 10 --message-id 0 --members members.txt --signal hello --out p.json")]
+#[command(
+    after_help = "Example:\n  rlnkit id new --seed alice --out alice.json --limit 10\n  rlnkit prove --identity alice.json --limit 10 --message-id 0 --members members.txt --signal hello --out p.json"
+)]
 pub struct ProveArgs {
     #[command(flatten)]
     identity: IdentityArgs,
@@ -85,29 +97,52 @@ impl ProveArgs {
                     Some(i) => i,
                     None => (0..tree.next_index())
                         .find(|&i| tree.leaf(i).map(|l| l == leaf).unwrap_or(false))
-                        .with_context(|| format!("this identity's rate commitment (limit {}) is not in {}", limit.get(), m.display()))?,
+                        .with_context(|| {
+                            format!(
+                                "this identity's rate commitment (limit {}) is not in {}",
+                                limit.get(),
+                                m.display()
+                            )
+                        })?,
                 };
                 if tree.leaf(index)? != leaf {
-                    bail!("leaf {index} of {} is not this identity's rate commitment for limit {}", m.display(), limit.get());
+                    bail!(
+                        "leaf {index} of {} is not this identity's rate commitment for limit {}",
+                        m.display(),
+                        limit.get()
+                    );
                 }
                 tree.proof(index)?
             }
             (None, Some(p)) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("{} is not a Merkle path JSON", p.display()))?
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a Merkle path JSON", p.display()))?
             }
             (None, None) => bail!("pass --members FILE or --path FILE"),
         };
         let signal = self.signal.bytes()?;
         let keys = load_keys(g)?;
         let prover = Prover::new(keys);
-        let inputs = RlnInputs::for_signal(id.secret(), limit, self.message_id, &merkle_proof, self.scope.external_nullifier()?, &signal);
+        let inputs = RlnInputs::for_signal(
+            id.secret(),
+            limit,
+            self.message_id,
+            &merkle_proof,
+            self.scope.external_nullifier()?,
+            &signal,
+        );
         let t = Instant::now();
         let proof = prover.prove(&inputs)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let doc = ProofDocument::new(&proof);
         let doc_json = serde_json::to_string_pretty(&doc)?;
-        let mut text = format!("proved in {ms:.0} ms; root {} nullifier {}\n", proof.values.root.to_hex(), proof.values.nullifier.to_hex());
+        let mut text = format!(
+            "proved in {ms:.0} ms; root {} nullifier {}\n",
+            proof.values.root.to_hex(),
+            proof.values.nullifier.to_hex()
+        );
         match &self.out {
             Some(p) => {
                 write_atomic(p, doc_json.as_bytes(), false)?;
@@ -115,7 +150,10 @@ impl ProveArgs {
             }
             None => text += &doc_json,
         }
-        Ok(Outcome::ok(text, json!({ "proof": doc, "prove_ms": ms, "epoch": self.scope.epoch().index() })))
+        Ok(Outcome::ok(
+            text,
+            json!({ "proof": doc, "prove_ms": ms, "epoch": self.scope.epoch().index() }),
+        ))
     }
 }
 
@@ -155,7 +193,11 @@ impl VerifyArgs {
         };
         let verifier = Verifier::new(&vk);
         if let Some(e) = self.epoch {
-            let scope = ScopeArgs { epoch: Some(e), epoch_seconds: 600, rln_identifier: self.rln_identifier.clone() };
+            let scope = ScopeArgs {
+                epoch: Some(e),
+                epoch_seconds: 600,
+                rln_identifier: self.rln_identifier.clone(),
+            };
             if scope.external_nullifier()?.as_field() != proof.values.external_nullifier {
                 return Ok(rejected("the proof is for another epoch or application".into()));
             }
@@ -164,14 +206,21 @@ impl VerifyArgs {
         let res = verifier.verify(&proof, &signal, &roots);
         let us = t.elapsed().as_secs_f64() * 1e6;
         Ok(match res {
-            Ok(()) => Outcome::ok(format!("valid ({us:.0} µs)"), json!({ "valid": true, "public_values": proof.values })),
+            Ok(()) => Outcome::ok(
+                format!("valid ({us:.0} µs)"),
+                json!({ "valid": true, "public_values": proof.values }),
+            ),
             Err(r) => rejected(r.to_string()),
         })
     }
 }
 
 fn rejected(reason: String) -> Outcome {
-    Outcome { text: format!("invalid: {reason}"), data: json!({ "valid": false, "reason": reason }), accepted: false }
+    Outcome {
+        text: format!("invalid: {reason}"),
+        data: json!({ "valid": false, "reason": reason }),
+        accepted: false,
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -190,7 +239,11 @@ impl RecoverArgs {
         let secret = recover_secret(&a.values, &b.values)?;
         let commitment = rlnkit::identity::id_commitment(secret);
         Ok(Outcome::ok(
-            format!("recovered secret {}\nid commitment    {}", secret.to_hex(), commitment.to_hex()),
+            format!(
+                "recovered secret {}\nid commitment    {}",
+                secret.to_hex(),
+                commitment.to_hex()
+            ),
             json!({ "secret": secret, "id_commitment": commitment }),
         ))
     }
@@ -222,7 +275,10 @@ impl TreeCmd {
             TreeCmd::Sync(a) => a.run(g),
             TreeCmd::Root { members } => {
                 let t = members_tree(&members)?;
-                Ok(Outcome::ok(t.root().to_string(), json!({ "root": t.root(), "members": t.next_index() })))
+                Ok(Outcome::ok(
+                    t.root().to_string(),
+                    json!({ "root": t.root(), "members": t.next_index() }),
+                ))
             }
             TreeCmd::Proof { members, index, out } => {
                 let t = members_tree(&members)?;
@@ -230,7 +286,10 @@ impl TreeCmd {
                 let s = serde_json::to_string_pretty(&p)?;
                 if let Some(o) = out {
                     write_atomic(&o, s.as_bytes(), false)?;
-                    return Ok(Outcome::ok(format!("path of leaf {index} written to {}", o.display()), json!({ "written_to": o })));
+                    return Ok(Outcome::ok(
+                        format!("path of leaf {index} written to {}", o.display()),
+                        json!({ "written_to": o }),
+                    ));
                 }
                 Ok(Outcome::ok(s, &p))
             }

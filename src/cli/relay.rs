@@ -43,7 +43,9 @@ impl RelayCmd {
 /// (command-line values win).
 #[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[command(after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008")]
+#[command(
+    after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008"
+)]
 pub struct RunArgs {
     /// TOML config file with any of these options.
     #[arg(long, value_name = "FILE")]
@@ -101,8 +103,10 @@ impl RunArgs {
     /// The command-line values over the config file's.
     fn merged(self) -> Result<RunArgs> {
         let Some(path) = &self.config else { return Ok(self) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading relay config {}", path.display()))?;
-        let file: RunArgs = toml::from_str(&text).with_context(|| format!("{} is not a valid relay config", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading relay config {}", path.display()))?;
+        let file: RunArgs = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid relay config", path.display()))?;
         let pick_vec = |a: Vec<String>, b: Vec<String>| if a.is_empty() { b } else { a };
         Ok(RunArgs {
             config: self.config.clone(),
@@ -133,24 +137,36 @@ impl RunArgs {
     fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let a = self.merged()?;
         let keys = load_keys(g)?;
-        let mut roots: Vec<Field> = a.roots.iter().map(|r| Field::parse(r).with_context(|| format!("--root {r}"))).collect::<Result<_>>()?;
+        let mut roots: Vec<Field> = a
+            .roots
+            .iter()
+            .map(|r| Field::parse(r).with_context(|| format!("--root {r}")))
+            .collect::<Result<_>>()?;
         let mut memberships = 0;
         if let Some(m) = &a.members {
             let leaves = read_members(m)?;
             memberships = leaves.len();
-            roots.push(rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root());
+            roots.push(
+                rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root(),
+            );
         }
         if roots.is_empty() && a.contract.is_none() {
             bail!("no acceptable roots: pass --contract (the registry's recent roots), --root or --members (or set them in --config)");
         }
         let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
         let topics = a.topics();
-        let config = ValidatorConfig { rln_identifier, epoch_seconds: a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS), pubsub_topics: topics.clone(), ..ValidatorConfig::default() };
+        let config = ValidatorConfig {
+            rln_identifier,
+            epoch_seconds: a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS),
+            pubsub_topics: topics.clone(),
+            ..ValidatorConfig::default()
+        };
         let log = match &a.data_dir {
             Some(d) => {
                 std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
                 let p = d.join("nullifiers.redb");
-                NullifierLog::open(&p).with_context(|| format!("opening the nullifier log {}", p.display()))?
+                NullifierLog::open(&p)
+                    .with_context(|| format!("opening the nullifier log {}", p.display()))?
             }
             None => NullifierLog::in_memory(),
         };
@@ -160,7 +176,9 @@ impl RunArgs {
             Some(c) => {
                 let rpc = super::chain::RpcOpts {
                     rpc: a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into()),
-                    contract: Some(c.parse().with_context(|| format!("--contract {c} is not an address"))?),
+                    contract: Some(
+                        c.parse().with_context(|| format!("--contract {c} is not an address"))?,
+                    ),
                     chain_id: None,
                     private_key_file: None,
                 };
@@ -176,20 +194,38 @@ impl RunArgs {
             }
             None => Arc::new(StaticRoots::new(roots.clone())),
         };
-        let validator = Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), root_window, log));
+        let validator =
+            Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), root_window, log));
         validator.metrics().memberships.set(memberships as i64);
         let slasher = match (&chain, a.slash) {
             (Some(client), true) => {
                 let receiver = match &a.reward_address {
-                    Some(r) => r.parse::<rlnkit::chain::Address>().with_context(|| format!("--reward-address {r}"))?.0 .0,
+                    Some(r) => {
+                        r.parse::<rlnkit::chain::Address>()
+                            .with_context(|| format!("--reward-address {r}"))?
+                            .0
+                             .0
+                    }
                     None => rlnkit::incentives::SlashBackend::sender(client),
                 };
-                Some((Arc::new(client.clone()) as Arc<dyn rlnkit::incentives::SlashBackend>, rlnkit::incentives::SlashConfig::new(receiver)))
+                Some((
+                    Arc::new(client.clone()) as Arc<dyn rlnkit::incentives::SlashBackend>,
+                    rlnkit::incentives::SlashConfig::new(receiver),
+                ))
             }
             _ => None,
         };
-        let listen = if a.listen.is_empty() { vec!["/ip4/0.0.0.0/tcp/60000".to_string()] } else { a.listen.clone() };
-        let node_config = NodeConfig { listen: parse_addrs(&listen)?, peers: parse_addrs(&a.peers)?, topics: topics.clone(), ..NodeConfig::default() };
+        let listen = if a.listen.is_empty() {
+            vec!["/ip4/0.0.0.0/tcp/60000".to_string()]
+        } else {
+            a.listen.clone()
+        };
+        let node_config = NodeConfig {
+            listen: parse_addrs(&listen)?,
+            peers: parse_addrs(&a.peers)?,
+            topics: topics.clone(),
+            ..NodeConfig::default()
+        };
         rt.block_on(async move {
             let node = RelayNode::spawn(node_config, validator.clone()).await?;
             let addrs = node.listen_addrs().await?;
@@ -238,12 +274,15 @@ impl RunArgs {
 fn parse_identifier(t: Option<&str>) -> Result<RlnIdentifier> {
     match t {
         None => Ok(RlnIdentifier::waku()),
-        Some(t) => RlnIdentifier::from_text(t).with_context(|| format!("rln identifier {t:?} is longer than 31 bytes")),
+        Some(t) => RlnIdentifier::from_text(t)
+            .with_context(|| format!("rln identifier {t:?} is longer than 31 bytes")),
     }
 }
 
 fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
-    v.iter().map(|s| s.parse::<Multiaddr>().with_context(|| format!("{s} is not a multiaddr"))).collect()
+    v.iter()
+        .map(|s| s.parse::<Multiaddr>().with_context(|| format!("{s} is not a multiaddr")))
+        .collect()
 }
 
 /// Message ids used per epoch, kept between `relay publish` runs.
@@ -253,7 +292,9 @@ struct PublishState {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello")]
+#[command(
+    after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello"
+)]
 pub struct PublishArgs {
     #[command(flatten)]
     identity: IdentityArgs,
@@ -290,7 +331,11 @@ impl PublishArgs {
         let limit = UserMessageLimit::new(self.limit)?;
         let tree = members_tree(&self.members)?;
         let leaf = identity.rate_commitment(limit);
-        let index = (0..tree.next_index()).find(|&i| tree.leaf(i).ok() == Some(leaf)).with_context(|| format!("this identity (limit {}) is not in {}", self.limit, self.members.display()))?;
+        let index = (0..tree.next_index())
+            .find(|&i| tree.leaf(i).ok() == Some(leaf))
+            .with_context(|| {
+                format!("this identity (limit {}) is not in {}", self.limit, self.members.display())
+            })?;
         let state_path = self.state.clone().unwrap_or_else(|| match &self.identity.identity {
             Some(p) => PathBuf::from(format!("{}.msgids.json", p.display())),
             None => PathBuf::from("rlnkit-msgids.json"),
@@ -315,8 +360,18 @@ impl PublishArgs {
         let rt = tokio::runtime::Runtime::new()?;
         let id = rt.block_on(async {
             // The publishing node validates what it receives like any relay (no roots: accepts nothing).
-            let v = Arc::new(Validator::new(ValidatorConfig::default(), Verifier::new(&rlnkit::circuit::embedded_verifying_key()), Arc::new(StaticRoots::new([])), NullifierLog::in_memory()));
-            let config = NodeConfig { listen: vec!["/ip4/0.0.0.0/tcp/0".parse()?], peers, topics: vec![topic.clone()], ..NodeConfig::default() };
+            let v = Arc::new(Validator::new(
+                ValidatorConfig::default(),
+                Verifier::new(&rlnkit::circuit::embedded_verifying_key()),
+                Arc::new(StaticRoots::new([])),
+                NullifierLog::in_memory(),
+            ));
+            let config = NodeConfig {
+                listen: vec!["/ip4/0.0.0.0/tcp/0".parse()?],
+                peers,
+                topics: vec![topic.clone()],
+                ..NodeConfig::default()
+            };
             let node = RelayNode::spawn(config, v).await?;
             if !node.wait_for_mesh(&topic, 1, Duration::from_secs(15)).await? {
                 bail!("no relay joined {topic} within 15 s: check --peer");
@@ -336,7 +391,8 @@ impl PublishArgs {
 
 fn read_state(path: &Path) -> Result<PublishState> {
     match std::fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(&t).with_context(|| format!("{} is not a message id state file", path.display())),
+        Ok(t) => serde_json::from_str(&t)
+            .with_context(|| format!("{} is not a message id state file", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PublishState::default()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

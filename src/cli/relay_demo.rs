@@ -39,7 +39,9 @@ impl RelayDemoArgs {
         let alice = Identity::from_seed(b"relay demo: alice");
         let mallory = Identity::from_seed(b"relay demo: mallory");
         let mallory_secret = mallory.secret();
-        let mut leaves: Vec<_> = (0..self.members).map(|i| Identity::from_seed(format!("member {i}").as_bytes()).rate_commitment(limit)).collect();
+        let mut leaves: Vec<_> = (0..self.members)
+            .map(|i| Identity::from_seed(format!("member {i}").as_bytes()).rate_commitment(limit))
+            .collect();
         let (ia, im) = (leaves.len() as u64, leaves.len() as u64 + 1);
         leaves.push(alice.rate_commitment(limit));
         leaves.push(mallory.rate_commitment(limit));
@@ -49,12 +51,20 @@ impl RelayDemoArgs {
         let prover = Prover::new(keys.clone());
         let verifier = Verifier::new(keys.verifying_key());
         let mut honest = Publisher::new(prover.clone(), alice, limit, tree.proof(ia)?);
-        let spammer = Publisher::new(prover.clone(), Identity::from_secret(mallory_secret)?, limit, tree.proof(im)?);
-        let other_app = Publisher::new(prover, Identity::from_secret(mallory_secret)?, limit, tree.proof(im)?).with_rln_identifier(RlnIdentifier::from_text("rln/other-app/v1").expect("short"));
+        let spammer = Publisher::new(
+            prover.clone(),
+            Identity::from_secret(mallory_secret)?,
+            limit,
+            tree.proof(im)?,
+        );
+        let other_app =
+            Publisher::new(prover, Identity::from_secret(mallory_secret)?, limit, tree.proof(im)?)
+                .with_rln_identifier(RlnIdentifier::from_text("rln/other-app/v1").expect("short"));
         let topic = shard_topic(1, 0);
         let roots = Arc::new(StaticRoots::new([tree.root()]));
 
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let rt =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         rt.block_on(async move {
             let mut validators = Vec::new();
             let t = Instant::now();

@@ -15,7 +15,10 @@ use ark_ff::{AdditiveGroup, BigInt, Field};
 use rayon::prelude::*;
 
 use super::available;
-use super::lanes::{combine, from_words, load, mul, reduce, store, to_words, Lanes, Modulus, ScalarField as S, Staged};
+use super::lanes::{
+    combine, from_words, load, mul, reduce, store, to_words, Lanes, Modulus, ScalarField as S,
+    Staged,
+};
 
 /// Twiddles and scaling factors for one domain size and coset, in lane form.
 pub(crate) struct CosetFft {
@@ -68,9 +71,12 @@ impl CosetFft {
         let omega_inv = omega.inverse()?;
         let log_n = n.trailing_zeros();
         // SAFETY (all `pack` calls): the CPU features were checked above.
-        let blocks = |v: Vec<Fr>| -> Vec<Staged> { v.chunks_exact(8).map(|c| unsafe { pack(c) }).collect() };
+        let blocks =
+            |v: Vec<Fr>| -> Vec<Staged> { v.chunks_exact(8).map(|c| unsafe { pack(c) }).collect() };
         let stages = |root: Fr| -> Vec<Vec<Staged>> {
-            (3..log_n).map(|s| blocks(powers(Fr::ONE, root.pow([(n >> (s + 1)) as u64]), 1 << s))).collect()
+            (3..log_n)
+                .map(|s| blocks(powers(Fr::ONE, root.pow([(n >> (s + 1)) as u64]), 1 << s)))
+                .collect()
         };
         let small = |root: Fr| -> [Staged; 2] {
             // h = 2: ω₄^(j mod 2); h = 4: ω₈^(j mod 4), across the eight lanes.
@@ -82,7 +88,8 @@ impl CosetFft {
         };
         let shifts = powers(Fr::ONE, shift, n);
         let n_inv = Fr::from(n as u64).inverse()?;
-        let scale: Vec<Fr> = (0..n).map(|i| shifts[i.reverse_bits() >> (usize::BITS - log_n)] * n_inv).collect();
+        let scale: Vec<Fr> =
+            (0..n).map(|i| shifts[i.reverse_bits() >> (usize::BITS - log_n)] * n_inv).collect();
         Some(CosetFft {
             n,
             forward: stages(omega),
@@ -100,12 +107,17 @@ impl CosetFft {
     /// The coset quotient of CircomReduction: with a, b, c the evaluations of A·w, B·w and their
     /// product over H, returns A(x)B(x) − C(x) at every point of g·H.
     pub(crate) fn quotient(&self, a: &[Fr], b: &[Fr], c: &[Fr]) -> Vec<Fr> {
-        assert!(a.len() == self.n && b.len() == self.n && c.len() == self.n, "one value per domain point");
+        assert!(
+            a.len() == self.n && b.len() == self.n && c.len() == self.n,
+            "one value per domain point"
+        );
         // SAFETY: `new` checked the CPU features.
         let coset = |v: &[Fr]| unsafe { self.to_coset(v) };
         let (ea, (eb, ec)) = rayon::join(|| coset(a), || rayon::join(|| coset(b), || coset(c)));
         let mut h = vec![Fr::ZERO; self.n];
-        h.par_chunks_mut(8).zip(ea.par_iter().zip(&eb).zip(&ec)).for_each(|(out, ((a, b), c))| unsafe { product_minus(a, b, c, out) });
+        h.par_chunks_mut(8)
+            .zip(ea.par_iter().zip(&eb).zip(&ec))
+            .for_each(|(out, ((a, b), c))| unsafe { product_minus(a, b, c, out) });
         h
     }
 
@@ -238,7 +250,11 @@ mod tests {
         let coset = |v: &[Fr]| {
             let mut v = v.to_vec();
             domain.ifft_in_place(&mut v);
-            GeneralEvaluationDomain::<Fr>::distribute_powers_and_mul_by_const(&mut v, shift, Fr::ONE);
+            GeneralEvaluationDomain::<Fr>::distribute_powers_and_mul_by_const(
+                &mut v,
+                shift,
+                Fr::ONE,
+            );
             domain.fft_in_place(&mut v);
             v
         };
@@ -258,14 +274,22 @@ mod tests {
             let domain = GeneralEvaluationDomain::<Fr>::new(n).unwrap();
             let shift = GeneralEvaluationDomain::<Fr>::new(2 * n).unwrap().element(1);
             let fft = CosetFft::new(n, domain.group_gen(), shift).unwrap();
-            let mut vecs: Vec<Vec<Fr>> = (0..3).map(|_| (0..n).map(|_| Fr::rand(&mut rng)).collect()).collect();
+            let mut vecs: Vec<Vec<Fr>> =
+                (0..3).map(|_| (0..n).map(|_| Fr::rand(&mut rng)).collect()).collect();
             // Edge values: zero, one and −1 survive the lane form's lazy reduction.
             vecs[0][0] = Fr::ZERO;
             vecs[0][1] = -Fr::ONE;
             vecs[1][2] = Fr::ONE;
-            assert_eq!(fft.quotient(&vecs[0], &vecs[1], &vecs[2]), reference(&vecs[0], &vecs[1], &vecs[2], shift), "n = {n}");
+            assert_eq!(
+                fft.quotient(&vecs[0], &vecs[1], &vecs[2]),
+                reference(&vecs[0], &vecs[1], &vecs[2], shift),
+                "n = {n}"
+            );
         }
         assert!(CosetFft::new(8, Fr::ONE, Fr::ONE).is_none(), "too small for the block stages");
-        assert!(crate::ifma::scalar_only(|| CosetFft::new(16, Fr::ONE, Fr::ONE)).is_none(), "lanes turned off");
+        assert!(
+            crate::ifma::scalar_only(|| CosetFft::new(16, Fr::ONE, Fr::ONE)).is_none(),
+            "lanes turned off"
+        );
     }
 }

@@ -213,7 +213,10 @@ pub(crate) fn mul<M: Modulus>(a: &Lanes, b: &Lanes) -> Lanes {
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn reduce<M: Modulus>(x: &Lanes) -> Lanes {
     let z = _mm512_setzero_si512();
-    let k = _mm512_srli_epi64(_mm512_madd52hi_epu64(z, x.0[4], _mm512_set1_epi64(M::TOP_RECIP as i64)), 45);
+    let k = _mm512_srli_epi64(
+        _mm512_madd52hi_epu64(z, x.0[4], _mm512_set1_epi64(M::TOP_RECIP as i64)),
+        45,
+    );
     let q = splat(&M::P).0;
     let mut t = x.0;
     for j in 0..5 {
@@ -224,5 +227,3 @@ pub(crate) fn reduce<M: Modulus>(x: &Lanes) -> Lanes {
     }
     normalize(t)
 }
-
-

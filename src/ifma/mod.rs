@@ -57,10 +57,10 @@ mod tests {
     use ark_ff::UniformRand;
     use rand::SeedableRng;
 
+    use super::available;
     use super::lanes::*;
     use ark_bn254::Fq;
     use ark_ff::BigInt;
-    use super::available;
 
     #[test]
     fn lane_products_equal_arkworks() {
@@ -76,7 +76,8 @@ mod tests {
                 a[0] = Fq::from(0u64);
                 a[1] = -Fq::from(1u64);
             }
-            let words = |v: &[Fq; 8]| std::array::from_fn(|k| std::array::from_fn(|l| v[l].0 .0[k]));
+            let words =
+                |v: &[Fq; 8]| std::array::from_fn(|k| std::array::from_fn(|l| v[l].0 .0[k]));
             let mut out = [[0u64; 8]; 4];
             // SAFETY: features checked above.
             unsafe {
@@ -84,7 +85,10 @@ mod tests {
                 to_words::<BaseField>(&p, &mut out);
             }
             for l in 0..8 {
-                assert_eq!(Fq::new_unchecked(BigInt(std::array::from_fn(|k| out[k][l]))), a[l] * b[l]);
+                assert_eq!(
+                    Fq::new_unchecked(BigInt(std::array::from_fn(|k| out[k][l]))),
+                    a[l] * b[l]
+                );
             }
         }
     }

@@ -7,7 +7,10 @@ use ark_bn254::{Fq, Fq2};
 use ark_ff::BigInt;
 
 use super::available;
-use super::lanes::{combine, from_words, load, mul, normalize, reduce, splat, store, to_words, BaseField as Q, Lanes, Modulus, Staged};
+use super::lanes::{
+    combine, from_words, load, mul, normalize, reduce, splat, store, to_words, BaseField as Q,
+    Lanes, Modulus, Staged,
+};
 use crate::prover::msm::Xy;
 
 /// A base-field element (D = 1) or an element of the quadratic extension Fq2 = Fq[u]/(u² + 1)
@@ -104,7 +107,12 @@ pub(crate) struct Scratch {
 
 /// For every k: `buckets[idx[k]] += pts[k]`, all in affine coordinates with one shared inversion.
 /// The caller guarantees distinct buckets, filled buckets, and `pts[k].x != buckets[idx[k]].x`.
-pub(crate) fn add_batch<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
+pub(crate) fn add_batch<F: LaneField<D>, const D: usize>(
+    buckets: &mut [Xy<F>],
+    idx: &[u32],
+    pts: &[Xy<F>],
+    scratch: &mut Scratch,
+) {
     assert!(available(), "add_batch needs AVX-512 IFMA");
     assert_eq!(idx.len(), pts.len());
     // SAFETY: the CPU features were checked above.
@@ -113,7 +121,12 @@ pub(crate) fn add_batch<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], 
 
 /// Lanes of one coordinate (`pick`) for the entries of group g, `fill` where there is no entry.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn gather<const D: usize>(n: usize, g: usize, fill: [[u64; 4]; D], pick: impl Fn(usize) -> [[u64; 4]; D]) -> Ext<D> {
+fn gather<const D: usize>(
+    n: usize,
+    g: usize,
+    fill: [[u64; 4]; D],
+    pick: impl Fn(usize) -> [[u64; 4]; D],
+) -> Ext<D> {
     let mut words = [[[0u64; 8]; 4]; D];
     for l in 0..8 {
         let e = g * 8 + l;
@@ -138,7 +151,12 @@ fn scatter<const D: usize>(v: &Ext<D>) -> [[[u64; 4]; D]; 8] {
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn add_batch_ifma<F: LaneField<D>, const D: usize>(buckets: &mut [Xy<F>], idx: &[u32], pts: &[Xy<F>], scratch: &mut Scratch) {
+fn add_batch_ifma<F: LaneField<D>, const D: usize>(
+    buckets: &mut [Xy<F>],
+    idx: &[u32],
+    pts: &[Xy<F>],
+    scratch: &mut Scratch,
+) {
     let n = idx.len();
     let groups = n.div_ceil(8);
     scratch.prefix.resize(groups * D, [[0; 8]; 5]);
@@ -229,7 +247,8 @@ impl<const D: usize> Complete<D> {
     fn add_affine(&self, p: &Proj<D>, x2: &Ext<D>, y2: &Ext<D>) -> Proj<D> {
         let t0 = mul_ext(&p.x, x2);
         let t1 = mul_ext(&p.y, y2);
-        let t3 = Self::sub(&mul_ext(&Self::add(x2, y2), &Self::add(&p.x, &p.y)), &Self::add(&t0, &t1));
+        let t3 =
+            Self::sub(&mul_ext(&Self::add(x2, y2), &Self::add(&p.x, &p.y)), &Self::add(&t0, &t1));
         let t4 = Self::add(&mul_ext(y2, &p.z), &p.y);
         let y3 = Self::add(&mul_ext(x2, &p.z), &p.x);
         self.finish([t0, t1, p.z, t3, t4, y3])
@@ -241,9 +260,18 @@ impl<const D: usize> Complete<D> {
         let t0 = mul_ext(&p.x, &q.x);
         let t1 = mul_ext(&p.y, &q.y);
         let t2 = mul_ext(&p.z, &q.z);
-        let t3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.y), &Self::add(&q.x, &q.y)), &Self::add(&t0, &t1));
-        let t4 = Self::sub(&mul_ext(&Self::add(&p.y, &p.z), &Self::add(&q.y, &q.z)), &Self::add(&t1, &t2));
-        let y3 = Self::sub(&mul_ext(&Self::add(&p.x, &p.z), &Self::add(&q.x, &q.z)), &Self::add(&t0, &t2));
+        let t3 = Self::sub(
+            &mul_ext(&Self::add(&p.x, &p.y), &Self::add(&q.x, &q.y)),
+            &Self::add(&t0, &t1),
+        );
+        let t4 = Self::sub(
+            &mul_ext(&Self::add(&p.y, &p.z), &Self::add(&q.y, &q.z)),
+            &Self::add(&t1, &t2),
+        );
+        let y3 = Self::sub(
+            &mul_ext(&Self::add(&p.x, &p.z), &Self::add(&q.x, &q.z)),
+            &Self::add(&t0, &t2),
+        );
         self.finish([t0, t1, t2, t3, t4, y3])
     }
 
@@ -265,7 +293,13 @@ impl<const D: usize> Complete<D> {
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn blend<const D: usize>(keep_new: __mmask8, old: &Proj<D>, new: &Proj<D>) -> Proj<D> {
-    let pick = |o: &Ext<D>, n: &Ext<D>| Ext::<D>(std::array::from_fn(|c| Lanes(std::array::from_fn(|j| _mm512_mask_blend_epi64(keep_new, o.0[c].0[j], n.0[c].0[j])))));
+    let pick = |o: &Ext<D>, n: &Ext<D>| {
+        Ext::<D>(std::array::from_fn(|c| {
+            Lanes(std::array::from_fn(|j| {
+                _mm512_mask_blend_epi64(keep_new, o.0[c].0[j], n.0[c].0[j])
+            }))
+        }))
+    };
     Proj { x: pick(&old.x, &new.x), y: pick(&old.y, &new.y), z: pick(&old.z, &new.z) }
 }
 
@@ -273,15 +307,26 @@ fn blend<const D: usize>(keep_new: __mmask8, old: &Proj<D>, new: &Proj<D>) -> Pr
 /// buckets B_{ms}..B_{ms+m−1} and returns, as (X, Y, Z) in homogeneous projective coordinates,
 /// `[Σ_i B_{ms+i}, Σ_i (i+1)·B_{ms+i}]`. Unfilled buckets are the point at infinity. `b3` is
 /// three times the curve's b.
-pub(crate) fn bucket_sums<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
+pub(crate) fn bucket_sums<F: LaneField<D>, const D: usize>(
+    buckets: &[Xy<F>],
+    filled: &[bool],
+    b3: F,
+) -> [[[F; 3]; 2]; 8] {
     assert!(available(), "bucket_sums needs AVX-512 IFMA");
-    assert!(buckets.len() % 8 == 0 && filled.len() == buckets.len(), "eight equal lanes of buckets");
+    assert!(
+        buckets.len() % 8 == 0 && filled.len() == buckets.len(),
+        "eight equal lanes of buckets"
+    );
     // SAFETY: the CPU features were checked above.
     unsafe { bucket_sums_ifma(buckets, filled, b3) }
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn bucket_sums_ifma<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: &[bool], b3: F) -> [[[F; 3]; 2]; 8] {
+fn bucket_sums_ifma<F: LaneField<D>, const D: usize>(
+    buckets: &[Xy<F>],
+    filled: &[bool],
+    b3: F,
+) -> [[[F; 3]; 2]; 8] {
     let m = buckets.len() / 8;
     let constant = |f: F| reduce_ext(&gather(0, 0, f.words(), |_| unreachable!()));
     let curve = Complete { b3: constant(b3) };
@@ -299,6 +344,10 @@ fn bucket_sums_ifma<F: LaneField<D>, const D: usize>(buckets: &[Xy<F>], filled: 
     }
     let coords = |p: &Proj<D>| [scatter(&p.x), scatter(&p.y), scatter(&p.z)];
     let (r, s) = (coords(&running), coords(&sum));
-    std::array::from_fn(|l| [std::array::from_fn(|c| F::from_words(r[c][l])), std::array::from_fn(|c| F::from_words(s[c][l]))])
+    std::array::from_fn(|l| {
+        [
+            std::array::from_fn(|c| F::from_words(r[c][l])),
+            std::array::from_fn(|c| F::from_words(s[c][l])),
+        ]
+    })
 }
-

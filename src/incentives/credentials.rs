@@ -42,12 +42,19 @@ impl EligibilityStatus {
 /// Checks an encoded `EligibilityProof` for a request (`signal`: the request bytes the proof is
 /// bound to) against the roots of the prepaid-clients set. Returns the status to send back and,
 /// when eligible, the proof's nullifier (for the caller's per-client rate limiting).
-pub fn check_eligibility(verifier: &Verifier, encoded: &[u8], signal: &[u8], paid_roots: &(impl RootSet + ?Sized)) -> (EligibilityStatus, Option<Field>) {
+pub fn check_eligibility(
+    verifier: &Verifier,
+    encoded: &[u8],
+    signal: &[u8],
+    paid_roots: &(impl RootSet + ?Sized),
+) -> (EligibilityStatus, Option<Field>) {
     let payment_required = |d: &str| (EligibilityStatus::new(STATUS_PAYMENT_REQUIRED, d), None);
     if encoded.len() > 4096 {
         return payment_required("eligibility proof too large");
     }
-    let Ok(p) = EligibilityProof::decode(encoded) else { return payment_required("malformed eligibility proof") };
+    let Ok(p) = EligibilityProof::decode(encoded) else {
+        return payment_required("malformed eligibility proof");
+    };
     let Some(bytes) = p.proof_of_payment else { return payment_required("PAYMENT_REQUIRED") };
     let proof = match RlnProof::from_bytes(&bytes) {
         Ok(p) => p,
@@ -71,7 +78,8 @@ mod tests {
         assert_eq!(s.encode_to_vec(), vec![0x08, 0x92, 0x03, 0x12, 1, b'x']);
         let v = Verifier::new(&crate::circuit::embedded_verifying_key());
         let roots: Vec<Field> = vec![Field::ONE];
-        let (st, n) = check_eligibility(&v, &EligibilityProof::default().encode_to_vec(), b"req", &roots[..]);
+        let (st, n) =
+            check_eligibility(&v, &EligibilityProof::default().encode_to_vec(), b"req", &roots[..]);
         assert_eq!((st.status_code, n), (Some(STATUS_PAYMENT_REQUIRED), None));
         let (st, _) = check_eligibility(&v, &p.encode_to_vec(), b"req", &roots[..]);
         assert!(!st.is_ok());

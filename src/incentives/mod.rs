@@ -7,4 +7,7 @@ pub mod credentials;
 pub mod slashing;
 
 pub use credentials::{EligibilityProof, EligibilityStatus};
-pub use slashing::{slash_commitment, Address, MemorySlashBackend, RevealReceipt, SlashBackend, SlashConfig, SlashError, SlashOutcome, Slasher};
+pub use slashing::{
+    slash_commitment, Address, MemorySlashBackend, RevealReceipt, SlashBackend, SlashConfig,
+    SlashError, SlashOutcome, Slasher,
+};

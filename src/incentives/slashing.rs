@@ -63,7 +63,11 @@ pub trait SlashBackend: Send + Sync {
     /// Sends `commitSlash(commitment)`; returns the block it was included in.
     fn commit_slash(&self, commitment: [u8; 32]) -> BoxFuture<'_, Result<u64, SlashError>>;
     /// Sends `revealSlash(secret, receiver)`.
-    fn reveal_slash(&self, secret: Field, receiver: Address) -> BoxFuture<'_, Result<RevealReceipt, SlashError>>;
+    fn reveal_slash(
+        &self,
+        secret: Field,
+        receiver: Address,
+    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>>;
 }
 
 /// How the slasher works.
@@ -79,7 +83,11 @@ pub struct SlashConfig {
 
 impl SlashConfig {
     pub fn new(reward_receiver: Address) -> Self {
-        SlashConfig { reward_receiver, poll: Duration::from_millis(200), max_wait: Duration::from_secs(120) }
+        SlashConfig {
+            reward_receiver,
+            poll: Duration::from_millis(200),
+            max_wait: Duration::from_secs(120),
+        }
     }
 }
 
@@ -99,7 +107,11 @@ impl Slasher {
     /// Commits, waits until the commitment is on chain, reveals. A transaction sent after the
     /// commitment's block exists lands in a later block (with anvil's automine, the next one), which
     /// is what the contract requires (`block.number > commitBlock`).
-    pub async fn slash(backend: &dyn SlashBackend, config: &SlashConfig, secret: Field) -> (Option<u64>, Result<RevealReceipt, SlashError>) {
+    pub async fn slash(
+        backend: &dyn SlashBackend,
+        config: &SlashConfig,
+        secret: Field,
+    ) -> (Option<u64>, Result<RevealReceipt, SlashError>) {
         let c = slash_commitment(secret, config.reward_receiver, backend.sender());
         let commit_block = match backend.commit_slash(c).await {
             Ok(b) => b,
@@ -133,12 +145,22 @@ impl Slasher {
                 if !done.insert(ev.id_commitment) {
                     continue;
                 }
-                let (commit_block, result) = Slasher::slash(backend.as_ref(), &config, ev.secret).await;
+                let (commit_block, result) =
+                    Slasher::slash(backend.as_ref(), &config, ev.secret).await;
                 match &result {
-                    Ok(r) => tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = r.reward, "spammer slashed"),
-                    Err(e) => tracing::warn!(id_commitment = %ev.id_commitment.to_hex(), "slashing failed: {e}"),
+                    Ok(r) => {
+                        tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = r.reward, "spammer slashed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(id_commitment = %ev.id_commitment.to_hex(), "slashing failed: {e}")
+                    }
                 }
-                let _ = tx.send(SlashOutcome { id_commitment: ev.id_commitment, epoch: ev.epoch, commit_block, result });
+                let _ = tx.send(SlashOutcome {
+                    id_commitment: ev.id_commitment,
+                    epoch: ev.epoch,
+                    commit_block,
+                    result,
+                });
             }
         });
         (task, rx)
@@ -167,7 +189,12 @@ pub struct MemorySlashBackend {
 
 impl MemorySlashBackend {
     pub fn new(sender: Address) -> Self {
-        MemorySlashBackend { sender, reward_percent: 50, reveal_window: 256, state: Mutex::new(MemState { block: 1, ..Default::default() }) }
+        MemorySlashBackend {
+            sender,
+            reward_percent: 50,
+            reveal_window: 256,
+            state: Mutex::new(MemState { block: 1, ..Default::default() }),
+        }
     }
 
     /// Registers a membership with a stake.
@@ -208,7 +235,11 @@ impl SlashBackend for MemorySlashBackend {
         })
     }
 
-    fn reveal_slash(&self, secret: Field, receiver: Address) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
+    fn reveal_slash(
+        &self,
+        secret: Field,
+        receiver: Address,
+    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
         Box::pin(async move {
             let mut s = self.state.lock().expect("lock");
             s.block += 1;

@@ -14,7 +14,9 @@ use ark_bn254::Fr;
 use ark_ff::BigInt;
 
 use super::{schedule3, Schedule};
-use crate::ifma::lanes::{combine, from_words, mul, reduce, reduce_once, splat, store, to_words, Lanes, ScalarField as S};
+use crate::ifma::lanes::{
+    combine, from_words, mul, reduce, reduce_once, splat, store, to_words, Lanes, ScalarField as S,
+};
 
 /// A constant in lane form (below r), broadcast to all lanes when used.
 type Constant = [u64; 5];
@@ -43,7 +45,11 @@ impl LaneSchedule {
         let row = |r: &[Fr; 3]| -> [Constant; 3] { std::array::from_fn(|i| constant(&r[i])) };
         LaneSchedule {
             first_full: std::array::from_fn(|r| row(&s.first_full[r])),
-            partial: s.partial.iter().map(|(k, sp)| (constant(k), row(&sp.row), row(&sp.col))).collect(),
+            partial: s
+                .partial
+                .iter()
+                .map(|(k, sp)| (constant(k), row(&sp.row), row(&sp.col)))
+                .collect(),
             carried: std::array::from_fn(|i| row(&s.carried[i])),
             last_full: std::array::from_fn(|r| row(&s.last_full[r])),
             mds: std::array::from_fn(|i| row(&s.mds[i])),
@@ -69,7 +75,8 @@ fn dot(m: &[Constant; 3], v: &[Lanes; 3]) -> Lanes {
 impl LaneSchedule {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn full_round(&self, state: &mut [Lanes; 3], c: &[Constant; 3]) {
-        let x: [Lanes; 3] = std::array::from_fn(|i| pow5(&combine(&[&state[i], &splat(&c[i])], &[], &[0; 5])));
+        let x: [Lanes; 3] =
+            std::array::from_fn(|i| pow5(&combine(&[&state[i], &splat(&c[i])], &[], &[0; 5])));
         *state = std::array::from_fn(|i| dot(&self.mds[i], &x));
     }
 
@@ -82,7 +89,11 @@ impl LaneSchedule {
             let s0 = pow5(&combine(&[&state[0], &splat(k)], &[], &[0; 5]));
             let new0 = dot(row, &[s0, state[1], state[2]]);
             for i in 1..3 {
-                state[i] = reduce::<S>(&combine(&[&state[i], &mul::<S>(&splat(&col[i]), &s0)], &[], &[0; 5]));
+                state[i] = reduce::<S>(&combine(
+                    &[&state[i], &mul::<S>(&splat(&col[i]), &s0)],
+                    &[],
+                    &[0; 5],
+                ));
             }
             state[0] = new0;
         }
@@ -116,7 +127,9 @@ pub(super) fn hash2_x8(left: &[Fr; 8], right: &[Fr; 8]) -> [Fr; 8] {
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn hash2_x8_ifma(schedule: &LaneSchedule, left: &[Fr; 8], right: &[Fr; 8]) -> [Fr; 8] {
-    let lanes = |v: &[Fr; 8]| reduce::<S>(&from_words(&std::array::from_fn(|k| std::array::from_fn(|l| v[l].0 .0[k]))));
+    let lanes = |v: &[Fr; 8]| {
+        reduce::<S>(&from_words(&std::array::from_fn(|k| std::array::from_fn(|l| v[l].0 .0[k]))))
+    };
     let zero = Lanes([_mm512_setzero_si512(); 5]);
     let mut state = [zero, lanes(left), lanes(right)];
     schedule.permute(&mut state);

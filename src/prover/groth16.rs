@@ -17,8 +17,8 @@
 use ark_bn254::{g1, g2, Bn254, Fq, Fr, G1Projective, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_groth16::{Proof, ProvingKey};
 use ark_ff::{Field, One, Zero};
+use ark_groth16::{Proof, ProvingKey};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use rayon::prelude::*;
 
@@ -59,7 +59,11 @@ impl<P: SWCurveConfig<ScalarField = Fr>> QueryTable<P> {
     fn new(points: &[Affine<P>], first_wire: usize) -> Self {
         let finite: Vec<usize> = (0..points.len()).filter(|&k| !points[k].is_zero()).collect();
         let bases: Vec<Affine<P>> = finite.iter().map(|&k| points[k]).collect();
-        Self::from_parts(FixedBaseTable::new(&bases), finite.iter().map(|&k| (first_wire + k) as u32).collect(), first_wire + points.len())
+        Self::from_parts(
+            FixedBaseTable::new(&bases),
+            finite.iter().map(|&k| (first_wire + k) as u32).collect(),
+            first_wire + points.len(),
+        )
     }
 
     fn from_parts(table: FixedBaseTable<P>, wires: Vec<u32>, num_wires: usize) -> Self {
@@ -78,7 +82,9 @@ impl<P: SWCurveConfig<ScalarField = Fr>> QueryTable<P> {
 
     /// Σ δᵢ·Pᵢ over (wire, δ) pairs, on the calling thread.
     fn sum_sparse(&self, terms: &[(usize, Fr)]) -> Projective<P> {
-        self.table.msm_rows(terms.iter().filter_map(|&(w, d)| self.rows.get(w).filter(|&&r| r != NO_ROW).map(|&r| (r as usize, d))))
+        self.table.msm_rows(terms.iter().filter_map(|&(w, d)| {
+            self.rows.get(w).filter(|&&r| r != NO_ROW).map(|&r| (r as usize, d))
+        }))
     }
 }
 
@@ -95,8 +101,23 @@ pub struct ProvingTables {
 impl ProvingTables {
     pub fn new(pk: &ProvingKey<Bn254>, num_inputs: usize) -> Self {
         let ((a, b1), (b2, (l, h))) = rayon::join(
-            || rayon::join(|| QueryTable::new(&pk.a_query, 0), || QueryTable::new(&pk.b_g1_query, 0)),
-            || rayon::join(|| QueryTable::new(&pk.b_g2_query, 0), || rayon::join(|| QueryTable::new(&pk.l_query, num_inputs), || FixedBaseTable::new(&pk.h_query))),
+            || {
+                rayon::join(
+                    || QueryTable::new(&pk.a_query, 0),
+                    || QueryTable::new(&pk.b_g1_query, 0),
+                )
+            },
+            || {
+                rayon::join(
+                    || QueryTable::new(&pk.b_g2_query, 0),
+                    || {
+                        rayon::join(
+                            || QueryTable::new(&pk.l_query, num_inputs),
+                            || FixedBaseTable::new(&pk.h_query),
+                        )
+                    },
+                )
+            },
         );
         ProvingTables { a, b1, b2, l, h }
     }
@@ -112,7 +133,10 @@ impl ProvingTables {
     /// Serializes the tables for the key cache (raw limbs, see [`FixedBaseTable::write_raw`]).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        fn put<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(out: &mut Vec<u8>, q: &QueryTable<P>) {
+        fn put<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(
+            out: &mut Vec<u8>,
+            q: &QueryTable<P>,
+        ) {
             out.extend_from_slice(&(q.rows.len() as u64).to_le_bytes());
             out.extend_from_slice(&(q.wires.len() as u64).to_le_bytes());
             q.wires.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
@@ -135,32 +159,54 @@ impl ProvingTables {
             *r = rest;
             Some(u64::from_le_bytes(*v))
         }
-        fn get<P: SWCurveConfig<ScalarField = Fr, BaseField: Field<BasePrimeField = Fq>>>(r: &mut &[u8]) -> Option<QueryTable<P>> {
+        fn get<P: SWCurveConfig<ScalarField = Fr, BaseField: Field<BasePrimeField = Fq>>>(
+            r: &mut &[u8],
+        ) -> Option<QueryTable<P>> {
             let num_wires = u64_at(r)?;
             let len = usize::try_from(u64_at(r)?).ok()?;
             let (raw, rest) = r.split_at_checked(len.checked_mul(4)?)?;
             *r = rest;
-            let wires: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            let wires: Vec<u32> = raw
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect();
             let table = FixedBaseTable::read_raw(r)?;
             let fits = table.len() == wires.len() && wires.iter().all(|&w| (w as u64) < num_wires);
             fits.then(|| QueryTable::from_parts(table, wires, num_wires as usize))
         }
-        let tables = ProvingTables { a: get(r)?, b1: get(r)?, b2: get(r)?, l: get(r)?, h: FixedBaseTable::read_raw(r)? };
+        let tables = ProvingTables {
+            a: get(r)?,
+            b1: get(r)?,
+            b2: get(r)?,
+            l: get(r)?,
+            h: FixedBaseTable::read_raw(r)?,
+        };
         (r.is_empty() && tables.fits(pk, num_inputs)).then_some(tables)
     }
 }
 
 /// The wire sums of a full witness.
 pub fn wire_sums(t: &ProvingTables, witness: &[Fr]) -> WireSums {
-    let ((a, b1), (b2, l)) = rayon::join(|| rayon::join(|| t.a.sum(witness), || t.b1.sum(witness)), || rayon::join(|| t.b2.sum(witness), || t.l.sum(witness)));
+    let ((a, b1), (b2, l)) = rayon::join(
+        || rayon::join(|| t.a.sum(witness), || t.b1.sum(witness)),
+        || rayon::join(|| t.b2.sum(witness), || t.l.sum(witness)),
+    );
     WireSums { a, b1, b2, l }
 }
 
 /// The wire sums of `witness` given those of `base` (same circuit): only wires whose values
 /// differ are multiplied. Returns the sums and the number of wires that differed.
-pub fn wire_sums_from(t: &ProvingTables, base: &[Fr], base_sums: &WireSums, witness: &[Fr]) -> (WireSums, usize) {
+pub fn wire_sums_from(
+    t: &ProvingTables,
+    base: &[Fr],
+    base_sums: &WireSums,
+    witness: &[Fr],
+) -> (WireSums, usize) {
     debug_assert_eq!(base.len(), witness.len());
-    let delta: Vec<(usize, Fr)> = (0..witness.len()).filter(|&i| witness[i] != base[i]).map(|i| (i, witness[i] - base[i])).collect();
+    let delta: Vec<(usize, Fr)> = (0..witness.len())
+        .filter(|&i| witness[i] != base[i])
+        .map(|i| (i, witness[i] - base[i]))
+        .collect();
     if delta.is_empty() {
         return (*base_sums, 0);
     }
@@ -181,7 +227,11 @@ pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String
 
 /// [`quotient`], with the transforms on AVX-512 IFMA lanes where available if `lanes`, else
 /// arkworks' scalar FFTs.
-pub fn quotient_with(cs: &ConstraintSystem, witness: &[Fr], lanes: bool) -> Result<Vec<Fr>, String> {
+pub fn quotient_with(
+    cs: &ConstraintSystem,
+    witness: &[Fr],
+    lanes: bool,
+) -> Result<Vec<Fr>, String> {
     let (nc, ni) = (cs.num_constraints, cs.num_instance_variables);
     let too_large = || "the constraint system is too large for an FFT domain".to_string();
     let domain = GeneralEvaluationDomain::<Fr>::new(nc + ni).ok_or_else(too_large)?;
@@ -189,7 +239,10 @@ pub fn quotient_with(cs: &ConstraintSystem, witness: &[Fr], lanes: bool) -> Resu
     let shift = GeneralEvaluationDomain::<Fr>::new(2 * n).ok_or_else(too_large)?.element(1);
     let eval = |m: &[Vec<(Fr, usize)>]| -> Vec<Fr> {
         let mut v = vec![Fr::zero(); n];
-        v[..nc].par_iter_mut().zip(m).for_each(|(v, row)| *v = row.iter().map(|&(coeff, wire)| coeff * witness[wire]).sum());
+        v[..nc]
+            .par_iter_mut()
+            .zip(m)
+            .for_each(|(v, row)| *v = row.iter().map(|&(coeff, wire)| coeff * witness[wire]).sum());
         v
     };
     let (mut a, b) = rayon::join(|| eval(&cs.matrices[0]), || eval(&cs.matrices[1]));
@@ -207,7 +260,8 @@ pub fn quotient_with(cs: &ConstraintSystem, witness: &[Fr], lanes: bool) -> Resu
         domain.fft_in_place(&mut v);
         v
     };
-    let (mut a, (b, c)) = rayon::join(|| to_coset(a), || rayon::join(|| to_coset(b), || to_coset(c)));
+    let (mut a, (b, c)) =
+        rayon::join(|| to_coset(a), || rayon::join(|| to_coset(b), || to_coset(c)));
     a.par_iter_mut().zip(&b).zip(&c).for_each(|((a, b), c)| *a = *a * b - c);
     Ok(a)
 }
@@ -227,16 +281,30 @@ fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<crate::ifm
     Some(fft)
 }
 
-pub fn h_sum(t: &ProvingTables, cs: &ConstraintSystem, witness: &[Fr]) -> Result<G1Projective, String> {
+pub fn h_sum(
+    t: &ProvingTables,
+    cs: &ConstraintSystem,
+    witness: &[Fr],
+) -> Result<G1Projective, String> {
     let h = quotient(cs, witness)?;
     if h.len() != t.h.len() {
-        return Err(format!("the proving key has {} H points, the constraint system's domain has {}", t.h.len(), h.len()));
+        return Err(format!(
+            "the proving key has {} H points, the constraint system's domain has {}",
+            t.h.len(),
+            h.len()
+        ));
     }
     Ok(t.h.msm(&h))
 }
 
 /// The proof from its parts and the blinding scalars.
-pub fn assemble(pk: &ProvingKey<Bn254>, sums: &WireSums, h: G1Projective, r: Fr, s: Fr) -> Proof<Bn254> {
+pub fn assemble(
+    pk: &ProvingKey<Bn254>,
+    sums: &WireSums,
+    h: G1Projective,
+    r: Fr,
+    s: Fr,
+) -> Proof<Bn254> {
     let g_a = sums.a + pk.vk.alpha_g1 + pk.delta_g1 * r;
     let g1_b = sums.b1 + pk.beta_g1 + pk.delta_g1 * s;
     let g2_b = sums.b2 + pk.vk.beta_g2 + pk.vk.delta_g2 * s;

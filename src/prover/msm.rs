@@ -8,9 +8,9 @@
 //! inversion (Montgomery's trick): ~6 field multiplications per addition instead of ~11 for a
 //! mixed Jacobian addition.
 
+use ark_bn254::{Fq, Fq2};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
-use ark_bn254::{Fq, Fq2};
 use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -95,14 +95,22 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
             return None;
         }
         let (body, rest) = rest.split_at(bytes);
-        let fq = |b: &[u8]| Fq::new_unchecked(BigInt(std::array::from_fn(|k| u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes")))));
+        let fq = |b: &[u8]| {
+            Fq::new_unchecked(BigInt(std::array::from_fn(|k| {
+                u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes"))
+            })))
+        };
         let points = body
             .chunks_exact(degree * 2 * 32)
             .map(|c| {
                 let (x, y) = c.split_at(degree * 32);
                 let x = P::BaseField::from_base_prime_field_elems(x.chunks_exact(32).map(fq))?;
                 let y = P::BaseField::from_base_prime_field_elems(y.chunks_exact(32).map(fq))?;
-                Some(if x.is_zero() && y.is_zero() { Affine::identity() } else { Affine::new_unchecked(x, y) })
+                Some(if x.is_zero() && y.is_zero() {
+                    Affine::identity()
+                } else {
+                    Affine::new_unchecked(x, y)
+                })
             })
             .collect::<Option<Vec<_>>>()?;
         *r = rest;
@@ -114,13 +122,23 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         assert_eq!(scalars.len(), self.len(), "one scalar per base");
         let chunks = self.len().div_ceil(CHUNK).max(1);
         let chunk = self.len().div_ceil(chunks).max(1);
-        scalars.par_chunks(chunk).enumerate().map(|(c, s)| self.msm_rows(s.iter().enumerate().map(|(k, s)| (c * chunk + k, *s)))).reduce(Projective::zero, |a, b| a + b)
+        scalars
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, s)| self.msm_rows(s.iter().enumerate().map(|(k, s)| (c * chunk + k, *s))))
+            .reduce(Projective::zero, |a, b| a + b)
     }
 
     /// Σ s·P_row over the given (row, scalar) pairs, on the calling thread.
-    pub fn msm_rows(&self, terms: impl IntoIterator<Item = (usize, P::ScalarField)>) -> Projective<P> {
+    pub fn msm_rows(
+        &self,
+        terms: impl IntoIterator<Item = (usize, P::ScalarField)>,
+    ) -> Projective<P> {
         const { assert!(WINDOWS * WINDOW > 254, "the last window must leave room for a carry") };
-        debug_assert!(P::ScalarField::MODULUS_BIT_SIZE <= 254, "windows are laid out for scalars of at most 254 bits");
+        debug_assert!(
+            P::ScalarField::MODULUS_BIT_SIZE <= 254,
+            "windows are laid out for scalars of at most 254 bits"
+        );
         let mut acc = BucketAdder::<P>::new();
         for (row, s) in terms {
             let row = &self.points[row * WINDOWS..(row + 1) * WINDOWS];
@@ -225,7 +243,9 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         let b = &mut self.buckets[bucket];
         if b.x == p.x {
             // Doubling or cancellation: rare, done directly.
-            let sum = (Projective::from(Affine::<P>::new_unchecked(b.x, b.y)) + Affine::<P>::new_unchecked(p.x, p.y)).into_affine();
+            let sum = (Projective::from(Affine::<P>::new_unchecked(b.x, b.y))
+                + Affine::<P>::new_unchecked(p.x, p.y))
+            .into_affine();
             match sum.xy() {
                 Some((x, y)) => *b = Xy { x, y },
                 None => self.filled[bucket] = false,
@@ -256,7 +276,8 @@ impl<P: SWCurveConfig> BucketAdder<P> {
 
     /// Adds to a bucket's Jacobian side sum (allocated on first use).
     fn add_jacobian(&mut self, bucket: usize, p: Xy<P::BaseField>) {
-        self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] += Affine::<P>::new_unchecked(p.x, p.y);
+        self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] +=
+            Affine::<P>::new_unchecked(p.x, p.y);
     }
 
     fn apply_pending(&mut self) {
@@ -279,9 +300,13 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             return false;
         }
         let (buckets, pts, idx) = (&mut self.buckets, &self.pending_pts, &self.pending_idx);
-        if let (Some(buckets), Some(pts)) = (cast_slice_mut::<_, Xy<Fq>>(buckets), cast_slice::<_, Xy<Fq>>(pts)) {
+        if let (Some(buckets), Some(pts)) =
+            (cast_slice_mut::<_, Xy<Fq>>(buckets), cast_slice::<_, Xy<Fq>>(pts))
+        {
             add_batch::<Fq, 1>(buckets, idx, pts, &mut self.simd);
-        } else if let (Some(buckets), Some(pts)) = (cast_slice_mut::<_, Xy<Fq2>>(buckets), cast_slice::<_, Xy<Fq2>>(pts)) {
+        } else if let (Some(buckets), Some(pts)) =
+            (cast_slice_mut::<_, Xy<Fq2>>(buckets), cast_slice::<_, Xy<Fq2>>(pts))
+        {
             add_batch::<Fq2, 2>(buckets, idx, pts, &mut self.simd);
         } else {
             return false;
@@ -356,7 +381,13 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             let ks: Vec<usize> = (0..BUCKETS).filter(|&k| !extra[k].is_zero()).collect();
             let sums: Vec<Projective<P>> = ks
                 .iter()
-                .map(|&k| if self.filled[k] { extra[k] + Affine::<P>::new_unchecked(self.buckets[k].x, self.buckets[k].y) } else { extra[k] })
+                .map(|&k| {
+                    if self.filled[k] {
+                        extra[k] + Affine::<P>::new_unchecked(self.buckets[k].x, self.buckets[k].y)
+                    } else {
+                        extra[k]
+                    }
+                })
                 .collect();
             for (&k, p) in ks.iter().zip(Projective::normalize_batch(&sums)) {
                 self.filled[k] = !p.is_zero();
@@ -366,17 +397,26 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             }
         }
         let b3 = P::COEFF_B.double() + P::COEFF_B;
-        let lanes: [[[P::BaseField; 3]; 2]; 8] = if let Some(buckets) = cast_slice::<_, Xy<Fq>>(&self.buckets) {
-            same_type(crate::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
-        } else if let Some(buckets) = cast_slice::<_, Xy<Fq2>>(&self.buckets) {
-            same_type(crate::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
-        } else {
-            return None;
-        };
+        let lanes: [[[P::BaseField; 3]; 2]; 8] =
+            if let Some(buckets) = cast_slice::<_, Xy<Fq>>(&self.buckets) {
+                same_type(crate::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
+            } else if let Some(buckets) = cast_slice::<_, Xy<Fq2>>(&self.buckets) {
+                same_type(crate::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
+            } else {
+                return None;
+            };
         // Lane s covers buckets m·s .. m·s + m − 1: its weights are offset by m·s.
         let m = (BUCKETS / 8) as u64;
-        let jacobian = |[x, y, z]: [P::BaseField; 3]| if z.is_zero() { Projective::<P>::zero() } else { Projective::new_unchecked(x * z, y * z.square(), z) };
-        Some(lanes.iter().enumerate().fold(Projective::zero(), |acc, (s, [running, sum])| acc + jacobian(*sum) + jacobian(*running).mul_bigint([m * s as u64])))
+        let jacobian = |[x, y, z]: [P::BaseField; 3]| {
+            if z.is_zero() {
+                Projective::<P>::zero()
+            } else {
+                Projective::new_unchecked(x * z, y * z.square(), z)
+            }
+        };
+        Some(lanes.iter().enumerate().fold(Projective::zero(), |acc, (s, [running, sum])| {
+            acc + jacobian(*sum) + jacobian(*running).mul_bigint([m * s as u64])
+        }))
     }
 }
 
@@ -433,14 +473,20 @@ mod tests {
         assert_eq!(table.msm(scalars), want);
         assert_eq!(table.msm_rows(scalars.iter().copied().enumerate()), want);
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(crate::ifma::scalar_only(|| table.msm_rows(scalars.iter().copied().enumerate())), want, "the scalar path");
+        assert_eq!(
+            crate::ifma::scalar_only(|| table.msm_rows(scalars.iter().copied().enumerate())),
+            want,
+            "the scalar path"
+        );
     }
 
     #[test]
     fn equals_variable_base_msm_on_random_and_edge_scalars() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
         let g = G1Projective::generator();
-        let mut bases: Vec<G1Affine> = G1Projective::normalize_batch(&(0..300).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let mut bases: Vec<G1Affine> = G1Projective::normalize_batch(
+            &(0..300).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>(),
+        );
         // Repeated and opposite bases force bucket doublings and cancellations; infinity is skipped.
         bases[10] = bases[11];
         bases[12] = bases[11];
@@ -448,7 +494,17 @@ mod tests {
         bases[30] = G1Affine::zero();
         bases[31] = g.into_affine();
         let mut scalars: Vec<Fr> = (0..300).map(|_| Fr::rand(&mut rng)).collect();
-        for (i, s) in [Fr::zero(), Fr::from(1u64), -Fr::from(1u64), Fr::from(1u64 << 12), Fr::from((1u64 << 13) - 1), Fr::from(1u64 << 63)].into_iter().enumerate() {
+        for (i, s) in [
+            Fr::zero(),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            Fr::from(1u64 << 12),
+            Fr::from((1u64 << 13) - 1),
+            Fr::from(1u64 << 63),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             scalars[40 + i] = s;
         }
         scalars[21] = scalars[20];
@@ -459,7 +515,9 @@ mod tests {
         check(&vec![bases[0]; 50], &vec![Fr::zero(); 50]);
         // Thousands of equal small scalars (bits) all land in one bucket: the busy-bucket queue
         // overflows into the Jacobian side sums.
-        let many: Vec<G1Affine> = G1Projective::normalize_batch(&(0..3000).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let many: Vec<G1Affine> = G1Projective::normalize_batch(
+            &(0..3000).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>(),
+        );
         let bits: Vec<Fr> = (0..3000).map(|i| Fr::from((i % 7 != 0) as u64)).collect();
         check(&many, &bits);
     }
@@ -467,18 +525,28 @@ mod tests {
     #[test]
     fn equals_variable_base_msm_in_g2_and_across_chunks() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
-        let bases: Vec<G2Affine> = G2Projective::normalize_batch(&(0..64).map(|_| G2Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let bases: Vec<G2Affine> = G2Projective::normalize_batch(
+            &(0..64).map(|_| G2Projective::rand(&mut rng)).collect::<Vec<_>>(),
+        );
         check(&bases, &(0..64).map(|_| Fr::rand(&mut rng)).collect::<Vec<_>>());
-        let g1: Vec<G1Affine> = G1Projective::normalize_batch(&(0..CHUNK + 5).map(|i| G1Projective::generator() * Fr::from(i as u64 + 1)).collect::<Vec<_>>());
+        let g1: Vec<G1Affine> = G1Projective::normalize_batch(
+            &(0..CHUNK + 5)
+                .map(|i| G1Projective::generator() * Fr::from(i as u64 + 1))
+                .collect::<Vec<_>>(),
+        );
         check(&g1, &(0..CHUNK + 5).map(|_| Fr::rand(&mut rng)).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_table_round_trips_through_its_raw_form() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-        let mut g1: Vec<G1Affine> = G1Projective::normalize_batch(&(0..5).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let mut g1: Vec<G1Affine> = G1Projective::normalize_batch(
+            &(0..5).map(|_| G1Projective::rand(&mut rng)).collect::<Vec<_>>(),
+        );
         g1[2] = G1Affine::zero();
-        let g2: Vec<G2Affine> = G2Projective::normalize_batch(&(0..3).map(|_| G2Projective::rand(&mut rng)).collect::<Vec<_>>());
+        let g2: Vec<G2Affine> = G2Projective::normalize_batch(
+            &(0..3).map(|_| G2Projective::rand(&mut rng)).collect::<Vec<_>>(),
+        );
         let (t1, t2) = (FixedBaseTable::new(&g1), FixedBaseTable::new(&g2));
         let mut bytes = Vec::new();
         t1.write_raw(&mut bytes);
@@ -489,7 +557,8 @@ mod tests {
         assert!(r.is_empty());
         assert_eq!((back1.points, back2.points), (t1.points.clone(), t2.points.clone()));
         // Truncated or not a whole number of rows: refused.
-        assert!(FixedBaseTable::<ark_bn254::g1::Config>::read_raw(&mut &bytes[..bytes.len() / 3]).is_none());
+        assert!(FixedBaseTable::<ark_bn254::g1::Config>::read_raw(&mut &bytes[..bytes.len() / 3])
+            .is_none());
         let mut odd = bytes.clone();
         odd[..8].copy_from_slice(&((WINDOWS as u64) * 5 - 1).to_le_bytes());
         assert!(FixedBaseTable::<ark_bn254::g1::Config>::read_raw(&mut &odd[..]).is_none());

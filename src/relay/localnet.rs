@@ -18,7 +18,12 @@ impl LocalNet {
     /// Starts the edge and `relays` relays on 127.0.0.1 (OS-assigned ports), each with the
     /// validator `make_validator(i)`, all subscribed to `topic`, and waits until every gossipsub
     /// mesh is complete (or `timeout` passes).
-    pub async fn start(relays: usize, topic: &str, mut make_validator: impl FnMut(usize) -> Arc<Validator>, timeout: Duration) -> Result<Self, NodeError> {
+    pub async fn start(
+        relays: usize,
+        topic: &str,
+        mut make_validator: impl FnMut(usize) -> Arc<Validator>,
+        timeout: Duration,
+    ) -> Result<Self, NodeError> {
         let mut nodes: Vec<NodeHandle> = Vec::new();
         for i in 0..=relays {
             let config = NodeConfig {
@@ -30,7 +35,13 @@ impl LocalNet {
             };
             let node = RelayNode::spawn(config, make_validator(i)).await?;
             // The edge dials relay 1 (when it exists); relay i dials relays 1..i.
-            let targets: Vec<usize> = if i == 1 { vec![0] } else if i > 1 { (1..i).collect() } else { vec![] };
+            let targets: Vec<usize> = if i == 1 {
+                vec![0]
+            } else if i > 1 {
+                (1..i).collect()
+            } else {
+                vec![]
+            };
             for t in targets {
                 node.dial(nodes[t].dial_addr().await?).await?;
             }

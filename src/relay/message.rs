@@ -156,7 +156,11 @@ fn field(name: &'static str, bytes: &[u8]) -> Result<Field, MessageError> {
 impl RateLimitProof {
     /// Checks lengths and canonical encodings of every field (no curve arithmetic).
     pub fn check(&self) -> Result<CheckedProof, MessageError> {
-        let proof: [u8; GROTH16_PROOF_BYTES] = self.proof.as_slice().try_into().map_err(|_| MessageError::ProofLength { got: self.proof.len() })?;
+        let proof: [u8; GROTH16_PROOF_BYTES] = self
+            .proof
+            .as_slice()
+            .try_into()
+            .map_err(|_| MessageError::ProofLength { got: self.proof.len() })?;
         Ok(CheckedProof {
             proof,
             root: field("merkle_root", &self.merkle_root)?,
@@ -164,7 +168,10 @@ impl RateLimitProof {
             x: field("share_x", &self.share_x)?,
             y: field("share_y", &self.share_y)?,
             nullifier: field("nullifier", &self.nullifier)?,
-            rln_identifier: RlnIdentifier::from_field(field("rln_identifier", &self.rln_identifier)?),
+            rln_identifier: RlnIdentifier::from_field(field(
+                "rln_identifier",
+                &self.rln_identifier,
+            )?),
         })
     }
 
@@ -197,7 +204,16 @@ impl CheckedProof {
     /// the given external nullifier (Poseidon(epoch, rln_identifier), cached by the validator).
     pub fn to_rln_proof(&self, external_nullifier: Field) -> Result<RlnProof, MessageError> {
         let proof = Groth16Proof::from_bytes(&self.proof)?;
-        Ok(RlnProof { proof, values: PublicValues { root: self.root, external_nullifier, x: self.x, y: self.y, nullifier: self.nullifier } })
+        Ok(RlnProof {
+            proof,
+            values: PublicValues {
+                root: self.root,
+                external_nullifier,
+                x: self.x,
+                y: self.y,
+                nullifier: self.nullifier,
+            },
+        })
     }
 }
 
@@ -205,7 +221,8 @@ impl CheckedProof {
 /// to decode or decode to a message that re-encodes and decodes to itself; never panics.
 pub fn fuzz_decode(bytes: &[u8]) {
     if let Ok(msg) = WakuMessage::decode_checked(bytes) {
-        let again = WakuMessage::decode_checked(&msg.to_bytes()).expect("a decoded message re-encodes to a decodable one");
+        let again = WakuMessage::decode_checked(&msg.to_bytes())
+            .expect("a decoded message re-encodes to a decodable one");
         assert_eq!(again, msg, "round trip changed the message");
         let _ = msg.rln_signal();
         let _ = msg.message_hash("/waku/2/rs/0/0");
@@ -229,7 +246,15 @@ mod tests {
             version: Some(0),
             timestamp: Some(1_700_000_000_123_456_789),
             meta: Some(vec![1, 2, 3]),
-            rate_limit_proof: Some(RateLimitProof { proof: vec![0; 128], merkle_root: vec![0; 32], epoch: vec![0; 32], share_x: vec![1; 32], share_y: vec![2; 32], nullifier: vec![3; 32], rln_identifier: vec![4; 32] }),
+            rate_limit_proof: Some(RateLimitProof {
+                proof: vec![0; 128],
+                merkle_root: vec![0; 32],
+                epoch: vec![0; 32],
+                share_x: vec![1; 32],
+                share_y: vec![2; 32],
+                nullifier: vec![3; 32],
+                rln_identifier: vec![4; 32],
+            }),
             ephemeral: Some(false),
         }
     }
@@ -238,8 +263,19 @@ mod tests {
     fn field_numbers_match_the_spec() {
         // payload=1 (0x0a), content_topic=2 (0x12), version=3 (0x18), timestamp=10 sint64 (0x50),
         // meta=11 (0x5a), rate_limit_proof=21 (0xaa 0x01), ephemeral=31 (0xf8 0x01).
-        let m = WakuMessage { payload: vec![7], content_topic: "t".into(), version: Some(1), timestamp: Some(-1), meta: Some(vec![9]), rate_limit_proof: None, ephemeral: Some(true) };
-        assert_eq!(m.to_bytes(), vec![0x0a, 1, 7, 0x12, 1, b't', 0x18, 1, 0x50, 1, 0x5a, 1, 9, 0xf8, 1, 1]);
+        let m = WakuMessage {
+            payload: vec![7],
+            content_topic: "t".into(),
+            version: Some(1),
+            timestamp: Some(-1),
+            meta: Some(vec![9]),
+            rate_limit_proof: None,
+            ephemeral: Some(true),
+        };
+        assert_eq!(
+            m.to_bytes(),
+            vec![0x0a, 1, 7, 0x12, 1, b't', 0x18, 1, 0x50, 1, 0x5a, 1, 9, 0xf8, 1, 1]
+        );
         let p = RateLimitProof { rln_identifier: vec![5], ..Default::default() };
         assert_eq!(p.encode_to_vec(), vec![0x3a, 1, 5]);
         let m = WakuMessage { rate_limit_proof: Some(p), ..Default::default() };
@@ -262,11 +298,20 @@ mod tests {
 
     #[test]
     fn decode_limits() {
-        assert!(matches!(WakuMessage::decode_checked(&vec![0u8; MAX_MESSAGE_BYTES + 1]), Err(MessageError::TooLarge { .. })));
+        assert!(matches!(
+            WakuMessage::decode_checked(&vec![0u8; MAX_MESSAGE_BYTES + 1]),
+            Err(MessageError::TooLarge { .. })
+        ));
         let mut m = sample();
         m.meta = Some(vec![0; 65]);
-        assert_eq!(WakuMessage::decode_checked(&m.to_bytes()), Err(MessageError::MetaTooLarge { got: 65 }));
-        assert!(matches!(WakuMessage::decode_checked(&[0xff, 0xff, 0xff]), Err(MessageError::Protobuf(_))));
+        assert_eq!(
+            WakuMessage::decode_checked(&m.to_bytes()),
+            Err(MessageError::MetaTooLarge { got: 65 })
+        );
+        assert!(matches!(
+            WakuMessage::decode_checked(&[0xff, 0xff, 0xff]),
+            Err(MessageError::Protobuf(_))
+        ));
         assert_eq!(WakuMessage::decode_checked(&sample().to_bytes()).unwrap(), sample());
     }
 
@@ -279,10 +324,19 @@ mod tests {
         assert_eq!(bad.check(), Err(MessageError::ProofLength { got: 127 }));
         let mut bad = p.clone();
         bad.share_y = vec![0xff; 32];
-        assert!(matches!(bad.check(), Err(MessageError::Field { name: "share_y", source: FieldError::NonCanonical { .. } })));
+        assert!(matches!(
+            bad.check(),
+            Err(MessageError::Field { name: "share_y", source: FieldError::NonCanonical { .. } })
+        ));
         let mut bad = p.clone();
         bad.nullifier = vec![0; 31];
-        assert!(matches!(bad.check(), Err(MessageError::Field { name: "nullifier", source: FieldError::WrongLength { got: 31 } })));
+        assert!(matches!(
+            bad.check(),
+            Err(MessageError::Field {
+                name: "nullifier",
+                source: FieldError::WrongLength { got: 31 }
+            })
+        ));
         // 128 zero bytes are not valid compressed points.
         assert!(matches!(p.to_rln_proof(), Err(MessageError::ProofFormat(_))));
     }

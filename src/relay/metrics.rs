@@ -76,17 +76,53 @@ impl RelayMetrics {
             registry: Registry::default(),
         };
         // prometheus-client appends `_total` to counters.
-        r.register("waku_rln_messages", "Messages that went through RLN validation", m.messages.clone());
-        r.register("waku_rln_spam_messages", "Double signals: a second verified share for one nullifier", m.spam.clone());
+        r.register(
+            "waku_rln_messages",
+            "Messages that went through RLN validation",
+            m.messages.clone(),
+        );
+        r.register(
+            "waku_rln_spam_messages",
+            "Double signals: a second verified share for one nullifier",
+            m.spam.clone(),
+        );
         r.register("waku_rln_invalid_messages", "Rejected messages by reason", m.invalid.clone());
         r.register("waku_rln_valid_messages", "Accepted messages by shard", m.valid.clone());
-        r.register("waku_rln_proof_verification", "Proofs checked with the pairing", m.verifications.clone());
-        r.register("waku_rln_proof_verification_duration_seconds", "Time to verify one proof", m.verification_seconds.clone());
-        r.register("waku_rln_proof_generation_duration_seconds", "Time to generate one proof", m.generation_seconds.clone());
-        r.register("waku_rln_number_registered_memberships", "Memberships in the tree", m.memberships.clone());
-        r.register("rlnkit_relay_ignored_messages", "Ignored messages (resends) by reason", m.ignored.clone());
-        r.register("rlnkit_relay_verification_batch_size", "Proofs per verification batch", m.batch_size.clone());
-        r.register("rlnkit_relay_secrets_recovered", "Spammer secrets recovered from double signals", m.secrets_recovered.clone());
+        r.register(
+            "waku_rln_proof_verification",
+            "Proofs checked with the pairing",
+            m.verifications.clone(),
+        );
+        r.register(
+            "waku_rln_proof_verification_duration_seconds",
+            "Time to verify one proof",
+            m.verification_seconds.clone(),
+        );
+        r.register(
+            "waku_rln_proof_generation_duration_seconds",
+            "Time to generate one proof",
+            m.generation_seconds.clone(),
+        );
+        r.register(
+            "waku_rln_number_registered_memberships",
+            "Memberships in the tree",
+            m.memberships.clone(),
+        );
+        r.register(
+            "rlnkit_relay_ignored_messages",
+            "Ignored messages (resends) by reason",
+            m.ignored.clone(),
+        );
+        r.register(
+            "rlnkit_relay_verification_batch_size",
+            "Proofs per verification batch",
+            m.batch_size.clone(),
+        );
+        r.register(
+            "rlnkit_relay_secrets_recovered",
+            "Spammer secrets recovered from double signals",
+            m.secrets_recovered.clone(),
+        );
         r.register("rlnkit_relay_peers", "Connected peers", m.peers.clone());
         RelayMetrics { registry: r, ..m }
     }
@@ -134,16 +170,24 @@ pub async fn serve(
             let (metrics, health) = (metrics.clone(), health.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 2048];
-                let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
+                let n =
+                    match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                        Ok(Ok(n)) => n,
+                        _ => return,
+                    };
                 let req = String::from_utf8_lossy(&buf[..n]);
-                let path = req.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
+                let path =
+                    req.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
                 let (status, ctype, body) = match path {
-                    "/metrics" => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.encode()),
+                    "/metrics" => {
+                        ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.encode())
+                    }
                     "/health" => ("200 OK", "application/json", health().to_string()),
-                    _ => ("404 Not Found", "text/plain", "not found: try /metrics or /health\n".to_string()),
+                    _ => (
+                        "404 Not Found",
+                        "text/plain",
+                        "not found: try /metrics or /health\n".to_string(),
+                    ),
                 };
                 let resp = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                 let _ = sock.write_all(resp.as_bytes()).await;
@@ -182,10 +226,22 @@ mod tests {
     #[tokio::test]
     async fn http_endpoints() {
         let m = Arc::new(RelayMetrics::new());
-        let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), m, Arc::new(|| serde_json::json!({"status": "ok"}))).await.unwrap();
-        for (path, want) in [("/metrics", "waku_rln_messages_total"), ("/health", "\"status\":\"ok\""), ("/x", "404")] {
+        let (addr, task) = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            m,
+            Arc::new(|| serde_json::json!({"status": "ok"})),
+        )
+        .await
+        .unwrap();
+        for (path, want) in [
+            ("/metrics", "waku_rln_messages_total"),
+            ("/health", "\"status\":\"ok\""),
+            ("/x", "404"),
+        ] {
             let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
             let mut out = String::new();
             s.read_to_string(&mut out).await.unwrap();
             assert!(out.contains(want), "{path}: {out}");

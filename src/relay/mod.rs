@@ -9,12 +9,17 @@ pub mod nullifier_log;
 pub mod publisher;
 pub mod validator;
 
-pub use message::{fuzz_decode, CheckedProof, MessageError, RateLimitProof, WakuMessage, MAX_MESSAGE_BYTES};
+pub use message::{
+    fuzz_decode, CheckedProof, MessageError, RateLimitProof, WakuMessage, MAX_MESSAGE_BYTES,
+};
 pub use metrics::RelayMetrics;
 pub use node::{Delivered, NodeConfig, NodeHandle, RelayNode};
 pub use nullifier_log::{NullifierLog, Seen, Share};
 pub use publisher::{PublishError, Publisher};
-pub use validator::{BatchConfig, BatchValidator, IgnoreReason, Reason, RootWindow, SpamEvent, StaticRoots, Validator, ValidatorConfig, Verdict};
+pub use validator::{
+    BatchConfig, BatchValidator, IgnoreReason, Reason, RootWindow, SpamEvent, StaticRoots,
+    Validator, ValidatorConfig, Verdict,
+};
 
 /// The pubsub topic of a shard: `/waku/2/rs/<cluster>/<shard>`.
 pub fn shard_topic(cluster: u16, shard: u16) -> String {

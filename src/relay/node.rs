@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
+};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -145,37 +147,62 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
 impl RelayNode {
     /// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
     /// swarm (on the current tokio runtime).
-    pub async fn spawn(config: NodeConfig, validator: Arc<Validator>) -> Result<NodeHandle, NodeError> {
+    pub async fn spawn(
+        config: NodeConfig,
+        validator: Arc<Validator>,
+    ) -> Result<NodeHandle, NodeError> {
         let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
         let gs_config = gossipsub_config(config.heartbeat)?;
-        let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-            .map_err(|e| NodeError::Setup(e.to_string()))?
-            .with_behaviour(|key| {
-                let gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config).map_err(|e| e.to_string())?;
-                let identify = identify::Behaviour::new(identify::Config::new("/vac/waku/2.0.0".into(), key.public()).with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))));
-                let ping = ping::Behaviour::new(ping::Config::new());
-                Ok(RelayBehaviour { gossipsub, identify, ping })
-            })
-            .map_err(|e| NodeError::Setup(e.to_string()))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-            .build();
+        let mut swarm: Swarm<RelayBehaviour> =
+            libp2p::SwarmBuilder::with_existing_identity(keypair)
+                .with_tokio()
+                .with_tcp(
+                    tcp::Config::default().nodelay(true),
+                    noise::Config::new,
+                    yamux::Config::default,
+                )
+                .map_err(|e| NodeError::Setup(e.to_string()))?
+                .with_behaviour(|key| {
+                    let gossipsub =
+                        gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
+                            .map_err(|e| e.to_string())?;
+                    let identify = identify::Behaviour::new(
+                        identify::Config::new("/vac/waku/2.0.0".into(), key.public())
+                            .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
+                    );
+                    let ping = ping::Behaviour::new(ping::Config::new());
+                    Ok(RelayBehaviour { gossipsub, identify, ping })
+                })
+                .map_err(|e| NodeError::Setup(e.to_string()))?
+                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+                .build();
         for addr in &config.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
         }
         for topic in &config.topics {
-            swarm.behaviour_mut().gossipsub.subscribe(&IdentTopic::new(topic)).map_err(|e| NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() })?;
+            swarm.behaviour_mut().gossipsub.subscribe(&IdentTopic::new(topic)).map_err(|e| {
+                NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() }
+            })?;
         }
         for addr in &config.peers {
-            swarm.dial(addr.clone()).map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
+            swarm
+                .dial(addr.clone())
+                .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
         }
         let peer_id = *swarm.local_peer_id();
         let (tx, rx) = mpsc::channel(256);
         let (delivered, _) = broadcast::channel(4096);
         let (validated, _) = broadcast::channel(4096);
         let batch = BatchValidator::spawn(validator.clone(), config.batch);
-        let handle = NodeHandle { tx, peer_id, delivered: delivered.clone(), validated: validated.clone(), validator: validator.clone() };
+        let handle = NodeHandle {
+            tx,
+            peer_id,
+            delivered: delivered.clone(),
+            validated: validated.clone(),
+            validator: validator.clone(),
+        };
         tokio::spawn(run(swarm, rx, batch, delivered, validated));
         Ok(handle)
     }
@@ -252,15 +279,27 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
     match cmd {
         Command::Publish { topic, bytes, reply } => {
             let id = message_id(&bytes);
-            let r = swarm.behaviour_mut().gossipsub.publish(IdentTopic::new(topic), bytes).map(|_| id).map_err(|e| NodeError::Publish(e.to_string()));
+            let r = swarm
+                .behaviour_mut()
+                .gossipsub
+                .publish(IdentTopic::new(topic), bytes)
+                .map(|_| id)
+                .map_err(|e| NodeError::Publish(e.to_string()));
             let _ = reply.send(r);
         }
         Command::Subscribe { topic, reply } => {
-            let r = swarm.behaviour_mut().gossipsub.subscribe(&IdentTopic::new(&topic)).map(|_| ()).map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
+            let r = swarm
+                .behaviour_mut()
+                .gossipsub
+                .subscribe(&IdentTopic::new(&topic))
+                .map(|_| ())
+                .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
             let _ = reply.send(r);
         }
         Command::Dial { addr, reply } => {
-            let r = swarm.dial(addr.clone()).map_err(|e| NodeError::Dial { addr, reason: e.to_string() });
+            let r = swarm
+                .dial(addr.clone())
+                .map_err(|e| NodeError::Dial { addr, reason: e.to_string() });
             let _ = reply.send(r);
         }
         Command::Peers { reply } => {
@@ -286,7 +325,10 @@ impl NodeHandle {
         &self.validator
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NodeError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NodeError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(make(reply)).await.map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)
@@ -350,7 +392,12 @@ impl NodeHandle {
     }
 
     /// Waits until the topic's mesh has at least `n` peers (or the timeout passes).
-    pub async fn wait_for_mesh(&self, topic: &str, n: usize, timeout: Duration) -> Result<bool, NodeError> {
+    pub async fn wait_for_mesh(
+        &self,
+        topic: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<bool, NodeError> {
         let end = tokio::time::Instant::now() + timeout;
         loop {
             if self.mesh_peers(topic).await?.len() >= n {

@@ -33,7 +33,13 @@ pub enum LogError {
 macro_rules! db_err {
     ($($t:ty),*) => {$(impl From<$t> for LogError { fn from(e: $t) -> Self { LogError::Db(e.into()) } })*};
 }
-db_err!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// One message's share: the point (x, y) on the member's line for this epoch, and the message hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +58,11 @@ impl Share {
         v
     }
     fn from_bytes(v: &[u8; 96]) -> Option<Self> {
-        Some(Share { x: Field::from_le_slice(&v[..32]).ok()?, y: Field::from_le_slice(&v[32..64]).ok()?, message_hash: v[64..].try_into().ok()? })
+        Some(Share {
+            x: Field::from_le_slice(&v[..32]).ok()?,
+            y: Field::from_le_slice(&v[32..64]).ok()?,
+            message_hash: v[64..].try_into().ok()?,
+        })
     }
 }
 
@@ -86,7 +96,10 @@ pub struct NullifierLog {
 
 impl std::fmt::Debug for NullifierLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NullifierLog").field("entries", &self.len()).field("on_disk", &self.db.is_some()).finish()
+        f.debug_struct("NullifierLog")
+            .field("entries", &self.len())
+            .field("on_disk", &self.db.is_some())
+            .finish()
     }
 }
 
@@ -99,7 +112,13 @@ impl Default for NullifierLog {
 impl NullifierLog {
     /// A log that lives only in memory (lost on restart, like nwaku's).
     pub fn in_memory() -> Self {
-        NullifierLog { epochs: HashMap::new(), db: None, pending: Vec::new(), pruned_below: 0, prune_pending: false }
+        NullifierLog {
+            epochs: HashMap::new(),
+            db: None,
+            pending: Vec::new(),
+            pruned_below: 0,
+            prune_pending: false,
+        }
     }
 
     /// Opens (or creates) the log file and loads what it holds.
@@ -116,12 +135,19 @@ impl NullifierLog {
                 let (k, v) = entry?;
                 let (k, v) = (k.value(), v.value());
                 let epoch = u64::from_be_bytes(k[..8].try_into().expect("8 bytes"));
-                if let (Ok(n), Some(share)) = (Field::from_le_slice(&k[8..]), Share::from_bytes(&v)) {
+                if let (Ok(n), Some(share)) = (Field::from_le_slice(&k[8..]), Share::from_bytes(&v))
+                {
                     epochs.entry(epoch).or_default().insert(n, share);
                 }
             }
         }
-        Ok(NullifierLog { epochs, db: Some(db), pending: Vec::new(), pruned_below: 0, prune_pending: false })
+        Ok(NullifierLog {
+            epochs,
+            db: Some(db),
+            pending: Vec::new(),
+            pruned_below: 0,
+            prune_pending: false,
+        })
     }
 
     /// What is known about this nullifier in this epoch, compared with this share.
@@ -162,7 +188,8 @@ impl NullifierLog {
             return;
         }
         self.epochs.retain(|&e, _| e >= keep_from);
-        self.pending.retain(|(k, _)| u64::from_be_bytes(k[..8].try_into().expect("8 bytes")) >= keep_from);
+        self.pending
+            .retain(|(k, _)| u64::from_be_bytes(k[..8].try_into().expect("8 bytes")) >= keep_from);
         self.pruned_below = keep_from;
         self.prune_pending = self.db.is_some();
     }
@@ -257,7 +284,10 @@ mod tests {
             assert_eq!(log.disk_len().unwrap(), 4);
             log.prune(13);
             assert_eq!(log.epochs(), vec![12, 13]);
-            assert!(!log.record(11, Field::from_u64(99), share(99)), "pruned epochs are not recorded again");
+            assert!(
+                !log.record(11, Field::from_u64(99), share(99)),
+                "pruned epochs are not recorded again"
+            );
             log.record(13, Field::from_u64(50), share(50));
             // dropped: flushed on drop
         }

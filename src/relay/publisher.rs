@@ -39,13 +39,31 @@ pub struct Publisher {
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher").field("identity", &self.identity).field("limit", &self.limit).field("used", &self.used).finish()
+        f.debug_struct("Publisher")
+            .field("identity", &self.identity)
+            .field("limit", &self.limit)
+            .field("used", &self.used)
+            .finish()
     }
 }
 
 impl Publisher {
-    pub fn new(prover: Prover, identity: Identity, limit: UserMessageLimit, merkle_proof: MerkleProof) -> Self {
-        Publisher { prover, identity, limit, merkle_proof, rln_identifier: RlnIdentifier::waku(), epoch_seconds: WAKU_EPOCH_SECONDS, used: BTreeMap::new(), metrics: None }
+    pub fn new(
+        prover: Prover,
+        identity: Identity,
+        limit: UserMessageLimit,
+        merkle_proof: MerkleProof,
+    ) -> Self {
+        Publisher {
+            prover,
+            identity,
+            limit,
+            merkle_proof,
+            rln_identifier: RlnIdentifier::waku(),
+            epoch_seconds: WAKU_EPOCH_SECONDS,
+            used: BTreeMap::new(),
+            metrics: None,
+        }
     }
 
     pub fn with_rln_identifier(mut self, id: RlnIdentifier) -> Self {
@@ -80,13 +98,22 @@ impl Publisher {
 
     /// Builds the next message of the epoch containing `timestamp_ns`, with the next free message
     /// id; refuses once the limit is reached.
-    pub fn build(&mut self, payload: &[u8], content_topic: &str, timestamp_ns: u64) -> Result<WakuMessage, PublishError> {
+    pub fn build(
+        &mut self,
+        payload: &[u8],
+        content_topic: &str,
+        timestamp_ns: u64,
+    ) -> Result<WakuMessage, PublishError> {
         let epoch = epoch_of_timestamp(timestamp_ns, self.epoch_seconds).index().unwrap_or(0);
         let id = self.used(epoch);
         if id >= self.limit.get() {
             let next = (epoch + 1) * self.epoch_seconds;
             let wait_seconds = next.saturating_sub(timestamp_ns / 1_000_000_000);
-            return Err(PublishError::LimitReached { epoch, limit: self.limit.get(), wait_seconds });
+            return Err(PublishError::LimitReached {
+                epoch,
+                limit: self.limit.get(),
+                wait_seconds,
+            });
         }
         let msg = self.build_with_id(payload, content_topic, timestamp_ns, id)?;
         self.used.insert(epoch, id + 1);
@@ -97,19 +124,39 @@ impl Publisher {
 
     /// Builds a message with an explicit message id, without tracking. Reusing an id in one epoch
     /// for another message is a double signal: only for tests and demonstrations.
-    pub fn build_with_id(&self, payload: &[u8], content_topic: &str, timestamp_ns: u64, message_id: u64) -> Result<WakuMessage, PublishError> {
+    pub fn build_with_id(
+        &self,
+        payload: &[u8],
+        content_topic: &str,
+        timestamp_ns: u64,
+        message_id: u64,
+    ) -> Result<WakuMessage, PublishError> {
         if message_id >= self.limit.get() {
             return Err(PublishError::MessageId { message_id, limit: self.limit.get() });
         }
-        let mut msg = WakuMessage { payload: payload.to_vec(), content_topic: content_topic.to_string(), version: Some(0), timestamp: Some(timestamp_ns as i64), ..Default::default() };
+        let mut msg = WakuMessage {
+            payload: payload.to_vec(),
+            content_topic: content_topic.to_string(),
+            version: Some(0),
+            timestamp: Some(timestamp_ns as i64),
+            ..Default::default()
+        };
         let epoch = epoch_of_timestamp(timestamp_ns, self.epoch_seconds);
         let ext = ExternalNullifier::new(epoch, self.rln_identifier);
         let t = Instant::now();
-        let proof = self.prover.prove(&RlnInputs::for_signal(self.identity.secret(), self.limit, message_id, &self.merkle_proof, ext, &msg.rln_signal()))?;
+        let proof = self.prover.prove(&RlnInputs::for_signal(
+            self.identity.secret(),
+            self.limit,
+            message_id,
+            &self.merkle_proof,
+            ext,
+            &msg.rln_signal(),
+        ))?;
         if let Some(m) = &self.metrics {
             m.generation_seconds.observe(t.elapsed().as_secs_f64());
         }
-        msg.rate_limit_proof = Some(RateLimitProof::from_rln_proof(&proof, epoch, self.rln_identifier));
+        msg.rate_limit_proof =
+            Some(RateLimitProof::from_rln_proof(&proof, epoch, self.rln_identifier));
         Ok(msg)
     }
 }

@@ -242,7 +242,12 @@ impl std::fmt::Debug for Validator {
 }
 
 impl Validator {
-    pub fn new(config: ValidatorConfig, verifier: Verifier, roots: Arc<dyn RootWindow>, log: NullifierLog) -> Self {
+    pub fn new(
+        config: ValidatorConfig,
+        verifier: Verifier,
+        roots: Arc<dyn RootWindow>,
+        log: NullifierLog,
+    ) -> Self {
         Validator {
             config,
             roots,
@@ -292,7 +297,11 @@ impl Validator {
     /// Validates one message at the given time (ns since the Unix epoch).
     pub fn validate_at(&self, message: &WakuMessage, pubsub_topic: &str, now_ns: u64) -> Verdict {
         let size = prost::Message::encoded_len(message);
-        let verdict = if size > self.config.max_message_bytes { Err(Verdict::Reject(Reason::TooLarge)) } else { self.check_message(message, pubsub_topic, now_ns) };
+        let verdict = if size > self.config.max_message_bytes {
+            Err(Verdict::Reject(Reason::TooLarge))
+        } else {
+            self.check_message(message, pubsub_topic, now_ns)
+        };
         let verdict = match verdict {
             Err(v) => v,
             Ok(p) => {
@@ -323,17 +332,28 @@ impl Validator {
     }
 
     /// The cheap checks on encoded bytes: size, decode, then [`Self::check_message`].
-    pub fn check_encoded(&self, bytes: &[u8], pubsub_topic: &str, now_ns: u64) -> Result<Pending, Verdict> {
+    pub fn check_encoded(
+        &self,
+        bytes: &[u8],
+        pubsub_topic: &str,
+        now_ns: u64,
+    ) -> Result<Pending, Verdict> {
         if bytes.len() > self.config.max_message_bytes {
             return Err(Verdict::Reject(Reason::TooLarge));
         }
-        let msg = WakuMessage::decode_checked(bytes).map_err(|e| Verdict::Reject(Reason::from_message_error(&e)))?;
+        let msg = WakuMessage::decode_checked(bytes)
+            .map_err(|e| Verdict::Reject(Reason::from_message_error(&e)))?;
         self.check_message(&msg, pubsub_topic, now_ns)
     }
 
     /// Every check that needs no pairing; `Ok` means the proof must now be verified.
     /// Does not count metrics (see [`Self::account`]).
-    pub fn check_message(&self, msg: &WakuMessage, pubsub_topic: &str, now_ns: u64) -> Result<Pending, Verdict> {
+    pub fn check_message(
+        &self,
+        msg: &WakuMessage,
+        pubsub_topic: &str,
+        now_ns: u64,
+    ) -> Result<Pending, Verdict> {
         use Reason::*;
         let reject = |r| Verdict::Reject(r);
         let c = &self.config;
@@ -369,12 +389,22 @@ impl Validator {
         if proof.x != hash_to_field(&msg.rln_signal()) {
             return Err(reject(SignalMismatch));
         }
-        if let Seen::SameShare = self.log.lock().expect("log lock").check(epoch_index, &proof.nullifier, &proof.x, &proof.y) {
+        if let Seen::SameShare = self.log.lock().expect("log lock").check(
+            epoch_index,
+            &proof.nullifier,
+            &proof.x,
+            &proof.y,
+        ) {
             return Err(Verdict::Ignore(IgnoreReason::Duplicate));
         }
         let ext = self.external_nullifier(epoch_index);
         let proof = proof.to_rln_proof(ext).map_err(|_| reject(InvalidPoints))?;
-        Ok(Pending { pubsub_topic: pubsub_topic.to_string(), epoch: epoch_index, proof, message_hash: msg.message_hash(pubsub_topic) })
+        Ok(Pending {
+            pubsub_topic: pubsub_topic.to_string(),
+            epoch: epoch_index,
+            proof,
+            message_hash: msg.message_hash(pubsub_topic),
+        })
     }
 
     fn external_nullifier(&self, epoch: u64) -> Field {
@@ -385,7 +415,11 @@ impl Validator {
         if cache.len() > 8 {
             cache.clear();
         }
-        let e = ExternalNullifier::new(crate::epoch::Epoch::from_index(epoch), self.config.rln_identifier).as_field();
+        let e = ExternalNullifier::new(
+            crate::epoch::Epoch::from_index(epoch),
+            self.config.rln_identifier,
+        )
+        .as_field();
         cache.insert(epoch, e);
         e
     }
@@ -430,7 +464,8 @@ impl Validator {
         if !proof_ok {
             return Verdict::Reject(Reason::InvalidProof);
         }
-        let share = Share { x: p.proof.values.x, y: p.proof.values.y, message_hash: p.message_hash };
+        let share =
+            Share { x: p.proof.values.x, y: p.proof.values.y, message_hash: p.message_hash };
         let mut log = self.log.lock().expect("log lock");
         log.prune(epoch_of_timestamp(now_ns, self.config.epoch_seconds).index().unwrap_or(0));
         match log.check(p.epoch, &p.proof.values.nullifier, &share.x, &share.y) {
@@ -441,7 +476,8 @@ impl Validator {
             Seen::SameShare => Verdict::Ignore(IgnoreReason::Duplicate),
             Seen::OtherShare(first) => {
                 drop(log);
-                let first_values = crate::proof::PublicValues { x: first.x, y: first.y, ..p.proof.values };
+                let first_values =
+                    crate::proof::PublicValues { x: first.x, y: first.y, ..p.proof.values };
                 if let Ok(secret) = recover_secret(&first_values, &p.proof.values) {
                     let ev = SpamEvent {
                         pubsub_topic: p.pubsub_topic,
@@ -454,7 +490,10 @@ impl Validator {
                     };
                     tracing::info!(epoch = ev.epoch, id_commitment = %ev.id_commitment.to_hex(), "double signal: recovered a member's secret");
                     self.metrics.secrets_recovered.inc();
-                    self.spam_subscribers.lock().expect("lock").retain(|tx| tx.send(ev.clone()).is_ok());
+                    self.spam_subscribers
+                        .lock()
+                        .expect("lock")
+                        .retain(|tx| tx.send(ev.clone()).is_ok());
                 }
                 Verdict::Reject(Reason::DoubleSignal)
             }
@@ -543,7 +582,8 @@ impl BatchValidator {
                     }
                 }
                 let (v, now) = (v.clone(), task_clock());
-                let (pending, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
+                let (pending, replies): (Vec<_>, Vec<_>) =
+                    jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
                 let verdicts = tokio::task::spawn_blocking(move || {
                     let out = v.finish_batch(pending, now);
                     v.flush_log();
@@ -552,7 +592,12 @@ impl BatchValidator {
                 .await
                 .unwrap_or_else(|_| Vec::new());
                 for (i, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(verdicts.get(i).copied().unwrap_or(Verdict::Ignore(IgnoreReason::Unavailable)));
+                    let _ = reply.send(
+                        verdicts
+                            .get(i)
+                            .copied()
+                            .unwrap_or(Verdict::Ignore(IgnoreReason::Unavailable)),
+                    );
                 }
             }
         });

@@ -105,7 +105,12 @@ pub struct TreeStore {
 
 impl std::fmt::Debug for TreeStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TreeStore").field("path", &self.path).field("origin", &self.origin).field("progress", &self.progress).field("tree", &self.tree).finish()
+        f.debug_struct("TreeStore")
+            .field("path", &self.path)
+            .field("origin", &self.origin)
+            .field("progress", &self.progress)
+            .field("tree", &self.tree)
+            .finish()
     }
 }
 
@@ -135,8 +140,18 @@ impl TreeStore {
     /// Opens (or creates) the store at `path` and loads the tree into memory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::builder().set_cache_size(CACHE_BYTES).create(&path).map_err(|e| StoreError::Db { path: path.clone(), source: e.into() })?;
-        let mut s = TreeStore { path, db, tree: MerkleTree::new(DEFAULT_DEPTH)?, origin: None, progress: None, roots: VecDeque::new() };
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| StoreError::Db { path: path.clone(), source: e.into() })?;
+        let mut s = TreeStore {
+            path,
+            db,
+            tree: MerkleTree::new(DEFAULT_DEPTH)?,
+            origin: None,
+            progress: None,
+            roots: VecDeque::new(),
+        };
         s.init_tables()?;
         s.load()?;
         Ok(s)
@@ -147,7 +162,8 @@ impl TreeStore {
         {
             let mut meta = w.open_table(META).map_err(|e| self.db_err(e))?;
             if meta.get("version").map_err(|e| self.db_err(e))?.is_none() {
-                meta.insert("version", FORMAT_VERSION.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+                meta.insert("version", FORMAT_VERSION.to_le_bytes().as_slice())
+                    .map_err(|e| self.db_err(e))?;
             }
             w.open_table(NODES).map_err(|e| self.db_err(e))?;
             w.open_table(JOURNAL).map_err(|e| self.db_err(e))?;
@@ -162,23 +178,33 @@ impl TreeStore {
         let meta = r.open_table(META).map_err(|e| self.db_err(e))?;
         let path = self.path.clone();
         let get = |k: &str| -> Result<Option<Vec<u8>>, StoreError> {
-            Ok(meta.get(k).map_err(|e| StoreError::Db { path: path.clone(), source: e.into() })?.map(|v| v.value().to_vec()))
+            Ok(meta
+                .get(k)
+                .map_err(|e| StoreError::Db { path: path.clone(), source: e.into() })?
+                .map(|v| v.value().to_vec()))
         };
         let version = get("version")?.ok_or_else(|| self.corrupt("no format version"))?;
         if version != FORMAT_VERSION.to_le_bytes() {
-            return Err(self.corrupt(format!("format version {:?}, expected {FORMAT_VERSION}", version)));
+            return Err(
+                self.corrupt(format!("format version {:?}, expected {FORMAT_VERSION}", version))
+            );
         }
         let origin = match (get("chain_id")?, get("contract")?, get("start_block")?) {
-            (Some(c), Some(a), Some(s)) if c.len() == 8 && a.len() == 20 && s.len() == 8 => Some(StoreOrigin {
-                chain_id: u64::from_le_bytes(c.try_into().expect("8")),
-                contract: a.try_into().expect("20"),
-                start_block: u64::from_le_bytes(s.try_into().expect("8")),
-            }),
+            (Some(c), Some(a), Some(s)) if c.len() == 8 && a.len() == 20 && s.len() == 8 => {
+                Some(StoreOrigin {
+                    chain_id: u64::from_le_bytes(c.try_into().expect("8")),
+                    contract: a.try_into().expect("20"),
+                    start_block: u64::from_le_bytes(s.try_into().expect("8")),
+                })
+            }
             (None, None, None) => None,
             _ => return Err(self.corrupt("incomplete origin")),
         };
         let progress = match get("progress")? {
-            Some(p) if p.len() == 40 => Some((u64::from_le_bytes(p[..8].try_into().expect("8")), p[8..].try_into().expect("32"))),
+            Some(p) if p.len() == 40 => Some((
+                u64::from_le_bytes(p[..8].try_into().expect("8")),
+                p[8..].try_into().expect("32"),
+            )),
             None => None,
             _ => return Err(self.corrupt("bad progress record")),
         };
@@ -191,9 +217,16 @@ impl TreeStore {
         // Exact capacities from each level's last page (growing by doubling would reserve up to
         // twice the memory).
         for (level, lv) in levels.iter_mut().enumerate() {
-            let last = nodes.range((level as u8, 0)..=(level as u8, u32::MAX)).map_err(|e| self.db_err(e))?.next_back().transpose().map_err(|e| self.db_err(e))?;
+            let last = nodes
+                .range((level as u8, 0)..=(level as u8, u32::MAX))
+                .map_err(|e| self.db_err(e))?
+                .next_back()
+                .transpose()
+                .map_err(|e| self.db_err(e))?;
             if let Some((k, v)) = last {
-                lv.reserve_exact((k.value().1 as usize * NODES_PER_PAGE + v.value().len() / 32).min(1 << depth));
+                lv.reserve_exact(
+                    (k.value().1 as usize * NODES_PER_PAGE + v.value().len() / 32).min(1 << depth),
+                );
             }
         }
         for item in nodes.iter().map_err(|e| self.db_err(e))? {
@@ -256,9 +289,11 @@ impl TreeStore {
         let w = self.db.begin_write().map_err(|e| self.db_err(e))?;
         {
             let mut meta = w.open_table(META).map_err(|e| self.db_err(e))?;
-            meta.insert("chain_id", origin.chain_id.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+            meta.insert("chain_id", origin.chain_id.to_le_bytes().as_slice())
+                .map_err(|e| self.db_err(e))?;
             meta.insert("contract", origin.contract.as_slice()).map_err(|e| self.db_err(e))?;
-            meta.insert("start_block", origin.start_block.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+            meta.insert("start_block", origin.start_block.to_le_bytes().as_slice())
+                .map_err(|e| self.db_err(e))?;
         }
         w.commit().map_err(|e| self.db_err(e))?;
         self.origin = Some(origin);
@@ -272,13 +307,20 @@ impl TreeStore {
         let mut out = Vec::new();
         for item in t.iter().map_err(|e| self.db_err(e))?.rev() {
             let (k, v) = item.map_err(|e| self.db_err(e))?;
-            out.push((k.value(), v.value().try_into().map_err(|_| self.corrupt("bad checkpoint hash"))?));
+            out.push((
+                k.value(),
+                v.value().try_into().map_err(|_| self.corrupt("bad checkpoint hash"))?,
+            ));
         }
         Ok(out)
     }
 
     /// Writes the (level, page) pages covering `indices` (sorted leaf indices) at every level.
-    fn write_pages(&self, nodes: &mut redb::Table<(u8, u32), &[u8]>, indices: &[u64]) -> Result<(), StoreError> {
+    fn write_pages(
+        &self,
+        nodes: &mut redb::Table<(u8, u32), &[u8]>,
+        indices: &[u64],
+    ) -> Result<(), StoreError> {
         let mut buf = Vec::with_capacity(NODES_PER_PAGE * 32);
         for level in 0..=self.tree.depth {
             let lv = &self.tree.levels[level];
@@ -295,7 +337,9 @@ impl TreeStore {
                 for fr in lv.get(start..end).unwrap_or(&[]) {
                     fr_to_bytes(fr, &mut buf);
                 }
-                nodes.insert((level as u8, page as u32), buf.as_slice()).map_err(|e| self.db_err(e))?;
+                nodes
+                    .insert((level as u8, page as u32), buf.as_slice())
+                    .map_err(|e| self.db_err(e))?;
             }
         }
         Ok(())
@@ -310,7 +354,11 @@ impl TreeStore {
 
     /// Like [`TreeStore::apply`], but first checks that the updated tree has the root `expected`
     /// (when given); on a mismatch nothing is written.
-    pub fn apply_checked(&mut self, chunk: &ChunkUpdate, expected: Option<Field>) -> Result<(), StoreError> {
+    pub fn apply_checked(
+        &mut self,
+        chunk: &ChunkUpdate,
+        expected: Option<Field>,
+    ) -> Result<(), StoreError> {
         let res = self.apply_inner(chunk, expected);
         if res.is_err() {
             self.load()?;
@@ -318,7 +366,11 @@ impl TreeStore {
         res
     }
 
-    fn apply_inner(&mut self, chunk: &ChunkUpdate, expected: Option<Field>) -> Result<(), StoreError> {
+    fn apply_inner(
+        &mut self,
+        chunk: &ChunkUpdate,
+        expected: Option<Field>,
+    ) -> Result<(), StoreError> {
         // Journal the previous leaf of each write (in order, so undoing in reverse restores it).
         let mut journal = Vec::with_capacity(chunk.changes.len());
         let mut finals: BTreeMap<u64, Field> = BTreeMap::new();
@@ -349,7 +401,12 @@ impl TreeStore {
             for (block, index, prev) in &journal {
                 let seq = seq_of.entry(*block).or_insert_with(|| {
                     // Continue after entries a previous chunk wrote for the same block.
-                    j.range((*block, 0)..=(*block, u32::MAX)).ok().and_then(|mut r| r.next_back()).and_then(|x| x.ok()).map(|(k, _)| k.value().1 + 1).unwrap_or(0)
+                    j.range((*block, 0)..=(*block, u32::MAX))
+                        .ok()
+                        .and_then(|mut r| r.next_back())
+                        .and_then(|x| x.ok())
+                        .map(|(k, _)| k.value().1 + 1)
+                        .unwrap_or(0)
                 });
                 let mut rec = Vec::with_capacity(36);
                 rec.extend_from_slice(&index.to_le_bytes());
@@ -358,9 +415,15 @@ impl TreeStore {
                 *seq += 1;
             }
             let mut roots = w.open_table(ROOTS).map_err(|e| self.db_err(e))?;
-            let mut next_seq = roots.last().map_err(|e| self.db_err(e))?.map(|(k, _)| k.value().1 + 1).unwrap_or(0);
+            let mut next_seq = roots
+                .last()
+                .map_err(|e| self.db_err(e))?
+                .map(|(k, _)| k.value().1 + 1)
+                .unwrap_or(0);
             for (block, root) in &chunk.roots {
-                roots.insert((*block, next_seq), root.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+                roots
+                    .insert((*block, next_seq), root.to_le_bytes().as_slice())
+                    .map_err(|e| self.db_err(e))?;
                 next_seq += 1;
             }
             let count = roots.len().map_err(|e| self.db_err(e))? as usize;
@@ -371,7 +434,13 @@ impl TreeStore {
             cps.insert(chunk.to_block, chunk.to_hash.as_slice()).map_err(|e| self.db_err(e))?;
             // Keep checkpoints within keep_blocks, plus the newest one below that line.
             let line = chunk.to_block.saturating_sub(chunk.keep_blocks);
-            let safe = cps.range(..=line).map_err(|e| self.db_err(e))?.next_back().transpose().map_err(|e| self.db_err(e))?.map(|(k, _)| k.value());
+            let safe = cps
+                .range(..=line)
+                .map_err(|e| self.db_err(e))?
+                .next_back()
+                .transpose()
+                .map_err(|e| self.db_err(e))?
+                .map(|(k, _)| k.value());
             if let Some(safe) = safe {
                 cps.retain_in(..safe, |_, _| false).map_err(|e| self.db_err(e))?;
                 j.retain_in((0, 0)..=(safe, u32::MAX), |_, _| false).map_err(|e| self.db_err(e))?;
@@ -434,7 +503,8 @@ impl TreeStore {
                     return Err(self.corrupt("bad journal entry"));
                 }
                 let index = u32::from_le_bytes(v[..4].try_into().expect("4"));
-                let prev = Field::from_le_slice(&v[4..]).map_err(|_| self.corrupt("bad journal leaf"))?;
+                let prev =
+                    Field::from_le_slice(&v[4..]).map_err(|_| self.corrupt("bad journal leaf"))?;
                 entries.push((index, prev));
             }
             undone = entries.len();
@@ -467,11 +537,26 @@ impl TreeStore {
     pub fn reset(&mut self) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.db_err(e))?;
         {
-            w.open_table(NODES).map_err(|e| self.db_err(e))?.retain(|_, _| false).map_err(|e| self.db_err(e))?;
-            w.open_table(JOURNAL).map_err(|e| self.db_err(e))?.retain(|_, _| false).map_err(|e| self.db_err(e))?;
-            w.open_table(CHECKPOINTS).map_err(|e| self.db_err(e))?.retain(|_, _| false).map_err(|e| self.db_err(e))?;
-            w.open_table(ROOTS).map_err(|e| self.db_err(e))?.retain(|_, _| false).map_err(|e| self.db_err(e))?;
-            w.open_table(META).map_err(|e| self.db_err(e))?.remove("progress").map_err(|e| self.db_err(e))?;
+            w.open_table(NODES)
+                .map_err(|e| self.db_err(e))?
+                .retain(|_, _| false)
+                .map_err(|e| self.db_err(e))?;
+            w.open_table(JOURNAL)
+                .map_err(|e| self.db_err(e))?
+                .retain(|_, _| false)
+                .map_err(|e| self.db_err(e))?;
+            w.open_table(CHECKPOINTS)
+                .map_err(|e| self.db_err(e))?
+                .retain(|_, _| false)
+                .map_err(|e| self.db_err(e))?;
+            w.open_table(ROOTS)
+                .map_err(|e| self.db_err(e))?
+                .retain(|_, _| false)
+                .map_err(|e| self.db_err(e))?;
+            w.open_table(META)
+                .map_err(|e| self.db_err(e))?
+                .remove("progress")
+                .map_err(|e| self.db_err(e))?;
         }
         w.commit().map_err(|e| self.db_err(e))?;
         self.load()
@@ -499,7 +584,14 @@ mod tests {
         let mut s = TreeStore::open(&path).unwrap();
         s.set_origin(StoreOrigin { chain_id: 1, contract: [7; 20], start_block: 3 }).unwrap();
         let c1: Vec<_> = (0..300).map(|i| change(10 + i as u64 / 100, i, i as u64 + 1)).collect();
-        s.apply(&ChunkUpdate { changes: c1.clone(), roots: vec![(12, Field::from_u64(99))], to_block: 12, to_hash: [1; 32], keep_blocks: 100 }).unwrap();
+        s.apply(&ChunkUpdate {
+            changes: c1.clone(),
+            roots: vec![(12, Field::from_u64(99))],
+            to_block: 12,
+            to_hash: [1; 32],
+            keep_blocks: 100,
+        })
+        .unwrap();
         let root1 = s.tree().root();
         let mut expect = MerkleTree::new(DEFAULT_DEPTH).unwrap();
         for c in &c1 {
@@ -507,13 +599,23 @@ mod tests {
         }
         assert_eq!(root1, expect.root());
         // Block 13 overwrites a leaf, block 14 appends.
-        s.apply(&ChunkUpdate { changes: vec![change(13, 5, 0), change(14, 300, 77), change(14, 5, 55)], roots: vec![], to_block: 14, to_hash: [2; 32], keep_blocks: 100 }).unwrap();
+        s.apply(&ChunkUpdate {
+            changes: vec![change(13, 5, 0), change(14, 300, 77), change(14, 5, 55)],
+            roots: vec![],
+            to_block: 14,
+            to_hash: [2; 32],
+            keep_blocks: 100,
+        })
+        .unwrap();
         let root2 = s.tree().root();
         drop(s);
 
         let mut s = TreeStore::open(&path).unwrap();
         assert_eq!(s.tree().root(), root2);
-        assert!(s.tree().levels.iter().all(|l| l.capacity() == l.len()), "loaded levels hold no spare capacity");
+        assert!(
+            s.tree().levels.iter().all(|l| l.capacity() == l.len()),
+            "loaded levels hold no spare capacity"
+        );
         assert_eq!(s.progress(), Some((14, [2; 32])));
         assert_eq!(s.origin().unwrap().start_block, 3);
         assert_eq!(s.recent_roots(), vec![Field::from_u64(99)]);
@@ -536,7 +638,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = TreeStore::open(dir.path().join("t.redb")).unwrap();
         for b in 1..=10u64 {
-            s.apply(&ChunkUpdate { changes: vec![change(b, b as u32, b)], roots: vec![], to_block: b, to_hash: [b as u8; 32], keep_blocks: 3 }).unwrap();
+            s.apply(&ChunkUpdate {
+                changes: vec![change(b, b as u32, b)],
+                roots: vec![],
+                to_block: b,
+                to_hash: [b as u8; 32],
+                keep_blocks: 3,
+            })
+            .unwrap();
         }
         let cps: Vec<u64> = s.checkpoints().unwrap().iter().map(|c| c.0).collect();
         assert_eq!(cps, vec![10, 9, 8, 7]);

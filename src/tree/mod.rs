@@ -77,7 +77,10 @@ impl MerkleProof {
 
     /// The leaf index encoded by the path bits.
     pub fn leaf_index(&self) -> u64 {
-        self.identity_path_index.iter().enumerate().fold(0u64, |acc, (l, &b)| acc | ((b as u64 & 1) << l))
+        self.identity_path_index
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (l, &b)| acc | ((b as u64 & 1) << l))
     }
 
     /// Checks the shape: equal lengths, bits in {0, 1}.
@@ -86,9 +89,14 @@ impl MerkleProof {
             return Err(TreeError::PathLength { expected: depth, got: self.path_elements.len() });
         }
         if self.identity_path_index.len() != depth {
-            return Err(TreeError::PathLength { expected: depth, got: self.identity_path_index.len() });
+            return Err(TreeError::PathLength {
+                expected: depth,
+                got: self.identity_path_index.len(),
+            });
         }
-        if let Some((level, &got)) = self.identity_path_index.iter().enumerate().find(|(_, &b)| b > 1) {
+        if let Some((level, &got)) =
+            self.identity_path_index.iter().enumerate().find(|(_, &b)| b > 1)
+        {
             return Err(TreeError::PathBit { level, got });
         }
         Ok(())
@@ -114,7 +122,11 @@ pub struct MerkleTree {
 
 impl std::fmt::Debug for MerkleTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MerkleTree").field("depth", &self.depth).field("leaves", &self.levels[0].len()).field("root", &self.root()).finish()
+        f.debug_struct("MerkleTree")
+            .field("depth", &self.depth)
+            .field("leaves", &self.levels[0].len())
+            .field("root", &self.root())
+            .finish()
     }
 }
 
@@ -219,7 +231,10 @@ impl MerkleTree {
             return Ok(());
         }
         let end = start.checked_add(leaves.len() as u64).filter(|&e| e <= self.capacity()).ok_or(
-            TreeError::IndexOutOfRange { index: start.saturating_add(leaves.len() as u64 - 1), capacity: self.capacity() },
+            TreeError::IndexOutOfRange {
+                index: start.saturating_add(leaves.len() as u64 - 1),
+                capacity: self.capacity(),
+            },
         )?;
         let (mut lo, mut hi) = (start as usize, end as usize);
         self.ensure_len(0, hi);
@@ -324,7 +339,10 @@ mod tests {
     #[test]
     fn bounds_are_errors() {
         let mut t = MerkleTree::new(2).unwrap();
-        assert!(matches!(t.set(4, Field::ONE), Err(TreeError::IndexOutOfRange { index: 4, capacity: 4 })));
+        assert!(matches!(
+            t.set(4, Field::ONE),
+            Err(TreeError::IndexOutOfRange { index: 4, capacity: 4 })
+        ));
         assert!(t.set_range(3, &[Field::ONE, Field::ONE]).is_err());
         for _ in 0..4 {
             t.push(Field::ONE).unwrap();
@@ -332,7 +350,8 @@ mod tests {
         assert_eq!(t.push(Field::ONE), Err(TreeError::Full { capacity: 4 }));
         assert!(MerkleTree::new(0).is_err());
         assert!(MerkleTree::new(33).is_err());
-        let bad = MerkleProof { path_elements: vec![Field::ZERO; 2], identity_path_index: vec![0, 2] };
+        let bad =
+            MerkleProof { path_elements: vec![Field::ZERO; 2], identity_path_index: vec![0, 2] };
         assert_eq!(bad.validate(2), Err(TreeError::PathBit { level: 1, got: 2 }));
     }
 }

@@ -79,7 +79,15 @@ mod tests {
         let p = G1Projective::rand(&mut rng).into_affine();
         let t = FixedBaseTable::new(p);
         let mut scalars: Vec<Fr> = (0..50).map(|_| Fr::rand(&mut rng)).collect();
-        scalars.extend([Fr::zero(), Fr::from(1u64), Fr::from(128u64), Fr::from(129u64), Fr::from(255u64), Fr::from(256u64), -Fr::from(1u64)]);
+        scalars.extend([
+            Fr::zero(),
+            Fr::from(1u64),
+            Fr::from(128u64),
+            Fr::from(129u64),
+            Fr::from(255u64),
+            Fr::from(256u64),
+            -Fr::from(1u64),
+        ]);
         for k in scalars {
             let mut acc = G1Projective::zero();
             t.mul_add(&mut acc, &k);

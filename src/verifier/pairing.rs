@@ -91,7 +91,10 @@ impl BatchScalar {
 
     /// The two terms of r·P with 64-bit scalars: (P, r1) and (φ(P), r2), for an MSM.
     pub(crate) fn split_terms(&self, p: &G1Affine) -> [(G1Affine, Fr); 2] {
-        [(*p, Fr::from(self.r1)), (<ark_bn254::g1::Config as GLVConfig>::endomorphism_affine(p), Fr::from(self.r2))]
+        [
+            (*p, Fr::from(self.r1)),
+            (<ark_bn254::g1::Config as GLVConfig>::endomorphism_affine(p), Fr::from(self.r2)),
+        ]
     }
 
     /// r·P = r1·P + r2·φ(P), both halves in one double-and-add pass over 64 bits with mixed
@@ -127,8 +130,10 @@ mod tests {
     #[test]
     fn one_accumulator_matches_arkworks() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let g1: Vec<G1Affine> = (0..7).map(|_| G1Projective::rand(&mut rng).into_affine()).collect();
-        let g2: Vec<G2Prepared<Config>> = (0..7).map(|_| G2Projective::rand(&mut rng).into_affine().into()).collect();
+        let g1: Vec<G1Affine> =
+            (0..7).map(|_| G1Projective::rand(&mut rng).into_affine()).collect();
+        let g2: Vec<G2Prepared<Config>> =
+            (0..7).map(|_| G2Projective::rand(&mut rng).into_affine().into()).collect();
         for n in [1, 3, 7] {
             let pairs: Vec<Pair<'_>> = g1[..n].iter().copied().zip(&g2[..n]).collect();
             let ours = miller_loop(&pairs);
@@ -146,7 +151,8 @@ mod tests {
     fn split_scalar_multiplication_matches() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
         let p = G1Projective::rand(&mut rng).into_affine();
-        let mut cases: Vec<(u64, u64)> = (0..20).map(|_| (rng.next_u64(), rng.next_u64())).collect();
+        let mut cases: Vec<(u64, u64)> =
+            (0..20).map(|_| (rng.next_u64(), rng.next_u64())).collect();
         cases.extend([(0, 0), (1, 0), (0, 1), (u64::MAX, u64::MAX), (u64::MAX, 0)]);
         for (r1, r2) in cases {
             let s = BatchScalar::new(r1, r2);

@@ -15,7 +15,9 @@ pub fn spawn() -> AnvilInstance {
     let mut node = Anvil::at(anvil_path()).port(0u16).keep_stdout().spawn();
     // Drain anvil's log output so it never blocks or dies on a closed pipe.
     let out = node.child_mut().stdout.take().expect("stdout kept");
-    std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink()));
+    std::thread::spawn(move || {
+        std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
+    });
     node
 }
 
@@ -25,14 +27,29 @@ pub fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
 
 /// Local-chain defaults with a short lifecycle, a 2-block reveal window and a 5-block withdrawal delay.
 pub fn test_config() -> DeployConfig {
-    DeployConfig { active_duration: 100, grace_period: 50, slash_reveal_window: Some(2), withdrawal_delay: Some(5), ..DeployConfig::default() }
+    DeployConfig {
+        active_duration: 100,
+        grace_period: 50,
+        slash_reveal_window: Some(2),
+        withdrawal_delay: Some(5),
+        ..DeployConfig::default()
+    }
 }
 
 pub async fn deploy(anvil: &AnvilInstance, cfg: &DeployConfig) -> (MembershipClient, Deployment) {
-    MembershipClient::deploy(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg).await.expect("deploy")
+    MembershipClient::deploy(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg)
+        .await
+        .expect("deploy")
 }
 
 /// A client of the same registry with another anvil account as signer.
 pub async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipClient {
-    MembershipClient::connect(&anvil.endpoint(), Some(signer(anvil, n)), d.registry, Some(d.chain_id)).await.expect("connect")
+    MembershipClient::connect(
+        &anvil.endpoint(),
+        Some(signer(anvil, n)),
+        d.registry,
+        Some(d.chain_id),
+    )
+    .await
+    .expect("connect")
 }

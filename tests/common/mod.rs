@@ -13,7 +13,8 @@ pub fn interop_dir() -> PathBuf {
 }
 
 pub fn vectors() -> serde_json::Value {
-    let text = std::fs::read_to_string(interop_dir().join("vectors.json")).expect("read vectors.json");
+    let text =
+        std::fs::read_to_string(interop_dir().join("vectors.json")).expect("read vectors.json");
     serde_json::from_str(&text).expect("vectors.json is JSON")
 }
 
@@ -37,9 +38,15 @@ impl Members {
     /// `n` members seeded from `tag`, all with user message limit `limit`.
     pub fn new(tag: &str, n: usize, limit: u64) -> Self {
         let limit = rlnkit::UserMessageLimit::new(limit).unwrap();
-        let ids: Vec<rlnkit::Identity> = (0..n).map(|i| rlnkit::Identity::from_seed(format!("{tag} {i}").as_bytes())).collect();
+        let ids: Vec<rlnkit::Identity> =
+            (0..n).map(|i| rlnkit::Identity::from_seed(format!("{tag} {i}").as_bytes())).collect();
         let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
-        Members { keys: rlnkit::CircuitKeys::embedded().unwrap(), tree: rlnkit::MerkleTree::from_leaves(20, &leaves).unwrap(), ids, limit }
+        Members {
+            keys: rlnkit::CircuitKeys::embedded().unwrap(),
+            tree: rlnkit::MerkleTree::from_leaves(20, &leaves).unwrap(),
+            ids,
+            limit,
+        }
     }
 }
 
