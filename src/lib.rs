@@ -52,6 +52,8 @@ pub mod proof;
 pub mod prover;
 /// The rate-limited Waku relay: messages, validator, nullifier log, libp2p node, publisher, metrics.
 pub mod relay;
+/// The capacity simulation: many real relays in one process, honest load and attackers, measured.
+pub mod sim;
 /// The membership Merkle tree.
 pub mod tree;
 /// Proof verification, single and batched.

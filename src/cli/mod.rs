@@ -10,6 +10,7 @@ mod keystore;
 mod proofs;
 mod relay;
 mod relay_demo;
+mod sim;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,6 +74,8 @@ pub enum Command {
     Keystore(keystore::KeystoreCmd),
     /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
     Demo(demo::DemoArgs),
+    /// Simulate many real relays in this process under honest load and attack; report capacity.
+    Sim(sim::SimArgs),
 }
 
 /// What a command produced: printed as text, or as the `data` of the JSON envelope.
@@ -144,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::Membership(c) => c.run(&cli.global),
         Command::Slash(c) => c.run(&cli.global),
         Command::Keystore(c) => c.run(&cli.global),
+        Command::Sim(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

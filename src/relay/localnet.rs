@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::relay::node::{NodeConfig, NodeError, NodeHandle, RelayNode};
+use crate::relay::scoring::ScoringConfig;
 use crate::relay::validator::{BatchConfig, Validator};
 
 /// The nodes of a local network: `nodes[0]` is the edge, `nodes[1..]` the relays.
@@ -31,6 +32,8 @@ impl LocalNet {
                 topics: vec![topic.to_string()],
                 heartbeat: Duration::from_millis(200),
                 batch: BatchConfig::default(),
+                // Every node is on 127.0.0.1: no IP-colocation penalty.
+                scoring: ScoringConfig::loopback(),
                 ..NodeConfig::default()
             };
             let node = RelayNode::spawn(config, make_validator(i)).await?;

@@ -7,15 +7,19 @@ pub mod metrics;
 pub mod node;
 pub mod nullifier_log;
 pub mod publisher;
+pub mod scoring;
+pub mod transport;
 pub mod validator;
 
 pub use message::{
     fuzz_decode, CheckedProof, MessageError, RateLimitProof, WakuMessage, MAX_MESSAGE_BYTES,
 };
 pub use metrics::RelayMetrics;
-pub use node::{Delivered, NodeConfig, NodeHandle, RelayNode};
+pub use node::{ConnectionLimits, Delivered, Graylisted, NodeConfig, NodeHandle, RelayNode};
 pub use nullifier_log::{NullifierLog, Seen, Share};
 pub use publisher::{PublishError, Publisher};
+pub use scoring::ScoringConfig;
+pub use transport::{Traffic, TransportConfig, TransportKind};
 pub use validator::{
     BatchConfig, BatchValidator, IgnoreReason, Reason, RootWindow, SpamEvent, StaticRoots,
     Validator, ValidatorConfig, Verdict,

@@ -3,10 +3,17 @@
 //! [`BatchValidator`], and its verdict is reported back to gossipsub (Accept forwards, Reject
 //! penalizes, Ignore drops).
 //!
+//! Peers are scored with the Waku network's parameters ([`crate::relay::scoring`]) and graylisted
+//! peers are disconnected. Verdicts are fair to forwarders: a forwarded invalid proof is a Reject
+//! (the forwarder should have checked it), but the second half of a double signal is individually
+//! valid, so it is a Reject only for the peer that also delivered the first half (an honest relay
+//! never forwards both), and an Ignore for anyone else.
+//!
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
 //! so the swarm never waits for a pairing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +22,13 @@ use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
 };
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::message::{message_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::validator::{BatchConfig, BatchValidator, Validator, Verdict};
+use crate::relay::scoring::{self, ScoringConfig, GRAYLIST_THRESHOLD};
+use crate::relay::transport::{build_transport, Traffic, TransportConfig};
+use crate::relay::validator::{BatchConfig, BatchValidator, Reason, Validator, Verdict};
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
@@ -46,6 +55,37 @@ pub struct RelayBehaviour {
     pub gossipsub: gossipsub::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
+    pub limits: connection_limits::Behaviour,
+}
+
+/// Connection limits (pending handshakes and established connections, per peer and in total).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Established connections to one peer.
+    pub per_peer: u32,
+    /// Established connections in total.
+    pub total: u32,
+    /// Incoming connections still in their handshake.
+    pub pending_incoming: u32,
+}
+
+impl Default for ConnectionLimits {
+    /// Two connections per peer (a simultaneous dial), 300 in total (nwaku's default `maxConnections`
+    /// is 50 for a desktop node; a relay serving a shard takes more), 64 handshakes at once.
+    fn default() -> Self {
+        ConnectionLimits { per_peer: 2, total: 300, pending_incoming: 64 }
+    }
+}
+
+impl ConnectionLimits {
+    fn behaviour(self) -> connection_limits::Behaviour {
+        connection_limits::Behaviour::new(
+            connection_limits::ConnectionLimits::default()
+                .with_max_established_per_peer(Some(self.per_peer))
+                .with_max_established(Some(self.total))
+                .with_max_pending_incoming(Some(self.pending_incoming)),
+        )
+    }
 }
 
 /// What a node is started with.
@@ -59,6 +99,15 @@ pub struct NodeConfig {
     pub keypair: Option<Keypair>,
     pub heartbeat: Duration,
     pub batch: BatchConfig,
+    /// Peer scoring (default: the Waku network's, IP colocation on).
+    pub scoring: ScoringConfig,
+    /// Connection limits per peer and in total.
+    pub limits: ConnectionLimits,
+    /// TCP (default) or in-memory, with an optional emulated link latency.
+    pub transport: TransportConfig,
+    /// Capacity of the delivered / validated event channels (each preallocates its slots: small
+    /// values keep a thousand nodes in one process light; slow subscribers lose the oldest).
+    pub event_capacity: usize,
 }
 
 impl Default for NodeConfig {
@@ -68,8 +117,12 @@ impl Default for NodeConfig {
             peers: Vec::new(),
             topics: Vec::new(),
             keypair: None,
-            heartbeat: Duration::from_millis(700),
+            heartbeat: Duration::from_secs(1),
             batch: BatchConfig::default(),
+            scoring: ScoringConfig::default(),
+            limits: ConnectionLimits::default(),
+            transport: TransportConfig::default(),
+            event_capacity: 4096,
         }
     }
 }
@@ -94,6 +147,13 @@ pub struct Validated {
     pub verdict: Verdict,
 }
 
+/// A peer this node disconnected because its score fell below the graylist threshold.
+#[derive(Debug, Clone)]
+pub struct Graylisted {
+    pub peer: PeerId,
+    pub score: f64,
+}
+
 enum Command {
     Publish { topic: String, bytes: Vec<u8>, reply: oneshot::Sender<Result<[u8; 32], NodeError>> },
     Subscribe { topic: String, reply: oneshot::Sender<Result<(), NodeError>> },
@@ -101,6 +161,7 @@ enum Command {
     Peers { reply: oneshot::Sender<Vec<PeerId>> },
     MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
     ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
     Shutdown,
 }
 
@@ -119,7 +180,9 @@ pub struct NodeHandle {
     peer_id: PeerId,
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
     validator: Arc<Validator>,
+    traffic: Arc<Traffic>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -131,9 +194,31 @@ impl std::fmt::Debug for NodeHandle {
 /// Starts relay nodes.
 pub struct RelayNode;
 
+/// Gossipsub as nwaku runs it (SPEC §10): D 6/4/8, D_out 3, flood publish, gossip factor 0.25,
+/// history 6/3, fanout TTL 1 min, seen TTL 2 min, prune backoff 1 min, unsubscribe backoff 5 s.
+///
+/// IDONTWANT (gossipsub v1.2) is configured (sent for messages of 1,000 bytes or more, also after
+/// our own publish) but rust-libp2p 0.57 sends it only to peers that negotiated a v1.2 protocol
+/// id, and a custom id such as `/vac/waku/relay/2.0.0` can only be declared v1.0 or v1.1: on the
+/// Waku protocol no IDONTWANT is exchanged until gossipsub lets a custom id be v1.2.
 fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError> {
     gossipsub::ConfigBuilder::default()
         .protocol_id(RELAY_PROTOCOL, gossipsub::Version::V1_1)
+        .mesh_n(6)
+        .mesh_n_low(4)
+        .mesh_n_high(8)
+        .mesh_outbound_min(3)
+        .gossip_lazy(6)
+        .gossip_factor(0.25)
+        .history_length(6)
+        .history_gossip(3)
+        .fanout_ttl(Duration::from_secs(60))
+        .duplicate_cache_time(Duration::from_secs(120))
+        .prune_backoff(Duration::from_secs(60))
+        .unsubscribe_backoff(Duration::from_secs(5))
+        .flood_publish(true)
+        .idontwant_message_size_threshold(1000)
+        .idontwant_on_publish(true)
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(message_id(&m.data).to_vec()))
@@ -153,25 +238,34 @@ impl RelayNode {
     ) -> Result<NodeHandle, NodeError> {
         let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
         let gs_config = gossipsub_config(config.heartbeat)?;
+        let traffic = Arc::new(Traffic::default());
+        let transport = build_transport(&keypair, config.transport, traffic.clone())
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let topic_hashes: Vec<_> =
+            config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
+        let scoring_config = config.scoring.clone();
+        let limits = config.limits.behaviour();
         let mut swarm: Swarm<RelayBehaviour> =
             libp2p::SwarmBuilder::with_existing_identity(keypair)
                 .with_tokio()
-                .with_tcp(
-                    tcp::Config::default().nodelay(true),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )
+                .with_other_transport(|_| transport)
                 .map_err(|e| NodeError::Setup(e.to_string()))?
                 .with_behaviour(|key| {
-                    let gossipsub =
+                    let mut gossipsub =
                         gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
                             .map_err(|e| e.to_string())?;
+                    if scoring_config.enabled {
+                        gossipsub.with_peer_score(
+                            scoring::peer_score_params(&scoring_config, &topic_hashes),
+                            scoring::peer_score_thresholds(),
+                        )?;
+                    }
                     let identify = identify::Behaviour::new(
                         identify::Config::new("/vac/waku/2.0.0".into(), key.public())
                             .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
                     );
                     let ping = ping::Behaviour::new(ping::Config::new());
-                    Ok(RelayBehaviour { gossipsub, identify, ping })
+                    Ok(RelayBehaviour { gossipsub, identify, ping, limits })
                 })
                 .map_err(|e| NodeError::Setup(e.to_string()))?
                 .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -193,18 +287,101 @@ impl RelayNode {
         }
         let peer_id = *swarm.local_peer_id();
         let (tx, rx) = mpsc::channel(256);
-        let (delivered, _) = broadcast::channel(4096);
-        let (validated, _) = broadcast::channel(4096);
+        let capacity = config.event_capacity.max(1);
+        let (delivered, _) = broadcast::channel(capacity);
+        let (validated, _) = broadcast::channel(capacity);
+        let (graylisted, _) = broadcast::channel(capacity.min(256));
         let batch = BatchValidator::spawn(validator.clone(), config.batch);
         let handle = NodeHandle {
             tx,
             peer_id,
             delivered: delivered.clone(),
             validated: validated.clone(),
+            graylisted: graylisted.clone(),
             validator: validator.clone(),
+            traffic,
         };
-        tokio::spawn(run(swarm, rx, batch, delivered, validated));
+        let outputs = Outputs { delivered, validated, graylisted };
+        tokio::spawn(run(swarm, rx, batch, outputs, config.scoring));
         Ok(handle)
+    }
+}
+
+/// Where the swarm task sends what it sees.
+struct Outputs {
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
+}
+
+/// Who delivered the accepted message of each (epoch, nullifier), for the verdict on a second
+/// share. Two generations, rotated every epoch length, so entries live one to two epochs.
+#[derive(Default)]
+struct FirstShares {
+    current: HashMap<[u8; 64], PeerId>,
+    previous: HashMap<[u8; 64], PeerId>,
+}
+
+impl FirstShares {
+    /// The log key of an encoded message: its proof's epoch and nullifier.
+    fn key(bytes: &[u8]) -> Option<[u8; 64]> {
+        let m = WakuMessage::decode_checked(bytes).ok()?;
+        let p = m.rate_limit_proof?;
+        let mut k = [0u8; 64];
+        k[..32].copy_from_slice(p.epoch.get(..32)?);
+        k[32..].copy_from_slice(p.nullifier.get(..32)?);
+        Some(k)
+    }
+
+    fn record(&mut self, key: [u8; 64], from: PeerId) {
+        self.current.entry(key).or_insert(from);
+    }
+
+    fn first(&self, key: &[u8; 64]) -> Option<PeerId> {
+        self.current.get(key).or_else(|| self.previous.get(key)).copied()
+    }
+
+    fn rotate(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
+}
+
+/// What gossipsub is told about a message from `source`. A double signal's second share is only
+/// the sender's fault if the same peer delivered the first share: an honest relay that accepted
+/// one share rejects the other, so it never forwards both. A forwarder that could not know gets
+/// an Ignore (no penalty); the spammer's secret is recovered and slashed either way.
+fn acceptance(
+    verdict: Verdict,
+    source: &PeerId,
+    bytes: &[u8],
+    firsts: &FirstShares,
+) -> MessageAcceptance {
+    match verdict {
+        Verdict::Accept => MessageAcceptance::Accept,
+        Verdict::Reject(Reason::DoubleSignal) => {
+            let same = FirstShares::key(bytes).and_then(|k| firsts.first(&k)) == Some(*source);
+            if same {
+                MessageAcceptance::Reject
+            } else {
+                MessageAcceptance::Ignore
+            }
+        }
+        Verdict::Reject(_) => MessageAcceptance::Reject,
+        Verdict::Ignore(_) => MessageAcceptance::Ignore,
+    }
+}
+
+/// Disconnects `peer` if its score is below the graylist threshold.
+fn drop_if_graylisted(
+    swarm: &mut Swarm<RelayBehaviour>,
+    peer: &PeerId,
+    graylisted: &broadcast::Sender<Graylisted>,
+) {
+    let Some(score) = swarm.behaviour().gossipsub.peer_score(peer) else { return };
+    if score < GRAYLIST_THRESHOLD && swarm.is_connected(peer) {
+        tracing::info!(%peer, score, "graylisted peer disconnected");
+        let _ = swarm.disconnect_peer_id(*peer);
+        let _ = graylisted.send(Graylisted { peer: *peer, score });
     }
 }
 
@@ -212,38 +389,53 @@ async fn run(
     mut swarm: Swarm<RelayBehaviour>,
     mut commands: mpsc::Receiver<Command>,
     batch: BatchValidator,
-    delivered: broadcast::Sender<Delivered>,
-    validated: broadcast::Sender<Validated>,
+    out: Outputs,
+    scoring: ScoringConfig,
 ) {
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
     let metrics = batch.validator().metrics().clone();
+    let mut firsts = FirstShares::default();
+    let epoch = Duration::from_secs(batch.validator().config().epoch_seconds.max(1));
+    let mut rotate = tokio::time::interval_at(tokio::time::Instant::now() + epoch, epoch);
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    let disconnect = scoring.enabled && scoring.disconnect_graylisted;
     loop {
         tokio::select! {
             cmd = commands.recv() => match cmd {
                 None | Some(Command::Shutdown) => break,
                 Some(cmd) => handle_command(&mut swarm, cmd, &listen_addrs),
             },
+            _ = rotate.tick() => firsts.rotate(),
+            _ = sweep.tick(), if disconnect => {
+                let peers: Vec<PeerId> = swarm.connected_peers().copied().collect();
+                for p in peers {
+                    drop_if_graylisted(&mut swarm, &p, &out.graylisted);
+                }
+            }
             Some(r) = reports.recv() => {
-                let acceptance = match r.verdict {
-                    Verdict::Accept => MessageAcceptance::Accept,
-                    Verdict::Reject(_) => MessageAcceptance::Reject,
-                    Verdict::Ignore(_) => MessageAcceptance::Ignore,
-                };
+                let verdict = r.verdict;
+                let acceptance = acceptance(verdict, &r.source, &r.bytes, &firsts);
                 let cached = swarm.behaviour_mut().gossipsub.report_message_validation_result(&r.id, &r.source, acceptance);
                 if !cached {
                     tracing::debug!(id = %r.id, "validated message was no longer in gossipsub's cache");
                 }
                 let id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
-                if r.verdict == Verdict::Accept {
+                if verdict == Verdict::Accept {
                     if let Ok(message) = WakuMessage::decode_checked(&r.bytes) {
+                        if let Some(k) = FirstShares::key(&r.bytes) {
+                            firsts.record(k, r.source);
+                        }
                         let message_hash = message.message_hash(&r.topic);
-                        let _ = delivered.send(Delivered { pubsub_topic: r.topic.clone(), message, message_hash, from: r.source });
+                        let _ = out.delivered.send(Delivered { pubsub_topic: r.topic.clone(), message, message_hash, from: r.source });
                     }
                 } else {
-                    tracing::info!(from = %r.source, verdict = ?r.verdict, "message not forwarded");
+                    tracing::debug!(from = %r.source, ?verdict, "message not forwarded");
+                    if disconnect && matches!(acceptance, MessageAcceptance::Reject) {
+                        drop_if_graylisted(&mut swarm, &r.source, &out.graylisted);
+                    }
                 }
-                let _ = validated.send(Validated { id, pubsub_topic: r.topic, from: r.source, verdict: r.verdict });
+                let _ = out.validated.send(Validated { id, pubsub_topic: r.topic, from: r.source, verdict });
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
@@ -261,13 +453,17 @@ async fn run(
                 SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                     tracing::debug!(%peer_id, "connected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
+                    // A graylisted peer's score is kept for ten minutes: it cannot come back.
+                    if disconnect {
+                        drop_if_graylisted(&mut swarm, &peer_id, &out.graylisted);
+                    }
                 }
                 SwarmEvent::ConnectionClosed { peer_id, .. } => {
                     tracing::debug!(%peer_id, "disconnected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
                 }
                 SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                    tracing::warn!(?peer_id, %error, "dial failed");
+                    tracing::debug!(?peer_id, %error, "dial failed");
                 }
                 _ => {}
             },
@@ -288,13 +484,17 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
             let _ = reply.send(r);
         }
         Command::Subscribe { topic, reply } => {
-            let r = swarm
-                .behaviour_mut()
-                .gossipsub
+            let gs = &mut swarm.behaviour_mut().gossipsub;
+            // Scored like the topics given at start (an error only means scoring is off).
+            let _ = gs.set_topic_params(IdentTopic::new(&topic), scoring::topic_score_params());
+            let r = gs
                 .subscribe(&IdentTopic::new(&topic))
                 .map(|_| ())
                 .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
             let _ = reply.send(r);
+        }
+        Command::Score { peer, reply } => {
+            let _ = reply.send(swarm.behaviour().gossipsub.peer_score(&peer));
         }
         Command::Dial { addr, reply } => {
             let r = swarm
@@ -323,6 +523,21 @@ impl NodeHandle {
 
     pub fn validator(&self) -> &Arc<Validator> {
         &self.validator
+    }
+
+    /// Raw bytes this node sent and received.
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
+    }
+
+    /// Peers this node disconnected for a graylisted score, as it happens.
+    pub fn graylisted(&self) -> broadcast::Receiver<Graylisted> {
+        self.graylisted.subscribe()
+    }
+
+    /// This node's gossipsub score of `peer` (`None` with scoring off or for an unknown peer).
+    pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, NodeError> {
+        self.ask(|reply| Command::Score { peer, reply }).await
     }
 
     async fn ask<T>(
