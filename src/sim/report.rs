@@ -51,6 +51,8 @@ pub struct Observations {
     pub start_seconds: f64,
     pub mesh_seconds: f64,
     pub mesh_complete: bool,
+    pub meshed_d_low: usize,
+    pub no_mesh: usize,
 }
 
 /// Min, median, mean, max.
@@ -99,8 +101,11 @@ pub struct Setup {
     pub mean_hops: f64,
     pub start_seconds: f64,
     pub mesh_seconds: f64,
-    /// Every node's mesh reached min(its degree, D_low) before the timeout.
+    /// Every node had a mesh peer before the timeout.
     pub mesh_complete: bool,
+    /// Nodes whose mesh reached D_low (4), and nodes without a mesh peer.
+    pub meshed_d_low: usize,
+    pub no_mesh: usize,
     pub proofs: usize,
     pub proving_seconds: f64,
     /// Events the observers missed (their channel overflowed); 0 for a sound run.
@@ -443,6 +448,8 @@ impl SimReport {
                 start_seconds: o.start_seconds,
                 mesh_seconds: o.mesh_seconds,
                 mesh_complete: o.mesh_complete,
+                meshed_d_low: o.meshed_d_low,
+                no_mesh: o.no_mesh,
                 proofs: o.workload.proofs,
                 proving_seconds: o.workload.proving.as_secs_f64(),
                 lagged_events: o.lagged_events,
