@@ -115,7 +115,7 @@ pub struct DeployArgs {
     /// Slash proceeds beyond the reward go here (default: the deployer).
     #[arg(long, value_name = "ADDRESS")]
     treasury: Option<Address>,
-    /// Reward share of a slash, basis points (default 5000).
+    /// Reward share of a slash, basis points (default and maximum 5000).
     #[arg(long, value_name = "BPS")]
     slash_reward_bps: Option<u16>,
     /// Slash reveal window in blocks (default 256).
