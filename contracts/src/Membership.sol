@@ -429,6 +429,29 @@ abstract contract Membership is Initializable, IMembership {
             _dropPending(idCommitment, p); // moves the last entry (already visited) to i
             emit DepositReleased(idCommitment, sender, token, deposit);
         }
+        _pay(sender, token, amount);
+    }
+
+    /// @dev Pays `sender` its balance in `token` and the listed deposits, each of which must be its own, in
+    /// `token`, and due (for holders with more pending deposits than one withdraw can visit).
+    function _withdrawDeposits(address sender, address token, uint256[] calldata idCommitments) internal {
+        if (token == address(0)) revert InvalidWithdrawalToken();
+        uint256 amount = depositsToWithdraw[sender][token];
+        for (uint256 i = 0; i < idCommitments.length; ++i) {
+            uint256 idCommitment = idCommitments[i];
+            PendingDeposit storage p = pendingDeposits[idCommitment];
+            if (p.holder != sender || p.token != token || p.releaseBlock > block.number) {
+                revert DepositNotWithdrawable(idCommitment);
+            }
+            uint256 deposit = p.amount;
+            amount += deposit;
+            _dropPending(idCommitment, p);
+            emit DepositReleased(idCommitment, sender, token, deposit);
+        }
+        _pay(sender, token, amount);
+    }
+
+    function _pay(address sender, address token, uint256 amount) private {
         if (amount == 0) revert NothingToWithdraw(sender, token);
         depositsToWithdraw[sender][token] = 0;
         emit DepositWithdrawn(sender, token, amount);

@@ -88,4 +88,22 @@ contract RlnMembershipGasTest is RlnMembershipTestBase {
         _report("revealSlash (registered)", revealGas);
         _report("full slash (commit + reveal)", commitGas + revealGas);
     }
+
+    function test_gas_clearErasedLeaf() public {
+        _warpToExpiry(_id(1));
+        _eraseAs(carol, _id(1), false);
+        uint256[] memory erased = _ids(_id(1));
+        vm.prank(carol);
+        uint256 g = gasleft();
+        rln.clearErasedLeaves(erased);
+        _report("clearErasedLeaves (1 leaf)", g - gasleft());
+    }
+
+    function test_gas_registerWithMaxDeposit() public {
+        uint256 id = _id(0xABCDEF);
+        vm.prank(carol);
+        uint256 g = gasleft();
+        rln.registerWithMaxDeposit(id, 100, noIds, address(token), _price(100));
+        _report("registerWithMaxDeposit (new slot)", g - gasleft());
+    }
 }

@@ -29,10 +29,10 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         RlnMembership implementation = new RlnMembership();
         // Small total rate limit and short periods, so limits and every lifecycle state are reached.
         bytes memory init =
-            abi.encodeCall(RlnMembership.initialize, (address(calculator), 3_000, 20, 600, 3 days, 2 days));
+            abi.encodeCall(RlnMembership.initialize, (address(calculator), 3_000, 20, 600, 2 days, 1 days));
         rln = RlnMembership(address(new ERC1967Proxy(address(implementation), init)));
         rln.setSlashRevealWindow(10);
-        rln.setWithdrawalDelay(60);
+        rln.setWithdrawalDelay(40);
         address treasury = address(0x7EA5);
         rln.setTreasury(treasury);
 

@@ -232,9 +232,9 @@ contract RlnMembershipHandler is Test {
 
     function advanceTime(uint256 secondsSeed, uint256 blocksSeed) external useClock("advanceTime") {
         // Mostly a few blocks per step (slash windows of ~10 blocks are crossed, not skipped), now and then
-        // up to 100 (withdrawal delays of up to 90 blocks pass).
-        time += bound(secondsSeed, 1 hours, 3 days);
-        blockNumber += blocksSeed % 3 == 0 ? bound(blocksSeed, 1, 100) : bound(blocksSeed, 1, 8);
+        // up to 150 (withdrawal delays of up to 60 blocks pass).
+        time += bound(secondsSeed, 1 hours, 2 days);
+        blockNumber += blocksSeed % 3 == 0 ? bound(blocksSeed, 1, 150) : bound(blocksSeed, 1, 8);
     }
 
     function commitSlash(uint256 slasherSeed, uint256 idSeed, uint256 receiverSeed)
@@ -307,8 +307,24 @@ contract RlnMembershipHandler is Test {
         address token = address(tokens[tokenSeed % 2]);
         if (rln.withdrawableBalance(who, token) == 0) return;
         uint256 before = TestToken(token).balanceOf(who);
-        vm.prank(who);
-        rln.withdraw(token);
+        if (tokenSeed % 4 == 1) {
+            // Only the due deposits, listed (withdrawDeposits); the balance comes along.
+            uint256[] memory listed = rln.lockedDepositIds(who, token);
+            uint256 due;
+            for (uint256 i = 0; i < listed.length; ++i) {
+                (, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(listed[i]);
+                if (releaseBlock <= blockNumber) listed[due++] = listed[i];
+            }
+            assembly ("memory-safe") {
+                mstore(listed, due)
+            }
+            vm.prank(who);
+            rln.withdrawDeposits(token, listed);
+            reached["withdraw listed deposits"] += 1;
+        } else {
+            vm.prank(who);
+            rln.withdraw(token);
+        }
         uint256 paid = TestToken(token).balanceOf(who) - before;
         ghostWithdrawn[token] += paid;
         ghostHolderWithdrawn[who][token] += paid;
@@ -323,7 +339,7 @@ contract RlnMembershipHandler is Test {
     function setDelays(uint256 delaySeed, uint256 windowSeed) external useClock("setDelays") {
         uint32 window = rln.slashRevealWindow();
         if (windowSeed % 2 == 0) {
-            rln.setWithdrawalDelay(uint32(bound(delaySeed, uint256(window) + 1, 90)));
+            rln.setWithdrawalDelay(uint32(bound(delaySeed, uint256(window) + 1, 60)));
         } else {
             rln.setSlashRevealWindow(uint32(bound(windowSeed, 1, rln.withdrawalDelay() - 1)));
         }
