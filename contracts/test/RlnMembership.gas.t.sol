@@ -106,4 +106,15 @@ contract RlnMembershipGasTest is RlnMembershipTestBase {
         rln.registerWithMaxDeposit(id, 100, noIds, address(token), _price(100));
         _report("registerWithMaxDeposit (new slot)", g - gasleft());
     }
+
+    function test_gas_slashLazilyErased() public {
+        _warpToGracePeriod(spammer);
+        _eraseAs(alice, spammer, false);
+        _commitSlash(slasher, SECRET, receiver);
+        _rollBlocks(1);
+        vm.prank(slasher);
+        uint256 g = gasleft();
+        rln.revealSlash(SECRET, receiver);
+        _report("revealSlash (lazily erased, leaf in tree)", g - gasleft());
+    }
 }
