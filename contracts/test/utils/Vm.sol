@@ -9,6 +9,7 @@ interface Vm {
     // ------------------------------------------------------------ environment
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
+    function chainId(uint256 newChainId) external;
     function getBlockNumber() external view returns (uint256 height);
     function getBlockTimestamp() external view returns (uint256 timestamp);
     function prank(address msgSender) external;
