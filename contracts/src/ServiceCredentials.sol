@@ -121,40 +121,37 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     {
         if (msg.sender != v.provider) revert NotProvider(msg.sender, v.provider);
         if (v.payout == address(0)) revert InvalidPayout();
-        _checkSignature(v, signature, 0);
+        address payer = v.payer;
+        _checkSignature(v, payer, signature, 0);
 
-        Escrow storage e = _escrows[v.payer][msg.sender][v.token];
-        uint256 done = e.collected;
-        uint256 balance = e.balance;
-        if (v.cumulativeAmount <= done) revert StaleVoucher(v.cumulativeAmount, done);
-        unchecked {
-            paid = v.cumulativeAmount - done; // > 0: checked just above
+        uint256 total;
+        {
+            Escrow storage e = _escrows[payer][msg.sender][v.token];
+            (uint256 balance, uint256 done) = _loadClaimSlot(e);
+            uint256 cumulative = v.cumulativeAmount;
+            if (cumulative <= done) revert StaleVoucher(cumulative, done);
+            unchecked {
+                paid = cumulative - done; // > 0: checked just above
+            }
+            if (maxAmount < paid) paid = maxAmount;
+            if (balance < paid) paid = balance;
+            if (paid == 0) revert NothingToClaim(payer, msg.sender, v.token);
+            unchecked {
+                total = done + paid; // both below 2^128
+                _storeClaimSlot(e, balance - paid, total); // paid <= balance
+            }
         }
-        if (maxAmount < paid) paid = maxAmount;
-        if (balance < paid) paid = balance;
-        if (paid == 0) revert NothingToClaim(v.payer, msg.sender, v.token);
-
-        uint256 total = done + paid; // no overflow: both below 2^128
-        if (total > type(uint128).max) revert AmountTooLarge(total);
-        unchecked {
-            // paid <= balance; total < 2^128 (checked)
-            // forge-lint: disable-next-line(unsafe-typecast)
-            e.balance = uint128(balance - paid);
-            // forge-lint: disable-next-line(unsafe-typecast)
-            e.collected = uint128(total);
-        }
-        (address treasury_, uint256 bps) = (treasury, feeBps);
         uint256 fee;
         unchecked {
-            fee = paid * bps / BPS; // paid < 2^128, bps <= 1000: no overflow; fee <= paid
+            fee = paid * feeBps / BPS; // paid < 2^128, feeBps <= 1000: no overflow; fee <= paid
         }
-        emit Claimed(v.payer, msg.sender, v.token, v.payout, paid, fee, total);
+        emit Claimed(payer, msg.sender, v.token, v.payout, paid, fee, total);
 
         IERC20 token = IERC20(v.token);
         unchecked {
             token.safeTransfer(v.payout, paid - fee);
         }
-        if (fee != 0) token.safeTransfer(treasury_, fee);
+        if (fee != 0) token.safeTransfer(treasury, fee);
     }
 
     /// @inheritdoc IServiceCredentials
@@ -169,39 +166,12 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
 
         uint256 fees;
         for (uint256 i = 0; i < n;) {
-            Voucher calldata v = vs[i];
-            if (v.provider != msg.sender) revert NotProvider(msg.sender, v.provider);
-            if (v.token != token || v.payout != payout) revert MixedBatch(i);
-            _checkSignature(v, signatures[i], i);
-
-            Escrow storage e = _escrows[v.payer][msg.sender][token];
-            uint256 done = e.collected;
-            uint256 amount;
-            if (v.cumulativeAmount > done) {
-                uint256 balance = e.balance;
-                unchecked {
-                    amount = v.cumulativeAmount - done;
-                }
-                if (balance < amount) amount = balance;
-                if (amount != 0) {
-                    uint256 total = done + amount; // both below 2^128
-                    if (total > type(uint128).max) revert AmountTooLarge(total);
-                    unchecked {
-                        // forge-lint: disable-next-line(unsafe-typecast)
-                        e.balance = uint128(balance - amount);
-                    }
-                    // forge-lint: disable-next-line(unsafe-typecast)
-                    e.collected = uint128(total);
-                }
-            }
-            uint256 fee;
+            (uint256 amount, uint256 fee) = _claimInBatch(vs[i], signatures[i], i, token, payout, bps);
             unchecked {
-                // amount < 2^128 and bps <= 1000; the sums are bounded by the escrow balances (< 2^128 each,
-                // held by this contract in one token, whose supply fits in 256 bits).
-                fee = amount * bps / BPS;
-                fees += fee;
+                // Each amount is below 2^128 and comes out of an escrow of this token held by this contract:
+                // the sums are bounded by the token's supply. fee <= amount.
                 paid += amount;
-                emit Claimed(v.payer, msg.sender, token, payout, amount, fee, done + amount);
+                fees += fee;
                 ++i;
             }
         }
@@ -329,8 +299,22 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     }
 
     /// @inheritdoc IServiceCredentials
-    function hashVoucher(Voucher calldata v) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, v)));
+    function hashVoucher(Voucher calldata v) public view returns (bytes32 digest) {
+        bytes32 typeHash = VOUCHER_TYPEHASH;
+        bytes32 domain = _domainSeparatorV4();
+        // = keccak256("\x19\x01" ‖ domain ‖ keccak256(abi.encode(VOUCHER_TYPEHASH, v))), without abi.encode's
+        // copy: the voucher's five words are copied from calldata as they are. Their address fields are
+        // clean: every path that uses a voucher reads them through Solidity, which reverts on dirty bits.
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), v, 0xa0)
+            let structHash := keccak256(m, 0xc0)
+            mstore(m, 0x1901)
+            mstore(add(m, 0x20), domain)
+            mstore(add(m, 0x40), structHash)
+            digest := keccak256(add(m, 0x1e), 0x42)
+        }
     }
 
     /// @inheritdoc IServiceCredentials
@@ -364,6 +348,61 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         emit TreasurySet(treasury_);
     }
 
+    /// @dev One voucher of claimMany: checks it, debits its escrow by its unclaimed rest (limited by the balance,
+    /// possibly 0) and emits its Claimed event. Transfers are left to the caller.
+    function _claimInBatch(
+        Voucher calldata v,
+        bytes calldata signature,
+        uint256 index,
+        address token,
+        address payout,
+        uint256 bps
+    ) private returns (uint256 amount, uint256 fee) {
+        address payer = v.payer;
+        if (v.provider != msg.sender) revert NotProvider(msg.sender, v.provider);
+        if (v.token != token || v.payout != payout) revert MixedBatch(index);
+        _checkSignature(v, payer, signature, index);
+
+        Escrow storage e = _escrows[payer][msg.sender][token];
+        (uint256 balance, uint256 done) = _loadClaimSlot(e);
+        uint256 cumulative = v.cumulativeAmount;
+        if (cumulative > done) {
+            unchecked {
+                amount = cumulative - done;
+            }
+            if (balance < amount) amount = balance;
+            if (amount != 0) {
+                unchecked {
+                    done += amount; // both below 2^128
+                    _storeClaimSlot(e, balance - amount, done); // amount <= balance
+                }
+            }
+        }
+        unchecked {
+            fee = amount * bps / BPS; // amount < 2^128, bps <= 1000
+        }
+        emit Claimed(payer, msg.sender, token, payout, amount, fee, done);
+    }
+
+    /// @dev Reads an escrow's first slot (balance, collected) with one SLOAD.
+    function _loadClaimSlot(Escrow storage e) private view returns (uint256 balance, uint256 done) {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(e.slot)
+        }
+        balance = word & type(uint128).max;
+        done = word >> 128;
+    }
+
+    /// @dev Writes an escrow's first slot with one SSTORE. The balance (`left`) never grows here (it is below 2^128); the
+    /// collected total grows by at most the balance each time and is checked against 2^128.
+    function _storeClaimSlot(Escrow storage e, uint256 left, uint256 done) private {
+        if (done > type(uint128).max) revert AmountTooLarge(done);
+        assembly ("memory-safe") {
+            sstore(e.slot, or(left, shl(128, done)))
+        }
+    }
+
     /// @dev Whether an authorized signer is still valid now (before its revocation time, if any).
     function _isValid(SignerInfo storage s) private view returns (bool) {
         if (!s.authorized) return false;
@@ -373,7 +412,10 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
 
     /// @dev Reverts unless `signature` is a valid low-s 65-byte signature of the voucher's EIP-712 digest by
     /// its payer or a signer the payer authorized (and not revoked). `index` names the voucher in a batch.
-    function _checkSignature(Voucher calldata v, bytes calldata signature, uint256 index) private view {
+    function _checkSignature(Voucher calldata v, address payer, bytes calldata signature, uint256 index)
+        private
+        view
+    {
         if (signature.length != 65) revert MalformedSignature(index);
         bytes32 r;
         bytes32 s;
@@ -386,8 +428,8 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         // tryRecover rejects high-s values and v other than 27/28 (OpenZeppelin 4.9.6).
         (address signer, ECDSA.RecoverError err) = ECDSA.tryRecover(hashVoucher(v), recId, r, s);
         if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(index);
-        if (signer != v.payer && !_isValid(_signers[v.payer][signer])) {
-            revert UnauthorizedSigner(v.payer, signer);
+        if (signer != payer && !_isValid(_signers[payer][signer])) {
+            revert UnauthorizedSigner(payer, signer);
         }
     }
 }
