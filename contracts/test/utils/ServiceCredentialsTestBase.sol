@@ -5,6 +5,7 @@ import {ServiceCredentials} from "../../src/ServiceCredentials.sol";
 import {IServiceCredentials} from "../../src/interfaces/IServiceCredentials.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {Test} from "./Test.sol";
+import {VoucherDigest} from "./VoucherDigest.sol";
 
 /// @notice Fixture: ServiceCredentials with a 2 % fee, a funded payer (key known, so tests sign with the Vm),
 /// a hot signer key, a provider with its payout address, and helpers to deposit, sign and claim.
@@ -80,36 +81,13 @@ abstract contract ServiceCredentialsTestBase is Test {
         });
     }
 
-    /// @dev The EIP-712 digest computed here from the spec (not by the contract).
+    /// @dev The EIP-712 digest computed from the spec (not by the contract).
     function _digest(IServiceCredentials.Voucher memory v, uint256 chainId, address verifyingContract)
         internal
         pure
         returns (bytes32)
     {
-        bytes32 domain = keccak256(
-            abi.encode(
-                keccak256(
-                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-                ),
-                keccak256("rlnkit ServiceCredentials"),
-                keccak256("1"),
-                chainId,
-                verifyingContract
-            )
-        );
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256(
-                    "Voucher(address payer,address provider,address token,address payout,uint256 cumulativeAmount)"
-                ),
-                v.payer,
-                v.provider,
-                v.token,
-                v.payout,
-                v.cumulativeAmount
-            )
-        );
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        return VoucherDigest.digest(v, chainId, verifyingContract);
     }
 
     function _signDigest(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
