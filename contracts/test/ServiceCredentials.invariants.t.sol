@@ -106,6 +106,17 @@ contract ServiceCredentialsInvariantTest is Test, InvariantTest {
         assertEq(handler.ghostEarlyWithdrawn(), 0, "a withdrawal before the thaw ended");
     }
 
+    /// @notice A hot key is valid exactly while authorized and before its revocation time (the payer always).
+    function invariant_signerValidity() public {
+        vm.warp(handler.time());
+        for (uint256 p = 0; p < 3; ++p) {
+            address payer = handler.payers(p);
+            address hot = handler.hots(p);
+            assertTrue(sc.isAuthorized(payer, payer), "the payer signs for itself");
+            assertEq(sc.isAuthorized(payer, hot), handler.validSigner(p, hot), "hot key validity");
+        }
+    }
+
     /// @notice Whatever happened so far, each payer can recover at least the unsigned rest: thaw everything, let
     /// the provider claim its newest voucher during the thaw, withdraw after it (played on a snapshot).
     function invariant_payerRecoversUnsignedRest() public {
@@ -123,7 +134,7 @@ contract ServiceCredentialsInvariantTest is Test, InvariantTest {
             ServiceCredentialsHandler.Signed memory s = handler.latestVoucher(id);
             if (
                 s.v.cumulativeAmount > sc.collected(payer, provider, token)
-                    && sc.isAuthorized(payer, s.signer)
+                    && handler.validSigner(id % 3, s.signer)
             ) {
                 vm.prank(provider);
                 claimed = sc.claim(s.v, s.sig, type(uint256).max);

@@ -43,6 +43,9 @@ contract ServiceCredentialsHandler is Test {
     mapping(uint256 escrowId => Signed) internal latest; // the newest voucher of each escrow
     Signed[] internal history; // every voucher that was claimed (for replays)
 
+    // Ghosts of the hot keys (the handler's own model of signer validity, not the contract's).
+    mapping(uint256 p => bool) public hotAuthorized;
+    mapping(uint256 p => uint256) public hotRevokeAt;
     // Ghosts per escrow.
     mapping(uint256 escrowId => uint256) public maxSigned; // highest cumulative signed by a valid key
     mapping(uint256 escrowId => uint256) public ghostCollected;
@@ -134,7 +137,7 @@ contract ServiceCredentialsHandler is Test {
         (uint256 p, address provider, address token) = escrowOf(id);
         uint256 key = payerKeys[p];
         address signer = payers[p];
-        if (useHotKey && sc.isAuthorized(payers[p], hots[p])) {
+        if (useHotKey && _valid(p, hots[p])) {
             (key, signer) = (hotKeys[p], hots[p]);
             reached["sign with hot key"] += 1;
         }
@@ -153,23 +156,25 @@ contract ServiceCredentialsHandler is Test {
         p %= PAYERS;
         vm.prank(payers[p]);
         sc.authorizeSigner(hots[p]);
+        (hotAuthorized[p], hotRevokeAt[p]) = (true, 0);
         reached["authorize signer"] += 1;
     }
 
     function startSignerRevocation(uint256 p) external useClock {
         p %= PAYERS;
-        if (!sc.isAuthorized(payers[p], hots[p])) return;
+        if (!_valid(p, hots[p])) return;
         vm.prank(payers[p]);
         sc.startSignerRevocation(hots[p]);
+        if (hotRevokeAt[p] == 0) hotRevokeAt[p] = block.timestamp + sc.signerThawPeriod();
         reached["start signer revocation"] += 1;
     }
 
     function revokeSigner(uint256 p) external useClock {
         p %= PAYERS;
-        (bool authorized, uint64 revokeAt) = sc.signerState(payers[p], hots[p]);
-        if (!authorized || revokeAt == 0 || block.timestamp < revokeAt) return;
+        if (!hotAuthorized[p] || hotRevokeAt[p] == 0 || block.timestamp < hotRevokeAt[p]) return;
         vm.prank(payers[p]);
         sc.revokeSigner(hots[p]);
+        (hotAuthorized[p], hotRevokeAt[p]) = (false, 0);
         reached["revoke signer"] += 1;
     }
 
@@ -221,7 +226,7 @@ contract ServiceCredentialsHandler is Test {
         uint256 owed = s.v.cumulativeAmount > done ? s.v.cumulativeAmount - done : 0;
         uint256 maxAmount = maxSeed % 3 == 0 ? type(uint256).max : bound(maxSeed, 0, owed + 1);
         uint256 expected = _min(_min(owed, maxAmount), balance);
-        bool validSigner = sc.isAuthorized(s.v.payer, s.signer);
+        bool validSigner = _valid(_payerIndex(s.v.payer), s.signer);
         uint256 bps = sc.feeBps();
         vm.prank(s.v.provider);
         try sc.claim(s.v, s.sig, maxAmount) returns (uint256 paid) {
@@ -275,7 +280,7 @@ contract ServiceCredentialsHandler is Test {
         for (uint256 id = 0; id < ESCROWS; ++id) {
             Signed memory s = latest[id];
             if (s.v.provider != provider || s.v.token != token || s.v.payout != payout) continue;
-            if (!sc.isAuthorized(s.v.payer, s.signer)) continue;
+            if (!_valid(_payerIndex(s.v.payer), s.signer)) continue;
             (vs[n], sigs[n], ids[n]) = (s.v, s.sig, id);
             ++n;
         }
@@ -419,6 +424,26 @@ contract ServiceCredentialsHandler is Test {
     function _recordWithdrawn(uint256 id, address token, uint256 amount) internal {
         ghostEscrowWithdrawn[id] += amount;
         ghostWithdrawn[token] += amount;
+    }
+
+    /// @dev Whether `signer` may sign for payer `p` now, by the handler's model: the payer itself, or its hot
+    /// key while authorized and before its revocation time.
+    function _valid(uint256 p, address signer) internal view returns (bool) {
+        if (signer == payers[p]) return true;
+        return
+            signer == hots[p] && hotAuthorized[p] && (hotRevokeAt[p] == 0 || block.timestamp < hotRevokeAt[p]);
+    }
+
+    /// @dev Whether the handler's model of signer p's validity holds now (for the invariants).
+    function validSigner(uint256 p, address signer) external view returns (bool) {
+        return _valid(p, signer);
+    }
+
+    function _payerIndex(address payer) internal view returns (uint256 p) {
+        for (p = 0; p < PAYERS; ++p) {
+            if (payers[p] == payer) return p;
+        }
+        revert("unknown payer");
     }
 
     function _idOf(IServiceCredentials.Voucher memory v) internal view returns (uint256 id) {
