@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Planted bugs: each *.patch here breaks the registry (svc-*.patch: ServiceCredentials) in one way; the
 # invariant suite of the contract it patches must fail on every one of them (proof that the invariants
-# bite). Each patch is applied to a scratch copy of the contracts, never to the working tree. Takes a few minutes; not part of `make test`.
+# bite). Each patch is applied to a scratch copy of the contracts, never to the working tree. Takes a few
+# minutes; not part of `make test`.
 #   contracts/test/bugs/run.sh [patch ...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
