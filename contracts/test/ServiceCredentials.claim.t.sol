@@ -275,6 +275,19 @@ contract ServiceCredentialsClaimTest is ServiceCredentialsTestBase {
         _claim(v, sig, type(uint256).max);
     }
 
+    function test_RevertIf_claim_collectedAbove128Bits() public {
+        uint256 max128 = type(uint128).max;
+        token.mint(payer2, max128);
+        _deposit(payer2, provider, max128); // the escrow is full: 2^128 - 1
+        IServiceCredentials.Voucher memory v = _voucher(payer2, max128);
+        assertEq(_claim(v, _sign(PAYER2_KEY, v), type(uint256).max), max128, "all of it");
+        _deposit(payer2, provider, 1);
+        v.cumulativeAmount = max128 + 1;
+        bytes memory sig = _sign(PAYER2_KEY, v);
+        vm.expectRevert(abi.encodeWithSelector(IServiceCredentials.AmountTooLarge.selector, max128 + 1));
+        _claim(v, sig, type(uint256).max);
+    }
+
     // ---------------------------------------------------------------------------------------- fuzz
 
     /// @notice Whatever the amounts and the order of partial claims, the provider never collects more than the
