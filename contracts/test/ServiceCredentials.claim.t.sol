@@ -121,6 +121,14 @@ contract ServiceCredentialsClaimTest is ServiceCredentialsTestBase {
         _claim(v, sig, type(uint256).max);
     }
 
+    function test_RevertIf_claim_payoutIsTheContract() public {
+        IServiceCredentials.Voucher memory v = _voucher(payer, PRICE);
+        v.payout = address(sc);
+        bytes memory sig = _sign(PAYER_KEY, v);
+        vm.expectRevert(IServiceCredentials.InvalidPayout.selector);
+        _claim(v, sig, type(uint256).max);
+    }
+
     function test_RevertIf_claim_strangerSigned() public {
         IServiceCredentials.Voucher memory v = _voucher(payer, PRICE);
         bytes memory sig = _sign(STRANGER_KEY, v);
