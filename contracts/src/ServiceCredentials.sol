@@ -49,6 +49,9 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     /// @inheritdoc IServiceCredentials
     uint16 public constant MAX_FEE_BPS = 1000;
 
+    /// @dev The longest thaw periods (a longer one would only lock payers out).
+    uint64 private constant MAX_PERIOD = 365 days;
+
     /// @dev Basis points in one whole.
     uint256 private constant BPS = 10_000;
 
@@ -71,8 +74,9 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     /// @param owner_ The owner (sets the fee and the treasury; two-step transfer).
     /// @param treasury_ Where protocol fees go (non-zero).
     /// @param feeBps_ The protocol fee in basis points (<= MAX_FEE_BPS).
-    /// @param thawPeriod_ How long a thaw lasts before withdraw, in seconds (non-zero).
-    /// @param signerThawPeriod_ How long a signer stays valid after its revocation starts, in seconds (non-zero).
+    /// @param thawPeriod_ How long a thaw lasts before withdraw, in seconds (1 ... 365 days).
+    /// @param signerThawPeriod_ How long a signer stays valid after its revocation starts, in seconds
+    /// (1 ... 365 days).
     constructor(
         address owner_,
         address treasury_,
@@ -81,7 +85,10 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         uint64 signerThawPeriod_
     ) EIP712("rlnkit ServiceCredentials", "1") {
         if (owner_ == address(0)) revert InvalidOwner();
-        if (thawPeriod_ == 0 || signerThawPeriod_ == 0) {
+        if (
+            thawPeriod_ == 0 || signerThawPeriod_ == 0 || thawPeriod_ > MAX_PERIOD
+                || signerThawPeriod_ > MAX_PERIOD
+        ) {
             revert InvalidThawPeriods(thawPeriod_, signerThawPeriod_);
         }
         thawPeriod = thawPeriod_;

@@ -54,6 +54,25 @@ contract ServiceCredentialsAdminTest is ServiceCredentialsTestBase {
         new ServiceCredentials(owner, treasury, FEE_BPS, THAW, 0);
     }
 
+    function test_RevertIf_constructor_thawPeriodAboveAYear() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IServiceCredentials.InvalidThawPeriods.selector, 365 days + 1, SIGNER_THAW)
+        );
+        new ServiceCredentials(owner, treasury, FEE_BPS, 365 days + 1, SIGNER_THAW);
+    }
+
+    function test_RevertIf_constructor_signerThawPeriodAboveAYear() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IServiceCredentials.InvalidThawPeriods.selector, THAW, 365 days + 1)
+        );
+        new ServiceCredentials(owner, treasury, FEE_BPS, THAW, 365 days + 1);
+    }
+
+    function test_constructor_acceptsAYear() public {
+        ServiceCredentials c = new ServiceCredentials(owner, treasury, FEE_BPS, 365 days, 365 days);
+        assertEq(c.thawPeriod(), 365 days, "thaw period");
+    }
+
     // ---------------------------------------------------------------------------------------- owner
 
     function test_setProtocolFee_upToCap() public {

@@ -36,7 +36,7 @@ interface IServiceCredentials {
     /// @param maxBps MAX_FEE_BPS.
     error FeeTooHigh(uint16 bps, uint16 maxBps);
 
-    /// @notice Both thaw periods must be non-zero.
+    /// @notice Both thaw periods must be between 1 second and 365 days.
     /// @param thawPeriod The escrow thaw period asked for, in seconds.
     /// @param signerThawPeriod The signer revocation period asked for, in seconds.
     error InvalidThawPeriods(uint64 thawPeriod, uint64 signerThawPeriod);
