@@ -210,9 +210,12 @@ fn keystore_lists_and_opens_a_js_waku_keystore() {
         assert_eq!(data["contract"], SEPOLIA_CONTRACT);
         assert_eq!(data["tree_index"], 7);
         assert_eq!(data["user_message_limit"], 100);
+        let commitment = |v: &serde_json::Value| rlnkit::Field::parse(v.as_str().unwrap()).unwrap();
         assert_eq!(
-            data["id_commitment"],
-            "0x068b66aa0a8320d2e56842581553285393188714c48f9b17acd198b4f1734c5c"
+            commitment(&data["id_commitment"]),
+            commitment(
+                &"0x068b66aa0a8320d2e56842581553285393188714c48f9b17acd198b4f1734c5c".into()
+            )
         );
     }
 
