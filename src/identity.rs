@@ -22,6 +22,12 @@ pub enum IdentityError {
     MessageIdTooLarge { message_id: u64, limit: u64 },
     #[error("the identity secret is zero")]
     ZeroSecret,
+    #[error("an extended identity needs both its trapdoor and its nullifier, only one is given")]
+    HalfExtended,
+    #[error("the identity's trapdoor and nullifier do not hash to its secret")]
+    PartsMismatch,
+    #[error("the identity's commitment is not Poseidon(secret)")]
+    CommitmentMismatch,
 }
 
 /// How many messages a member may send per epoch (1..=2^16).
@@ -88,7 +94,11 @@ pub fn rate_commitment(id_commitment: Field, limit: UserMessageLimit) -> Field {
 
 /// An RLN identity. With the extended (Semaphore-style) form the secret is
 /// Poseidon(trapdoor, nullifier); otherwise trapdoor and nullifier are absent.
+///
+/// Deserializing checks the parts against each other (see [`Identity::from_parts`]): a parsed
+/// identity keeps its trapdoor and nullifier, and an inconsistent file is an error.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredIdentity")]
 pub struct Identity {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     trapdoor: Option<Field>,
@@ -96,6 +106,25 @@ pub struct Identity {
     nullifier: Option<Field>,
     secret: Field,
     commitment: Field,
+}
+
+/// An identity as stored (an identity file): the parts before they are checked.
+#[derive(Deserialize)]
+struct StoredIdentity {
+    #[serde(default)]
+    trapdoor: Option<Field>,
+    #[serde(default)]
+    nullifier: Option<Field>,
+    secret: Field,
+    #[serde(default)]
+    commitment: Option<Field>,
+}
+
+impl TryFrom<StoredIdentity> for Identity {
+    type Error = IdentityError;
+    fn try_from(s: StoredIdentity) -> Result<Self, IdentityError> {
+        Identity::from_parts(s.trapdoor, s.nullifier, s.secret, s.commitment)
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -139,6 +168,31 @@ impl Identity {
         let mut id = Self::from_secret(secret)?;
         id.trapdoor = Some(trapdoor);
         id.nullifier = Some(nullifier);
+        Ok(id)
+    }
+
+    /// An identity from stored parts, keeping all of them: the trapdoor and nullifier (both or
+    /// neither) must hash to the secret, and a given commitment must be Poseidon(secret).
+    pub fn from_parts(
+        trapdoor: Option<Field>,
+        nullifier: Option<Field>,
+        secret: Field,
+        commitment: Option<Field>,
+    ) -> Result<Self, IdentityError> {
+        let id = match (trapdoor, nullifier) {
+            (Some(t), Some(n)) => {
+                let id = Self::from_trapdoor_nullifier(t, n)?;
+                if id.secret != secret {
+                    return Err(IdentityError::PartsMismatch);
+                }
+                id
+            }
+            (None, None) => Self::from_secret(secret)?,
+            _ => return Err(IdentityError::HalfExtended),
+        };
+        if commitment.is_some_and(|c| c != id.commitment) {
+            return Err(IdentityError::CommitmentMismatch);
+        }
         Ok(id)
     }
 
@@ -222,6 +276,40 @@ mod tests {
         assert_eq!(id.secret(), poseidon2(id.trapdoor().unwrap(), id.nullifier().unwrap()));
         assert_eq!(id.commitment(), poseidon1(id.secret()));
         assert_ne!(Identity::random().secret(), Identity::random().secret());
+    }
+
+    #[test]
+    fn parsing_keeps_every_part_and_checks_them() {
+        let ext = Identity::extended_from_seed(b"parts");
+        let json = serde_json::to_string(&ext).unwrap();
+        let back: Identity = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ext);
+        assert_eq!(back.trapdoor(), ext.trapdoor());
+        assert_eq!(back.nullifier(), ext.nullifier());
+        let plain = Identity::from_seed(b"plain");
+        assert_eq!(
+            serde_json::from_str::<Identity>(&serde_json::to_string(&plain).unwrap()).unwrap(),
+            plain
+        );
+        // Only the secret: the commitment is derived.
+        let only = format!(r#"{{"secret":"{}"}}"#, plain.secret().to_hex());
+        assert_eq!(serde_json::from_str::<Identity>(&only).unwrap(), plain);
+
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["commitment"] = serde_json::to_value(plain.commitment()).unwrap();
+        let err = serde_json::from_value::<Identity>(v.clone()).unwrap_err().to_string();
+        assert!(err.contains("commitment is not Poseidon(secret)"), "{err}");
+        v["secret"] = serde_json::to_value(plain.secret()).unwrap();
+        v["commitment"] = serde_json::to_value(plain.commitment()).unwrap();
+        let err = serde_json::from_value::<Identity>(v.clone()).unwrap_err().to_string();
+        assert!(err.contains("do not hash to its secret"), "{err}");
+        v.as_object_mut().unwrap().remove("nullifier");
+        let err = serde_json::from_value::<Identity>(v).unwrap_err().to_string();
+        assert!(err.contains("only one is given"), "{err}");
+        assert_eq!(
+            Identity::from_parts(None, None, Field::ZERO, None),
+            Err(IdentityError::ZeroSecret)
+        );
     }
 
     #[test]

@@ -280,7 +280,7 @@ impl MembershipCmd {
                     let cred = Credential::new(
                         id.clone(),
                         c.chain_id(),
-                        &format!("{:#x}", c.registry()),
+                        &c.registry().to_checksum(None), // as nwaku's and js-waku's docs spell it
                         reg.index,
                         a.limit,
                     );

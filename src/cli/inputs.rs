@@ -22,10 +22,12 @@ impl IdentityArgs {
         if let Some(path) = &self.identity {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading identity file {}", path.display()))?;
-            let id: Identity = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not an rlnkit identity file", path.display()))?;
-            // Recompute the commitment from the secret: a hand-edited file cannot lie.
-            return Identity::from_secret(id.secret()).map_err(Into::into);
+            // Parsing checks the parts against each other and keeps them all (an extended
+            // identity keeps its trapdoor and nullifier): a hand-edited file cannot lie.
+            let id: Identity = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a valid rlnkit identity file", path.display())
+            })?;
+            return Ok(id);
         }
         match std::env::var(&self.secret_env) {
             Ok(v) => {
