@@ -37,13 +37,13 @@ pub mod field;
 pub mod fuzzing;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
-/// Eight field elements at once with AVX-512 IFMA: MSM bucket work, FFTs, batched Poseidon.
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod ifma;
 /// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
 pub mod incentives;
 /// nwaku-compatible encrypted credential keystore.
 pub mod keystore;
+/// Eight field elements at once (AVX-512 IFMA lanes): MSM bucket work, FFTs, batched Poseidon.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod lanes;
 /// circomlib-compatible Poseidon.
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.

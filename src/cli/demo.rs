@@ -82,7 +82,7 @@ impl DemoArgs {
         let (m1, m2) = (b"hello, waku".as_slice(), b"buy cheap tokens!!".as_slice());
 
         let t = Instant::now();
-        keys.prepare_prover();
+        prover.prepare();
         let tables_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         let p1 = prover.prove(&RlnInputs::for_signal(alice.secret(), limit, 0, &path, ext, m1))?;
@@ -216,7 +216,7 @@ async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> 
     );
     let (m1, m2) = (b"hello, waku".as_slice(), b"buy cheap tokens!!".as_slice());
     let t = Instant::now();
-    keys.prepare_prover();
+    prover.prepare();
     let tables_ms = ms(t);
     let t = Instant::now();
     let p1 = prover.prove(&RlnInputs::for_signal(alice.secret(), limit, 0, &path, ext, m1))?;
