@@ -37,6 +37,7 @@ impl Epoch {
     pub fn from_field(f: Field) -> Self {
         Epoch(f)
     }
+    /// The value as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }
@@ -70,9 +71,11 @@ impl RlnIdentifier {
         buf[..b.len()].copy_from_slice(b);
         Field::from_le_bytes(&buf).ok().map(RlnIdentifier)
     }
+    /// Wraps a field element.
     pub fn from_field(f: Field) -> Self {
         RlnIdentifier(f)
     }
+    /// The value as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }
@@ -90,12 +93,14 @@ impl Default for RlnIdentifier {
 pub struct ExternalNullifier(Field);
 
 impl ExternalNullifier {
+    /// Poseidon(epoch, rln_identifier).
     pub fn new(epoch: Epoch, rln_identifier: RlnIdentifier) -> Self {
         ExternalNullifier(poseidon2(epoch.as_field(), rln_identifier.as_field()))
     }
     pub fn from_field(f: Field) -> Self {
         ExternalNullifier(f)
     }
+    /// The value as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }

@@ -30,15 +30,18 @@ pub enum IdentityError {
 pub struct UserMessageLimit(u32);
 
 impl UserMessageLimit {
+    /// A limit of `limit` messages per epoch (1 to [`MAX_USER_MESSAGE_LIMIT`]).
     pub fn new(limit: u64) -> Result<Self, IdentityError> {
         if limit == 0 || limit > MAX_USER_MESSAGE_LIMIT {
             return Err(IdentityError::LimitOutOfRange { got: limit });
         }
         Ok(UserMessageLimit(limit as u32))
     }
+    /// The number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The number as a field element.
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -68,9 +71,11 @@ impl From<UserMessageLimit> for u64 {
 pub struct MessageId(u32);
 
 impl MessageId {
+    /// The number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The number as a field element.
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -188,9 +193,11 @@ impl Identity {
     pub fn commitment(&self) -> Field {
         self.commitment
     }
+    /// The trapdoor of an extended (Semaphore-style) identity.
     pub fn trapdoor(&self) -> Option<Field> {
         self.trapdoor
     }
+    /// The nullifier of an extended identity.
     pub fn nullifier(&self) -> Option<Field> {
         self.nullifier
     }

@@ -71,6 +71,7 @@ pub struct MerkleProof {
 }
 
 impl MerkleProof {
+    /// The tree's depth (levels below the root).
     pub fn depth(&self) -> usize {
         self.path_elements.len()
     }
@@ -152,6 +153,7 @@ impl MerkleTree {
         Ok(t)
     }
 
+    /// The path's length: the depth of its tree.
     pub fn depth(&self) -> usize {
         self.depth
     }
