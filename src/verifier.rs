@@ -4,7 +4,6 @@
 mod fixed_base;
 mod pairing;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +17,7 @@ use rayon::prelude::*;
 
 use crate::field::{hash_to_field, Field};
 use crate::proof::RlnProof;
+use crate::roots::AcceptedRoots;
 
 /// Why a proof was not accepted. Decoding errors are separate (see `proof::ProofFormatError`):
 /// a `Rejection` is about a well-formed proof.
@@ -43,33 +43,6 @@ pub enum Rejection {
 pub struct BatchRejection {
     /// Indices of the proofs that do not verify, ascending.
     pub bad: Vec<usize>,
-}
-
-/// A set of roots a verifier accepts (a static list, or the chain's recent roots).
-pub trait RootSet {
-    /// Whether `root` is accepted.
-    fn contains_root(&self, root: &Field) -> bool;
-}
-
-impl RootSet for [Field] {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl<const N: usize> RootSet for [Field; N] {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl RootSet for Vec<Field> {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl RootSet for HashSet<Field> {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
 }
 
 /// Verifies RLN proofs with one verifying key, prepared once.
@@ -228,7 +201,7 @@ impl Verifier {
         &self,
         proof: &RlnProof,
         signal: &[u8],
-        roots: &(impl RootSet + ?Sized),
+        roots: &(impl AcceptedRoots + ?Sized),
     ) -> Result<(), Rejection> {
         if proof.values.x != hash_to_field(signal) {
             return Err(Rejection::SignalMismatch);
