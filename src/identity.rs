@@ -16,10 +16,13 @@ pub const MAX_USER_MESSAGE_LIMIT: u64 = 1 << 16;
 /// Errors from building identities and limits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
+    /// The limit is out of range.
     #[error("the user message limit must be between 1 and {MAX_USER_MESSAGE_LIMIT}, got {got}")]
     LimitOutOfRange { got: u64 },
+    /// The message id is not below the limit.
     #[error("message id {message_id} is not below the user message limit {limit}")]
     MessageIdTooLarge { message_id: u64, limit: u64 },
+    /// The secret is zero (no identity).
     #[error("the identity secret is zero")]
     ZeroSecret,
 }

@@ -47,16 +47,20 @@ const ROOTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("roots");
 /// Errors of the on-disk tree.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The redb file failed.
     #[error("tree store {path}: database error")]
     Db {
         path: PathBuf,
         #[source]
         source: redb::Error,
     },
+    /// The file is corrupt or from another version.
     #[error("tree store {path} is corrupt or from another version: {what}")]
     Corrupt { path: PathBuf, what: String },
+    /// The updated tree's root is not the expected one (nothing was written).
     #[error("after the update the root is {ours}, expected {expected}")]
     RootMismatch { ours: Field, expected: Field },
+    /// The in-memory tree refused an update.
     #[error(transparent)]
     Tree(#[from] TreeError),
 }

@@ -29,14 +29,19 @@ const HASH_CHUNK: usize = 64;
 /// Errors from tree operations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
+    /// The depth is out of range.
     #[error("tree depth must be 1..={MAX_DEPTH}, got {got}")]
     Depth { got: usize },
+    /// The index is beyond the tree's capacity.
     #[error("leaf index {index} is outside a tree of {capacity} leaves")]
     IndexOutOfRange { index: u64, capacity: u64 },
+    /// No free leaf is left.
     #[error("the tree is full ({capacity} leaves)")]
     Full { capacity: u64 },
+    /// The path has the wrong length.
     #[error("a Merkle path has {got} levels, expected {expected}")]
     PathLength { expected: usize, got: usize },
+    /// A path index bit is not 0 or 1.
     #[error("path index bits must be 0 or 1, got {got} at level {level}")]
     PathBit { level: usize, got: u8 },
 }
