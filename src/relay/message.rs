@@ -73,20 +73,28 @@ pub struct RateLimitProof {
 /// Why bytes are not a usable Waku message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
+    /// The encoded message exceeds the size limit.
     #[error("message is {got} bytes, the limit is {limit}")]
     TooLarge { got: usize, limit: usize },
+    /// The bytes are not a WakuMessage protobuf.
     #[error("not a WakuMessage protobuf: {0}")]
     Protobuf(String),
+    /// The `meta` field is longer than 64 bytes.
     #[error("meta is {got} bytes, the limit is {MAX_META_BYTES}")]
     MetaTooLarge { got: usize },
+    /// No `rate_limit_proof`.
     #[error("the message has no rate limit proof")]
     MissingProof,
+    /// No timestamp, or a negative one.
     #[error("the message has no timestamp (or a negative one)")]
     MissingTimestamp,
+    /// A proof field is not a canonical 32-byte field element.
     #[error("rate limit proof field `{name}`: {source}")]
     Field { name: &'static str, source: FieldError },
+    /// The Groth16 proof is not 128 bytes.
     #[error("the Groth16 proof is {got} bytes, expected {GROTH16_PROOF_BYTES}")]
     ProofLength { got: usize },
+    /// The proof's points do not decode.
     #[error(transparent)]
     ProofFormat(#[from] ProofFormatError),
 }
