@@ -47,32 +47,20 @@ const ROOTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("roots");
 /// Errors of the on-disk tree.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database failed (I/O, locking, a transaction).
+    /// The redb file failed.
     #[error("tree store {path}: database error")]
     Db {
-        /// The store's file.
         path: PathBuf,
-        /// redb's error.
         #[source]
         source: redb::Error,
     },
-    /// The file holds something this version cannot read.
+    /// The file is corrupt or from another version.
     #[error("tree store {path} is corrupt or from another version: {what}")]
-    Corrupt {
-        /// The store's file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-    /// The updated tree's root is not the one the chain stored (nothing was written).
+    Corrupt { path: PathBuf, what: String },
+    /// The updated tree's root is not the expected one (nothing was written).
     #[error("after the update the root is {ours}, expected {expected}")]
-    RootMismatch {
-        /// Our root after the update.
-        ours: Field,
-        /// The root the contract stored.
-        expected: Field,
-    },
-    /// A tree operation failed (index or depth out of range).
+    RootMismatch { ours: Field, expected: Field },
+    /// The in-memory tree refused an update.
     #[error(transparent)]
     Tree(#[from] TreeError),
 }
@@ -80,7 +68,7 @@ pub enum StoreError {
 /// Which registry a store follows, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOrigin {
-    /// Chain id of the registry's chain.
+    /// The chain.
     pub chain_id: u64,
     /// Contract address (20 bytes).
     pub contract: [u8; 20],
@@ -91,18 +79,18 @@ pub struct StoreOrigin {
 /// One leaf write, in chain order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeafChange {
-    /// Block of the write.
+    /// The block of the change.
     pub block: u64,
-    /// Leaf index.
+    /// The leaf index.
     pub index: u32,
-    /// The new leaf (zero for an erased membership).
+    /// The new leaf (0: cleared).
     pub leaf: Field,
 }
 
 /// A processed block range: its leaf writes, the roots it stored and the new progress.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkUpdate {
-    /// The range's leaf writes, in chain order.
+    /// Leaf writes in chain order.
     pub changes: Vec<LeafChange>,
     /// Roots the contract stored in this range (block, root), in order.
     pub roots: Vec<(u64, Field)>,
@@ -296,9 +284,10 @@ impl TreeStore {
         self.progress
     }
 
-    /// The roots stored by the contract in the synced range, newest first (at most [`ROOT_WINDOW`]).
+    /// The roots stored by the contract in the synced range, newest last (at most
+    /// [`ROOT_WINDOW`]).
     pub fn recent_roots(&self) -> Vec<Field> {
-        self.roots.iter().rev().map(|(_, r)| *r).collect()
+        self.roots.iter().map(|(_, r)| *r).collect()
     }
 
     /// Size of the database file in bytes.
@@ -437,16 +426,15 @@ impl TreeStore {
                 *seq += 1;
             }
             let mut roots = w.open_table(ROOTS).map_err(|e| self.db_err(e))?;
-            let mut next_seq = roots
+            let first_seq = roots
                 .last()
                 .map_err(|e| self.db_err(e))?
                 .map(|(k, _)| k.value().1 + 1)
                 .unwrap_or(0);
-            for (block, root) in &chunk.roots {
+            for (seq, (block, root)) in (first_seq..).zip(&chunk.roots) {
                 roots
-                    .insert((*block, next_seq), root.to_le_bytes().as_slice())
+                    .insert((*block, seq), root.to_le_bytes().as_slice())
                     .map_err(|e| self.db_err(e))?;
-                next_seq += 1;
             }
             let count = roots.len().map_err(|e| self.db_err(e))? as usize;
             for _ in ROOT_WINDOW..count {
@@ -588,6 +576,16 @@ impl TreeStore {
     pub fn compact(&mut self) -> Result<bool, StoreError> {
         let path = self.path.clone();
         self.db.compact().map_err(|e| StoreError::Db { path, source: e.into() })
+    }
+}
+
+/// The roots stored by the registry in the synced range (newest last), looked up in place.
+impl crate::roots::AcceptedRoots for TreeStore {
+    fn contains_root(&self, root: &Field) -> bool {
+        self.roots.iter().any(|(_, r)| r == root)
+    }
+    fn roots(&self) -> Vec<Field> {
+        self.recent_roots()
     }
 }
 
