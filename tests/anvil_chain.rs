@@ -214,12 +214,14 @@ async fn lifecycle_erase_withdraw_and_sync() {
         (0..6).map(|i| sync.tree().leaf(i).unwrap()).collect::<Vec<_>>()
     );
 
-    // Deposits of erased memberships are locked for the withdrawal delay (5 blocks).
+    // Deposits of erased memberships are locked for the withdrawal delay (5 blocks) after their
+    // leaves left the tree: ms[3] (erased fully) and ms[4] (slot reused) are paid; ms[1] and ms[2]
+    // stay locked (and slashable) while their lazily erased leaves can still prove.
     let e = client.withdraw(None).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("NothingToWithdraw"), "{e}");
     p.anvil_mine(Some(6), None).await.unwrap();
     let got = client.withdraw(None).await.unwrap();
-    assert_eq!(got, U256::from(4 * 20) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
+    assert_eq!(got, U256::from(2 * 20) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,9 +284,11 @@ async fn sync_follows_an_identity_registering_again() {
     let p = client.provider();
     p.anvil_increase_time(200).await.unwrap();
     p.anvil_mine(Some(1), None).await.unwrap();
-    client.erase(&[ms[0].commitment()], false).await.unwrap();
+    // Erased fully: a lazily erased leaf would keep its deposit locked, and the identity could not
+    // register again until the leaf left the tree and the delay passed.
+    client.erase(&[ms[0].commitment()], true).await.unwrap();
     p.anvil_mine(Some(6), None).await.unwrap();
-    // The same identity registers again (a new slot: the old one is reused LIFO by ms[0] itself or not).
+    // The same identity registers again (its released deposit is credited to the holder).
     client.register(ms[0].commitment(), 40, &[]).await.unwrap();
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().root(), client.root().await.unwrap());

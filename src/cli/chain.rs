@@ -115,13 +115,14 @@ pub struct DeployArgs {
     /// Slash proceeds beyond the reward go here (default: the deployer).
     #[arg(long, value_name = "ADDRESS")]
     treasury: Option<Address>,
-    /// Reward share of a slash, basis points (default 5000).
+    /// Reward share of a slash, basis points (default and maximum 5000).
     #[arg(long, value_name = "BPS")]
     slash_reward_bps: Option<u16>,
     /// Slash reveal window in blocks (default 256).
     #[arg(long, value_name = "BLOCKS")]
     reveal_window: Option<u32>,
-    /// Lock of erased memberships' deposits in blocks (default 7200).
+    /// Lock of erased memberships' deposits in blocks, counted from when their leaves left the
+    /// tree (default 7200).
     #[arg(long, value_name = "BLOCKS")]
     withdrawal_delay: Option<u32>,
     /// Active period of new memberships, seconds (default 180 days).
@@ -184,7 +185,9 @@ pub enum MembershipCmd {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
-    /// Erase memberships (expired ones, or your own in grace period); --full also clears their leaves.
+    /// Erase memberships (expired ones, or your own in grace period); --full also clears their leaves
+    /// (a deposit is released only the withdrawal delay after its leaf left the tree: without --full,
+    /// when its slot is reused).
     Erase {
         #[command(flatten)]
         rpc: RpcOpts,
