@@ -6,7 +6,7 @@ use rlnkit::Field;
 
 /// A field element handle (`CFr*` in C): zerokit's opaque `CFr`, one BN254 scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CFr(pub(crate) Field);
+pub struct CFr(pub Field);
 
 /// A byte vector owned by the library when it hands one out (free it with `ffi_vec_u8_free`,
 /// or `ffi_c_string_free` for error strings); a view of the caller's bytes when passed in.
