@@ -37,7 +37,7 @@ fn boundary(c: &mut Criterion) {
     let member = prover.for_member(id.secret(), limit, &path).expect("member");
     let proof = prover.prove(&inputs).expect("proof");
     member.prove_with_rng(1, ext, x, &mut rand::rngs::OsRng).expect("warm member");
-    let verifier = keys.verifier();
+    let verifier = rlnkit::Verifier::new(keys.verifying_key());
     verifier.verify_proof(&proof).expect("valid");
 
     // The same through the C ABI.

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use rlnkit::prover::MemberProver;
 use rlnkit::relay::{
-    NullifierLog, Reason, SpamEvent, StaticRoots, Validator, ValidatorConfig, Verdict, WakuMessage,
+    NullifierLog, Reason, SpamEvent, Validator, ValidatorConfig, Verdict, WakuMessage,
 };
 use rlnkit::{
     hash_to_field, CircuitKeys, ExternalNullifier, Field, MerkleProof, Prover, RlnInputs, RlnProof,
-    UserMessageLimit,
+    StaticRoots, UserMessageLimit, Verifier,
 };
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -52,6 +52,7 @@ pub enum RlnkitStatus {
 /// Circuit keys (proving and verifying), shared by the provers and verifiers made from them.
 pub struct RlnkitKeys {
     keys: Arc<CircuitKeys>,
+    verifier: Verifier,
 }
 
 /// One member's prover: the first proof under a Merkle path is made in full, the next ones
@@ -195,7 +196,8 @@ unsafe fn path(elements: *const u8, index_bits: *const u8, depth: usize) -> Res<
 
 fn keys_handle(keys: Result<Arc<CircuitKeys>, String>, out_keys: &mut *mut RlnkitKeys) -> Res<()> {
     let keys = keys.map_err(|m| fail(RlnkitStatus::Keys, m))?;
-    *out_keys = Box::into_raw(Box::new(RlnkitKeys { keys }));
+    *out_keys =
+        Box::into_raw(Box::new(RlnkitKeys { verifier: Verifier::new(keys.verifying_key()), keys }));
     Ok(())
 }
 
@@ -415,8 +417,7 @@ pub unsafe extern "C" fn rlnkit_verify(
         let p = self::proof(proof, proof_len, "proof")?;
         let roots = fields(roots, roots_count, "roots")?;
         let signal = buf(signal, signal_len, "signal")?;
-        keys.keys
-            .verifier()
+        keys.verifier
             .verify(&p, signal, &roots)
             .map_err(|e| fail(RlnkitStatus::Rejected, e.to_string()))
     })
@@ -474,7 +475,7 @@ pub unsafe extern "C" fn rlnkit_verify_batch(
             }
         }
         let batch: Vec<RlnProof> = parsed.iter().map(|(_, p)| *p).collect();
-        if let Err(rej) = keys.keys.verifier().verify_batch(&batch) {
+        if let Err(rej) = keys.verifier.verify_batch(&batch) {
             for b in rej.bad {
                 let i = parsed[b].0;
                 ok[i] = false;
@@ -511,7 +512,7 @@ pub unsafe extern "C" fn rlnkit_validator_new(
         let window = Arc::new(StaticRoots::new(fields(roots, roots_count, "roots")?));
         let validator = Validator::new(
             ValidatorConfig::default(),
-            keys.keys.verifier().clone(),
+            keys.verifier.clone(),
             window.clone(),
             NullifierLog::in_memory(),
         );
@@ -591,8 +592,8 @@ pub unsafe extern "C" fn rlnkit_validator_validate(
         let topic = CStr::from_ptr(ptr(pubsub_topic, "pubsub_topic")?)
             .to_str()
             .map_err(|_| invalid("pubsub_topic is not UTF-8"))?;
-        let now = if now_ns == 0 { rlnkit::relay::validator::unix_now_ns() } else { now_ns };
-        let verdict = v.validator.validate_encoded_at(bytes, topic, now);
+        let now = if now_ns == 0 { rlnkit::relay::unix_now_ns() } else { now_ns };
+        let verdict = v.validator.validate_encoded_at(bytes, topic, now).verdict();
         let mut out_v = RlnkitVerdict {
             action: match verdict {
                 Verdict::Accept => RlnkitAction::Accept,

@@ -297,7 +297,7 @@ pub unsafe extern "C" fn verify_with_roots(
         let proof = RlnProof::from_bytes(&blob).map_err(|e| e.to_string())?;
         let roots: Vec<Field> =
             roots_bytes.chunks_exact(32).map(|c| reduced(c, true)).collect::<Result<_, _>>()?;
-        let verifier = rln.keys.verifier();
+        let verifier = &rln.verifier;
         *valid = proof.values.x == hash_to_field(signal)
             && (roots.is_empty() || roots.contains(&proof.values.root))
             && verifier.verify_proof(&proof).is_ok();

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use rlnkit::prover::MemberProver;
 use rlnkit::{
     hash_to_field, poseidon2, recover_secret, CircuitKeys, ExternalNullifier, Field, Groth16Proof,
-    Identity, MerkleProof, Prover, PublicValues, RlnInputs, RlnProof, UserMessageLimit,
+    Identity, MerkleProof, Prover, PublicValues, RlnInputs, RlnProof, UserMessageLimit, Verifier,
 };
 
 use crate::types::*;
@@ -31,11 +31,16 @@ const PROOF_BYTES: usize = 1 + 128 + VALUES_BYTES;
 pub struct FFI_RLN {
     pub(crate) keys: Arc<CircuitKeys>,
     pub(crate) prover: Prover,
+    pub(crate) verifier: Verifier,
 }
 
 impl FFI_RLN {
     pub(crate) fn new(keys: Arc<CircuitKeys>) -> Self {
-        FFI_RLN { prover: Prover::new(keys.clone()), keys }
+        FFI_RLN {
+            prover: Prover::new(keys.clone()),
+            verifier: Verifier::new(keys.verifying_key()),
+            keys,
+        }
     }
 }
 
@@ -1313,7 +1318,7 @@ pub unsafe extern "C" fn ffi_verify_with_roots(
         let proof = &handle(rln_proof, "rln_proof")?.0;
         let roots = fields(roots, "roots")?;
         let x = field(x, "x")?;
-        rln.keys.verifier().verify_proof(proof).map_err(|e| e.to_string())?;
+        rln.verifier.verify_proof(proof).map_err(|e| e.to_string())?;
         if !roots.is_empty() && !roots.iter().any(|r| r.0 == proof.values.root) {
             return Err(format!("root {} is not among the given roots", proof.values.root));
         }
