@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub run_for: Option<u64>,
+    /// Paid lightpush service (command line only).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub lightpush: super::credentials::LightpushRunArgs,
 }
 
 impl RunArgs {
@@ -125,6 +129,7 @@ impl RunArgs {
             slash: self.slash || file.slash,
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
+            lightpush: self.lightpush,
         })
     }
 
@@ -226,7 +231,18 @@ impl RunArgs {
             topics: topics.clone(),
             ..NodeConfig::default()
         };
+        let rpc = a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into());
         rt.block_on(async move {
+            let mut node_config = node_config;
+            let lightpush = a.lightpush.setup(topics.clone(), &rpc, a.members.as_deref(), keys.clone(), a.data_dir.as_deref()).await?;
+            if let Some(lp) = lightpush {
+                validator.metrics().add_registry(lp.server.metrics().registry());
+                node_config.lightpush = Some(lp.server);
+                if let Some(claimer) = lp.claimer {
+                    tokio::spawn(claimer.run());
+                }
+                eprintln!("serving lightpush v3 ({})", rlnkit::relay::lightpush::LIGHTPUSH_PROTOCOL);
+            }
             let node = RelayNode::spawn(node_config, validator.clone()).await?;
             let addrs = node.listen_addrs().await?;
             for addr in &addrs {

@@ -1,6 +1,8 @@
 //! The rate-limited Waku relay: wire formats, the RLN validator, the nullifier log, the libp2p
 //! node, the publisher and metrics. The validator is independent of libp2p: any relay can call it.
 
+pub mod lightpush;
+pub mod lightpush_client;
 pub mod localnet;
 pub mod message;
 pub mod metrics;

@@ -14,10 +14,13 @@ use futures::StreamExt;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
 };
+use libp2p::request_response;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::relay::lightpush::{self, LightPushResponse, LightpushCodec, LightpushServer};
 use crate::relay::message::{message_id, WakuMessage, MAX_MESSAGE_BYTES};
 use crate::relay::validator::{BatchConfig, BatchValidator, Validator, Verdict};
 
@@ -46,6 +49,8 @@ pub struct RelayBehaviour {
     pub gossipsub: gossipsub::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
+    /// Lightpush v3 service (on when [`NodeConfig::lightpush`] is set).
+    pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
 }
 
 /// What a node is started with.
@@ -59,6 +64,8 @@ pub struct NodeConfig {
     pub keypair: Option<Keypair>,
     pub heartbeat: Duration,
     pub batch: BatchConfig,
+    /// Serve lightpush v3 with this server (paid or free).
+    pub lightpush: Option<Arc<LightpushServer>>,
 }
 
 impl Default for NodeConfig {
@@ -70,6 +77,7 @@ impl Default for NodeConfig {
             keypair: None,
             heartbeat: Duration::from_millis(700),
             batch: BatchConfig::default(),
+            lightpush: None,
         }
     }
 }
@@ -95,12 +103,33 @@ pub struct Validated {
 }
 
 enum Command {
-    Publish { topic: String, bytes: Vec<u8>, reply: oneshot::Sender<Result<[u8; 32], NodeError>> },
-    Subscribe { topic: String, reply: oneshot::Sender<Result<(), NodeError>> },
-    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NodeError>> },
-    Peers { reply: oneshot::Sender<Vec<PeerId>> },
-    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
-    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Publish {
+        topic: String,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<[u8; 32], NodeError>>,
+    },
+    Subscribe {
+        topic: String,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    MeshPeers {
+        topic: String,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    LightpushRespond {
+        channel: request_response::ResponseChannel<LightPushResponse>,
+        response: LightPushResponse,
+    },
     Shutdown,
 }
 
@@ -171,7 +200,9 @@ impl RelayNode {
                             .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
                     );
                     let ping = ping::Behaviour::new(ping::Config::new());
-                    Ok(RelayBehaviour { gossipsub, identify, ping })
+                    let lightpush =
+                        Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
+                    Ok(RelayBehaviour { gossipsub, identify, ping, lightpush })
                 })
                 .map_err(|e| NodeError::Setup(e.to_string()))?
                 .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -203,7 +234,8 @@ impl RelayNode {
             validated: validated.clone(),
             validator: validator.clone(),
         };
-        tokio::spawn(run(swarm, rx, batch, delivered, validated));
+        let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
+        tokio::spawn(run(swarm, rx, batch, delivered, validated, lightpush));
         Ok(handle)
     }
 }
@@ -214,6 +246,7 @@ async fn run(
     batch: BatchValidator,
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
+    lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
 ) {
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
@@ -253,6 +286,19 @@ async fn run(
                         let verdict = batch.validate(&message.data, &topic).await;
                         let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, bytes: message.data, verdict });
                     });
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. }, ..
+                })) => {
+                    if let Some((server, node)) = lightpush.as_ref().and_then(|(s, w)| Some((s.clone(), w.upgrade()?))) {
+                        tokio::spawn(async move {
+                            let response = server.handle(request, &node).await;
+                            let _ = node.tx.send(Command::LightpushRespond { channel, response }).await;
+                        });
+                    }
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::InboundFailure { peer, error, .. })) => {
+                    tracing::debug!(%peer, %error, "lightpush request failed");
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {
                     tracing::info!(%address, "listening");
@@ -312,11 +358,53 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
         Command::ListenAddrs { reply } => {
             let _ = reply.send(listen_addrs.to_vec());
         }
+        Command::LightpushRespond { channel, response } => {
+            if swarm
+                .behaviour_mut()
+                .lightpush
+                .as_mut()
+                .map(|b| b.send_response(channel, response))
+                .is_some_and(|r| r.is_err())
+            {
+                tracing::debug!("lightpush client left before the response");
+            }
+        }
         Command::Shutdown => {}
     }
 }
 
+/// A handle that does not keep the node alive (held by the node's own task).
+struct WeakHandle {
+    tx: mpsc::WeakSender<Command>,
+    peer_id: PeerId,
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    validator: Arc<Validator>,
+}
+
+impl WeakHandle {
+    fn upgrade(&self) -> Option<NodeHandle> {
+        Some(NodeHandle {
+            tx: self.tx.upgrade()?,
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            validator: self.validator.clone(),
+        })
+    }
+}
+
 impl NodeHandle {
+    fn downgrade(&self) -> WeakHandle {
+        WeakHandle {
+            tx: self.tx.downgrade(),
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            validator: self.validator.clone(),
+        }
+    }
+
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
     }
