@@ -98,7 +98,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         external
     {
         if (token == address(0)) revert InvalidToken();
-        if (payout == address(0)) revert InvalidPayout();
+        if (payout == address(0) || payout == address(this)) revert InvalidPayout();
         _services[msg.sender][serviceId] =
             Service({token: token, payout: payout, pricePerRequest: pricePerRequest});
         emit ServiceRegistered(msg.sender, serviceId, token, pricePerRequest, payout);
@@ -120,7 +120,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         returns (uint256 paid)
     {
         if (msg.sender != v.provider) revert NotProvider(msg.sender, v.provider);
-        if (v.payout == address(0)) revert InvalidPayout();
+        if (v.payout == address(0) || v.payout == address(this)) revert InvalidPayout();
         address payer = v.payer;
         _checkSignature(v, payer, signature, 0);
 
@@ -161,7 +161,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         if (signatures.length != n) revert LengthMismatch(n, signatures.length);
         address token = vs[0].token;
         address payout = vs[0].payout;
-        if (payout == address(0)) revert InvalidPayout();
+        if (payout == address(0) || payout == address(this)) revert InvalidPayout();
         (address treasury_, uint256 bps) = (treasury, feeBps);
 
         uint256 fees;
@@ -343,7 +343,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     }
 
     function _setTreasury(address treasury_) private {
-        if (treasury_ == address(0)) revert InvalidTreasury();
+        if (treasury_ == address(0) || treasury_ == address(this)) revert InvalidTreasury();
         treasury = treasury_;
         emit TreasurySet(treasury_);
     }

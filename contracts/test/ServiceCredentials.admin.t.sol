@@ -95,6 +95,12 @@ contract ServiceCredentialsAdminTest is ServiceCredentialsTestBase {
         sc.setTreasury(address(0));
     }
 
+    function test_RevertIf_setTreasury_theContract() public {
+        vm.expectRevert(IServiceCredentials.InvalidTreasury.selector);
+        vm.prank(owner);
+        sc.setTreasury(address(sc));
+    }
+
     function test_RevertIf_setTreasury_notOwner() public {
         vm.expectRevert("Ownable: caller is not the owner");
         vm.prank(provider);
@@ -153,6 +159,12 @@ contract ServiceCredentialsAdminTest is ServiceCredentialsTestBase {
         vm.expectRevert(IServiceCredentials.InvalidToken.selector);
         vm.prank(provider);
         sc.registerService(1, address(0), PRICE, payout);
+    }
+
+    function test_RevertIf_registerService_payoutIsTheContract() public {
+        vm.expectRevert(IServiceCredentials.InvalidPayout.selector);
+        vm.prank(provider);
+        sc.registerService(1, address(token), PRICE, address(sc));
     }
 
     function test_RevertIf_registerService_zeroPayout() public {

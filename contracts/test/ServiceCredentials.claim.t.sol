@@ -121,6 +121,14 @@ contract ServiceCredentialsClaimTest is ServiceCredentialsTestBase {
         _claim(v, sig, type(uint256).max);
     }
 
+    function test_RevertIf_claim_payoutIsTheContract() public {
+        IServiceCredentials.Voucher memory v = _voucher(payer, PRICE);
+        v.payout = address(sc);
+        bytes memory sig = _sign(PAYER_KEY, v);
+        vm.expectRevert(IServiceCredentials.InvalidPayout.selector);
+        _claim(v, sig, type(uint256).max);
+    }
+
     function test_RevertIf_claim_strangerSigned() public {
         IServiceCredentials.Voucher memory v = _voucher(payer, PRICE);
         bytes memory sig = _sign(STRANGER_KEY, v);
@@ -272,6 +280,19 @@ contract ServiceCredentialsClaimTest is ServiceCredentialsTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IServiceCredentials.UnauthorizedSigner.selector, payer, signer)
         );
+        _claim(v, sig, type(uint256).max);
+    }
+
+    function test_RevertIf_claim_collectedAbove128Bits() public {
+        uint256 max128 = type(uint128).max;
+        token.mint(payer2, max128);
+        _deposit(payer2, provider, max128); // the escrow is full: 2^128 - 1
+        IServiceCredentials.Voucher memory v = _voucher(payer2, max128);
+        assertEq(_claim(v, _sign(PAYER2_KEY, v), type(uint256).max), max128, "all of it");
+        _deposit(payer2, provider, 1);
+        v.cumulativeAmount = max128 + 1;
+        bytes memory sig = _sign(PAYER2_KEY, v);
+        vm.expectRevert(abi.encodeWithSelector(IServiceCredentials.AmountTooLarge.selector, max128 + 1));
         _claim(v, sig, type(uint256).max);
     }
 

@@ -118,6 +118,15 @@ contract ServiceCredentialsClaimManyTest is ServiceCredentialsTestBase {
         _claimMany();
     }
 
+    function test_RevertIf_claimMany_payoutIsTheContract() public {
+        IServiceCredentials.Voucher memory v = _voucher(payer, PRICE);
+        v.payout = address(sc);
+        vs.push(v);
+        sigs.push(_sign(PAYER_KEY, v));
+        vm.expectRevert(IServiceCredentials.InvalidPayout.selector);
+        _claimMany();
+    }
+
     function test_RevertIf_claimMany_otherProvidersVoucher() public {
         _add(PAYER_KEY, 10 * PRICE);
         IServiceCredentials.Voucher memory v = _voucher(payer2, 5 * PRICE);

@@ -28,7 +28,7 @@ interface IServiceCredentials {
     /// @notice The owner must not be the zero address.
     error InvalidOwner();
 
-    /// @notice The treasury must not be the zero address.
+    /// @notice The treasury must not be the zero address nor this contract.
     error InvalidTreasury();
 
     /// @notice The protocol fee is at most MAX_FEE_BPS.
@@ -46,7 +46,8 @@ interface IServiceCredentials {
     /// @notice A token must not be the zero address.
     error InvalidToken();
 
-    /// @notice A payout address (in a service or a voucher) must not be the zero address.
+    /// @notice A payout address (in a service or a voucher) must not be the zero address nor this contract (tokens
+    /// sent there would be stuck outside every escrow).
     error InvalidPayout();
 
     /// @notice Only the voucher's provider may claim it.
