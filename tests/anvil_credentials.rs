@@ -12,7 +12,6 @@ use std::time::Duration;
 use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
-use alloy::providers::Provider;
 use rlnkit::chain::bindings::TestToken;
 use rlnkit::chain::{connect_provider, PrivateKeySigner};
 use rlnkit::credentials::{
@@ -213,9 +212,16 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     assert!(r.status_desc.as_deref().unwrap().contains("escrow spent"), "{r:?}");
     assert_eq!(stream.paid(), price * U256::from(N), "a refused push costs nothing");
 
-    // One batch claim: the operator gets N x price minus the fee, the treasury the fee.
+    // Nothing is due yet (hourly schedule, no threshold, no thaw).
+    let now = || unix_now_ns() / 1_000_000_000;
+    assert!(w.claimer.tick(now()).await.unwrap().is_none(), "not due yet");
+    // The payer starts a thaw of everything: the claimer must claim before it ends, in one batch:
+    // the operator gets N x price minus the fee, the treasury the fee.
+    let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
+    assert_eq!(e.balance, deposit);
+    w.payer.thaw(me, w.token, e.balance).await.unwrap();
     let (op0, tr0) = (w.balance(me).await, w.balance(w.treasury).await);
-    let receipt = w.claimer.claim_now().await.unwrap().expect("something to claim");
+    let receipt = w.claimer.tick(now()).await.unwrap().expect("a thaw ending soon makes the claim due");
     let earned = price * U256::from(N);
     let fee = earned * U256::from(FEE_BPS) / U256::from(10_000u64);
     assert_eq!((receipt.paid, receipt.fee), (earned, fee));
@@ -225,16 +231,14 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
     assert_eq!((e.balance, e.collected), (deposit - earned, earned));
 
-    // The payer thaws the rest and, after the thaw period, withdraws it.
+    // After the thaw period the payer withdraws the unsigned rest.
     let payer_addr = w.payer_key.address();
     let before = w.balance(payer_addr).await;
-    w.payer.thaw(me, w.token, e.balance).await.unwrap();
     let (p, _, _) = connect_provider(&w.anvil.endpoint(), None, None).await.unwrap();
     p.anvil_increase_time(THAW + 1).await.unwrap();
     p.anvil_mine(Some(1), None).await.unwrap();
     assert_eq!(w.payer.withdraw(me, w.token).await.unwrap(), deposit - earned);
     assert_eq!(w.balance(payer_addr).await - before, deposit - earned);
-    let _ = p.get_block_number().await;
     w.service.shutdown().await;
     w.relay.shutdown().await;
 }
