@@ -31,8 +31,10 @@ test: deps $(TEST_TARGETS) test-rust
 demo: deps
 	$(CARGO) run --locked --quiet -- demo --chain
 	$(CARGO) run --locked --quiet -- relay demo
+	$(CARGO) run --locked --quiet -- credentials demo
 
 bench: deps
 	$(CARGO) bench --locked --bench rln
 	$(CARGO) bench --locked --bench relay
 	$(CARGO) bench --locked --bench chain
+	$(CARGO) bench --locked --bench credentials

@@ -28,6 +28,8 @@
 pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
+/// Service credentials: EIP-712 cumulative vouchers, escrow state, the provider's check.
+pub mod credentials;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.

@@ -35,6 +35,14 @@ alloy::sol!(
     "contracts/artifacts/ERC1967Proxy.json"
 );
 
+alloy::sol!(
+    #[allow(missing_docs)]
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    ServiceCredentials,
+    "contracts/artifacts/ServiceCredentials.json"
+);
+
 /// The Poseidon libraries the registry's bytecode is linked against, at fixed CREATE2 addresses.
 const LIBRARIES: &str = include_str!("../../contracts/artifacts/libraries.json");
 

@@ -61,6 +61,20 @@ pub enum ChainError {
         /// The transaction.
         tx: B256,
     },
+    /// The provider has no service with this id registered on the credentials contract.
+    #[error("provider {provider} has no service {service_id} registered")]
+    NoService {
+        /// The provider's address.
+        provider: Address,
+        /// The service id asked for.
+        service_id: u32,
+    },
+    /// A transaction was asked of a credentials client connected without a signer.
+    #[error("{call} sends a transaction, but this client was connected without a signer")]
+    ReadOnly {
+        /// The contract function.
+        call: &'static str,
+    },
     /// A transaction was not mined in time.
     #[error("{call}: transaction {tx} not mined within {waited:?}")]
     NotMined {
@@ -107,6 +121,15 @@ pub enum ChainError {
         /// The decoder's error.
         #[source]
         source: Box<alloy::sol_types::Error>,
+    },
+    /// A contract's log matched an event's signature but its data did not decode.
+    #[error("undecodable {contract} log")]
+    UndecodableLog {
+        /// The contract that emitted it.
+        contract: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: alloy::sol_types::Error,
     },
     /// A log came without the block number it must have.
     #[error("a log without a block number")]

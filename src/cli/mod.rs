@@ -3,6 +3,8 @@
 //! (0 ok, 1 a proof was rejected, 2 an error).
 
 mod chain;
+mod credentials;
+mod credentials_demo;
 mod demo;
 mod id;
 mod inputs;
@@ -73,6 +75,11 @@ pub enum Command {
     Keystore(keystore::KeystoreCmd),
     /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
     Demo(demo::DemoArgs),
+    /// Service credentials: escrows, hot keys, thaws, claims (ServiceCredentials contract).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCmd),
+    /// Push messages through a paid lightpush node, paying with vouchers.
+    Lightpush(credentials::LightpushArgs),
 }
 
 /// What a command produced: printed as text, or as the `data` of the JSON envelope.
@@ -144,6 +151,8 @@ pub fn main() -> ExitCode {
         Command::Membership(c) => c.run(&cli.global),
         Command::Slash(c) => c.run(&cli.global),
         Command::Keystore(c) => c.run(&cli.global),
+        Command::Credentials(c) => c.run(&cli.global),
+        Command::Lightpush(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

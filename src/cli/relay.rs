@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub run_for: Option<u64>,
+    /// Paid lightpush service (command line only).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub lightpush: super::credentials::LightpushRunArgs,
 }
 
 impl RunArgs {
@@ -126,6 +130,7 @@ impl RunArgs {
             slash: self.slash || file.slash,
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
+            lightpush: self.lightpush,
         })
     }
 
@@ -216,6 +221,18 @@ impl RunArgs {
                 };
                 builder = builder
                     .slashing(Arc::new(writer), rlnkit::incentives::SlashConfig::new(receiver));
+            }
+            let rpc = a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into());
+            let lightpush = a
+                .lightpush
+                .setup(topics.clone(), &rpc, a.members.as_deref(), keys.clone(), a.data_dir.as_deref())
+                .await?;
+            if let Some(lp) = lightpush {
+                builder = builder.lightpush(lp.server);
+                if let Some(claimer) = lp.claimer {
+                    tokio::spawn(claimer.run());
+                }
+                eprintln!("serving lightpush v3 ({})", rlnkit::relay::lightpush::LIGHTPUSH_PROTOCOL);
             }
             let mut relay = builder.start().await?;
             let node = relay.node().clone();

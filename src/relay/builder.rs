@@ -206,6 +206,13 @@ impl RelayBuilder {
         self
     }
 
+    /// Serves lightpush v3 (`/vac/waku/lightpush/3.0.0`) with `server` (paid or free); its metrics
+    /// are served with the relay's.
+    pub fn lightpush(mut self, server: Arc<crate::relay::lightpush::LightpushServer>) -> Self {
+        self.node.lightpush = Some(server);
+        self
+    }
+
     /// Opens the log, starts the node (listening, dialling, subscribed), the metrics server and
     /// the slasher on the current tokio runtime.
     pub async fn start(self) -> Result<Relay, RelayError> {
@@ -222,6 +229,9 @@ impl RelayBuilder {
         let metrics = self.metrics.unwrap_or_default();
         if let Some(n) = self.memberships {
             metrics.memberships.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        if let Some(server) = &self.node.lightpush {
+            metrics.add_registry(server.metrics().registry());
         }
         let validator = Arc::new(
             Validator::new(self.validator, self.verifier, self.roots, log)

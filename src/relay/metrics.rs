@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode, encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -43,6 +43,8 @@ pub struct RelayMetrics {
     pub secrets_recovered: Counter,
     /// rlnkit_relay_peers.
     pub peers: Gauge,
+    /// Other components' registries served on the same `/metrics` (lightpush).
+    extra: std::sync::Mutex<Vec<Arc<Registry>>>,
 }
 
 impl std::fmt::Debug for RelayMetrics {
@@ -74,6 +76,7 @@ impl RelayMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             secrets_recovered: Counter::default(),
             peers: Gauge::default(),
+            extra: std::sync::Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
         // prometheus-client appends `_total` to counters.
@@ -156,8 +159,22 @@ impl RelayMetrics {
     /// The text exposition format.
     pub fn encode(&self) -> String {
         let mut s = String::new();
-        encode(&mut s, &self.registry).expect("writing to a String");
+        let extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
+        if extra.is_empty() {
+            encode(&mut s, &self.registry).expect("writing to a String");
+            return s;
+        }
+        encode_registry(&mut s, &self.registry).expect("writing to a String");
+        for r in extra.iter() {
+            encode_registry(&mut s, r).expect("writing to a String");
+        }
+        encode_eof(&mut s).expect("writing to a String");
         s
+    }
+
+    /// Serves another component's registry (e.g. lightpush's) with these metrics.
+    pub fn add_registry(&self, r: Arc<Registry>) {
+        self.extra.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     }
 }
 

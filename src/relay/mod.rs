@@ -5,6 +5,8 @@
 
 pub mod batch;
 pub mod builder;
+pub mod lightpush;
+pub mod lightpush_client;
 pub mod localnet;
 pub mod message;
 pub mod metrics;

@@ -16,11 +16,14 @@ use futures::StreamExt;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
 };
+use libp2p::request_response;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
+use crate::relay::lightpush::{self, LightPushResponse, LightpushCodec, LightpushServer};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
 use crate::relay::rules::Verdict;
 use crate::relay::validator::{Judgement, Validator};
@@ -75,6 +78,8 @@ pub struct RelayBehaviour {
     pub identify: identify::Behaviour,
     /// libp2p ping.
     pub ping: ping::Behaviour,
+    /// Lightpush v3 service (on when [`NodeConfig::lightpush`] is set).
+    pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
 }
 
 /// What a node is started with.
@@ -92,6 +97,8 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// How the validator batches pairings.
     pub batch: BatchConfig,
+    /// Serve lightpush v3 with this server (paid or free).
+    pub lightpush: Option<Arc<LightpushServer>>,
 }
 
 impl Default for NodeConfig {
@@ -103,6 +110,7 @@ impl Default for NodeConfig {
             keypair: None,
             heartbeat: Duration::from_millis(700),
             batch: BatchConfig::default(),
+            lightpush: None,
         }
     }
 }
@@ -135,12 +143,33 @@ pub struct Validated {
 }
 
 enum Command {
-    Publish { topic: String, bytes: Vec<u8>, reply: oneshot::Sender<Result<[u8; 32], NodeError>> },
-    Subscribe { topic: String, reply: oneshot::Sender<Result<(), NodeError>> },
-    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NodeError>> },
-    Peers { reply: oneshot::Sender<Vec<PeerId>> },
-    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
-    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Publish {
+        topic: String,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<[u8; 32], NodeError>>,
+    },
+    Subscribe {
+        topic: String,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    MeshPeers {
+        topic: String,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    LightpushRespond {
+        channel: request_response::ResponseChannel<LightPushResponse>,
+        response: LightPushResponse,
+    },
     Shutdown,
 }
 
@@ -200,7 +229,9 @@ pub async fn spawn_node(
                     .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
             );
             let ping = ping::Behaviour::new(ping::Config::new());
-            Ok(RelayBehaviour { gossipsub, identify, ping })
+            let lightpush =
+                Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
+            Ok(RelayBehaviour { gossipsub, identify, ping, lightpush })
         })
         .map_err(|e| NodeError::Setup(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -234,7 +265,8 @@ pub async fn spawn_node(
         validated: validated.clone(),
         validator: validator.clone(),
     };
-    tokio::spawn(run(swarm, rx, batch, delivered, validated));
+    let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
+    tokio::spawn(run(swarm, rx, batch, delivered, validated, lightpush));
     Ok(handle)
 }
 
@@ -244,6 +276,7 @@ async fn run(
     batch: BatchValidator,
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
+    lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
 ) {
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
@@ -282,6 +315,19 @@ async fn run(
                         let judgement = batch.validate(&message.data, &topic).await;
                         let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement });
                     });
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. }, ..
+                })) => {
+                    if let Some((server, node)) = lightpush.as_ref().and_then(|(s, w)| Some((s.clone(), w.upgrade()?))) {
+                        tokio::spawn(async move {
+                            let response = server.handle(request, &node).await;
+                            let _ = node.tx.send(Command::LightpushRespond { channel, response }).await;
+                        });
+                    }
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::InboundFailure { peer, error, .. })) => {
+                    tracing::debug!(%peer, %error, "lightpush request failed");
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {
                     tracing::info!(%address, "listening");
@@ -341,11 +387,53 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
         Command::ListenAddrs { reply } => {
             let _ = reply.send(listen_addrs.to_vec());
         }
+        Command::LightpushRespond { channel, response } => {
+            if swarm
+                .behaviour_mut()
+                .lightpush
+                .as_mut()
+                .map(|b| b.send_response(channel, response))
+                .is_some_and(|r| r.is_err())
+            {
+                tracing::debug!("lightpush client left before the response");
+            }
+        }
         Command::Shutdown => {}
     }
 }
 
+/// A handle that does not keep the node alive (held by the node's own task).
+struct WeakHandle {
+    tx: mpsc::WeakSender<Command>,
+    peer_id: PeerId,
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    validator: Arc<Validator>,
+}
+
+impl WeakHandle {
+    fn upgrade(&self) -> Option<NodeHandle> {
+        Some(NodeHandle {
+            tx: self.tx.upgrade()?,
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            validator: self.validator.clone(),
+        })
+    }
+}
+
 impl NodeHandle {
+    fn downgrade(&self) -> WeakHandle {
+        WeakHandle {
+            tx: self.tx.downgrade(),
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            validator: self.validator.clone(),
+        }
+    }
+
     /// The node's libp2p peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
