@@ -42,8 +42,11 @@ use crate::identity::Identity;
 
 /// PBKDF2 rounds nwaku uses.
 pub const DEFAULT_KDF_ROUNDS: u32 = 1_000_000;
+/// The `application` field of an nwaku keystore file; other values are refused on open.
 pub const APPLICATION: &str = "waku-rln-relay";
+/// The `appIdentifier` field nwaku writes (a fixed placeholder, not checked on open).
 pub const APP_IDENTIFIER: &str = "01234567890abcdef";
+/// The keystore format version written into new files.
 pub const VERSION: &str = "0.2";
 
 type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
@@ -51,28 +54,74 @@ type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
 /// Keystore errors.
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
+    /// The keystore file could not be read or written.
     #[error("keystore {path}: cannot read or write it")]
     Io {
+        /// The keystore file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     #[error("keystore {path} exists already")]
-    Exists { path: PathBuf },
+    /// Creating a keystore where a file exists already.
+    Exists {
+        /// The existing file.
+        path: PathBuf,
+    },
     #[error("keystore {path} is not a valid keystore: {what}")]
-    Format { path: PathBuf, what: String },
+    /// The file is not a keystore (bad JSON or missing fields).
+    Format {
+        /// The keystore file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
     #[error("keystore {path} is for application {got:?}, expected {APPLICATION:?}")]
-    Application { path: PathBuf, got: String },
+    /// The file is a keystore of another application than [`APPLICATION`].
+    Application {
+        /// The keystore file.
+        path: PathBuf,
+        /// The application it names.
+        got: String,
+    },
     #[error("wrong password for credential {hash}")]
-    WrongPassword { hash: String },
+    /// The password does not decrypt the credential (its MAC does not match).
+    WrongPassword {
+        /// Membership hash of the credential.
+        hash: String,
+    },
     #[error("no credential {hash} in the keystore")]
-    NotFound { hash: String },
+    /// No credential under this membership hash.
+    NotFound {
+        /// The membership hash asked for.
+        hash: String,
+    },
     #[error("credential {hash} exists already")]
-    Duplicate { hash: String },
+    /// A credential under this membership hash is stored already.
+    Duplicate {
+        /// Membership hash of the credential.
+        hash: String,
+    },
     #[error("credential {hash} is damaged: {what}")]
-    Damaged { hash: String, what: String },
+    /// The credential's stored parameters (salt, iv, ciphertext, mac) or decrypted contents are
+    /// invalid.
+    Damaged {
+        /// Membership hash of the credential.
+        hash: String,
+        /// What is wrong with it.
+        what: String,
+    },
     #[error("unsupported {what} {got:?} in credential {hash}")]
-    Unsupported { hash: String, what: &'static str, got: String },
+    /// The credential uses a cipher, KDF, PRF or key length this keystore does not implement.
+    Unsupported {
+        /// Membership hash of the credential.
+        hash: String,
+        /// Which parameter: `cipher`, `kdf`, `prf` or `dklen`.
+        what: &'static str,
+        /// The value found.
+        got: String,
+    },
 }
 
 /// Which membership a credential is for.
@@ -97,9 +146,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
 /// An RLN membership credential: the identity and where it is registered.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
+    /// The RLN identity (secret and commitment).
     pub identity: Identity,
+    /// The membership contract it is registered in.
     pub contract: MembershipContract,
+    /// Its leaf index in the membership tree.
     pub tree_index: u32,
+    /// The message limit per epoch it was registered with.
     pub user_message_limit: u32,
 }
 
@@ -327,6 +380,7 @@ impl Keystore {
         self
     }
 
+    /// The keystore file.
     pub fn path(&self) -> &Path {
         &self.path
     }

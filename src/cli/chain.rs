@@ -19,7 +19,7 @@ use super::{GlobalOpts, Outcome};
 
 /// Where the chain is and who signs.
 #[derive(clap::Args, Debug, Clone)]
-pub struct RpcOpts {
+pub(crate) struct RpcOpts {
     /// JSON-RPC endpoint.
     #[arg(
         long,
@@ -27,21 +27,21 @@ pub struct RpcOpts {
         default_value = "http://127.0.0.1:8545",
         value_name = "URL"
     )]
-    pub rpc: String,
+    pub(crate) rpc: String,
     /// The registry (proxy) address.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
-    pub contract: Option<Address>,
+    pub(crate) contract: Option<Address>,
     /// Refuse to talk to an endpoint on another chain.
     #[arg(long, env = "RLNKIT_CHAIN_ID", value_name = "ID")]
-    pub chain_id: Option<u64>,
+    pub(crate) chain_id: Option<u64>,
     /// File holding the hex private key that signs transactions (else RLNKIT_PRIVATE_KEY).
     #[arg(long, env = "RLNKIT_PRIVATE_KEY_FILE", value_name = "FILE")]
-    pub private_key_file: Option<PathBuf>,
+    pub(crate) private_key_file: Option<PathBuf>,
 }
 
 impl RpcOpts {
     /// The signer, if one is configured.
-    pub fn signer(&self) -> Result<Option<PrivateKeySigner>> {
+    pub(crate) fn signer(&self) -> Result<Option<PrivateKeySigner>> {
         if let Some(f) = &self.private_key_file {
             let text = std::fs::read_to_string(f)
                 .with_context(|| format!("reading private key file {}", f.display()))?;
@@ -56,18 +56,18 @@ impl RpcOpts {
         }
     }
 
-    pub fn contract(&self) -> Result<Address> {
+    pub(crate) fn contract(&self) -> Result<Address> {
         self.contract.context("no registry: pass --contract ADDRESS or set RLNKIT_CONTRACT (see `rlnkit chain deploy`)")
     }
 
     /// A reader of the registry (no signer needed).
-    pub async fn reader(&self) -> Result<MembershipReader> {
+    pub(crate) async fn reader(&self) -> Result<MembershipReader> {
         let c = MembershipReader::connect(&self.rpc, self.contract()?, self.chain_id).await;
         c.map_err(|e| self.explain(e))
     }
 
     /// A writer of the registry: needs the signer.
-    pub async fn writer(&self) -> Result<MembershipWriter> {
+    pub(crate) async fn writer(&self) -> Result<MembershipWriter> {
         let Some(signer) = self.signer()? else {
             bail!("this command sends transactions: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE");
         };
@@ -91,7 +91,7 @@ impl RpcOpts {
 }
 
 /// Runs a future on a fresh tokio runtime.
-pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -118,7 +118,7 @@ fn tokens(v: U256) -> String {
 // ------------------------------------------------------------------------------------ chain
 
 #[derive(clap::Subcommand, Debug)]
-pub enum ChainCmd {
+pub(crate) enum ChainCmd {
     /// Deploy the registry (Poseidon libraries, test token unless --token, price calculator,
     /// implementation + ERC1967 proxy) with the Waku network's parameters.
     #[command(
@@ -128,7 +128,7 @@ pub enum ChainCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     /// Existing ERC20 deposit token (default: deploy an unrestricted test token).
@@ -159,7 +159,7 @@ pub struct DeployArgs {
 }
 
 impl ChainCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let ChainCmd::Deploy(a) = self;
         let signer = a.rpc.signer()?.context(
             "deploying needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE",
@@ -193,7 +193,7 @@ impl ChainCmd {
 // ------------------------------------------------------------------------------------ membership
 
 #[derive(clap::Subcommand, Debug)]
-pub enum MembershipCmd {
+pub(crate) enum MembershipCmd {
     /// Register a membership (approves the deposit first), optionally saving it to a keystore.
     #[command(
         after_help = "Example:\n  rlnkit id new --out alice.json\n  RLNKIT_KEYSTORE_PASSWORD=... rlnkit membership register --identity alice.json --limit 100 --keystore keystore.json"
@@ -251,7 +251,7 @@ pub enum MembershipCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     #[command(flatten)]
@@ -271,7 +271,7 @@ pub struct RegisterArgs {
 }
 
 impl MembershipCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         block_on(self.run_async())?
     }
 
@@ -386,7 +386,7 @@ impl MembershipCmd {
     }
 }
 
-pub fn keystore_password() -> Result<String> {
+pub(crate) fn keystore_password() -> Result<String> {
     std::env::var("RLNKIT_KEYSTORE_PASSWORD")
         .context("set RLNKIT_KEYSTORE_PASSWORD to the keystore password")
 }
@@ -395,7 +395,7 @@ pub fn keystore_password() -> Result<String> {
 
 /// The spammer's identity secret: from two proofs with the same nullifier, or an env variable.
 #[derive(clap::Args, Debug, Clone)]
-pub struct SecretArgs {
+pub(crate) struct SecretArgs {
     /// Two proofs (files or hex) of the same member with the same nullifier.
     #[arg(long, num_args = 2, value_names = ["PROOF_A", "PROOF_B"])]
     proofs: Option<Vec<String>>,
@@ -420,7 +420,7 @@ impl SecretArgs {
 }
 
 #[derive(clap::Subcommand, Debug)]
-pub enum SlashCmd {
+pub(crate) enum SlashCmd {
     /// Commit, wait for the next block, reveal: slash a spammer and collect the reward.
     #[command(
         after_help = "Example:\n  rlnkit slash run --proofs first.json second.json\n  rlnkit membership withdraw"
@@ -448,7 +448,7 @@ pub enum SlashCmd {
 }
 
 impl SlashCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         block_on(async move {
             match self {
                 SlashCmd::Run { rpc, secret } => {
@@ -501,7 +501,7 @@ impl SlashCmd {
 #[command(
     after_help = "Example:\n  rlnkit tree sync --db tree.redb          (again later: resumes where it stopped)\n  rlnkit tree sync --db tree.redb --json"
 )]
-pub struct TreeSyncArgs {
+pub(crate) struct TreeSyncArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     /// The tree database (created if missing).
@@ -519,7 +519,7 @@ pub struct TreeSyncArgs {
 }
 
 impl TreeSyncArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let show_bar = !g.json && std::io::stderr().is_terminal();
         block_on(async move {
             let client = self.rpc.reader().await?;

@@ -24,7 +24,7 @@ use super::{GlobalOpts, Outcome};
 
 /// Where the ServiceCredentials contract is and who signs.
 #[derive(clap::Args, Debug, Clone)]
-pub struct CredOpts {
+pub(crate) struct CredOpts {
     /// JSON-RPC endpoint.
     #[arg(
         long,
@@ -32,16 +32,16 @@ pub struct CredOpts {
         default_value = "http://127.0.0.1:8545",
         value_name = "URL"
     )]
-    pub rpc: String,
+    pub(crate) rpc: String,
     /// The ServiceCredentials contract.
     #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
-    pub credentials: Option<Address>,
+    pub(crate) credentials: Option<Address>,
     /// Refuse an endpoint on another chain.
     #[arg(long, env = "RLNKIT_CHAIN_ID", value_name = "ID")]
-    pub chain_id: Option<u64>,
+    pub(crate) chain_id: Option<u64>,
     /// File with the hex private key that signs transactions (else RLNKIT_PRIVATE_KEY).
     #[arg(long, env = "RLNKIT_PRIVATE_KEY_FILE", value_name = "FILE")]
-    pub private_key_file: Option<PathBuf>,
+    pub(crate) private_key_file: Option<PathBuf>,
 }
 
 fn read_key(file: Option<&Path>, env: &str) -> Result<Option<PrivateKeySigner>> {
@@ -84,7 +84,7 @@ fn amount(s: &str) -> Result<U256> {
 }
 
 #[derive(clap::Subcommand, Debug)]
-pub enum CredentialsCmd {
+pub(crate) enum CredentialsCmd {
     /// Deploy a ServiceCredentials contract (local chains, demos).
     Deploy(DeployArgs),
     /// Operator: register (or update) the lightpush service's price and payout.
@@ -110,7 +110,7 @@ pub enum CredentialsCmd {
 }
 
 impl CredentialsCmd {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(async move {
             match self {
@@ -131,7 +131,7 @@ impl CredentialsCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// Receives the protocol fee. Default: the deployer.
@@ -173,7 +173,7 @@ impl DeployArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// The ERC20 token of the price.
@@ -205,7 +205,7 @@ impl RegisterArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct ProviderArgs {
+pub(crate) struct ProviderArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// The provider (node operator) address.
@@ -233,7 +233,7 @@ impl ProviderArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct DepositArgs {
+pub(crate) struct DepositArgs {
     #[command(flatten)]
     p: ProviderArgs,
     /// Amount in token units.
@@ -267,7 +267,7 @@ impl DepositArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct SignerArgs {
+pub(crate) struct SignerArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// The hot key's address.
@@ -287,7 +287,7 @@ impl SignerArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RevokeArgs {
+pub(crate) struct RevokeArgs {
     #[command(flatten)]
     s: SignerArgs,
     /// Complete a revocation whose time has come.
@@ -312,7 +312,7 @@ impl RevokeArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct BalanceArgs {
+pub(crate) struct BalanceArgs {
     #[command(flatten)]
     p: ProviderArgs,
     /// The payer. Default: the signer.
@@ -337,7 +337,7 @@ impl BalanceArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// The relay's voucher store (`<data-dir>/vouchers.redb`).
@@ -402,7 +402,7 @@ struct PaidState {
 #[command(
     after_help = "Example:\n  RLNKIT_PRIVATE_KEY=0x... rlnkit lightpush --credentials 0x... --provider 0x... \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello\n\nThe payer's key (RLNKIT_PRIVATE_KEY) signs the vouchers, or a hot key from --signer-key-file\nthat the payer authorized (`rlnkit credentials authorize`); the running total per provider is\nkept in --state. A 402 that states the expected amount is corrected and retried once."
 )]
-pub struct LightpushArgs {
+pub(crate) struct LightpushArgs {
     #[command(flatten)]
     opts: CredOpts,
     /// The service node (multiaddr with /p2p/<id>).
@@ -435,7 +435,7 @@ pub struct LightpushArgs {
 }
 
 impl LightpushArgs {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(self.push())
     }
@@ -518,47 +518,47 @@ impl LightpushArgs {
 /// `relay run` options of the paid lightpush service.
 #[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct LightpushRunArgs {
+pub(crate) struct LightpushRunArgs {
     /// Serve lightpush v3 (`/vac/waku/lightpush/3.0.0`), paid when --price is given.
     #[arg(long)]
-    pub lightpush: bool,
+    pub(crate) lightpush: bool,
     /// Price per request in token units (needs --credentials and the operator's key in
     /// RLNKIT_PRIVATE_KEY; the service is registered with this price if it differs).
     #[arg(long, value_name = "AMOUNT", requires = "lightpush")]
-    pub price: Option<String>,
+    pub(crate) price: Option<String>,
     /// The ServiceCredentials contract.
     #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
-    pub credentials: Option<String>,
+    pub(crate) credentials: Option<String>,
     /// Token the price is in.
     #[arg(long, value_name = "ADDRESS")]
-    pub price_token: Option<String>,
+    pub(crate) price_token: Option<String>,
     /// The operator's RLN identity file: messages without a proof are published with it.
     #[arg(long, value_name = "FILE", requires = "lightpush")]
-    pub lightpush_identity: Option<PathBuf>,
+    pub(crate) lightpush_identity: Option<PathBuf>,
     /// The operator membership's message limit.
     #[arg(long, value_name = "N", default_value_t = 100)]
     #[serde(skip)]
-    pub lightpush_limit: u64,
+    pub(crate) lightpush_limit: u64,
     /// Claim when this much is unclaimed (token units). Default: only on schedule and before thaws end.
     #[arg(long, value_name = "AMOUNT")]
-    pub claim_above: Option<String>,
+    pub(crate) claim_above: Option<String>,
     /// Claim at least this often (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     #[serde(skip)]
-    pub claim_every: u64,
+    pub(crate) claim_every: u64,
 }
 
 /// What `relay run` starts for lightpush: the server for the node and the claimer task.
-pub struct LightpushSetup {
+pub(crate) struct LightpushSetup {
     /// Goes into the node's config.
-    pub server: Arc<LightpushServer>,
+    pub(crate) server: Arc<LightpushServer>,
     /// Run on the node's runtime.
-    pub claimer: Option<Claimer>,
+    pub(crate) claimer: Option<Claimer>,
 }
 
 impl LightpushRunArgs {
     /// Builds the server (and claimer) from the options; `None` without --lightpush.
-    pub async fn setup(
+    pub(crate) async fn setup(
         &self,
         topics: Vec<String>,
         rpc: &str,

@@ -25,7 +25,7 @@ const TOPIC: &str = "/waku/2/rs/1/0";
 
 /// Options of the demo.
 #[derive(clap::Args, Debug)]
-pub struct CredentialsDemoArgs {
+pub(crate) struct CredentialsDemoArgs {
     /// Paid pushes to make.
     #[arg(long, default_value_t = 5)]
     pushes: u64,
@@ -35,7 +35,7 @@ pub struct CredentialsDemoArgs {
 }
 
 impl CredentialsDemoArgs {
-    pub async fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) async fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let quiet = g.json;
         let say = |s: String| {
             if !quiet {

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Args, Debug)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Number of other members in the demo tree.
     #[arg(long, default_value_t = 1000)]
     members: u64,
@@ -28,7 +28,7 @@ pub struct DemoArgs {
 }
 
 impl DemoArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         if self.chain {
             let anvil = self.anvil.clone().unwrap_or_else(|| {
                 std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")

@@ -16,7 +16,7 @@ use super::inputs::IdentityArgs;
 use super::{GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
-pub enum KeystoreCmd {
+pub(crate) enum KeystoreCmd {
     /// Add a credential (a new random identity, or --identity) for a membership.
     ///
     /// The credential is filed under nwaku's and js-waku's key: sha256 of chain id, contract
@@ -84,7 +84,7 @@ pub enum KeystoreCmd {
 }
 
 impl KeystoreCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         match self {
             KeystoreCmd::New { path, chain_id, contract, index, limit, identity, kdf_rounds } => {
                 let pw = keystore_password()?;

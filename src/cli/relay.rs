@@ -20,7 +20,7 @@ use super::inputs::{members_tree, read_members, write_atomic, IdentityArgs};
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
-pub enum RelayCmd {
+pub(crate) enum RelayCmd {
     /// Run a relay node that validates every message's RLN proof.
     Run(RunArgs),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
@@ -31,7 +31,7 @@ pub enum RelayCmd {
 }
 
 impl RelayCmd {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         match self {
             RelayCmd::Run(a) => a.run(g),
             RelayCmd::Publish(a) => a.run(g),
@@ -47,61 +47,61 @@ impl RelayCmd {
 #[command(
     after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008"
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// TOML config file with any of these options.
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Listen address (multiaddr), repeatable. Default /ip4/0.0.0.0/tcp/60000.
     #[arg(long, value_name = "MULTIADDR")]
-    pub listen: Vec<String>,
+    pub(crate) listen: Vec<String>,
     /// Peer to dial (multiaddr with /p2p/<id>), repeatable.
     #[arg(long = "peer", value_name = "MULTIADDR")]
-    pub peers: Vec<String>,
+    pub(crate) peers: Vec<String>,
     /// Waku cluster id. Default 1 (the Waku Network).
     #[arg(long)]
-    pub cluster: Option<u16>,
+    pub(crate) cluster: Option<u16>,
     /// Shard to relay (topic /waku/2/rs/<cluster>/<shard>), repeatable. Default 0.
     #[arg(long = "shard", value_name = "N")]
-    pub shards: Vec<u16>,
+    pub(crate) shards: Vec<u16>,
     /// An acceptable Merkle root (decimal or 0x-hex), repeatable.
     #[arg(long = "root", value_name = "FIELD")]
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// Members file (one rate commitment per line); its tree's root is accepted.
     #[arg(long, value_name = "FILE")]
-    pub members: Option<PathBuf>,
+    pub(crate) members: Option<PathBuf>,
     /// Directory for the nullifier log (kept across restarts). Default: memory only.
     #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// Serve /metrics and /health on this port (0.0.0.0).
     #[arg(long, value_name = "PORT")]
-    pub metrics_port: Option<u16>,
+    pub(crate) metrics_port: Option<u16>,
     /// RLN identifier text. Default: the Waku network's.
     #[arg(long, value_name = "TEXT")]
-    pub rln_identifier: Option<String>,
+    pub(crate) rln_identifier: Option<String>,
     /// Epoch length in seconds. Default 600.
     #[arg(long, value_name = "SECONDS")]
-    pub epoch_seconds: Option<u64>,
+    pub(crate) epoch_seconds: Option<u64>,
     /// Membership registry: accept its recent roots (polled every 12 s) as the root window.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
-    pub contract: Option<String>,
+    pub(crate) contract: Option<String>,
     /// JSON-RPC endpoint of the registry's chain (with --contract).
     #[arg(long, env = "RLNKIT_RPC_URL", value_name = "URL")]
-    pub rpc: Option<String>,
+    pub(crate) rpc: Option<String>,
     /// Slash double-signallers through the registry (commit, then reveal); the signer comes from
     /// RLNKIT_PRIVATE_KEY and the reward goes to --reward-address (default: the signer).
     #[arg(long, requires = "contract")]
-    pub slash: bool,
+    pub(crate) slash: bool,
     /// Address that receives slashing rewards.
     #[arg(long, value_name = "ADDRESS", requires = "slash")]
-    pub reward_address: Option<String>,
+    pub(crate) reward_address: Option<String>,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
-    pub run_for: Option<u64>,
+    pub(crate) run_for: Option<u64>,
     /// Paid lightpush service (command line only).
     #[command(flatten)]
     #[serde(skip)]
-    pub lightpush: super::credentials::LightpushRunArgs,
+    pub(crate) lightpush: super::credentials::LightpushRunArgs,
 }
 
 impl RunArgs {
@@ -303,7 +303,7 @@ struct PublishState {
 #[command(
     after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello"
 )]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     #[command(flatten)]
     identity: IdentityArgs,
     /// The member's user message limit (messages per epoch).

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Args, Debug)]
-pub struct RelayDemoArgs {
+pub(crate) struct RelayDemoArgs {
     /// Other members in the tree.
     #[arg(long, default_value_t = 100)]
     members: u64,
@@ -29,7 +29,7 @@ pub struct RelayDemoArgs {
 }
 
 impl RelayDemoArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let quiet = g.json;
         let say = |s: String| {
             if !quiet {

@@ -75,13 +75,21 @@ pub struct RateLimitProof {
 pub enum MessageError {
     /// The encoded message exceeds the size limit.
     #[error("message is {got} bytes, the limit is {limit}")]
-    TooLarge { got: usize, limit: usize },
+    TooLarge {
+        /// The message's size in bytes.
+        got: usize,
+        /// The size limit in bytes.
+        limit: usize,
+    },
     /// The bytes are not a WakuMessage protobuf.
     #[error("not a WakuMessage protobuf: {0}")]
     Protobuf(String),
     /// The `meta` field is longer than 64 bytes.
     #[error("meta is {got} bytes, the limit is {MAX_META_BYTES}")]
-    MetaTooLarge { got: usize },
+    MetaTooLarge {
+        /// The `meta` field's size in bytes.
+        got: usize,
+    },
     /// No `rate_limit_proof`.
     #[error("the message has no rate limit proof")]
     MissingProof,
@@ -90,10 +98,18 @@ pub enum MessageError {
     MissingTimestamp,
     /// A proof field is not a canonical 32-byte field element.
     #[error("rate limit proof field `{name}`: {source}")]
-    Field { name: &'static str, source: FieldError },
+    Field {
+        /// The proof field's name.
+        name: &'static str,
+        /// Why it is not a field element.
+        source: FieldError,
+    },
     /// The Groth16 proof is not 128 bytes.
     #[error("the Groth16 proof is {got} bytes, expected {GROTH16_PROOF_BYTES}")]
-    ProofLength { got: usize },
+    ProofLength {
+        /// The proof's length in bytes.
+        got: usize,
+    },
     /// The proof's points do not decode.
     #[error(transparent)]
     ProofFormat(#[from] ProofFormatError),

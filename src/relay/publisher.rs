@@ -18,10 +18,22 @@ use crate::tree::MerkleProof;
 pub enum PublishError {
     /// Every message id of this epoch is used.
     #[error("rate limit reached: all {limit} message ids of epoch {epoch} are used; wait for the next epoch (in {wait_seconds} s)")]
-    LimitReached { epoch: u64, limit: u64, wait_seconds: u64 },
+    LimitReached {
+        /// The epoch whose message ids are used up.
+        epoch: u64,
+        /// The member's message limit per epoch.
+        limit: u64,
+        /// Seconds until the next epoch starts.
+        wait_seconds: u64,
+    },
     /// The message id is not below the member's limit.
     #[error("message id {message_id} is not below the limit {limit}")]
-    MessageId { message_id: u64, limit: u64 },
+    MessageId {
+        /// The message id asked for.
+        message_id: u64,
+        /// The member's message limit per epoch.
+        limit: u64,
+    },
     /// The prover failed.
     #[error("cannot prove the message: {0}")]
     Prover(#[from] ProverError),

@@ -50,16 +50,28 @@ pub enum StoreError {
     /// The redb file failed.
     #[error("tree store {path}: database error")]
     Db {
+        /// The tree store file.
         path: PathBuf,
+        /// The database error.
         #[source]
         source: redb::Error,
     },
     /// The file is corrupt or from another version.
     #[error("tree store {path} is corrupt or from another version: {what}")]
-    Corrupt { path: PathBuf, what: String },
+    Corrupt {
+        /// The tree store file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
     /// The updated tree's root is not the expected one (nothing was written).
     #[error("after the update the root is {ours}, expected {expected}")]
-    RootMismatch { ours: Field, expected: Field },
+    RootMismatch {
+        /// The root after applying the update.
+        ours: Field,
+        /// The root the caller expected.
+        expected: Field,
+    },
     /// The in-memory tree refused an update.
     #[error(transparent)]
     Tree(#[from] TreeError),
