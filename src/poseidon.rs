@@ -197,18 +197,18 @@ impl<const T: usize> Schedule<T> {
         for (k, sp) in &self.partial {
             let s0 = pow5(state[0] + k);
             let mut new0 = sp.row[0] * s0;
-            for j in 1..T {
-                new0 += sp.row[j] * state[j];
+            for (r, s) in sp.row.iter().zip(state.iter()).skip(1) {
+                new0 += *r * *s;
             }
-            for i in 1..T {
-                state[i] += sp.col[i] * s0;
+            for (s, c) in state.iter_mut().zip(sp.col.iter()).skip(1) {
+                *s += *c * s0;
             }
             state[0] = new0;
         }
         // The carried block leaves element 0 alone.
         let s = *state;
-        for i in 1..T {
-            state[i] = (1..T).fold(Fr::zero(), |acc, j| acc + self.carried[i][j] * s[j]);
+        for (i, si) in state.iter_mut().enumerate().skip(1) {
+            *si = (1..T).fold(Fr::zero(), |acc, j| acc + self.carried[i][j] * s[j]);
         }
         for c in &self.last_full {
             self.full_round(state, c);

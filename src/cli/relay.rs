@@ -22,7 +22,7 @@ use super::{load_keys, GlobalOpts, Outcome};
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum RelayCmd {
     /// Run a relay node that validates every message's RLN proof.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
     Publish(PublishArgs),
     /// Three relays on loopback, an honest publisher and a spammer: what gets through, what is

@@ -162,12 +162,12 @@ pub(crate) fn normalize(mut t: [__m512i; 5]) -> Lanes {
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn combine(plus: &[&Lanes], minus: &[&Lanes], k: &[u64; 5]) -> Lanes {
     let mut t = splat(k).0;
-    for j in 0..5 {
+    for (j, tj) in t.iter_mut().enumerate() {
         for p in plus {
-            t[j] = _mm512_add_epi64(t[j], p.0[j]);
+            *tj = _mm512_add_epi64(*tj, p.0[j]);
         }
         for m in minus {
-            t[j] = _mm512_sub_epi64(t[j], m.0[j]);
+            *tj = _mm512_sub_epi64(*tj, m.0[j]);
         }
     }
     normalize(t)

@@ -127,16 +127,16 @@ fn gather<const D: usize>(
     fill: [[u64; 4]; D],
     pick: impl Fn(usize) -> [[u64; 4]; D],
 ) -> Ext<D> {
-    let mut words = [[[0u64; 8]; 4]; D];
-    for l in 0..8 {
+    let lanes: [[[u64; 4]; D]; 8] = std::array::from_fn(|l| {
         let e = g * 8 + l;
-        let w = if e < n { pick(e) } else { fill };
-        for c in 0..D {
-            for k in 0..4 {
-                words[c][k][l] = w[c][k];
-            }
+        if e < n {
+            pick(e)
+        } else {
+            fill
         }
-    }
+    });
+    let words: [[[u64; 8]; 4]; D] =
+        std::array::from_fn(|c| std::array::from_fn(|k| std::array::from_fn(|l| lanes[l][c][k])));
     Ext(std::array::from_fn(|c| from_words(&words[c])))
 }
 
@@ -144,8 +144,8 @@ fn gather<const D: usize>(
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn scatter<const D: usize>(v: &Ext<D>) -> [[[u64; 4]; D]; 8] {
     let mut words = [[[0u64; 8]; 4]; D];
-    for c in 0..D {
-        to_words::<Q>(&v.0[c], &mut words[c]);
+    for (vc, wc) in v.0.iter().zip(words.iter_mut()) {
+        to_words::<Q>(vc, wc);
     }
     std::array::from_fn(|l| std::array::from_fn(|c| std::array::from_fn(|k| words[c][k][l])))
 }
@@ -165,8 +165,8 @@ fn add_batch_ifma<F: LaneField<D>, const D: usize>(
     let zero = [[0u64; 4]; D];
     let one = F::ONE.words();
     let save = |v: &Ext<D>, to: &mut [LaneLimbs]| {
-        for c in 0..D {
-            store(&v.0[c], &mut to[c]);
+        for (vc, tc) in v.0.iter().zip(&mut to[..D]) {
+            store(vc, tc);
         }
     };
     let restore = |from: &[LaneLimbs]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
@@ -314,7 +314,7 @@ pub(crate) fn bucket_sums<F: LaneField<D>, const D: usize>(
 ) -> [[[F; 3]; 2]; 8] {
     assert!(available(), "bucket_sums needs AVX-512 IFMA");
     assert!(
-        buckets.len() % 8 == 0 && filled.len() == buckets.len(),
+        buckets.len().is_multiple_of(8) && filled.len() == buckets.len(),
         "eight equal lanes of buckets"
     );
     // SAFETY: the CPU features were checked above.

@@ -99,10 +99,10 @@ impl LaneSchedule {
         }
         // The carried block leaves element 0 alone.
         let (s1, s2) = (state[1], state[2]);
-        for i in 1..3 {
+        for (i, si) in state.iter_mut().enumerate().skip(1) {
             let p1 = mul::<S>(&splat(&self.carried[i][1]), &s1);
             let p2 = mul::<S>(&splat(&self.carried[i][2]), &s2);
-            state[i] = combine(&[&p1, &p2], &[], &[0; 5]);
+            *si = combine(&[&p1, &p2], &[], &[0; 5]);
         }
         for c in &self.last_full {
             self.full_round(state, c);

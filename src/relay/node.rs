@@ -18,12 +18,12 @@ use libp2p::gossipsub::{
 };
 use libp2p::request_response;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
-use crate::relay::lightpush::{self, LightPushResponse, LightpushCodec, LightpushServer};
+use crate::relay::lightpush::{self, LightPushResponse, LightpushServer};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
 use crate::relay::rules::Verdict;
 use crate::relay::validator::{Judgement, Validator};
@@ -69,17 +69,32 @@ pub enum NodeError {
     Stopped,
 }
 
-/// The node's libp2p behaviours.
-#[derive(NetworkBehaviour)]
-pub struct RelayBehaviour {
-    /// Waku relay (gossipsub v1.1 under `/vac/waku/relay/2.0.0`).
-    pub gossipsub: gossipsub::Behaviour,
-    /// libp2p identify.
-    pub identify: identify::Behaviour,
-    /// libp2p ping.
-    pub ping: ping::Behaviour,
-    /// Lightpush v3 service (on when [`NodeConfig::lightpush`] is set).
-    pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
+pub use behaviour::{RelayBehaviour, RelayBehaviourEvent};
+
+mod behaviour {
+    // libp2p's `NetworkBehaviour` derive generates `RelayBehaviourEvent`, one undocumented
+    // variant per field; this module exists only to scope the allow to that generated enum.
+    #![allow(missing_docs)]
+
+    use libp2p::swarm::behaviour::toggle::Toggle;
+    use libp2p::swarm::NetworkBehaviour;
+    use libp2p::{gossipsub, identify, ping, request_response};
+
+    use crate::relay::lightpush::LightpushCodec;
+
+    /// The node's libp2p behaviours.
+    #[derive(NetworkBehaviour)]
+    pub struct RelayBehaviour {
+        /// Waku relay (gossipsub v1.1 under `/vac/waku/relay/2.0.0`).
+        pub gossipsub: gossipsub::Behaviour,
+        /// libp2p identify.
+        pub identify: identify::Behaviour,
+        /// libp2p ping.
+        pub ping: ping::Behaviour,
+        /// Lightpush v3 service (on when [`NodeConfig::lightpush`](super::NodeConfig::lightpush)
+        /// is set).
+        pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
+    }
 }
 
 /// What a node is started with.
