@@ -24,11 +24,9 @@
 //! # Ok(()) }
 //! ```
 
-/// The membership registry on chain: client, tree sync, root sources (alloy).
 pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
-/// Service credentials: EIP-712 cumulative vouchers, escrow state, the provider's check.
 pub mod credentials;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
@@ -39,20 +37,16 @@ pub mod field;
 pub mod fuzzing;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
-/// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
 pub mod incentives;
-/// nwaku-compatible encrypted credential keystore.
 pub mod keystore;
 /// Eight field elements at once (AVX-512 IFMA lanes): MSM bucket work, FFTs, batched Poseidon.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod lanes;
-/// circomlib-compatible Poseidon.
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
 pub mod proof;
 /// Proof generation.
 pub mod prover;
-/// The rate-limited Waku relay: messages, validator, nullifier log, libp2p node, publisher, metrics.
 pub mod relay;
 /// The Merkle roots a proof may be made against (one trait, newest last).
 pub mod roots;

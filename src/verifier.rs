@@ -147,7 +147,7 @@ impl Verifier {
     /// Checks the Groth16 equation for the proof's own public values (no root or signal check):
     /// e(A, B) · e(L, −γ) · e(C, −δ) = e(α, β), with e(α, β) precomputed and one final
     /// exponentiation. With two or more rayon threads the Miller loop of (A, B), with B's line
-    /// coefficients, is offered to another core (see [`overlap`]) while this thread makes the
+    /// coefficients, is offered to another core (see `overlap`) while this thread makes the
     /// input sum and the loop of the two fixed-key pairs; with one, a single loop does all three.
     pub fn verify_proof(&self, proof: &RlnProof) -> Result<(), Rejection> {
         let ml = if rayon::current_num_threads() < 2 {

@@ -4,7 +4,6 @@
 //!
 //! Also the witness: the circuit's input map and the WebAssembly witness generator.
 
-/// On-disk cache of derived artifacts (parsed proving key, compiled witness generator, the prover's tables).
 pub mod cache;
 mod vk;
 mod witness;

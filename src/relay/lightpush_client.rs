@@ -25,7 +25,7 @@ pub enum PushError {
     /// The swarm could not be built.
     #[error("cannot build the lightpush client: {0}")]
     Setup(String),
-    /// The address has no /p2p/<peer id>.
+    /// The address has no `/p2p/<peer id>`.
     #[error("the service node address {0} has no /p2p/<peer id>")]
     NoPeerId(Multiaddr),
     /// Dial, timeout, connection or protocol failure.
@@ -80,7 +80,7 @@ impl LightpushClient {
         Ok(LightpushClient { tx })
     }
 
-    /// Sends one request to the node at `addr` (with /p2p/<id>) and waits for its response.
+    /// Sends one request to the node at `addr` (with `/p2p/<id>`) and waits for its response.
     pub async fn send(
         &self,
         addr: &Multiaddr,

@@ -147,7 +147,7 @@ pub struct Delivered {
 #[derive(Debug, Clone)]
 pub struct Validated {
     /// sha256 of the encoded message (the gossipsub message id, see
-    /// [`gossip_id`](crate::relay::message::gossip_id)).
+    /// [`gossip_id`]).
     pub gossip_id: [u8; 32],
     /// The pubsub topic it came on.
     pub pubsub_topic: String,

@@ -1,4 +1,4 @@
-//! The RLN validator: the pure [rules](super::rules) plus the state around them (the nullifier
+//! The RLN validator: the pure [rules] plus the state around them (the nullifier
 //! log, the pairing, the metrics, the spam events). No network, no chain: roots come through
 //! [`AcceptedRoots`], nullifiers through the [`NullifierLog`], spam events go to whoever
 //! subscribed. Any relay implementation can call [`Validator::validate`].

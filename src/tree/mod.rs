@@ -14,7 +14,6 @@ use std::sync::OnceLock;
 use crate::field::Field;
 use crate::poseidon::{hash2_fill, hash2_fr};
 
-/// The tree on disk (redb), following a registry: nodes, progress, checkpoints, rollback.
 pub mod disk;
 
 /// The depth of the Waku membership tree (and of the RLN circuit).
