@@ -16,10 +16,21 @@ pub const MAX_USER_MESSAGE_LIMIT: u64 = 1 << 16;
 /// Errors from building identities and limits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
+    /// A user message limit of 0 or above 2^16.
     #[error("the user message limit must be between 1 and {MAX_USER_MESSAGE_LIMIT}, got {got}")]
-    LimitOutOfRange { got: u64 },
+    LimitOutOfRange {
+        /// The limit given.
+        got: u64,
+    },
+    /// A message id at or above the member's limit.
     #[error("message id {message_id} is not below the user message limit {limit}")]
-    MessageIdTooLarge { message_id: u64, limit: u64 },
+    MessageIdTooLarge {
+        /// The message id given.
+        message_id: u64,
+        /// The member's limit.
+        limit: u64,
+    },
+    /// An identity secret of zero.
     #[error("the identity secret is zero")]
     ZeroSecret,
     #[error("an extended identity needs both its trapdoor and its nullifier, only one is given")]
@@ -36,15 +47,18 @@ pub enum IdentityError {
 pub struct UserMessageLimit(u32);
 
 impl UserMessageLimit {
+    /// A limit of 1..=2^16 messages per epoch.
     pub fn new(limit: u64) -> Result<Self, IdentityError> {
         if limit == 0 || limit > MAX_USER_MESSAGE_LIMIT {
             return Err(IdentityError::LimitOutOfRange { got: limit });
         }
         Ok(UserMessageLimit(limit as u32))
     }
+    /// The limit as a number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The limit as a field element (the circuit's `userMessageLimit`).
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -74,9 +88,11 @@ impl From<UserMessageLimit> for u64 {
 pub struct MessageId(u32);
 
 impl MessageId {
+    /// The id as a number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The id as a field element (the circuit's `messageId`).
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -242,9 +258,11 @@ impl Identity {
     pub fn commitment(&self) -> Field {
         self.commitment
     }
+    /// The trapdoor of an extended (Semaphore-style) identity, None otherwise.
     pub fn trapdoor(&self) -> Option<Field> {
         self.trapdoor
     }
+    /// The identity nullifier of an extended identity, None otherwise.
     pub fn nullifier(&self) -> Option<Field> {
         self.nullifier
     }

@@ -30,8 +30,12 @@ const FULL_ROUNDS: usize = 8;
 /// Errors of the variable-arity entry point.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoseidonError {
+    /// Too few or too many inputs.
     #[error("Poseidon takes 1 to {MAX_INPUTS} inputs, got {got}")]
-    Arity { got: usize },
+    Arity {
+        /// The number of inputs given.
+        got: usize,
+    },
 }
 
 #[inline(always)]
@@ -287,7 +291,7 @@ pub(crate) fn hash2_fill(out: &mut [Fr], pair: impl Fn(usize) -> (Fr, Fr)) {
     #[allow(unused_mut)]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if crate::ifma::available() {
+    if crate::lanes::available() {
         for (c, chunk) in out.chunks_exact_mut(8).enumerate() {
             let (mut left, mut right) = ([Fr::zero(); 8], [Fr::zero(); 8]);
             for k in 0..8 {
@@ -383,7 +387,7 @@ mod tests {
         let want: Vec<Field> = pairs.iter().map(|&(a, b)| poseidon2(a, b)).collect();
         assert_eq!(poseidon2_many(&pairs), want);
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(crate::ifma::scalar_only(|| poseidon2_many(&pairs)), want, "the scalar path");
+        assert_eq!(crate::lanes::scalar_only(|| poseidon2_many(&pairs)), want, "the scalar path");
         assert!(poseidon2_many(&[]).is_empty());
     }
 

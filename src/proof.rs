@@ -19,12 +19,26 @@ pub const RLN_PROOF_BYTES: usize = GROTH16_PROOF_BYTES + 5 * 32;
 /// Errors from decoding proofs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofFormatError {
+    /// Wrong length.
     #[error("expected {expected} bytes, got {got}")]
-    Length { expected: usize, got: usize },
+    Length {
+        /// The length of the form.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// A point is not on its curve or not in the prime-order subgroup.
     #[error("the Groth16 proof bytes are not valid compressed curve points in the right subgroup")]
     InvalidPoints,
+    /// A public value is not a canonical field element.
     #[error("public value `{name}`: {source}")]
-    Value { name: &'static str, source: FieldError },
+    Value {
+        /// The public value's name (`y`, `root`, ...).
+        name: &'static str,
+        /// Why it is not canonical.
+        source: FieldError,
+    },
+    /// The snarkjs JSON is malformed (the message says where).
     #[error("snarkjs proof JSON: {0}")]
     Json(String),
 }
@@ -32,10 +46,13 @@ pub enum ProofFormatError {
 /// Errors from secret recovery.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoverError {
+    /// The shares' nullifiers differ.
     #[error("the two shares have different nullifiers: they are not from one member in one epoch")]
     DifferentNullifiers,
+    /// The shares' external nullifiers differ.
     #[error("the two shares have different external nullifiers (epoch or application differ)")]
     DifferentExternalNullifiers,
+    /// The shares have the same x (no secret to recover).
     #[error(
         "the two shares have the same x: they are one message sent twice, which reveals nothing"
     )]
@@ -45,8 +62,11 @@ pub enum RecoverError {
 /// A Groth16 proof over BN254: A, C in G1 and B in G2 (validated points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Groth16Proof {
+    /// A, in G1.
     pub a: G1Affine,
+    /// B, in G2.
     pub b: G2Affine,
+    /// C, in G1.
     pub c: G1Affine,
 }
 
@@ -226,7 +246,9 @@ impl PublicValues {
 /// An RLN proof: the Groth16 proof and the public values it proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RlnProof {
+    /// The Groth16 proof.
     pub proof: Groth16Proof,
+    /// The public values it proves.
     pub values: PublicValues,
 }
 

@@ -187,18 +187,6 @@ abstract contract Membership is Initializable, IMembership {
         }
     }
 
-    /// @notice Deposits of `holder` in `token` that are still locked (slashable): not yet due.
-    /// @param holder The holder.
-    /// @param token The token.
-    /// @return amount Their sum.
-    function lockedBalance(address holder, address token) external view returns (uint256 amount) {
-        uint256[] storage ids = _lockedIds[holder][token];
-        for (uint256 i = 0; i < ids.length; ++i) {
-            PendingDeposit storage p = pendingDeposits[ids[i]];
-            if (p.releaseBlock > block.number) amount += p.amount;
-        }
-    }
-
     /// @notice The idCommitments of the erased memberships whose deposits `holder` has not withdrawn yet in
     /// `token` (see pendingDeposits for each one's amount and release block).
     /// @param holder The holder.
@@ -427,25 +415,6 @@ abstract contract Membership is Initializable, IMembership {
             uint256 deposit = p.amount;
             amount += deposit;
             _dropPending(idCommitment, p); // moves the last entry (already visited) to i
-            emit DepositReleased(idCommitment, sender, token, deposit);
-        }
-        _pay(sender, token, amount);
-    }
-
-    /// @dev Pays `sender` its balance in `token` and the listed deposits, each of which must be its own, in
-    /// `token`, and due (for holders with more pending deposits than one withdraw can visit).
-    function _withdrawDeposits(address sender, address token, uint256[] calldata idCommitments) internal {
-        if (token == address(0)) revert InvalidWithdrawalToken();
-        uint256 amount = depositsToWithdraw[sender][token];
-        for (uint256 i = 0; i < idCommitments.length; ++i) {
-            uint256 idCommitment = idCommitments[i];
-            PendingDeposit storage p = pendingDeposits[idCommitment];
-            if (p.holder != sender || p.token != token || p.releaseBlock > block.number) {
-                revert DepositNotWithdrawable(idCommitment);
-            }
-            uint256 deposit = p.amount;
-            amount += deposit;
-            _dropPending(idCommitment, p);
             emit DepositReleased(idCommitment, sender, token, deposit);
         }
         _pay(sender, token, amount);

@@ -345,15 +345,6 @@ contract RlnMembership is
         _withdraw(_msgSender(), token);
     }
 
-    /// @notice Like withdraw(token), visiting only the listed deposits (for a holder with more pending deposits
-    /// than one withdraw can visit within a block's gas): pays the caller's balance in `token` and the listed
-    /// deposits, each of which must be the caller's, in `token`, and due (else DepositNotWithdrawable).
-    /// @param token The token.
-    /// @param idCommitments Erased memberships of the caller whose deposits are due (see lockedDepositIds).
-    function withdrawDeposits(address token, uint256[] calldata idCommitments) external {
-        _withdrawDeposits(_msgSender(), token, idCommitments);
-    }
-
     // ------------------------------------------------------------------------------------------ slashing
 
     /// @inheritdoc IRlnMembership

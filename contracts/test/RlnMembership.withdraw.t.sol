@@ -153,32 +153,4 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
         rln.withdraw(address(token));
         assertEq(token.balanceOf(alice), due ? _price(100) : 0, "paid iff due");
     }
-
-    function test_withdrawDeposits_paysOnlyTheListedDueDeposits() public {
-        _warpToExpiry(idB);
-        _eraseAs(carol, idA, true);
-        _eraseAs(carol, idB, true);
-        _rollBlocks(delay);
-        vm.prank(alice);
-        rln.withdrawDeposits(address(token), _ids(idB));
-        assertEq(token.balanceOf(alice), _price(300), "idB paid");
-        assertEq(rln.lockedDepositIds(alice, address(token)), _ids(idA), "idA still listed");
-        vm.prank(alice);
-        rln.withdraw(address(token));
-        assertEq(token.balanceOf(alice), _price(400), "both paid");
-    }
-
-    function test_RevertIf_withdrawDeposits_notDueOrNotTheCallers() public {
-        _expireAndErase(idA);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.DepositNotWithdrawable.selector, idA));
-        vm.prank(alice);
-        rln.withdrawDeposits(address(token), _ids(idA));
-        _rollBlocks(delay);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.DepositNotWithdrawable.selector, idA));
-        vm.prank(carol);
-        rln.withdrawDeposits(address(token), _ids(idA));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.DepositNotWithdrawable.selector, idA));
-        vm.prank(alice);
-        rln.withdrawDeposits(address(1), _ids(idA));
-    }
 }

@@ -42,9 +42,13 @@ const LIBRARIES: &str = include_str!("../../contracts/artifacts/libraries.json")
 /// to the deterministic CREATE2 deployer, at `address`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedLibrary {
+    /// Library name (`PoseidonT2`).
     pub name: String,
+    /// Where the library lives (fixed by CREATE2).
     pub address: Address,
+    /// The deterministic deployer to send `calldata` to.
     pub create2_deployer: Address,
+    /// salt ++ init code.
     pub calldata: Bytes,
 }
 

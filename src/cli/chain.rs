@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use rlnkit::chain::{
-    Address, DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync, U256,
+    Address, ChainError, DeployConfig, MembershipReader, MembershipWriter, PrivateKeySigner,
+    SyncOptions, TreeSync, U256,
 };
 use rlnkit::keystore::{Credential, Keystore};
 use rlnkit::Field;
@@ -59,12 +60,33 @@ impl RpcOpts {
         self.contract.context("no registry: pass --contract ADDRESS or set RLNKIT_CONTRACT (see `rlnkit chain deploy`)")
     }
 
-    pub async fn client(&self, needs_signer: bool) -> Result<MembershipClient> {
-        let signer = self.signer()?;
-        if needs_signer && signer.is_none() {
+    /// A reader of the registry (no signer needed).
+    pub async fn reader(&self) -> Result<MembershipReader> {
+        let c = MembershipReader::connect(&self.rpc, self.contract()?, self.chain_id).await;
+        c.map_err(|e| self.explain(e))
+    }
+
+    /// A writer of the registry: needs the signer.
+    pub async fn writer(&self) -> Result<MembershipWriter> {
+        let Some(signer) = self.signer()? else {
             bail!("this command sends transactions: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE");
+        };
+        let c = MembershipWriter::connect(&self.rpc, signer, self.contract()?, self.chain_id).await;
+        c.map_err(|e| self.explain(e))
+    }
+
+    /// The library's error, with the flag that fixes it.
+    fn explain(&self, e: ChainError) -> anyhow::Error {
+        let hint = match &e {
+            ChainError::WrongChain { .. } => Some("check --rpc and --chain-id"),
+            ChainError::NoContract { .. } => Some("check --contract"),
+            ChainError::Unreachable { .. } | ChainError::BadUrl { .. } => Some("check --rpc"),
+            _ => None,
+        };
+        match hint {
+            Some(h) => anyhow::Error::new(e).context(h),
+            None => e.into(),
         }
-        Ok(MembershipClient::connect(&self.rpc, signer, self.contract()?, self.chain_id).await?)
     }
 }
 
@@ -154,7 +176,7 @@ impl ChainCmd {
             ..d
         };
         let (_, dep) =
-            block_on(MembershipClient::deploy(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
+            block_on(rlnkit::chain::deploy_registry(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
         if let Some(out) = &a.out {
             write_atomic(out, serde_json::to_string_pretty(&dep)?.as_bytes(), false)?;
         }
@@ -261,10 +283,10 @@ impl MembershipCmd {
                     Some(_) => Some(keystore_password()?),
                     None => None,
                 };
-                let c = a.rpc.client(true).await?;
+                let c = a.rpc.writer().await?;
                 if a.mint {
                     let (token, amount) = c.price(a.limit).await?;
-                    c.mint_test_tokens(token, c.sender().expect("signer"), amount).await?;
+                    c.dev().mint_test_tokens(token, c.sender(), amount).await?;
                 }
                 let reg =
                     c.register(id.commitment(), a.limit, &parse_field_list(&a.erase)?).await?;
@@ -294,14 +316,14 @@ impl MembershipCmd {
                 ))
             }
             MembershipCmd::Extend { rpc, ids } => {
-                let tx = rpc.client(true).await?.extend(&parse_field_list(&ids)?).await?;
+                let tx = rpc.writer().await?.extend(&parse_field_list(&ids)?).await?;
                 Ok(Outcome::ok(
                     format!("extended {} membership(s) in {tx}", ids.len()),
                     json!({ "tx": tx }),
                 ))
             }
             MembershipCmd::Erase { rpc, ids, full } => {
-                let tx = rpc.client(true).await?.erase(&parse_field_list(&ids)?, full).await?;
+                let tx = rpc.writer().await?.erase(&parse_field_list(&ids)?, full).await?;
                 Ok(Outcome::ok(
                     format!(
                         "erased {} membership(s) ({}) in {tx}",
@@ -312,7 +334,7 @@ impl MembershipCmd {
                 ))
             }
             MembershipCmd::Withdraw { rpc, token } => {
-                let amount = rpc.client(true).await?.withdraw(token).await?;
+                let amount = rpc.writer().await?.withdraw(token).await?;
                 Ok(Outcome::ok(
                     format!("withdrew {} tokens", tokens(amount)),
                     json!({ "amount": amount.to_string() }),
@@ -320,7 +342,7 @@ impl MembershipCmd {
             }
             MembershipCmd::Info { rpc, id } => {
                 let id = Field::parse(&id).context("the id commitment")?;
-                match rpc.client(false).await?.membership_info(id).await? {
+                match rpc.reader().await?.membership_info(id).await? {
                     None => Ok(Outcome::ok(format!("{id}: not registered"), json!({ "registered": false }))),
                     Some(m) => Ok(Outcome::ok(
                         format!(
@@ -338,7 +360,7 @@ impl MembershipCmd {
                 }
             }
             MembershipCmd::Proof { rpc, index, out } => {
-                let p = rpc.client(false).await?.merkle_proof(index).await?;
+                let p = rpc.reader().await?.merkle_proof(index).await?;
                 let s = serde_json::to_string_pretty(&p)?;
                 if let Some(o) = out {
                     write_atomic(&o, s.as_bytes(), false)?;
@@ -350,7 +372,7 @@ impl MembershipCmd {
                 Ok(Outcome::ok(s, &p))
             }
             MembershipCmd::Roots { rpc } => {
-                let c = rpc.client(false).await?;
+                let c = rpc.reader().await?;
                 let (root, recent) = (c.root().await?, c.recent_roots().await?);
                 Ok(Outcome::ok(
                     format!(
@@ -431,9 +453,12 @@ impl SlashCmd {
             match self {
                 SlashCmd::Run { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
-                    let (commit, out) = c.slash(s, to).await?;
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
+                    let config = rlnkit::incentives::SlashConfig::new(to);
+                    let (commit, out) = rlnkit::incentives::slash_member(&c, &config, s).await;
+                    let commit = commit.context("the slash commitment was not mined")?;
+                    let out = out.context("the reveal failed")?;
                     Ok(Outcome::ok(
                         format!("committed in block {}, revealed in block {}: membership {} (index {}) slashed\nreward {} tokens to {}, treasury {} tokens", commit.block, out.block, out.id_commitment, out.index, tokens(out.reward), out.reward_receiver, tokens(out.treasury_amount)),
                         json!({ "commit": commit, "slash": { "id_commitment": out.id_commitment, "index": out.index, "reward_receiver": out.reward_receiver, "reward": out.reward.to_string(), "treasury_amount": out.treasury_amount.to_string(), "tx": out.tx, "block": out.block } }),
@@ -441,8 +466,8 @@ impl SlashCmd {
                 }
                 SlashCmd::Commit { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
                     let commit = c.commit_slash(s, to).await?;
                     Ok(Outcome::ok(
                         format!(
@@ -457,8 +482,8 @@ impl SlashCmd {
                 }
                 SlashCmd::Reveal { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
                     let out = c.reveal_slash(s, to).await?;
                     Ok(Outcome::ok(
                         format!("membership {} (index {}) slashed: reward {} tokens, treasury {} tokens", out.id_commitment, out.index, tokens(out.reward), tokens(out.treasury_amount)),
@@ -497,7 +522,7 @@ impl TreeSyncArgs {
     pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let show_bar = !g.json && std::io::stderr().is_terminal();
         block_on(async move {
-            let client = self.rpc.client(false).await?;
+            let client = self.rpc.reader().await?;
             let opts = SyncOptions {
                 chunk_blocks: self.chunk_blocks,
                 confirmations: self.confirmations,

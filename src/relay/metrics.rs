@@ -58,6 +58,7 @@ impl Default for RelayMetrics {
 }
 
 impl RelayMetrics {
+    /// A fresh registry holding every metric at zero.
     pub fn new() -> Self {
         let mut r = Registry::default();
         let m = RelayMetrics {
@@ -127,22 +128,27 @@ impl RelayMetrics {
         RelayMetrics { registry: r, ..m }
     }
 
+    /// Counts a rejected message of this `type`.
     pub fn invalid(&self, kind: &str) {
         self.invalid.get_or_create(&vec![("type".to_string(), kind.to_string())]).inc();
     }
 
+    /// Rejected messages of this `type` so far.
     pub fn invalid_count(&self, kind: &str) -> u64 {
         self.invalid.get_or_create(&vec![("type".to_string(), kind.to_string())]).get()
     }
 
+    /// Counts an accepted message on this shard.
     pub fn valid(&self, shard: &str) {
         self.valid.get_or_create(&vec![("shard".to_string(), shard.to_string())]).inc();
     }
 
+    /// Accepted messages on this shard so far.
     pub fn valid_count(&self, shard: &str) -> u64 {
         self.valid.get_or_create(&vec![("shard".to_string(), shard.to_string())]).get()
     }
 
+    /// Counts an ignored message of this `type`.
     pub fn ignored(&self, kind: &str) {
         self.ignored.get_or_create(&vec![("type".to_string(), kind.to_string())]).inc();
     }

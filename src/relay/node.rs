@@ -1,7 +1,9 @@
 //! The relay node: rust-libp2p (TCP + noise + yamux, identify, ping, gossipsub as Waku relay) on
 //! tokio. Wiring only, no rule of its own: every gossipsub message goes to the
 //! [`BatchValidator`], and its verdict is reported back to gossipsub (Accept forwards, Reject
-//! penalizes, Ignore drops).
+//! penalizes, Ignore drops); an accepted message is delivered as the validator decoded it.
+//! Most users start a node through [`RelayBuilder`](super::RelayBuilder), which also wires the
+//! roots, the nullifier log, metrics and slashing; [`spawn_node`] is the bare node.
 //!
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
@@ -18,8 +20,10 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::relay::message::{message_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::validator::{BatchConfig, BatchValidator, Validator, Verdict};
+use crate::relay::batch::{BatchConfig, BatchValidator};
+use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
+use crate::relay::rules::Verdict;
+use crate::relay::validator::{Judgement, Validator};
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
@@ -27,37 +31,66 @@ pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
 /// Errors of the node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// libp2p refused the transport or behaviour configuration.
     #[error("cannot build the libp2p transport or behaviour: {0}")]
     Setup(String),
+    /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
-    Listen { addr: Multiaddr, reason: String },
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// libp2p's explanation.
+        reason: String,
+    },
+    /// A peer address could not be dialled.
     #[error("cannot dial {addr}: {reason}")]
-    Dial { addr: Multiaddr, reason: String },
+    Dial {
+        /// The address.
+        addr: Multiaddr,
+        /// libp2p's explanation.
+        reason: String,
+    },
+    /// Gossipsub refused the subscription.
     #[error("cannot subscribe to {topic}: {reason}")]
-    Subscribe { topic: String, reason: String },
+    Subscribe {
+        /// The pubsub topic.
+        topic: String,
+        /// gossipsub's explanation.
+        reason: String,
+    },
+    /// Gossipsub refused to publish (e.g. no peer on the topic).
     #[error("gossipsub did not publish the message: {0}")]
     Publish(String),
+    /// The node's task has stopped.
     #[error("the node has stopped")]
     Stopped,
 }
 
+/// The node's libp2p behaviours.
 #[derive(NetworkBehaviour)]
 pub struct RelayBehaviour {
+    /// Waku relay (gossipsub v1.1 under `/vac/waku/relay/2.0.0`).
     pub gossipsub: gossipsub::Behaviour,
+    /// libp2p identify.
     pub identify: identify::Behaviour,
+    /// libp2p ping.
     pub ping: ping::Behaviour,
 }
 
 /// What a node is started with.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// Addresses to listen on.
     pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (bootstrap).
     pub peers: Vec<Multiaddr>,
     /// Pubsub topics to subscribe to at start.
     pub topics: Vec<String>,
     /// The node's libp2p key (default: a fresh ed25519 key).
     pub keypair: Option<Keypair>,
+    /// Gossipsub heartbeat interval.
     pub heartbeat: Duration,
+    /// How the validator batches pairings.
     pub batch: BatchConfig,
 }
 
@@ -77,8 +110,11 @@ impl Default for NodeConfig {
 /// A message the validator accepted, delivered to the local application.
 #[derive(Debug, Clone)]
 pub struct Delivered {
+    /// The pubsub topic it came on.
     pub pubsub_topic: String,
+    /// The message, as the validator decoded it.
     pub message: WakuMessage,
+    /// Its deterministic message hash.
     pub message_hash: [u8; 32],
     /// The peer that forwarded it to us.
     pub from: PeerId,
@@ -87,10 +123,14 @@ pub struct Delivered {
 /// One validation outcome (for observers: tests, the demo, logs).
 #[derive(Debug, Clone)]
 pub struct Validated {
-    /// sha256 of the encoded message (the gossipsub message id).
-    pub id: [u8; 32],
+    /// sha256 of the encoded message (the gossipsub message id, see
+    /// [`gossip_id`](crate::relay::message::gossip_id)).
+    pub gossip_id: [u8; 32],
+    /// The pubsub topic it came on.
     pub pubsub_topic: String,
+    /// The peer that forwarded it.
     pub from: PeerId,
+    /// The validator's verdict.
     pub verdict: Verdict,
 }
 
@@ -108,8 +148,7 @@ struct Report {
     id: MessageId,
     source: PeerId,
     topic: String,
-    bytes: Vec<u8>,
-    verdict: Verdict,
+    judgement: Judgement,
 }
 
 /// A handle to a running node (cheap to clone).
@@ -128,15 +167,12 @@ impl std::fmt::Debug for NodeHandle {
     }
 }
 
-/// Starts relay nodes.
-pub struct RelayNode;
-
 fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError> {
     gossipsub::ConfigBuilder::default()
         .protocol_id(RELAY_PROTOCOL, gossipsub::Version::V1_1)
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
-        .message_id_fn(|m: &gossipsub::Message| MessageId::from(message_id(&m.data).to_vec()))
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(gossip_id(&m.data).to_vec()))
         .max_transmit_size(MAX_MESSAGE_BYTES)
         .heartbeat_interval(heartbeat)
         .heartbeat_initial_delay(Duration::from_millis(100))
@@ -144,68 +180,62 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
         .map_err(|e| NodeError::Setup(e.to_string()))
 }
 
-impl RelayNode {
-    /// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
-    /// swarm (on the current tokio runtime).
-    pub async fn spawn(
-        config: NodeConfig,
-        validator: Arc<Validator>,
-    ) -> Result<NodeHandle, NodeError> {
-        let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
-        let gs_config = gossipsub_config(config.heartbeat)?;
-        let mut swarm: Swarm<RelayBehaviour> =
-            libp2p::SwarmBuilder::with_existing_identity(keypair)
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default().nodelay(true),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )
-                .map_err(|e| NodeError::Setup(e.to_string()))?
-                .with_behaviour(|key| {
-                    let gossipsub =
-                        gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
-                            .map_err(|e| e.to_string())?;
-                    let identify = identify::Behaviour::new(
-                        identify::Config::new("/vac/waku/2.0.0".into(), key.public())
-                            .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
-                    );
-                    let ping = ping::Behaviour::new(ping::Config::new());
-                    Ok(RelayBehaviour { gossipsub, identify, ping })
-                })
-                .map_err(|e| NodeError::Setup(e.to_string()))?
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-                .build();
-        for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
-        }
-        for topic in &config.topics {
-            swarm.behaviour_mut().gossipsub.subscribe(&IdentTopic::new(topic)).map_err(|e| {
-                NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() }
-            })?;
-        }
-        for addr in &config.peers {
-            swarm
-                .dial(addr.clone())
-                .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
-        }
-        let peer_id = *swarm.local_peer_id();
-        let (tx, rx) = mpsc::channel(256);
-        let (delivered, _) = broadcast::channel(4096);
-        let (validated, _) = broadcast::channel(4096);
-        let batch = BatchValidator::spawn(validator.clone(), config.batch);
-        let handle = NodeHandle {
-            tx,
-            peer_id,
-            delivered: delivered.clone(),
-            validated: validated.clone(),
-            validator: validator.clone(),
-        };
-        tokio::spawn(run(swarm, rx, batch, delivered, validated));
-        Ok(handle)
+/// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
+/// swarm (on the current tokio runtime). Every received message is judged by `validator`.
+pub async fn spawn_node(
+    config: NodeConfig,
+    validator: Arc<Validator>,
+) -> Result<NodeHandle, NodeError> {
+    let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
+    let gs_config = gossipsub_config(config.heartbeat)?;
+    let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .with_behaviour(|key| {
+            let gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
+                .map_err(|e| e.to_string())?;
+            let identify = identify::Behaviour::new(
+                identify::Config::new("/vac/waku/2.0.0".into(), key.public())
+                    .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
+            );
+            let ping = ping::Behaviour::new(ping::Config::new());
+            Ok(RelayBehaviour { gossipsub, identify, ping })
+        })
+        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
     }
+    for topic in &config.topics {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&IdentTopic::new(topic))
+            .map_err(|e| NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() })?;
+    }
+    for addr in &config.peers {
+        swarm
+            .dial(addr.clone())
+            .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (tx, rx) = mpsc::channel(256);
+    let (delivered, _) = broadcast::channel(4096);
+    let (validated, _) = broadcast::channel(4096);
+    let batch = BatchValidator::spawn(validator.clone(), config.batch);
+    let handle = NodeHandle {
+        tx,
+        peer_id,
+        delivered: delivered.clone(),
+        validated: validated.clone(),
+        validator: validator.clone(),
+    };
+    tokio::spawn(run(swarm, rx, batch, delivered, validated));
+    Ok(handle)
 }
 
 async fn run(
@@ -225,7 +255,8 @@ async fn run(
                 Some(cmd) => handle_command(&mut swarm, cmd, &listen_addrs),
             },
             Some(r) = reports.recv() => {
-                let acceptance = match r.verdict {
+                let verdict = r.judgement.verdict();
+                let acceptance = match verdict {
                     Verdict::Accept => MessageAcceptance::Accept,
                     Verdict::Reject(_) => MessageAcceptance::Reject,
                     Verdict::Ignore(_) => MessageAcceptance::Ignore,
@@ -234,24 +265,22 @@ async fn run(
                 if !cached {
                     tracing::debug!(id = %r.id, "validated message was no longer in gossipsub's cache");
                 }
-                let id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
-                if r.verdict == Verdict::Accept {
-                    if let Ok(message) = WakuMessage::decode_checked(&r.bytes) {
-                        let message_hash = message.message_hash(&r.topic);
-                        let _ = delivered.send(Delivered { pubsub_topic: r.topic.clone(), message, message_hash, from: r.source });
+                let gossip_id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
+                match r.judgement.into_accepted() {
+                    Some(a) => {
+                        let _ = delivered.send(Delivered { pubsub_topic: a.pubsub_topic, message: a.message, message_hash: a.message_hash, from: r.source });
                     }
-                } else {
-                    tracing::info!(from = %r.source, verdict = ?r.verdict, "message not forwarded");
+                    None => tracing::info!(from = %r.source, ?verdict, "message not forwarded"),
                 }
-                let _ = validated.send(Validated { id, pubsub_topic: r.topic, from: r.source, verdict: r.verdict });
+                let _ = validated.send(Validated { gossip_id, pubsub_topic: r.topic, from: r.source, verdict });
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                     let (batch, report_tx) = (batch.clone(), report_tx.clone());
                     tokio::spawn(async move {
                         let topic = message.topic.into_string();
-                        let verdict = batch.validate(&message.data, &topic).await;
-                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, bytes: message.data, verdict });
+                        let judgement = batch.validate(&message.data, &topic).await;
+                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement });
                     });
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {
@@ -278,7 +307,7 @@ async fn run(
 fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs: &[Multiaddr]) {
     match cmd {
         Command::Publish { topic, bytes, reply } => {
-            let id = message_id(&bytes);
+            let id = gossip_id(&bytes);
             let r = swarm
                 .behaviour_mut()
                 .gossipsub
@@ -317,10 +346,12 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
 }
 
 impl NodeHandle {
+    /// The node's libp2p peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
     }
 
+    /// The validator that judges the node's messages.
     pub fn validator(&self) -> &Arc<Validator> {
         &self.validator
     }
@@ -345,10 +376,12 @@ impl NodeHandle {
         self.publish_bytes(topic, message.to_bytes()).await
     }
 
+    /// Subscribes to a pubsub topic.
     pub async fn subscribe(&self, topic: &str) -> Result<(), NodeError> {
         self.ask(|reply| Command::Subscribe { topic: topic.to_string(), reply }).await?
     }
 
+    /// Dials a peer.
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.ask(|reply| Command::Dial { addr, reply }).await?
     }

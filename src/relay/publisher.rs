@@ -48,6 +48,7 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
+    /// A publisher for a member (its identity, limit and Merkle path), proving with `prover`.
     pub fn new(
         prover: Prover,
         identity: Identity,
@@ -66,16 +67,19 @@ impl Publisher {
         }
     }
 
+    /// Proves for another application's RLN identifier (default: the Waku network's).
     pub fn with_rln_identifier(mut self, id: RlnIdentifier) -> Self {
         self.rln_identifier = id;
         self
     }
 
+    /// The epoch length (default 600 s).
     pub fn with_epoch_seconds(mut self, s: u64) -> Self {
         self.epoch_seconds = s.max(1);
         self
     }
 
+    /// Reports proof generation times into these metrics.
     pub fn with_metrics(mut self, m: Arc<RelayMetrics>) -> Self {
         self.metrics = Some(m);
         self

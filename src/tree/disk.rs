@@ -47,16 +47,32 @@ const ROOTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("roots");
 /// Errors of the on-disk tree.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database failed (I/O, locking, a transaction).
     #[error("tree store {path}: database error")]
     Db {
+        /// The store's file.
         path: PathBuf,
+        /// redb's error.
         #[source]
         source: redb::Error,
     },
+    /// The file holds something this version cannot read.
     #[error("tree store {path} is corrupt or from another version: {what}")]
-    Corrupt { path: PathBuf, what: String },
+    Corrupt {
+        /// The store's file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The updated tree's root is not the one the chain stored (nothing was written).
     #[error("after the update the root is {ours}, expected {expected}")]
-    RootMismatch { ours: Field, expected: Field },
+    RootMismatch {
+        /// Our root after the update.
+        ours: Field,
+        /// The root the contract stored.
+        expected: Field,
+    },
+    /// A tree operation failed (index or depth out of range).
     #[error(transparent)]
     Tree(#[from] TreeError),
 }
@@ -64,6 +80,7 @@ pub enum StoreError {
 /// Which registry a store follows, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOrigin {
+    /// Chain id of the registry's chain.
     pub chain_id: u64,
     /// Contract address (20 bytes).
     pub contract: [u8; 20],
@@ -74,19 +91,24 @@ pub struct StoreOrigin {
 /// One leaf write, in chain order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeafChange {
+    /// Block of the write.
     pub block: u64,
+    /// Leaf index.
     pub index: u32,
+    /// The new leaf (zero for an erased membership).
     pub leaf: Field,
 }
 
 /// A processed block range: its leaf writes, the roots it stored and the new progress.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkUpdate {
+    /// The range's leaf writes, in chain order.
     pub changes: Vec<LeafChange>,
     /// Roots the contract stored in this range (block, root), in order.
     pub roots: Vec<(u64, Field)>,
     /// Last block of the range and its hash.
     pub to_block: u64,
+    /// The hash of `to_block`.
     pub to_hash: [u8; 32],
     /// Journal entries and checkpoints older than `to_block - keep_blocks` are dropped (the
     /// newest checkpoint below that line is kept as the safe rollback point).

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use rlnkit::chain::{DeployConfig, Deployment, MembershipClient, PrivateKeySigner};
+use rlnkit::chain::{
+    deploy_registry, DeployConfig, Deployment, MembershipWriter, PrivateKeySigner,
+};
 
 pub fn anvil_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")
@@ -36,20 +38,15 @@ pub fn test_config() -> DeployConfig {
     }
 }
 
-pub async fn deploy(anvil: &AnvilInstance, cfg: &DeployConfig) -> (MembershipClient, Deployment) {
-    MembershipClient::deploy(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg)
+pub async fn deploy(anvil: &AnvilInstance, cfg: &DeployConfig) -> (MembershipWriter, Deployment) {
+    deploy_registry(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg)
         .await
         .expect("deploy")
 }
 
 /// A client of the same registry with another anvil account as signer.
-pub async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipClient {
-    MembershipClient::connect(
-        &anvil.endpoint(),
-        Some(signer(anvil, n)),
-        d.registry,
-        Some(d.chain_id),
-    )
-    .await
-    .expect("connect")
+pub async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipWriter {
+    MembershipWriter::connect(&anvil.endpoint(), signer(anvil, n), d.registry, Some(d.chain_id))
+        .await
+        .expect("connect")
 }

@@ -29,6 +29,8 @@ pub fn f(v: &serde_json::Value) -> Field {
 /// A membership tree of seeded identities and rlnkit's embedded keys, for proving tests.
 pub struct Members {
     pub keys: std::sync::Arc<rlnkit::CircuitKeys>,
+    /// One prover for the keys (its clones share the proving tables).
+    pub prover: rlnkit::Prover,
     pub tree: rlnkit::MerkleTree,
     pub ids: Vec<rlnkit::Identity>,
     pub limit: rlnkit::UserMessageLimit,
@@ -41,8 +43,10 @@ impl Members {
         let ids: Vec<rlnkit::Identity> =
             (0..n).map(|i| rlnkit::Identity::from_seed(format!("{tag} {i}").as_bytes())).collect();
         let leaves: Vec<Field> = ids.iter().map(|id| id.rate_commitment(limit)).collect();
+        let keys = rlnkit::CircuitKeys::embedded().unwrap();
         Members {
-            keys: rlnkit::CircuitKeys::embedded().unwrap(),
+            prover: rlnkit::Prover::new(keys.clone()),
+            keys,
             tree: rlnkit::MerkleTree::from_leaves(20, &leaves).unwrap(),
             ids,
             limit,

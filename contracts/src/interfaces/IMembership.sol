@@ -62,10 +62,6 @@ interface IMembership {
     /// @param maxDeposit The most the caller accepts to pay.
     error DepositAboveMaximum(address token, uint256 deposit, address maxToken, uint256 maxDeposit);
 
-    /// @notice withdrawDeposits: this deposit is not the caller's in this token, or not yet due.
-    /// @param idCommitment The erased membership's idCommitment.
-    error DepositNotWithdrawable(uint256 idCommitment);
-
     /// @notice No lazily erased membership with this idCommitment still has its leaf in the tree.
     /// @param idCommitment The idCommitment.
     error NoErasedLeaf(uint256 idCommitment);

@@ -307,24 +307,8 @@ contract RlnMembershipHandler is Test {
         address token = address(tokens[tokenSeed % 2]);
         if (rln.withdrawableBalance(who, token) == 0) return;
         uint256 before = TestToken(token).balanceOf(who);
-        if (tokenSeed % 4 == 1) {
-            // Only the due deposits, listed (withdrawDeposits); the balance comes along.
-            uint256[] memory listed = rln.lockedDepositIds(who, token);
-            uint256 due;
-            for (uint256 i = 0; i < listed.length; ++i) {
-                (, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(listed[i]);
-                if (releaseBlock <= blockNumber) listed[due++] = listed[i];
-            }
-            assembly ("memory-safe") {
-                mstore(listed, due)
-            }
-            vm.prank(who);
-            rln.withdrawDeposits(token, listed);
-            reached["withdraw listed deposits"] += 1;
-        } else {
-            vm.prank(who);
-            rln.withdraw(token);
-        }
+        vm.prank(who);
+        rln.withdraw(token);
         uint256 paid = TestToken(token).balanceOf(who) - before;
         ghostWithdrawn[token] += paid;
         ghostHolderWithdrawn[who][token] += paid;

@@ -133,8 +133,12 @@ abstract contract RlnMembershipTestBase is Test {
     }
 
     /// @dev The holder's deposits still locked (not yet due) in the default token.
-    function _locked(address holder) internal view returns (uint256) {
-        return rln.lockedBalance(holder, address(token));
+    function _locked(address holder) internal view returns (uint256 amount) {
+        uint256[] memory ids = rln.lockedDepositIds(holder, address(token));
+        for (uint256 i = 0; i < ids.length; ++i) {
+            Membership.PendingDeposit memory p = _pending(ids[i]);
+            if (p.releaseBlock > block.number) amount += p.amount;
+        }
     }
 
     function _leafAt(uint32 index) internal view returns (uint256) {

@@ -6,11 +6,11 @@ use std::arch::x86_64::*;
 use ark_bn254::{Fq, Fq2};
 use ark_ff::BigInt;
 
-use super::available;
-use super::lanes::{
+use super::arith::{
     combine, from_words, load, mul, normalize, reduce, splat, store, to_words, BaseField as Q,
-    Lanes, Modulus, Staged,
+    LaneLimbs, Lanes, Modulus,
 };
+use super::available;
 use crate::prover::msm::Xy;
 
 /// A base-field element (D = 1) or an element of the quadratic extension Fq2 = Fq[u]/(u² + 1)
@@ -101,8 +101,8 @@ fn reduce_ext<const D: usize>(a: &Ext<D>) -> Ext<D> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     /// Per group of eight additions and component: the prefix product before it, and its dx.
-    prefix: Vec<Staged>,
-    dx: Vec<Staged>,
+    prefix: Vec<LaneLimbs>,
+    dx: Vec<LaneLimbs>,
 }
 
 /// For every k: `buckets[idx[k]] += pts[k]`, all in affine coordinates with one shared inversion.
@@ -164,12 +164,12 @@ fn add_batch_ifma<F: LaneField<D>, const D: usize>(
     // Empty lanes get dx = 1 (x_p = 1, x_b = 0) so they leave the products alone.
     let zero = [[0u64; 4]; D];
     let one = F::ONE.words();
-    let save = |v: &Ext<D>, to: &mut [Staged]| {
+    let save = |v: &Ext<D>, to: &mut [LaneLimbs]| {
         for c in 0..D {
             store(&v.0[c], &mut to[c]);
         }
     };
-    let restore = |from: &[Staged]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
+    let restore = |from: &[LaneLimbs]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
 
     // Forward: per lane, the prefix products of dx = x_p − x_b. Loaded coordinates are below
     // 16q; every product is below 4q.
