@@ -47,8 +47,11 @@ use crate::identity::Identity;
 
 /// PBKDF2 rounds nwaku uses.
 pub const DEFAULT_KDF_ROUNDS: u32 = 1_000_000;
+/// The keystore's `application` (nwaku's).
 pub const APPLICATION: &str = "waku-rln-relay";
+/// The keystore's `appIdentifier` (nwaku's).
 pub const APP_IDENTIFIER: &str = "01234567890abcdef";
+/// The keystore format version (nwaku's).
 pub const VERSION: &str = "0.2";
 
 type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
@@ -102,9 +105,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
 /// An RLN membership credential: the identity and where it is registered.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
+    /// The member's identity.
     pub identity: Identity,
+    /// The chain and contract of the membership.
     pub contract: MembershipContract,
+    /// The membership's leaf index.
     pub tree_index: u32,
+    /// The membership's user message limit.
     pub user_message_limit: u32,
 }
 
@@ -332,6 +339,7 @@ impl Keystore {
         self
     }
 
+    /// The keystore file.
     pub fn path(&self) -> &Path {
         &self.path
     }
