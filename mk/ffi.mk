@@ -1,5 +1,5 @@
 # The C library (ffi/, crate rlnkit-ffi, lib librln.{a,so}). Included by the top Makefile.
-#   ffi-lib            build librln.a / librln.so (dev profile, shared with the tests)
+#   ffi-lib            build librln.a / librln.so (dev profile, one build shared with the tests)
 #   ffi-header         regenerate ffi/include/rlnkit.h with cbindgen (commit the result)
 #   ffi-test           header current?, C test (cc) against librln.a, then under valgrind
 #   check-waku-zkeys   zkeys/waku-rln-v2 (the Waku network's keys) against their SHA256SUMS
@@ -11,14 +11,16 @@ FFI_CFLAGS ?= -std=c11 -Wall -Wextra -Werror -O1 -g
 FFI_LDLIBS := -lpthread -ldl -lm
 CC ?= cc
 
+# Built by the same cargo invocation (workspace, same features) as `make test-rust`, so the
+# library and the tests share every dependency's build.
 ffi-lib:
-	$(CARGO) build --locked -p rlnkit-ffi --features v09
+	$(CARGO) test $(CARGO_TEST_FLAGS) --no-run
 
 ffi-header:
-	$(CARGO) run --locked --quiet -p rlnkit-ffi --features header --bin rlnkit-ffi-header
+	$(CARGO) run --locked --quiet -p rlnkit-ffi-header
 
 ffi-header-check:
-	$(CARGO) run --locked --quiet -p rlnkit-ffi --features header --bin rlnkit-ffi-header -- --check
+	$(CARGO) run --locked --quiet -p rlnkit-ffi-header -- --check
 
 $(FFI_TARGET_DIR)/ffi/test_ffi: ffi/c/test_ffi.c ffi/include/rlnkit.h ffi-lib
 	@mkdir -p $(dir $@)

@@ -33,13 +33,13 @@ pub enum IdentityError {
     /// An identity secret of zero.
     #[error("the identity secret is zero")]
     ZeroSecret,
-    /// Only one of an extended identity's trapdoor and nullifier was given.
+    /// Only one of trapdoor and nullifier was given.
     #[error("an extended identity needs both its trapdoor and its nullifier, only one is given")]
     HalfExtended,
-    /// The trapdoor and nullifier do not hash to the given secret.
+    /// Poseidon(trapdoor, nullifier) is not the secret.
     #[error("the identity's trapdoor and nullifier do not hash to its secret")]
     PartsMismatch,
-    /// The given commitment is not Poseidon(secret).
+    /// The commitment given is not Poseidon(secret).
     #[error("the identity's commitment is not Poseidon(secret)")]
     CommitmentMismatch,
 }

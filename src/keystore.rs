@@ -13,16 +13,21 @@
 //! - **Membership hash** (a credential's key): uppercase hex of sha256 over the UTF-8 text
 //!   `chainId + contractAddress + treeIndex` (decimal chain id and index, the address *exactly as
 //!   given*, not lowercased), as both compute it. rlnkit files a credential under the address as
-//!   given too; [`Keystore::find_hash`] finds it whatever case the address is typed in (as given,
+//!   given too; [`find_hash`] finds it whatever case the address is typed in (as given,
 //!   lowercase, EIP-55 checksummed), so keystores rlnkit wrote before (filed under the lowercase
 //!   address) keep opening.
 //! - **Passwords**: nwaku stretches the password's bytes as given; js-waku normalizes a string
-//!   password to Unicode NFKD first. [`Keystore::unlock`] tries both (they differ only for some
-//!   non-ASCII passwords), so it opens files from either. [`Keystore::add`] writes with the bytes
-//!   as given, nwaku's rule, so the password an operator types opens the file in nwaku; js-waku
-//!   opens it too when the password is its own NFKD form ([`password_is_portable`]: always for
-//!   ASCII). No single form serves both for other passwords, since js-waku never stretches
-//!   unnormalized bytes and nwaku never normalizes.
+//!   password to Unicode NFKD first. [`unlock`] tries both (they differ only for some non-ASCII
+//!   passwords), so it opens files from either. [`add`] writes with the bytes as given, nwaku's
+//!   rule, so the password an operator types opens the file in nwaku; js-waku opens it too when
+//!   the password is its own NFKD form ([`password_is_portable`]: always for ASCII). No single
+//!   form serves both for other passwords, since js-waku never stretches unnormalized bytes and
+//!   nwaku never normalizes.
+//!
+//! [`find_hash`]: crate::keystore::Keystore::find_hash
+//! [`unlock`]: crate::keystore::Keystore::unlock
+//! [`add`]: crate::keystore::Keystore::add
+//! [`password_is_portable`]: crate::keystore::password_is_portable
 //!
 //! Files are written atomically (temporary file + rename) with owner-only permissions; a failed
 //! write never touches the existing keystore.
@@ -42,11 +47,11 @@ use crate::identity::Identity;
 
 /// PBKDF2 rounds nwaku uses.
 pub const DEFAULT_KDF_ROUNDS: u32 = 1_000_000;
-/// The `application` field of an nwaku keystore file; other values are refused on open.
+/// The keystore's `application` (nwaku's).
 pub const APPLICATION: &str = "waku-rln-relay";
-/// The `appIdentifier` field nwaku writes (a fixed placeholder, not checked on open).
+/// The keystore's `appIdentifier` (nwaku's).
 pub const APP_IDENTIFIER: &str = "01234567890abcdef";
-/// The keystore format version written into new files.
+/// The keystore format version (nwaku's).
 pub const VERSION: &str = "0.2";
 
 type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
@@ -63,57 +68,57 @@ pub enum KeystoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("keystore {path} exists already")]
     /// Creating a keystore where a file exists already.
+    #[error("keystore {path} exists already")]
     Exists {
         /// The existing file.
         path: PathBuf,
     },
-    #[error("keystore {path} is not a valid keystore: {what}")]
     /// The file is not a keystore (bad JSON or missing fields).
+    #[error("keystore {path} is not a valid keystore: {what}")]
     Format {
         /// The keystore file.
         path: PathBuf,
         /// What is wrong with it.
         what: String,
     },
-    #[error("keystore {path} is for application {got:?}, expected {APPLICATION:?}")]
     /// The file is a keystore of another application than [`APPLICATION`].
+    #[error("keystore {path} is for application {got:?}, expected {APPLICATION:?}")]
     Application {
         /// The keystore file.
         path: PathBuf,
         /// The application it names.
         got: String,
     },
-    #[error("wrong password for credential {hash}")]
     /// The password does not decrypt the credential (its MAC does not match).
+    #[error("wrong password for credential {hash}")]
     WrongPassword {
         /// Membership hash of the credential.
         hash: String,
     },
-    #[error("no credential {hash} in the keystore")]
     /// No credential under this membership hash.
+    #[error("no credential {hash} in the keystore")]
     NotFound {
         /// The membership hash asked for.
         hash: String,
     },
-    #[error("credential {hash} exists already")]
     /// A credential under this membership hash is stored already.
+    #[error("credential {hash} exists already")]
     Duplicate {
         /// Membership hash of the credential.
         hash: String,
     },
-    #[error("credential {hash} is damaged: {what}")]
     /// The credential's stored parameters (salt, iv, ciphertext, mac) or decrypted contents are
     /// invalid.
+    #[error("credential {hash} is damaged: {what}")]
     Damaged {
         /// Membership hash of the credential.
         hash: String,
         /// What is wrong with it.
         what: String,
     },
-    #[error("unsupported {what} {got:?} in credential {hash}")]
     /// The credential uses a cipher, KDF, PRF or key length this keystore does not implement.
+    #[error("unsupported {what} {got:?} in credential {hash}")]
     Unsupported {
         /// Membership hash of the credential.
         hash: String,
@@ -146,13 +151,13 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
 /// An RLN membership credential: the identity and where it is registered.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
-    /// The RLN identity (secret and commitment).
+    /// The member's identity.
     pub identity: Identity,
-    /// The membership contract it is registered in.
+    /// The chain and contract of the membership.
     pub contract: MembershipContract,
-    /// Its leaf index in the membership tree.
+    /// The membership's leaf index.
     pub tree_index: u32,
-    /// The message limit per epoch it was registered with.
+    /// The membership's user message limit.
     pub user_message_limit: u32,
 }
 
@@ -651,8 +656,10 @@ mod tests {
             7,
             100,
         );
+        let dup = ks.add(&lower, b"pw");
         assert!(
-            matches!(ks.add(&lower, b"pw"), Err(KeystoreError::Duplicate { hash }) if hash == js_waku)
+            matches!(&dup, Err(KeystoreError::Duplicate { hash }) if hash == js_waku),
+            "{dup:?}"
         );
         assert_eq!(ks.list().len(), 1);
     }
@@ -719,10 +726,10 @@ mod tests {
         // A wrong password, ASCII look-alike or not, is refused with the typed error.
         for wrong in ["passwort", "passw\u{f6}rd", "P\u{e4}ssw\u{f6}rd", ""] {
             for h in [&hn, &hj] {
-                assert!(
-                    matches!(ks.unlock(h, wrong.as_bytes()), Err(KeystoreError::WrongPassword { ref hash }) if hash == h),
-                    "{wrong:?}"
-                );
+                let got = ks.unlock(h, wrong.as_bytes());
+                let refused =
+                    matches!(&got, Err(KeystoreError::WrongPassword { hash }) if hash == h);
+                assert!(refused, "{wrong:?}: {got:?}");
             }
         }
         // Bytes that are not UTF-8 are a password too (as given), never a panic.

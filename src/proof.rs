@@ -30,6 +30,10 @@ pub enum ProofFormatError {
     /// A point is not on its curve or not in the prime-order subgroup.
     #[error("the Groth16 proof bytes are not valid compressed curve points in the right subgroup")]
     InvalidPoints,
+    /// The points decode, but not from their one canonical encoding (e.g. a point at infinity
+    /// with coordinate bits set): a second encoding of the same proof is refused.
+    #[error("the Groth16 proof bytes are not the canonical encoding of their points")]
+    NonCanonicalPoints,
     /// A public value is not a canonical field element.
     #[error("public value `{name}`: {source}")]
     Value {
@@ -110,7 +114,18 @@ impl Groth16Proof {
             && proof.c.is_on_curve()
             && proof.b.is_on_curve()
             && g2_in_subgroup(&proof.b);
-        valid.then(|| Groth16Proof::from(proof)).ok_or(ProofFormatError::InvalidPoints)
+        if !valid {
+            return Err(ProofFormatError::InvalidPoints);
+        }
+        // arkworks reads a point at infinity from its flag alone; only the canonical bytes pass.
+        let mut again = [0u8; GROTH16_PROOF_BYTES];
+        proof
+            .serialize_compressed(&mut again[..])
+            .map_err(|_| ProofFormatError::NonCanonicalPoints)?;
+        if again[..] != bytes[..] {
+            return Err(ProofFormatError::NonCanonicalPoints);
+        }
+        Ok(Groth16Proof::from(proof))
     }
 
     /// Parses snarkjs's `proof.json` (`pi_a`, `pi_b` with [c0, c1] coordinates, `pi_c`).
@@ -325,6 +340,30 @@ mod tests {
         other = s2;
         other.external_nullifier = Field::ZERO;
         assert_eq!(recover_secret(&s1, &other), Err(RecoverError::DifferentExternalNullifiers));
+    }
+
+    #[test]
+    fn infinity_with_coordinate_bits_is_not_a_second_encoding() {
+        // Found by tests/decoders.rs: B's infinity flag (0x40) with a stray coordinate bit.
+        let a = [
+            119, 195, 25, 89, 76, 46, 96, 132, 156, 18, 0, 57, 10, 1, 76, 81, 22, 5, 15, 44, 23, 2,
+            84, 165, 72, 25, 60, 27, 5, 49, 19, 8,
+        ];
+        let c = [
+            68, 19, 35, 8, 104, 12, 71, 26, 126, 166, 99, 1, 33, 195, 45, 138, 66, 96, 62, 166, 40,
+            64, 43, 65, 29, 13, 27, 1, 86, 56, 56, 20,
+        ];
+        let mut bytes = [0u8; GROTH16_PROOF_BYTES];
+        bytes[..32].copy_from_slice(&a);
+        bytes[96..].copy_from_slice(&c);
+        bytes[95] = 0x40;
+        let canonical = Groth16Proof::from_bytes(&bytes).expect("canonical infinity decodes");
+        assert_eq!(canonical.to_bytes(), bytes);
+        bytes[95] = 0x41;
+        assert!(matches!(
+            Groth16Proof::from_bytes(&bytes),
+            Err(ProofFormatError::NonCanonicalPoints)
+        ));
     }
 
     /// A point of E'(Fq2), not necessarily in the subgroup.

@@ -57,7 +57,12 @@ pub(crate) enum KeystoreCmd {
     /// Name it by its hash (from `list`), or by its membership: --chain-id, --contract (in any
     /// case: as typed, lowercase and checksummed spellings are tried) and --index.
     #[command(
-        after_help = "Examples:\n  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show 4024DF80...\n  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show --chain-id 11155111 --contract 0xcb33... --index 7"
+        after_help = concat!(
+            "Examples:\n",
+            "  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show 4024DF80...\n",
+            "  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show --chain-id 11155111 \\\n",
+            "      --contract 0xcb33... --index 7"
+        )
     )]
     Show {
         #[arg(long, value_name = "FILE", default_value = "rlnKeystore.json")]

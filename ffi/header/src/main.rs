@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let check = std::env::args().any(|a| a == "--check");
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // This package lives in ffi/header; the library's crate is its parent directory.
+    let crate_dir = match PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent() {
+        Some(p) => p.to_path_buf(),
+        None => return ExitCode::from(2),
+    };
     let config = match cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")) {
         Ok(c) => c,
         Err(e) => {
