@@ -13,8 +13,10 @@ CC ?= cc
 
 # Built by the same cargo invocation (workspace, same features) as `make test-rust`, so the
 # library and the tests share every dependency's build.
+# cargo leaves a library built for tests in debug/deps/: copy librln.{a,so} up to debug/.
 ffi-lib:
 	$(CARGO) test $(CARGO_TEST_FLAGS) --no-run
+	cp -f $(FFI_LIB_DIR)/deps/librln.a $(FFI_LIB_DIR)/deps/librln.so $(FFI_LIB_DIR)/
 
 ffi-header:
 	$(CARGO) run --locked --quiet -p rlnkit-ffi-header
