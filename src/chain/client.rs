@@ -75,6 +75,33 @@ pub struct MembershipReader {
     pub(super) chain_id: u64,
 }
 
+/// Polls for `tx`'s receipt (5 ms, doubling up to 1 s) until it is mined or `timeout` passes;
+/// a mined transaction with status 0 is [`ChainError::TxReverted`].
+pub(crate) async fn wait_receipt(
+    provider: &DynProvider,
+    call: &'static str,
+    tx: B256,
+    timeout: Duration,
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(5);
+    loop {
+        if let Some(r) =
+            provider.get_transaction_receipt(tx).await.map_err(|e| ChainError::rpc(call, e))?
+        {
+            if !r.status() {
+                return Err(ChainError::TxReverted { call, tx });
+            }
+            return Ok(r);
+        }
+        if start.elapsed() > timeout {
+            return Err(ChainError::NotMined { call, tx, waited: timeout });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+}
+
 /// Connects to `url` (http/https), signing with `signer` when given, and checks the chain id.
 /// Returns the provider and the chain id.
 pub async fn connect_provider(

@@ -11,6 +11,7 @@
 
 pub mod bindings;
 mod client;
+pub(crate) use client::wait_receipt;
 mod deploy;
 mod dev;
 mod error;

@@ -120,26 +120,7 @@ impl MembershipWriter {
         call: &'static str,
         tx: B256,
     ) -> Result<TransactionReceipt> {
-        let start = std::time::Instant::now();
-        let mut delay = Duration::from_millis(5);
-        loop {
-            if let Some(r) = self
-                .provider
-                .get_transaction_receipt(tx)
-                .await
-                .map_err(|e| ChainError::rpc(call, e))?
-            {
-                if !r.status() {
-                    return Err(ChainError::TxReverted { call, tx });
-                }
-                return Ok(r);
-            }
-            if start.elapsed() > self.receipt_timeout {
-                return Err(ChainError::NotMined { call, tx, waited: self.receipt_timeout });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
-        }
+        super::client::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
     /// Sends a call and waits until it is mined; reverts are decoded.

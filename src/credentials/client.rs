@@ -173,26 +173,7 @@ impl CredentialsClient {
     ) -> Result<TransactionReceipt> {
         let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
         let tx = *pending.tx_hash();
-        let start = std::time::Instant::now();
-        let mut delay = Duration::from_millis(5);
-        loop {
-            if let Some(r) = self
-                .provider
-                .get_transaction_receipt(tx)
-                .await
-                .map_err(|e| ChainError::rpc(call, e))?
-            {
-                if !r.status() {
-                    return Err(ChainError::TxReverted { call, tx });
-                }
-                return Ok(r);
-            }
-            if start.elapsed() > self.receipt_timeout {
-                return Err(ChainError::NotMined { call, tx, waited: self.receipt_timeout });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
-        }
+        crate::chain::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
     // ------------------------------------------------------------------ reads
