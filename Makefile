@@ -8,6 +8,9 @@ SHELL := /bin/bash
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 CARGO ?= cargo
+# One cargo invocation shape for every test build: the workspace (crate + C library) with the
+# C library's v0.9 ABI on, so the dependencies are built once with one feature set.
+CARGO_TEST_FLAGS := --workspace --locked --features rlnkit-ffi/v09
 
 .PHONY: help deps demo test test-rust bench
 help:
@@ -23,16 +26,18 @@ include $(wildcard mk/*.mk)
 
 # Unit, integration, interop and doc tests; benches are compiled (test profile) so they cannot rot.
 test-rust: deps
-	$(CARGO) test --locked
-	$(CARGO) test --locked --benches --no-run
+	$(CARGO) test $(CARGO_TEST_FLAGS)
+	$(CARGO) test $(CARGO_TEST_FLAGS) --benches --no-run
 
 test: deps $(TEST_TARGETS) test-rust
 
 demo: deps
 	$(CARGO) run --locked --quiet -- demo --chain
 	$(CARGO) run --locked --quiet -- relay demo
+	$(CARGO) run --locked --quiet -- credentials demo
 
 bench: deps
 	$(CARGO) bench --locked --bench rln
 	$(CARGO) bench --locked --bench relay
 	$(CARGO) bench --locked --bench chain
+	$(CARGO) bench --locked --bench credentials

@@ -2,7 +2,7 @@
 //! after a sync, and the tree's memory and disk size at 2^20 members.
 //!
 //! The 10,000 registrations are real `register` transactions on a local anvil started here
-//! (block gas limit raised to 1e9), sent with `MembershipClient::register_many_dev`: 500 per
+//! (block gas limit raised to 1e9), sent with `DevChain::register_many`: 500 per
 //! block, each block mined with `evm_mine`. The 2^20-member store is built directly (same code
 //! path as a sync: `TreeStore::apply` in chunks), since a million registrations on anvil take
 //! about an hour. Memory is measured in child processes (this binary, run again with
@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use alloy::node_bindings::Anvil;
 use criterion::{criterion_group, Criterion};
-use rlnkit::chain::{DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync};
+use rlnkit::chain::{deploy_registry, DeployConfig, PrivateKeySigner, SyncOptions, TreeSync};
 use rlnkit::tree::disk::{ChunkUpdate, LeafChange, TreeStore};
 use rlnkit::tree::{MerkleTree, DEFAULT_DEPTH};
 use rlnkit::{Field, Identity};
@@ -127,13 +127,13 @@ fn chain(c: &mut Criterion) {
     let t = Instant::now();
     let client = rt.block_on(async {
         let (client, _) =
-            MembershipClient::deploy(&anvil.endpoint(), signer, None, &DeployConfig::default())
+            deploy_registry(&anvil.endpoint(), signer, None, &DeployConfig::default())
                 .await
                 .unwrap();
         let ids: Vec<Field> = (0..MEMBERS)
             .map(|i| Identity::from_seed(format!("bench {i}").as_bytes()).commitment())
             .collect();
-        let indices = client.register_many_dev(&ids, 20).await.unwrap();
+        let indices = client.dev().register_many(&ids, 20).await.unwrap();
         assert_eq!(indices, (0..MEMBERS as u32).collect::<Vec<_>>());
         client
     });

@@ -14,9 +14,11 @@ use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use rlnkit::relay::nullifier_log::{NullifierLog, Share};
-use rlnkit::relay::validator::{StaticRoots, Validator, ValidatorConfig, Verdict};
-use rlnkit::relay::{Publisher, WakuMessage};
-use rlnkit::{CircuitKeys, Field, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
+use rlnkit::relay::validator::Precheck;
+use rlnkit::relay::{Publisher, Validator, ValidatorConfig, Verdict, WakuMessage};
+use rlnkit::{
+    CircuitKeys, Field, Identity, MerkleTree, Prover, StaticRoots, UserMessageLimit, Verifier,
+};
 
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -98,7 +100,7 @@ fn throughput(c: &mut Criterion, s: &Setup) {
     // Sanity: every message is valid, alone and batched.
     let v = validator(s);
     for b in &s.valid {
-        assert_eq!(v.validate_encoded_at(b, TOPIC, T0), Verdict::Accept);
+        assert_eq!(v.validate_encoded_at(b, TOPIC, T0).verdict(), Verdict::Accept);
     }
     let mut g = c.benchmark_group("relay validation");
     g.throughput(Throughput::Elements(batch() as u64));
@@ -108,7 +110,7 @@ fn throughput(c: &mut Criterion, s: &Setup) {
             || validator(s),
             |v| {
                 for b in &s.valid {
-                    assert_eq!(v.validate_encoded_at(b, TOPIC, T0), Verdict::Accept);
+                    assert_eq!(v.validate_encoded_at(b, TOPIC, T0).verdict(), Verdict::Accept);
                 }
             },
             BatchSize::PerIteration,
@@ -118,10 +120,10 @@ fn throughput(c: &mut Criterion, s: &Setup) {
         bn.iter_batched(
             || validator(s),
             |v| {
-                let pending: Vec<_> =
-                    s.valid.iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
-                let verdicts = v.finish_batch(pending, T0);
-                assert!(verdicts.iter().all(|x| *x == Verdict::Accept));
+                let batch: Vec<(&[u8], &str)> =
+                    s.valid.iter().map(|b| (b.as_slice(), TOPIC)).collect();
+                let judged = v.validate_batch_at(&batch, T0);
+                assert!(judged.iter().all(|j| j.verdict() == Verdict::Accept));
             },
             BatchSize::PerIteration,
         )
@@ -133,10 +135,16 @@ fn throughput(c: &mut Criterion, s: &Setup) {
         bn.iter_batched(
             || validator(s),
             |v| {
-                let pending: Vec<_> =
-                    s.valid.par_iter().map(|b| v.check_encoded(b, TOPIC, T0).unwrap()).collect();
-                let verdicts = v.finish_batch(pending, T0);
-                assert!(verdicts.iter().all(|x| *x == Verdict::Accept));
+                let waiting: Vec<_> = s
+                    .valid
+                    .par_iter()
+                    .map(|b| match v.precheck(b, TOPIC, T0) {
+                        Precheck::NeedsPairing(w) => w,
+                        Precheck::Judged(j) => panic!("{:?}", j.verdict()),
+                    })
+                    .collect();
+                let judged = v.settle(waiting, T0);
+                assert!(judged.iter().all(|j| j.verdict() == Verdict::Accept));
             },
             BatchSize::PerIteration,
         )
@@ -146,7 +154,7 @@ fn throughput(c: &mut Criterion, s: &Setup) {
 
 fn spam(c: &mut Criterion, s: &Setup) {
     let v = validator(s);
-    assert_eq!(v.validate_encoded_at(&s.valid[0], TOPIC, T0), Verdict::Accept);
+    assert_eq!(v.validate_encoded_at(&s.valid[0], TOPIC, T0).verdict(), Verdict::Accept);
     let tamper = |f: &dyn Fn(&mut WakuMessage)| {
         let mut m = s.sample.clone();
         f(&mut m);
@@ -176,7 +184,7 @@ fn spam(c: &mut Criterion, s: &Setup) {
     let mut g = c.benchmark_group("relay spam rejected before the pairing");
     for (name, bytes, now) in &kinds {
         let pairings = v.metrics().verifications.get();
-        let verdict = v.validate_encoded_at(bytes, TOPIC, *now);
+        let verdict = v.validate_encoded_at(bytes, TOPIC, *now).verdict();
         assert!(verdict != Verdict::Accept, "{name}");
         assert_eq!(v.metrics().verifications.get(), pairings, "{name} needed a pairing");
         g.bench_function(*name, |bn| {

@@ -106,18 +106,18 @@ fn proving(c: &mut Criterion) {
     g.bench_function("load embedded, warm cache", |bn| {
         bn.iter(|| CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap())
     });
-    CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap().prepare_prover();
+    Prover::new(CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap()).prepare();
     g.bench_function("load embedded + proving tables, warm cache", |bn| {
         bn.iter(|| {
-            let keys = CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap();
-            keys.prepare_prover();
-            keys
+            let prover = Prover::new(CircuitKeys::embedded_with_cache(Some(cache.path())).unwrap());
+            prover.prepare();
+            prover
         })
     });
     g.bench_function("proving tables, built (no cache)", |bn| {
         bn.iter_batched(
-            || CircuitKeys::embedded_with_cache(None).unwrap(),
-            |keys| keys.prepare_prover(),
+            || Prover::new(CircuitKeys::embedded_with_cache(None).unwrap()),
+            |prover| prover.prepare(),
             BatchSize::PerIteration,
         )
     });

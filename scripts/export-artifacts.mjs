@@ -3,7 +3,8 @@
 // `forge build` first), into contracts/artifacts/:
 //
 //   <Name>.json      {"abi": [...], "bytecode": {"object": "0x..."}} for RlnMembership,
-//                    LinearPriceCalculator, TestToken and ERC1967Proxy (OpenZeppelin 4.9.6)
+//                    LinearPriceCalculator, TestToken, ERC1967Proxy (OpenZeppelin 4.9.6) and
+//                    ServiceCredentials
 //   libraries.json   how to deploy the Poseidon libraries RlnMembership is linked against
 //
 // RlnMembership calls the external libraries PoseidonT2 and PoseidonT3 (poseidon-solidity 0.0.5). Its
@@ -26,6 +27,7 @@ const CONTRACTS = [
   ['LinearPriceCalculator', 'LinearPriceCalculator.sol'],
   ['TestToken', 'TestToken.sol'],
   ['ERC1967Proxy', 'ERC1967Proxy.sol'],
+  ['ServiceCredentials', 'ServiceCredentials.sol'],
 ];
 const CREATE2_DEPLOYER = '0x4e59b44847b379578588920ca78fbf26c0b4956c';
 

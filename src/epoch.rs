@@ -37,6 +37,7 @@ impl Epoch {
     pub fn from_field(f: Field) -> Self {
         Epoch(f)
     }
+    /// The epoch as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }
@@ -70,9 +71,11 @@ impl RlnIdentifier {
         buf[..b.len()].copy_from_slice(b);
         Field::from_le_bytes(&buf).ok().map(RlnIdentifier)
     }
+    /// An arbitrary field element as an RLN identifier.
     pub fn from_field(f: Field) -> Self {
         RlnIdentifier(f)
     }
+    /// The identifier as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }
@@ -90,12 +93,15 @@ impl Default for RlnIdentifier {
 pub struct ExternalNullifier(Field);
 
 impl ExternalNullifier {
+    /// Poseidon(epoch, rln_identifier).
     pub fn new(epoch: Epoch, rln_identifier: RlnIdentifier) -> Self {
         ExternalNullifier(poseidon2(epoch.as_field(), rln_identifier.as_field()))
     }
+    /// An external nullifier already computed (e.g. read from a proof).
     pub fn from_field(f: Field) -> Self {
         ExternalNullifier(f)
     }
+    /// The external nullifier as a field element.
     pub fn as_field(self) -> Field {
         self.0
     }

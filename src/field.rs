@@ -14,12 +14,24 @@ use sha3::{Digest, Keccak256};
 /// Errors from decoding field elements.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
+    /// Not 32 bytes.
     #[error("a field element is 32 bytes, got {got}")]
-    WrongLength { got: usize },
+    WrongLength {
+        /// The length given.
+        got: usize,
+    },
+    /// Not below the modulus.
     #[error("field element 0x{hex_le} (little-endian) is not canonical: it is not below the BN254 scalar modulus")]
-    NonCanonical { hex_le: String },
+    NonCanonical {
+        /// The bytes in hex, as given (little-endian).
+        hex_le: String,
+    },
+    /// Not a decimal or 0x-hex integer below the modulus.
     #[error("cannot parse {input:?} as a field element: expected a decimal integer or 0x-prefixed big-endian hex below the BN254 scalar modulus")]
-    Parse { input: String },
+    Parse {
+        /// The text given.
+        input: String,
+    },
 }
 
 /// An element of the BN254 scalar field, always canonical.
@@ -120,10 +132,12 @@ impl Field {
         Ok(Field(Fr::from(value)))
     }
 
+    /// Whether this is 0.
     pub fn is_zero(&self) -> bool {
         self.0.is_zero()
     }
 
+    /// Whether this is 1.
     pub fn is_one(&self) -> bool {
         self.0.is_one()
     }

@@ -22,4 +22,23 @@ pub fn decode_all(data: &[u8]) {
         }
         let _ = crate::circuit::verifying_key_from_snarkjs_json(text);
     }
+    decode_waku_message(data);
+}
+
+/// Any bytes either fail to decode as a relayed Waku message or decode to one that re-encodes and
+/// decodes to itself; its signal, hash and proof conversion never panic.
+pub fn decode_waku_message(bytes: &[u8]) {
+    use crate::relay::WakuMessage;
+    if let Ok(msg) = WakuMessage::decode_checked(bytes) {
+        let again = WakuMessage::decode_checked(&msg.to_bytes())
+            .expect("a decoded message re-encodes to a decodable one");
+        assert_eq!(again, msg, "round trip changed the message");
+        let _ = msg.rln_signal();
+        let _ = msg.message_hash("/waku/2/rs/0/0");
+        if let Some(p) = &msg.rate_limit_proof {
+            if let Ok(c) = p.check() {
+                let _ = c.to_rln_proof(Field::ZERO);
+            }
+        }
+    }
 }

@@ -16,12 +16,32 @@ pub const MAX_USER_MESSAGE_LIMIT: u64 = 1 << 16;
 /// Errors from building identities and limits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
+    /// A user message limit of 0 or above 2^16.
     #[error("the user message limit must be between 1 and {MAX_USER_MESSAGE_LIMIT}, got {got}")]
-    LimitOutOfRange { got: u64 },
+    LimitOutOfRange {
+        /// The limit given.
+        got: u64,
+    },
+    /// A message id at or above the member's limit.
     #[error("message id {message_id} is not below the user message limit {limit}")]
-    MessageIdTooLarge { message_id: u64, limit: u64 },
+    MessageIdTooLarge {
+        /// The message id given.
+        message_id: u64,
+        /// The member's limit.
+        limit: u64,
+    },
+    /// An identity secret of zero.
     #[error("the identity secret is zero")]
     ZeroSecret,
+    /// Only one of trapdoor and nullifier was given.
+    #[error("an extended identity needs both its trapdoor and its nullifier, only one is given")]
+    HalfExtended,
+    /// Poseidon(trapdoor, nullifier) is not the secret.
+    #[error("the identity's trapdoor and nullifier do not hash to its secret")]
+    PartsMismatch,
+    /// The commitment given is not Poseidon(secret).
+    #[error("the identity's commitment is not Poseidon(secret)")]
+    CommitmentMismatch,
 }
 
 /// How many messages a member may send per epoch (1..=2^16).
@@ -30,15 +50,18 @@ pub enum IdentityError {
 pub struct UserMessageLimit(u32);
 
 impl UserMessageLimit {
+    /// A limit of 1..=2^16 messages per epoch.
     pub fn new(limit: u64) -> Result<Self, IdentityError> {
         if limit == 0 || limit > MAX_USER_MESSAGE_LIMIT {
             return Err(IdentityError::LimitOutOfRange { got: limit });
         }
         Ok(UserMessageLimit(limit as u32))
     }
+    /// The limit as a number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The limit as a field element (the circuit's `userMessageLimit`).
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -68,9 +91,11 @@ impl From<UserMessageLimit> for u64 {
 pub struct MessageId(u32);
 
 impl MessageId {
+    /// The id as a number.
     pub fn get(self) -> u64 {
         self.0 as u64
     }
+    /// The id as a field element (the circuit's `messageId`).
     pub fn as_field(self) -> Field {
         Field::from_u64(self.0 as u64)
     }
@@ -88,7 +113,11 @@ pub fn rate_commitment(id_commitment: Field, limit: UserMessageLimit) -> Field {
 
 /// An RLN identity. With the extended (Semaphore-style) form the secret is
 /// Poseidon(trapdoor, nullifier); otherwise trapdoor and nullifier are absent.
+///
+/// Deserializing checks the parts against each other (see [`Identity::from_parts`]): a parsed
+/// identity keeps its trapdoor and nullifier, and an inconsistent file is an error.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredIdentity")]
 pub struct Identity {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     trapdoor: Option<Field>,
@@ -96,6 +125,25 @@ pub struct Identity {
     nullifier: Option<Field>,
     secret: Field,
     commitment: Field,
+}
+
+/// An identity as stored (an identity file): the parts before they are checked.
+#[derive(Deserialize)]
+struct StoredIdentity {
+    #[serde(default)]
+    trapdoor: Option<Field>,
+    #[serde(default)]
+    nullifier: Option<Field>,
+    secret: Field,
+    #[serde(default)]
+    commitment: Option<Field>,
+}
+
+impl TryFrom<StoredIdentity> for Identity {
+    type Error = IdentityError;
+    fn try_from(s: StoredIdentity) -> Result<Self, IdentityError> {
+        Identity::from_parts(s.trapdoor, s.nullifier, s.secret, s.commitment)
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -139,6 +187,31 @@ impl Identity {
         let mut id = Self::from_secret(secret)?;
         id.trapdoor = Some(trapdoor);
         id.nullifier = Some(nullifier);
+        Ok(id)
+    }
+
+    /// An identity from stored parts, keeping all of them: the trapdoor and nullifier (both or
+    /// neither) must hash to the secret, and a given commitment must be Poseidon(secret).
+    pub fn from_parts(
+        trapdoor: Option<Field>,
+        nullifier: Option<Field>,
+        secret: Field,
+        commitment: Option<Field>,
+    ) -> Result<Self, IdentityError> {
+        let id = match (trapdoor, nullifier) {
+            (Some(t), Some(n)) => {
+                let id = Self::from_trapdoor_nullifier(t, n)?;
+                if id.secret != secret {
+                    return Err(IdentityError::PartsMismatch);
+                }
+                id
+            }
+            (None, None) => Self::from_secret(secret)?,
+            _ => return Err(IdentityError::HalfExtended),
+        };
+        if commitment.is_some_and(|c| c != id.commitment) {
+            return Err(IdentityError::CommitmentMismatch);
+        }
         Ok(id)
     }
 
@@ -188,9 +261,11 @@ impl Identity {
     pub fn commitment(&self) -> Field {
         self.commitment
     }
+    /// The trapdoor of an extended (Semaphore-style) identity, None otherwise.
     pub fn trapdoor(&self) -> Option<Field> {
         self.trapdoor
     }
+    /// The identity nullifier of an extended identity, None otherwise.
     pub fn nullifier(&self) -> Option<Field> {
         self.nullifier
     }
@@ -222,6 +297,40 @@ mod tests {
         assert_eq!(id.secret(), poseidon2(id.trapdoor().unwrap(), id.nullifier().unwrap()));
         assert_eq!(id.commitment(), poseidon1(id.secret()));
         assert_ne!(Identity::random().secret(), Identity::random().secret());
+    }
+
+    #[test]
+    fn parsing_keeps_every_part_and_checks_them() {
+        let ext = Identity::extended_from_seed(b"parts");
+        let json = serde_json::to_string(&ext).unwrap();
+        let back: Identity = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ext);
+        assert_eq!(back.trapdoor(), ext.trapdoor());
+        assert_eq!(back.nullifier(), ext.nullifier());
+        let plain = Identity::from_seed(b"plain");
+        assert_eq!(
+            serde_json::from_str::<Identity>(&serde_json::to_string(&plain).unwrap()).unwrap(),
+            plain
+        );
+        // Only the secret: the commitment is derived.
+        let only = format!(r#"{{"secret":"{}"}}"#, plain.secret().to_hex());
+        assert_eq!(serde_json::from_str::<Identity>(&only).unwrap(), plain);
+
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["commitment"] = serde_json::to_value(plain.commitment()).unwrap();
+        let err = serde_json::from_value::<Identity>(v.clone()).unwrap_err().to_string();
+        assert!(err.contains("commitment is not Poseidon(secret)"), "{err}");
+        v["secret"] = serde_json::to_value(plain.secret()).unwrap();
+        v["commitment"] = serde_json::to_value(plain.commitment()).unwrap();
+        let err = serde_json::from_value::<Identity>(v.clone()).unwrap_err().to_string();
+        assert!(err.contains("do not hash to its secret"), "{err}");
+        v.as_object_mut().unwrap().remove("nullifier");
+        let err = serde_json::from_value::<Identity>(v).unwrap_err().to_string();
+        assert!(err.contains("only one is given"), "{err}");
+        assert_eq!(
+            Identity::from_parts(None, None, Field::ZERO, None),
+            Err(IdentityError::ZeroSecret)
+        );
     }
 
     #[test]

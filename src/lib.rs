@@ -24,10 +24,10 @@
 //! # Ok(()) }
 //! ```
 
-/// The membership registry on chain: client, tree sync, root sources (alloy).
 pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
+pub mod credentials;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.
@@ -37,29 +37,26 @@ pub mod field;
 pub mod fuzzing;
 /// Identities, id and rate commitments, message limits.
 pub mod identity;
-/// Eight field elements at once with AVX-512 IFMA: MSM bucket work, FFTs, batched Poseidon.
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod ifma;
-/// Slashing spammers (commit-reveal, reward to the relay operator) and paid service credentials.
 pub mod incentives;
-/// nwaku-compatible encrypted credential keystore.
 pub mod keystore;
-/// circomlib-compatible Poseidon.
+/// Eight field elements at once (AVX-512 IFMA lanes): MSM bucket work, FFTs, batched Poseidon.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod lanes;
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
 pub mod proof;
 /// Proof generation.
 pub mod prover;
-/// The rate-limited Waku relay: messages, validator, nullifier log, libp2p node, publisher, metrics.
 pub mod relay;
-/// The capacity simulation: many real relays in one process, honest load and attackers, measured.
+/// The Merkle roots a proof may be made against (one trait, newest last).
+pub mod roots;
 pub mod sim;
 /// The membership Merkle tree.
 pub mod tree;
 /// Proof verification, single and batched.
 pub mod verifier;
 
-pub use chain::{ChainError, MembershipClient, RootSource, TreeSync};
+pub use chain::{ChainError, MembershipReader, MembershipWriter, TreeSync};
 pub use circuit::{CircuitKeys, KeysError, WitnessInput};
 pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};
@@ -69,5 +66,6 @@ pub use proof::{
     recover_secret, Groth16Proof, ProofFormatError, PublicValues, RecoverError, RlnProof,
 };
 pub use prover::{Prover, ProverError, RlnInputs};
+pub use roots::{AcceptedRoots, StaticRoots};
 pub use tree::{root_from_path, MerkleProof, MerkleTree, TreeError};
-pub use verifier::{BatchRejection, Rejection, RootSet, Verifier};
+pub use verifier::{BatchRejection, Rejection, Verifier};

@@ -30,8 +30,12 @@ const FULL_ROUNDS: usize = 8;
 /// Errors of the variable-arity entry point.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoseidonError {
+    /// Too few or too many inputs.
     #[error("Poseidon takes 1 to {MAX_INPUTS} inputs, got {got}")]
-    Arity { got: usize },
+    Arity {
+        /// The number of inputs given.
+        got: usize,
+    },
 }
 
 #[inline(always)]
@@ -193,18 +197,18 @@ impl<const T: usize> Schedule<T> {
         for (k, sp) in &self.partial {
             let s0 = pow5(state[0] + k);
             let mut new0 = sp.row[0] * s0;
-            for j in 1..T {
-                new0 += sp.row[j] * state[j];
+            for (r, s) in sp.row.iter().zip(state.iter()).skip(1) {
+                new0 += *r * *s;
             }
-            for i in 1..T {
-                state[i] += sp.col[i] * s0;
+            for (s, c) in state.iter_mut().zip(sp.col.iter()).skip(1) {
+                *s += *c * s0;
             }
             state[0] = new0;
         }
         // The carried block leaves element 0 alone.
         let s = *state;
-        for i in 1..T {
-            state[i] = (1..T).fold(Fr::zero(), |acc, j| acc + self.carried[i][j] * s[j]);
+        for (i, si) in state.iter_mut().enumerate().skip(1) {
+            *si = (1..T).fold(Fr::zero(), |acc, j| acc + self.carried[i][j] * s[j]);
         }
         for c in &self.last_full {
             self.full_round(state, c);
@@ -287,7 +291,7 @@ pub(crate) fn hash2_fill(out: &mut [Fr], pair: impl Fn(usize) -> (Fr, Fr)) {
     #[allow(unused_mut)]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if crate::ifma::available() {
+    if crate::lanes::available() {
         for (c, chunk) in out.chunks_exact_mut(8).enumerate() {
             let (mut left, mut right) = ([Fr::zero(); 8], [Fr::zero(); 8]);
             for k in 0..8 {
@@ -383,7 +387,7 @@ mod tests {
         let want: Vec<Field> = pairs.iter().map(|&(a, b)| poseidon2(a, b)).collect();
         assert_eq!(poseidon2_many(&pairs), want);
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(crate::ifma::scalar_only(|| poseidon2_many(&pairs)), want, "the scalar path");
+        assert_eq!(crate::lanes::scalar_only(|| poseidon2_many(&pairs)), want, "the scalar path");
         assert!(poseidon2_many(&[]).is_empty());
     }
 

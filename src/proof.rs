@@ -19,12 +19,30 @@ pub const RLN_PROOF_BYTES: usize = GROTH16_PROOF_BYTES + 5 * 32;
 /// Errors from decoding proofs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofFormatError {
+    /// Wrong length.
     #[error("expected {expected} bytes, got {got}")]
-    Length { expected: usize, got: usize },
+    Length {
+        /// The length of the form.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// A point is not on its curve or not in the prime-order subgroup.
     #[error("the Groth16 proof bytes are not valid compressed curve points in the right subgroup")]
     InvalidPoints,
+    /// The points decode, but not from their one canonical encoding (e.g. a point at infinity
+    /// with coordinate bits set): a second encoding of the same proof is refused.
+    #[error("the Groth16 proof bytes are not the canonical encoding of their points")]
+    NonCanonicalPoints,
+    /// A public value is not a canonical field element.
     #[error("public value `{name}`: {source}")]
-    Value { name: &'static str, source: FieldError },
+    Value {
+        /// The public value's name (`y`, `root`, ...).
+        name: &'static str,
+        /// Why it is not canonical.
+        source: FieldError,
+    },
+    /// The snarkjs JSON is malformed (the message says where).
     #[error("snarkjs proof JSON: {0}")]
     Json(String),
 }
@@ -32,10 +50,13 @@ pub enum ProofFormatError {
 /// Errors from secret recovery.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoverError {
+    /// The shares' nullifiers differ.
     #[error("the two shares have different nullifiers: they are not from one member in one epoch")]
     DifferentNullifiers,
+    /// The shares' external nullifiers differ.
     #[error("the two shares have different external nullifiers (epoch or application differ)")]
     DifferentExternalNullifiers,
+    /// The shares have the same x (no secret to recover).
     #[error(
         "the two shares have the same x: they are one message sent twice, which reveals nothing"
     )]
@@ -45,8 +66,11 @@ pub enum RecoverError {
 /// A Groth16 proof over BN254: A, C in G1 and B in G2 (validated points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Groth16Proof {
+    /// A, in G1.
     pub a: G1Affine,
+    /// B, in G2.
     pub b: G2Affine,
+    /// C, in G1.
     pub c: G1Affine,
 }
 
@@ -90,7 +114,18 @@ impl Groth16Proof {
             && proof.c.is_on_curve()
             && proof.b.is_on_curve()
             && g2_in_subgroup(&proof.b);
-        valid.then(|| Groth16Proof::from(proof)).ok_or(ProofFormatError::InvalidPoints)
+        if !valid {
+            return Err(ProofFormatError::InvalidPoints);
+        }
+        // arkworks reads a point at infinity from its flag alone; only the canonical bytes pass.
+        let mut again = [0u8; GROTH16_PROOF_BYTES];
+        proof
+            .serialize_compressed(&mut again[..])
+            .map_err(|_| ProofFormatError::NonCanonicalPoints)?;
+        if again[..] != bytes[..] {
+            return Err(ProofFormatError::NonCanonicalPoints);
+        }
+        Ok(Groth16Proof::from(proof))
     }
 
     /// Parses snarkjs's `proof.json` (`pi_a`, `pi_b` with [c0, c1] coordinates, `pi_c`).
@@ -226,7 +261,9 @@ impl PublicValues {
 /// An RLN proof: the Groth16 proof and the public values it proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RlnProof {
+    /// The Groth16 proof.
     pub proof: Groth16Proof,
+    /// The public values it proves.
     pub values: PublicValues,
 }
 
@@ -303,6 +340,30 @@ mod tests {
         other = s2;
         other.external_nullifier = Field::ZERO;
         assert_eq!(recover_secret(&s1, &other), Err(RecoverError::DifferentExternalNullifiers));
+    }
+
+    #[test]
+    fn infinity_with_coordinate_bits_is_not_a_second_encoding() {
+        // Found by tests/decoders.rs: B's infinity flag (0x40) with a stray coordinate bit.
+        let a = [
+            119, 195, 25, 89, 76, 46, 96, 132, 156, 18, 0, 57, 10, 1, 76, 81, 22, 5, 15, 44, 23, 2,
+            84, 165, 72, 25, 60, 27, 5, 49, 19, 8,
+        ];
+        let c = [
+            68, 19, 35, 8, 104, 12, 71, 26, 126, 166, 99, 1, 33, 195, 45, 138, 66, 96, 62, 166, 40,
+            64, 43, 65, 29, 13, 27, 1, 86, 56, 56, 20,
+        ];
+        let mut bytes = [0u8; GROTH16_PROOF_BYTES];
+        bytes[..32].copy_from_slice(&a);
+        bytes[96..].copy_from_slice(&c);
+        bytes[95] = 0x40;
+        let canonical = Groth16Proof::from_bytes(&bytes).expect("canonical infinity decodes");
+        assert_eq!(canonical.to_bytes(), bytes);
+        bytes[95] = 0x41;
+        assert!(matches!(
+            Groth16Proof::from_bytes(&bytes),
+            Err(ProofFormatError::NonCanonicalPoints)
+        ));
     }
 
     /// A point of E'(Fq2), not necessarily in the subgroup.

@@ -1,17 +1,19 @@
 //! Proof generation: the circuit's public values computed natively, the witness from the circuit's
 //! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
 
-pub(crate) mod groth16;
-pub mod msm;
+mod groth16;
+pub(crate) mod msm;
+mod tables;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ark_bn254::{Bn254, Fr};
 use ark_circom::CircomReduction;
 use ark_groth16::Groth16;
 use ark_std::UniformRand;
-pub use groth16::WireSums;
+use groth16::WireSums;
 use rand::{CryptoRng, RngCore};
+use tables::ProvingTables;
 
 use crate::circuit::{CircuitKeys, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
 use crate::epoch::ExternalNullifier;
@@ -20,20 +22,30 @@ use crate::identity::{rate_commitment, IdentityError, UserMessageLimit};
 use crate::poseidon::{poseidon1, poseidon3};
 use crate::proof::{Groth16Proof, PublicValues, RlnProof};
 use crate::tree::{root_from_path, MerkleProof, TreeError};
+use crate::verifier::Verifier;
 
 /// Errors from proof generation.
 #[derive(Debug, thiserror::Error)]
 pub enum ProverError {
+    /// The message id is not below the limit.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// The Merkle path is malformed (depth, index bits).
     #[error("invalid Merkle path: {0}")]
     Path(#[from] TreeError),
+    /// The witness generator failed (a circuit assertion, the driver's message).
     #[error("the circuit rejected the inputs: {0}")]
     Witness(String),
+    /// The witness's public signals are not the values computed natively.
     #[error("the witness's public signals differ from the values computed for these inputs (signal {index}); are the keys for an RLN v2 circuit?")]
-    PublicSignalMismatch { index: usize },
+    PublicSignalMismatch {
+        /// The first differing signal (0: y, 1: root, 2: nullifier, 3: x, 4: external nullifier).
+        index: usize,
+    },
+    /// The keys and the witness do not fit (sizes), or ark-groth16 failed.
     #[error("Groth16 proving failed: {0}")]
     Groth16(String),
+    /// The proof did not pass the self-check.
     #[error("the inputs do not satisfy the circuit (the proof made from them does not verify): check the message id, limit and Merkle path")]
     Unsatisfied,
 }
@@ -41,10 +53,15 @@ pub enum ProverError {
 /// What a member proves for one message.
 #[derive(Debug, Clone, Copy)]
 pub struct RlnInputs<'a> {
+    /// The member's identity secret.
     pub identity_secret: Field,
+    /// The member's user message limit.
     pub limit: UserMessageLimit,
+    /// The message's id in the epoch (below the limit).
     pub message_id: u64,
+    /// The member's Merkle path.
     pub merkle_proof: &'a MerkleProof,
+    /// Poseidon(epoch, rln_identifier).
     pub external_nullifier: ExternalNullifier,
     /// hash_to_field(signal).
     pub x: Field,
@@ -101,18 +118,59 @@ impl<'a> RlnInputs<'a> {
 }
 
 /// Generates RLN proofs with one set of circuit keys.
+///
+/// The prover owns what it makes from the keys: the proving key's fixed-base tables (~40 MB,
+/// made at the first proof or by [`Prover::prepare`], kept in the key cache) and the verifier of
+/// its self-check. Clones share them, so make one prover per keys and clone it.
 #[derive(Clone)]
 pub struct Prover {
     keys: Arc<CircuitKeys>,
+    precomputed: Arc<Precomputed>,
+}
+
+/// What a prover makes from its keys, shared by its clones.
+struct Precomputed {
+    tables: OnceLock<ProvingTables>,
+    /// Checks every proof before it is returned.
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover")
+            .field("keys", &self.keys)
+            .field("tables", &self.precomputed.tables.get().is_some())
+            .finish()
+    }
+}
+
+/// A witness and its wire sums: what a member's later proofs start from.
+struct WitnessSums {
+    witness: Vec<Fr>,
+    sums: WireSums,
 }
 
 impl Prover {
+    /// A prover with these keys (cheap: the tables are made at the first proof).
     pub fn new(keys: Arc<CircuitKeys>) -> Self {
-        Prover { keys }
+        let verifier = Verifier::from_prepared(keys.prepared_verifying_key().clone());
+        Prover { keys, precomputed: Arc::new(Precomputed { tables: OnceLock::new(), verifier }) }
     }
 
+    /// The circuit keys.
     pub fn keys(&self) -> &Arc<CircuitKeys> {
         &self.keys
+    }
+
+    /// Makes the proving tables now (read from the key cache, or built in about a second and
+    /// cached) instead of at the first proof: call it at startup where the first proof's
+    /// latency matters.
+    pub fn prepare(&self) {
+        self.tables();
+    }
+
+    fn tables(&self) -> &ProvingTables {
+        self.precomputed.tables.get_or_init(|| ProvingTables::load(&self.keys))
     }
 
     /// Proves one message with OS randomness.
@@ -127,41 +185,64 @@ impl Prover {
         rng: &mut R,
     ) -> Result<RlnProof, ProverError> {
         let expected = inputs.public_values()?;
-        let proof = self.prove_witness_input_with_rng(&inputs.witness_input(), rng)?;
-        if let Some(index) =
-            expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
-        {
-            return Err(ProverError::PublicSignalMismatch { index });
-        }
-        Ok(proof)
+        self.run(&inputs.witness_input(), Some(&expected), None, rng).map(|(proof, _)| proof)
     }
 
     /// Proves raw circuit inputs (e.g. a circom `input.json`); the public values are read from
     /// the witness.
     pub fn prove_witness_input(&self, input: &WitnessInput) -> Result<RlnProof, ProverError> {
-        self.prove_witness_input_with_rng(input, &mut rand::rngs::OsRng)
+        self.run(input, None, None, &mut rand::rngs::OsRng).map(|(proof, _)| proof)
     }
 
-    fn prove_witness_input_with_rng<R: RngCore + CryptoRng>(
+    /// The proving pipeline, shared by [`Prover`] and [`MemberProver`]: the witness, Groth16
+    /// (the wire sums from `earlier`'s when given), the self-check, and the public values
+    /// compared with `expected` when given. Returns the witness and its sums with the proof.
+    fn run<R: RngCore + CryptoRng>(
         &self,
         input: &WitnessInput,
+        expected: Option<&PublicValues>,
+        earlier: Option<&WitnessSums>,
         rng: &mut R,
-    ) -> Result<RlnProof, ProverError> {
-        let witness = self.keys.witness.generate(input).map_err(ProverError::Witness)?;
-        let proof = self.prove_witness(&witness, Fr::rand(rng), Fr::rand(rng))?;
-        self.checked(&witness, proof)
-    }
-
-    /// The RLN proof of a Groth16 proof over `witness`, checked.
-    fn checked(&self, witness: &[Fr], proof: Groth16Proof) -> Result<RlnProof, ProverError> {
+    ) -> Result<(RlnProof, WitnessSums), ProverError> {
+        let witness =
+            self.keys.witness_generator().generate(input).map_err(ProverError::Witness)?;
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        let (proof, sums) = self.groth16(&witness, earlier, r, s)?;
         let signals: [Field; PUBLIC_SIGNALS] =
             std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
         // Our witness driver turns a failed circom assertion into an error, but a generator
         // from elsewhere may check less, and a witness can be passed in directly. Checking costs
-        // one verification (~1.3 ms) and guarantees we never hand out a proof nobody accepts.
-        self.keys.verifier().verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
-        Ok(proof)
+        // one verification (~1 ms) and guarantees we never hand out a proof nobody accepts.
+        self.precomputed.verifier.verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
+        if let Some(index) = expected.and_then(|expected| {
+            expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
+        }) {
+            return Err(ProverError::PublicSignalMismatch { index });
+        }
+        Ok((proof, WitnessSums { witness, sums }))
+    }
+
+    /// Groth16 over a full witness: the wire sums (from `earlier`'s when given, adding only the
+    /// changed wires) and the quotient side by side, then the assembly with r and s.
+    fn groth16(
+        &self,
+        witness: &[Fr],
+        earlier: Option<&WitnessSums>,
+        r: Fr,
+        s: Fr,
+    ) -> Result<(Groth16Proof, WireSums), ProverError> {
+        self.check_witness_len(witness)?;
+        let tables = self.tables();
+        let (sums, h) = rayon::join(
+            || match earlier {
+                Some(e) => groth16::wire_sums_from(tables, &e.witness, &e.sums, witness).0,
+                None => groth16::wire_sums(tables, witness),
+            },
+            || groth16::quotient_sum(tables, &self.keys.constraints, witness),
+        );
+        let h = h.map_err(ProverError::Groth16)?;
+        Ok((groth16::assemble(&self.keys.proving_key, &sums, h, r, s).into(), sums))
     }
 
     fn check_witness_len(&self, witness: &[Fr]) -> Result<(), ProverError> {
@@ -179,16 +260,7 @@ impl Prover {
     /// Groth16 over a full witness with explicit blinding scalars r, s (the quotient and the wire
     /// sums computed side by side; same result as [`Prover::prove_witness_reference`]).
     pub fn prove_witness(&self, witness: &[Fr], r: Fr, s: Fr) -> Result<Groth16Proof, ProverError> {
-        self.check_witness_len(witness)?;
-        let pk = &self.keys.proving_key;
-        let cs = &self.keys.constraints;
-        let tables = self.keys.proving_tables();
-        let (sums, h) = rayon::join(
-            || groth16::wire_sums(tables, witness),
-            || groth16::h_sum(tables, cs, witness),
-        );
-        let h = h.map_err(ProverError::Groth16)?;
-        Ok(groth16::assemble(pk, &sums, h, r, s).into())
+        self.groth16(witness, None, r, s).map(|(proof, _)| proof)
     }
 
     /// Groth16 over a full witness by the unmodified `ark-groth16` prover (the reference the fast
@@ -231,32 +303,27 @@ impl Prover {
             limit,
             root: root_from_path(leaf, merkle_proof),
             path: merkle_proof.clone(),
-            cache: Mutex::new(None),
+            first: Mutex::new(None),
         })
     }
 }
 
-/// What a member's first proof under a root leaves for the next ones: its witness and the wire
-/// sums over it.
-struct MemberCache {
-    witness: Vec<Fr>,
-    sums: WireSums,
-}
-
-/// Proves one member's messages under one Merkle root, caching what does not change between
+/// Proves one member's messages under one Merkle root, keeping what does not change between
 /// messages (the identity and Merkle-path part of the witness and its multi-scalar products).
 ///
-/// The cache is exact whatever the circuit: a later witness is combined with the cached sums
-/// through the differences of the wires that changed, so a stale cache costs time, never
-/// correctness. [`MemberProver::update_path`] drops it when the member's path (hence the root)
-/// changes. Every proof is verified before it is returned, like [`Prover::prove`].
+/// Reusing the first proof's parts is exact whatever the circuit: a later witness is combined
+/// with the kept sums through the differences of the wires that changed, so stale parts cost
+/// time, never correctness. [`MemberProver::update_path`] drops them when the member's path
+/// (hence the root) changes. Every proof is verified before it is returned, like
+/// [`Prover::prove`].
 pub struct MemberProver {
     prover: Prover,
     identity_secret: Field,
     limit: UserMessageLimit,
     path: MerkleProof,
     root: Field,
-    cache: Mutex<Option<Arc<MemberCache>>>,
+    /// The first proof's witness and wire sums under this path.
+    first: Mutex<Option<Arc<WitnessSums>>>,
 }
 
 impl std::fmt::Debug for MemberProver {
@@ -274,20 +341,20 @@ impl MemberProver {
         self.root
     }
 
-    /// Whether a previous proof's parts are cached.
+    /// Whether a previous proof's parts are kept for the next one.
     pub fn is_warm(&self) -> bool {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.first.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
-    /// Replaces the member's Merkle path (after the tree changed); drops the cache if the path
-    /// differs.
+    /// Replaces the member's Merkle path (after the tree changed); drops the kept parts if the
+    /// path differs.
     pub fn update_path(&mut self, merkle_proof: &MerkleProof) -> Result<(), ProverError> {
         merkle_proof.validate(CIRCUIT_DEPTH)?;
         if *merkle_proof != self.path {
             let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
             self.root = root_from_path(leaf, merkle_proof);
             self.path = merkle_proof.clone();
-            *self.cache.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+            *self.first.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         }
         Ok(())
     }
@@ -334,33 +401,30 @@ impl MemberProver {
     ) -> Result<RlnProof, ProverError> {
         let inputs = self.inputs(message_id, external_nullifier, x);
         let expected = inputs.public_values()?;
-        let keys = &self.prover.keys;
-        let witness =
-            keys.witness.generate(&inputs.witness_input()).map_err(ProverError::Witness)?;
-        self.prover.check_witness_len(&witness)?;
-        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let pk = &keys.proving_key;
-        let cs = &keys.constraints;
-        let tables = keys.proving_tables();
-        let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let (sums, h) = rayon::join(
-            || match &cached {
-                Some(c) => groth16::wire_sums_from(tables, &c.witness, &c.sums, &witness).0,
-                None => groth16::wire_sums(tables, &witness),
-            },
-            || groth16::h_sum(tables, cs, &witness),
-        );
-        let h = h.map_err(ProverError::Groth16)?;
-        let proof = self.prover.checked(&witness, groth16::assemble(pk, &sums, h, r, s).into())?;
-        if let Some(index) =
-            expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
-        {
-            return Err(ProverError::PublicSignalMismatch { index });
-        }
-        if cached.is_none() {
-            *self.cache.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(Arc::new(MemberCache { witness, sums }));
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (proof, parts) =
+            self.prover.run(&inputs.witness_input(), Some(&expected), first.as_deref(), rng)?;
+        if first.is_none() {
+            *self.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(parts));
         }
         Ok(proof)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_the_tables_and_a_new_prover_has_its_own() {
+        let keys = CircuitKeys::embedded().unwrap();
+        let prover = Prover::new(keys.clone());
+        let clone = prover.clone();
+        assert!(clone.precomputed.tables.get().is_none(), "tables are made at the first use");
+        prover.prepare();
+        assert!(clone.precomputed.tables.get().is_some(), "a clone sees the tables made");
+        assert!(std::ptr::eq(prover.tables(), clone.tables()));
+        let other = Prover::new(keys);
+        assert!(other.precomputed.tables.get().is_none());
     }
 }

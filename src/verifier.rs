@@ -4,7 +4,6 @@
 mod fixed_base;
 mod pairing;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -18,15 +17,22 @@ use rayon::prelude::*;
 
 use crate::field::{hash_to_field, Field};
 use crate::proof::RlnProof;
+use crate::roots::AcceptedRoots;
 
 /// Why a proof was not accepted. Decoding errors are separate (see `proof::ProofFormatError`):
 /// a `Rejection` is about a well-formed proof.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
+    /// The proof's root is not one the verifier accepts.
     #[error("root {root} is not in the window of acceptable roots")]
-    RootNotAccepted { root: Field },
+    RootNotAccepted {
+        /// The proof's root.
+        root: Field,
+    },
+    /// The proof is for another signal.
     #[error("x is not hash_to_field(signal): the proof is for another message")]
     SignalMismatch,
+    /// The pairing check failed.
     #[error("the Groth16 proof does not verify for these public values")]
     InvalidProof,
 }
@@ -35,33 +41,8 @@ pub enum Rejection {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} of the batch's proofs do not verify (indices {bad:?})", bad.len())]
 pub struct BatchRejection {
+    /// Indices of the proofs that do not verify, ascending.
     pub bad: Vec<usize>,
-}
-
-/// A set of roots a verifier accepts (a static list, or the chain's recent roots).
-pub trait RootSet {
-    fn contains_root(&self, root: &Field) -> bool;
-}
-
-impl RootSet for [Field] {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl<const N: usize> RootSet for [Field; N] {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl RootSet for Vec<Field> {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
-}
-impl RootSet for HashSet<Field> {
-    fn contains_root(&self, root: &Field) -> bool {
-        self.contains(root)
-    }
 }
 
 /// Verifies RLN proofs with one verifying key, prepared once.
@@ -118,10 +99,12 @@ struct InputTables {
 const TABLES_AFTER: usize = 16;
 
 impl Verifier {
+    /// A verifier for a verifying key (prepared here).
     pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
         Self::from_prepared(ark_groth16::prepare_verifying_key(vk))
     }
 
+    /// A verifier for an already prepared verifying key.
     pub fn from_prepared(pvk: PreparedVerifyingKey<Bn254>) -> Self {
         let beta_g2_prepared = pvk.vk.beta_g2.into();
         Verifier { pvk, beta_g2_prepared, tables: Arc::default() }
@@ -164,7 +147,7 @@ impl Verifier {
     /// Checks the Groth16 equation for the proof's own public values (no root or signal check):
     /// e(A, B) · e(L, −γ) · e(C, −δ) = e(α, β), with e(α, β) precomputed and one final
     /// exponentiation. With two or more rayon threads the Miller loop of (A, B), with B's line
-    /// coefficients, is offered to another core (see [`overlap`]) while this thread makes the
+    /// coefficients, is offered to another core (see `overlap`) while this thread makes the
     /// input sum and the loop of the two fixed-key pairs; with one, a single loop does all three.
     pub fn verify_proof(&self, proof: &RlnProof) -> Result<(), Rejection> {
         let ml = if rayon::current_num_threads() < 2 {
@@ -218,7 +201,7 @@ impl Verifier {
         &self,
         proof: &RlnProof,
         signal: &[u8],
-        roots: &(impl RootSet + ?Sized),
+        roots: &(impl AcceptedRoots + ?Sized),
     ) -> Result<(), Rejection> {
         if proof.values.x != hash_to_field(signal) {
             return Err(Rejection::SignalMismatch);
@@ -236,6 +219,7 @@ impl Verifier {
         self.verify_batch_with_rng(proofs, &mut rand::rngs::OsRng)
     }
 
+    /// As [`Verifier::verify_batch`], with the rng that draws the combination's coefficients.
     pub fn verify_batch_with_rng<R: RngCore>(
         &self,
         proofs: &[RlnProof],

@@ -5,12 +5,13 @@ mod anvil;
 
 use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::{
-    ChainError, ContractRoots, DeployConfig, MembershipClient, RlnMembershipErrors, RootSource,
-    SyncOptions, TreeSync, U256,
+    ChainError, ContractRoots, DeployConfig, MembershipReader, RlnMembershipErrors, SyncOptions,
+    TreeSync, U256,
 };
+use rlnkit::incentives::{slash_member, SlashConfig, SlashError};
 use rlnkit::{
-    CircuitKeys, Epoch, ExternalNullifier, Field, Identity, Prover, RlnIdentifier, RlnInputs,
-    UserMessageLimit, Verifier,
+    AcceptedRoots, CircuitKeys, Epoch, ExternalNullifier, Field, Identity, Prover, RlnIdentifier,
+    RlnInputs, UserMessageLimit, Verifier,
 };
 
 fn ids(prefix: &str, n: usize) -> Vec<Identity> {
@@ -31,7 +32,7 @@ async fn register_many_then_prove_against_the_contract() {
     assert_eq!(reg.index, 80);
     assert_eq!(reg.deposit, U256::from(limit) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
     let info = client.membership_info(alice.commitment()).await.unwrap().unwrap();
-    assert_eq!((info.index, info.rate_limit, info.holder), (80, limit, client.sender().unwrap()));
+    assert_eq!((info.index, info.rate_limit, info.holder), (80, limit, client.sender()));
     assert_eq!(
         info.rate_commitment,
         alice.rate_commitment(UserMessageLimit::new(limit as u64).unwrap())
@@ -56,9 +57,12 @@ async fn register_many_then_prove_against_the_contract() {
     let path = client.merkle_proof(80).await.unwrap();
     assert_eq!(path, sync.tree().proof(80).unwrap());
     let contract_roots = ContractRoots::new(client.clone()).await.unwrap();
-    let recent = contract_roots.recent_roots();
-    assert_eq!(recent[0], root);
-    assert_eq!(&sync.recent_roots()[..recent.len()], &recent[..]);
+    // Both list the newest root last; the contract keeps fewer.
+    let recent = contract_roots.roots();
+    assert_eq!(recent.last(), Some(&root));
+    let synced = sync.recent_roots();
+    assert_eq!(&synced[synced.len() - recent.len()..], &recent[..]);
+    assert!(contract_roots.contains_root(&root) && sync.store().contains_root(&root));
 
     // A proof from the contract's path verifies against the contract's recent roots.
     let keys = CircuitKeys::embedded().unwrap();
@@ -92,14 +96,14 @@ async fn slashing_pays_the_reporter_and_the_treasury() {
 
     let reporter = anvil::client_as(&node, &d, 1).await;
     let thief = anvil::client_as(&node, &d, 2).await;
-    let me = reporter.sender().unwrap();
+    let me = reporter.sender();
     // Reveal without a commit (a copied reveal from another sender) fails by name.
-    let e = thief.reveal_slash(spammer.secret(), thief.sender().unwrap()).await.unwrap_err();
+    let e = thief.reveal_slash(spammer.secret(), thief.sender()).await.unwrap_err();
     assert!(matches!(e.registry_error(), Some(RlnMembershipErrors::SlashNotCommitted(_))), "{e}");
     assert!(e.to_string().contains("SlashNotCommitted("), "{e}");
 
     let commit = reporter.commit_slash(spammer.secret(), me).await.unwrap();
-    assert_eq!(commit.commitment, rlnkit::chain::slash_commitment(spammer.secret(), me, me));
+    assert_eq!(commit.commitment, rlnkit::incentives::slash_commitment(spammer.secret(), me, me));
     // The thief copies the reveal (same secret and receiver) from its own account: no commitment of its own.
     let e = thief.reveal_slash(spammer.secret(), me).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("SlashNotCommitted"));
@@ -129,9 +133,12 @@ async fn slashing_pays_the_reporter_and_the_treasury() {
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().leaf(reg.index as u64).unwrap(), Field::ZERO);
     assert_eq!(sync.tree().root(), owner.root().await.unwrap());
-    // slash() does commit + reveal in one call; a second slash finds nothing.
-    let e = reporter.slash(spammer.secret(), me).await.unwrap_err();
-    assert_eq!(e.revert_name(), Some("NothingToSlash"), "{e}");
+    // The incentives flow does commit + reveal in one call; a second slash finds nothing, and the
+    // registry's NothingToSlash arrives as a typed error.
+    let config = SlashConfig { poll: std::time::Duration::from_millis(20), ..SlashConfig::new(me) };
+    let (commit, again) = slash_member(&reporter, &config, spammer.secret()).await;
+    assert!(commit.is_some(), "the commitment itself is accepted");
+    assert!(matches!(again, Err(SlashError::AlreadySlashed)), "{again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,22 +162,17 @@ async fn reverts_and_connection_errors_are_clear() {
     let e = client.erase(&[id.commitment()], false).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("CannotEraseActiveMembership"));
 
-    let e =
-        MembershipClient::connect(&node.endpoint(), None, d.registry, Some(1)).await.unwrap_err();
+    let e = MembershipReader::connect(&node.endpoint(), d.registry, Some(1)).await.unwrap_err();
     assert!(matches!(e, ChainError::WrongChain { expected: 1, got: 31337 }), "{e}");
     assert!(e.to_string().contains("chain 31337, expected chain 1"));
-    let e =
-        MembershipClient::connect("http://127.0.0.1:1", None, d.registry, None).await.unwrap_err();
+    let e = MembershipReader::connect("http://127.0.0.1:1", d.registry, None).await.unwrap_err();
     assert!(matches!(e, ChainError::Unreachable { .. }), "{e}");
-    let e = MembershipClient::connect(&node.endpoint(), None, node.addresses()[5], None)
-        .await
-        .unwrap_err();
+    let e =
+        MembershipReader::connect(&node.endpoint(), node.addresses()[5], None).await.unwrap_err();
     assert!(matches!(e, ChainError::NoContract { .. }), "{e}");
-    let reader = MembershipClient::connect(&node.endpoint(), None, d.registry, None).await.unwrap();
-    assert!(matches!(
-        reader.register(id.commitment(), 20, &[]).await,
-        Err(ChainError::NoSigner { .. })
-    ));
+    // A reader cannot send transactions at all (a compile error: see MembershipReader's docs).
+    let reader = MembershipReader::connect(&node.endpoint(), d.registry, None).await.unwrap();
+    assert_eq!(reader.root().await.unwrap(), client.root().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,12 +216,14 @@ async fn lifecycle_erase_withdraw_and_sync() {
         (0..6).map(|i| sync.tree().leaf(i).unwrap()).collect::<Vec<_>>()
     );
 
-    // Deposits of erased memberships are locked for the withdrawal delay (5 blocks).
+    // Deposits of erased memberships are locked for the withdrawal delay (5 blocks) after their
+    // leaves left the tree: ms[3] (erased fully) and ms[4] (slot reused) are paid; ms[1] and ms[2]
+    // stay locked (and slashable) while their lazily erased leaves can still prove.
     let e = client.withdraw(None).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("NothingToWithdraw"), "{e}");
     p.anvil_mine(Some(6), None).await.unwrap();
     let got = client.withdraw(None).await.unwrap();
-    assert_eq!(got, U256::from(4 * 20) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
+    assert_eq!(got, U256::from(2 * 20) * U256::from(rlnkit::chain::TOKEN_UNIT / 20));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,9 +286,11 @@ async fn sync_follows_an_identity_registering_again() {
     let p = client.provider();
     p.anvil_increase_time(200).await.unwrap();
     p.anvil_mine(Some(1), None).await.unwrap();
-    client.erase(&[ms[0].commitment()], false).await.unwrap();
+    // Erased fully: a lazily erased leaf would keep its deposit locked, and the identity could not
+    // register again until the leaf left the tree and the delay passed.
+    client.erase(&[ms[0].commitment()], true).await.unwrap();
     p.anvil_mine(Some(6), None).await.unwrap();
-    // The same identity registers again (a new slot: the old one is reused LIFO by ms[0] itself or not).
+    // The same identity registers again (its released deposit is credited to the holder).
     client.register(ms[0].commitment(), 40, &[]).await.unwrap();
     sync.sync(|_| {}).await.unwrap();
     assert_eq!(sync.tree().root(), client.root().await.unwrap());
@@ -298,7 +304,7 @@ async fn register_many_dev_mines_windows_and_restores_automine() {
     let before = client.block_number().await.unwrap();
     // Anvil's default 30M gas limit holds about 15 registrations (at ~2M gas reserved each).
     let members: Vec<Field> = ids("dev", 40).iter().map(|m| m.commitment()).collect();
-    let indices = client.register_many_dev(&members, 20).await.unwrap();
+    let indices = client.dev().register_many(&members, 20).await.unwrap();
     assert_eq!(indices, (0..40).collect::<Vec<u32>>());
     // One approval block, then one block per window.
     let mined = client.block_number().await.unwrap() - before;
@@ -316,7 +322,7 @@ async fn register_many_dev_mines_windows_and_restores_automine() {
         .unwrap();
     assert_eq!((r.root, r.members), (client.root().await.unwrap(), 43));
     // A registration that reverts (duplicate) is reported, and automine is still restored.
-    let err = client.register_many_dev(&members[..1], 20).await.unwrap_err();
+    let err = client.dev().register_many(&members[..1], 20).await.unwrap_err();
     assert!(matches!(err, ChainError::TxReverted { .. } | ChainError::Reverted { .. }), "{err}");
     assert!(p.anvil_get_auto_mine().await.unwrap());
 }

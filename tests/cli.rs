@@ -153,3 +153,183 @@ fn prove_verify_recover_from_the_command_line() {
     assert_eq!(missing.status.code(), Some(2));
     assert_eq!(json(&missing)["success"], false);
 }
+
+/// rlnkit with RLNKIT_KEYSTORE_PASSWORD set (the keystore commands read the password from it).
+fn rlnkit_pw(dir: &Path, args: &[&str], password: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlnkit"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RLNKIT_IDENTITY_SECRET")
+        .env_remove("RUST_LOG")
+        .env("RLNKIT_KEYSTORE_PASSWORD", password)
+        .output()
+        .expect("run rlnkit")
+}
+
+/// js-waku's key for chain 11155111, this contract as given, index 7 (../shared/interop/keystore).
+const JS_WAKU_KEY: &str = "4024DF8052A24A2A917CF8177F1CC7558CC298FA98BE3FB45C3AAC9668F79B39";
+const SEPOLIA_CONTRACT: &str = "0xCB33Aa5B38d79E3D9Fa8B10afF38AA201399a7e3";
+
+#[test]
+fn keystore_lists_and_opens_a_js_waku_keystore() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/interop/keystore/js-waku-keystore.json");
+    assert!(file.exists(), "interop fixture missing: {}", file.display());
+    let file = file.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let list = rlnkit(d, &["keystore", "list", "--path", file, "--json"]);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert_eq!(json(&list)["data"]["credentials"], serde_json::json!([JS_WAKU_KEY]));
+
+    // By membership, with the contract typed in lowercase; then by hash (any case).
+    let pw = "correct horse battery staple";
+    let lower = SEPOLIA_CONTRACT.to_lowercase();
+    let by_membership = [
+        "keystore",
+        "show",
+        "--path",
+        file,
+        "--chain-id",
+        "11155111",
+        "--contract",
+        &lower,
+        "--index",
+        "7",
+        "--json",
+    ];
+    let by_hash_lower = JS_WAKU_KEY.to_lowercase();
+    let by_hash = ["keystore", "show", "--path", file, &by_hash_lower, "--json"];
+    for args in [&by_membership[..], &by_hash[..]] {
+        let out = rlnkit_pw(d, args, pw);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let data = &json(&out)["data"];
+        assert_eq!(data["hash"], JS_WAKU_KEY);
+        assert_eq!(data["chain_id"], "11155111");
+        assert_eq!(data["contract"], SEPOLIA_CONTRACT);
+        assert_eq!(data["tree_index"], 7);
+        assert_eq!(data["user_message_limit"], 100);
+        let commitment = |v: &serde_json::Value| rlnkit::Field::parse(v.as_str().unwrap()).unwrap();
+        assert_eq!(
+            commitment(&data["id_commitment"]),
+            commitment(
+                &"0x068b66aa0a8320d2e56842581553285393188714c48f9b17acd198b4f1734c5c".into()
+            )
+        );
+    }
+
+    let wrong = rlnkit_pw(d, &by_hash, "correct horse battery");
+    assert_eq!(wrong.status.code(), Some(2));
+    let msg = json(&wrong)["errors"][0]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains(&format!("wrong password for credential {JS_WAKU_KEY}")), "{msg}");
+    let absent = rlnkit_pw(
+        d,
+        &[
+            "keystore",
+            "show",
+            "--path",
+            file,
+            "--chain-id",
+            "1",
+            "--contract",
+            &lower,
+            "--index",
+            "7",
+        ],
+        pw,
+    );
+    assert_eq!(absent.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&absent.stderr).contains("no credential"));
+}
+
+#[test]
+fn keystore_new_keeps_an_extended_identity_under_js_wakus_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = rlnkit(d, &["id", "new", "--seed", "carol", "--extended", "--out", "carol.json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let carol: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("carol.json")).unwrap()).unwrap();
+    assert!(carol["trapdoor"].is_string() && carol["nullifier"].is_string());
+
+    // A password beyond ASCII, as a keyboard types it (NFC): rlnkit warns that js-waku, which
+    // normalizes to NFKD, will not open the file with it; nwaku and rlnkit will.
+    let pw = "p\u{e4}ssw\u{f6}rd";
+    let new = |path: &str, identity: &str| {
+        rlnkit_pw(
+            d,
+            &[
+                "keystore",
+                "new",
+                "--path",
+                path,
+                "--chain-id",
+                "11155111",
+                "--contract",
+                SEPOLIA_CONTRACT,
+                "--index",
+                "7",
+                "--limit",
+                "100",
+                "--identity",
+                identity,
+                "--kdf-rounds",
+                "4",
+                "--json",
+            ],
+            pw,
+        )
+    };
+    let out = new("ks.json", "carol.json");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["data"]["hash"], JS_WAKU_KEY, "filed under the address as given");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NFKD"));
+
+    let show = rlnkit_pw(
+        d,
+        &["keystore", "show", "--path", "ks.json", JS_WAKU_KEY, "--reveal-secret", "--json"],
+        pw,
+    );
+    assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
+    let identity = &json(&show)["data"]["identity"];
+    for part in ["trapdoor", "nullifier", "secret", "commitment"] {
+        assert_eq!(identity[part], carol[part], "{part}");
+    }
+    let plain_file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ks.json")).unwrap()).unwrap();
+    assert!(plain_file["credentials"][JS_WAKU_KEY].is_object());
+
+    // The same membership again, in lowercase: a duplicate, not a second credential.
+    let again = rlnkit_pw(
+        d,
+        &[
+            "keystore",
+            "new",
+            "--path",
+            "ks.json",
+            "--chain-id",
+            "11155111",
+            "--contract",
+            &SEPOLIA_CONTRACT.to_lowercase(),
+            "--index",
+            "7",
+            "--limit",
+            "100",
+            "--kdf-rounds",
+            "4",
+        ],
+        pw,
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // A hand-edited identity whose parts disagree is refused, not silently rebuilt.
+    let mut bad = carol.clone();
+    bad["trapdoor"] = carol["nullifier"].clone();
+    std::fs::write(d.join("bad.json"), bad.to_string()).unwrap();
+    let out = new("other.json", "bad.json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("do not hash to its secret"));
+    assert!(!d.join("other.json").exists());
+}

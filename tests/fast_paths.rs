@@ -46,7 +46,7 @@ fn witness_driver_equals_ark_circom() {
 #[test]
 fn split_prover_equals_ark_groth16() {
     let fx = fixture();
-    let prover = Prover::new(fx.keys.clone());
+    let prover = &fx.prover;
     let path = fx.tree.proof(2).unwrap();
     let wi = RlnInputs::for_signal(fx.ids[2].secret(), fx.limit, 1, &path, ext(9), b"same witness")
         .witness_input();
@@ -79,7 +79,7 @@ fn split_prover_equals_ark_groth16_with_waku_keys() {
 #[test]
 fn member_prover_equals_full_proofs() {
     let fx = fixture();
-    let prover = Prover::new(fx.keys.clone());
+    let prover = &fx.prover;
     let verifier = Verifier::new(fx.keys.verifying_key());
     let path = fx.tree.proof(1).unwrap();
     let member = prover.for_member(fx.ids[1].secret(), fx.limit, &path).unwrap();
@@ -122,7 +122,7 @@ fn member_prover_equals_full_proofs() {
 #[test]
 fn member_prover_follows_a_new_root() {
     let fx = fixture();
-    let prover = Prover::new(fx.keys.clone());
+    let prover = &fx.prover;
     let verifier = Verifier::new(fx.keys.verifying_key());
     let mut tree = fx.tree.clone();
     let mut member =
@@ -146,7 +146,7 @@ fn member_prover_follows_a_new_root() {
 #[test]
 fn member_prover_rejects_a_bad_path() {
     let fx = fixture();
-    let prover = Prover::new(fx.keys.clone());
+    let prover = &fx.prover;
     let mut path = fx.tree.proof(0).unwrap();
     path.identity_path_index[3] = 2;
     assert!(matches!(

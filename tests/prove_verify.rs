@@ -6,8 +6,7 @@ use std::sync::OnceLock;
 
 use rand::SeedableRng;
 use rlnkit::{
-    recover_secret, Field, MerkleTree, Prover, ProverError, Rejection, RlnInputs, RlnProof,
-    Verifier,
+    recover_secret, Field, MerkleTree, ProverError, Rejection, RlnInputs, RlnProof, Verifier,
 };
 
 use common::{ext, Members};
@@ -26,7 +25,7 @@ fn prove(
     let fx = fixture();
     let path = fx.tree.proof(member as u64).unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(member as u64 * 1000 + message_id);
-    Prover::new(fx.keys.clone()).prove_with_rng(
+    fx.prover.prove_with_rng(
         &RlnInputs::for_signal(
             fx.ids[member].secret(),
             fx.limit,
@@ -70,13 +69,13 @@ fn message_id_at_or_above_limit_cannot_be_proved() {
     let mut input =
         RlnInputs::for_signal(fx.ids[0].secret(), fx.limit, 0, &path, ext(1), b"x").witness_input();
     input.message_id = Field::from_u64(limit);
-    match Prover::new(fx.keys.clone()).prove_witness_input(&input) {
+    match fx.prover.prove_witness_input(&input) {
         Err(ProverError::Witness(e)) => assert!(e.contains("assertion failed"), "{e}"),
         other => panic!("expected the witness generator to reject the inputs, got {other:?}"),
     }
     // The generator is usable again after a rejected input.
     input.message_id = Field::from_u64(limit - 1);
-    Prover::new(fx.keys.clone()).prove_witness_input(&input).unwrap();
+    fx.prover.prove_witness_input(&input).unwrap();
 }
 
 #[test]

@@ -7,15 +7,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rlnkit::incentives::{MemorySlashBackend, SlashConfig, Slasher};
+use rlnkit::chain::U256;
+use rlnkit::incentives::{Address, MemorySlashBackend, SlashConfig};
 use rlnkit::relay::localnet::LocalNet;
 use rlnkit::relay::node::Validated;
-use rlnkit::relay::validator::{
-    unix_now_ns, Reason, StaticRoots, Validator, ValidatorConfig, Verdict,
-};
-use rlnkit::relay::{message::message_id, NullifierLog, Publisher, WakuMessage};
+use rlnkit::relay::{message::gossip_id, unix_now_ns, Publisher, RelayBuilder, Verdict};
+use rlnkit::relay::{Reason, WakuMessage};
 use rlnkit::{
-    CircuitKeys, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier,
+    CircuitKeys, Identity, MerkleTree, Prover, RlnIdentifier, StaticRoots, UserMessageLimit,
+    Verifier,
 };
 use tokio::sync::broadcast;
 
@@ -56,19 +56,22 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
             .with_rln_identifier(RlnIdentifier::from_text("rln/other-app/v1").unwrap());
 
     let roots = Arc::new(StaticRoots::new([root]));
-    let mut validators = Vec::new();
-    let net = LocalNet::start(
+    let backend = Arc::new(MemorySlashBackend::new(Address::repeat_byte(1)));
+    backend.add_member(rlnkit::identity::id_commitment(mallory_secret), U256::from(1_000_000u64));
+    let operator = Address::repeat_byte(0x0a);
+    let mut net = LocalNet::start(
         3,
         TOPIC,
-        |_| {
-            let v = Arc::new(Validator::new(
-                ValidatorConfig::default(),
-                verifier.clone(),
-                roots.clone(),
-                NullifierLog::in_memory(),
-            ));
-            validators.push(v.clone());
-            v
+        |i| {
+            let relay = RelayBuilder::new(verifier.clone(), roots.clone());
+            if i == 1 {
+                relay.slashing(
+                    backend.clone(),
+                    SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) },
+                )
+            } else {
+                relay
+            }
         },
         Duration::from_secs(20),
     )
@@ -76,15 +79,10 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     .unwrap();
     assert!(net.wait_for_mesh(Duration::from_secs(5)).await.unwrap(), "meshes formed");
     let mut validated: Vec<_> = net.nodes.iter().map(|n| n.validated()).collect();
-    let mut first_hop_spam = validators[1].subscribe_spam();
-    let backend = Arc::new(MemorySlashBackend::new([1u8; 20]));
-    backend.add_member(rlnkit::identity::id_commitment(mallory_secret), 1_000_000);
-    let operator = [0x0au8; 20];
-    let (_slasher, mut outcomes) = Slasher::spawn(
-        backend.clone(),
-        SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) },
-        validators[1].subscribe_spam(),
-    );
+    let mut first_hop_spam = net.relay(1).spam_events();
+    let mut outcomes = net.relay_mut(1).slash_outcomes().unwrap();
+    assert!(net.relay_mut(2).slash_outcomes().is_none(), "only relay 1 slashes");
+    let validators: Vec<_> = (0..4).map(|i| net.relay(i).validator().clone()).collect();
 
     // Proofs are made now, so the timestamps are fresh.
     let now = unix_now_ns();
@@ -129,9 +127,9 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
         seen.push(drain(rx, Duration::from_millis(1500)).await);
     }
     let honest_ids: HashSet<[u8; 32]> =
-        honest_msgs.iter().map(|m| message_id(&m.to_bytes())).collect();
+        honest_msgs.iter().map(|m| gossip_id(&m.to_bytes())).collect();
     let spam_ids: HashMap<[u8; 32], (&str, Reason)> =
-        spam.iter().map(|(n, m, r)| (message_id(&m.to_bytes()), (*n, *r))).collect();
+        spam.iter().map(|(n, m, r)| (gossip_id(&m.to_bytes()), (*n, *r))).collect();
     let edge_id = edge.peer_id();
 
     // The first relay rejected each kind of spam, received from the edge.
@@ -139,18 +137,21 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     for (id, (name, reason)) in &spam_ids {
         let v = first
             .iter()
-            .find(|v| v.id == *id)
+            .find(|v| v.gossip_id == *id)
             .unwrap_or_else(|| panic!("{name}: not validated at the first hop"));
         assert_eq!(v.verdict, Verdict::Reject(*reason), "{name}");
         assert_eq!(v.from, edge_id, "{name}");
     }
     for (i, node_seen) in seen.iter().enumerate().skip(1) {
-        let accepted: HashSet<[u8; 32]> =
-            node_seen.iter().filter(|v| v.verdict == Verdict::Accept).map(|v| v.id).collect();
+        let accepted: HashSet<[u8; 32]> = node_seen
+            .iter()
+            .filter(|v| v.verdict == Verdict::Accept)
+            .map(|v| v.gossip_id)
+            .collect();
         assert_eq!(accepted, honest_ids, "relay {i} accepted exactly the honest messages");
         if i > 1 {
             assert!(
-                node_seen.iter().all(|v| !spam_ids.contains_key(&v.id)),
+                node_seen.iter().all(|v| !spam_ids.contains_key(&v.gossip_id)),
                 "spam reached relay {i}: {node_seen:?}"
             );
             assert!(
@@ -166,9 +167,57 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
     let outcome =
         tokio::time::timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap().unwrap();
     let receipt = outcome.result.expect("slashed");
-    assert!(receipt.block > outcome.commit_block.unwrap());
+    assert!(receipt.block > outcome.commit.unwrap().block);
     assert_eq!(backend.balance(&operator), receipt.reward);
-    assert!(receipt.reward > 0);
+    assert!(!receipt.reward.is_zero());
     assert_eq!(validators[2].metrics().spam.get(), 0);
     net.shutdown().await;
+}
+
+/// What `relay run` relies on from the builder: the nullifier log in the data directory, the
+/// metrics server with the membership count, bootstrap peers dialled, many relays in one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_assembles_log_metrics_and_peers() {
+    use rlnkit::relay::{NullifierLogLocation, RelayMetrics};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let keys = CircuitKeys::embedded().unwrap();
+    let verifier = Verifier::new(keys.verifying_key());
+    let roots = Arc::new(StaticRoots::new([rlnkit::Field::from_u64(1)]));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("relay-data");
+    let first = RelayBuilder::new(verifier.clone(), roots.clone())
+        .listen(["/ip4/127.0.0.1/tcp/0".parse().unwrap()])
+        .topics([TOPIC.to_string()])
+        .nullifier_log(NullifierLogLocation::Dir(data.clone()))
+        .metrics_server("127.0.0.1:0".parse().unwrap())
+        .memberships(7)
+        .start()
+        .await
+        .unwrap();
+    assert!(data.join(rlnkit::relay::builder::NULLIFIER_LOG_FILE).exists());
+    let addr = first.metrics_addr().expect("a metrics server");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    assert!(text.contains("waku_rln_number_registered_memberships 7"), "{text}");
+
+    // A second relay in the same process, with its own metrics, finds the first by bootstrap.
+    let shared = Arc::new(RelayMetrics::new());
+    let second = RelayBuilder::new(verifier, roots)
+        .listen(["/ip4/127.0.0.1/tcp/0".parse().unwrap()])
+        .topics([TOPIC.to_string()])
+        .bootstrap_peers([first.node().dial_addr().await.unwrap()])
+        .heartbeat(Duration::from_millis(200))
+        .metrics(shared.clone())
+        .start()
+        .await
+        .unwrap();
+    assert!(Arc::ptr_eq(second.metrics(), &shared));
+    assert!(second.metrics_addr().is_none());
+    assert!(second.node().wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap());
+    assert_eq!(second.node().peers().await.unwrap(), vec![first.node().peer_id()]);
+    second.shutdown().await;
+    first.shutdown().await;
 }

@@ -15,10 +15,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rlnkit::relay::node::{NodeConfig, NodeHandle, RelayNode};
+use rlnkit::relay::node::{spawn_node, NodeConfig, NodeHandle};
 use rlnkit::relay::scoring::{GOSSIP_THRESHOLD, GRAYLIST_THRESHOLD};
-use rlnkit::relay::validator::{unix_now_ns, StaticRoots, Validator, ValidatorConfig};
+use rlnkit::relay::{unix_now_ns, Validator, ValidatorConfig};
 use rlnkit::relay::{NullifierLog, Publisher, ScoringConfig};
+use rlnkit::roots::StaticRoots;
 use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
 
 const TOPIC: &str = "/waku/2/rs/1/0";
@@ -32,7 +33,7 @@ async fn node(validator: Arc<Validator>) -> NodeHandle {
         scoring: ScoringConfig::loopback(),
         ..NodeConfig::default()
     };
-    RelayNode::spawn(config, validator).await.unwrap()
+    spawn_node(config, validator).await.unwrap()
 }
 
 async fn link(a: &NodeHandle, b: &NodeHandle) {

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use rlnkit::relay::message::RateLimitProof;
 use rlnkit::relay::nullifier_log::NullifierLog;
-use rlnkit::relay::validator::{
-    BatchConfig, BatchValidator, IgnoreReason, Reason, StaticRoots, Validator, ValidatorConfig,
-    Verdict,
+use rlnkit::relay::{
+    BatchConfig, BatchValidator, IgnoreReason, Reason, Validator, ValidatorConfig, Verdict,
 };
 use rlnkit::relay::{Publisher, WakuMessage};
+use rlnkit::StaticRoots;
 use rlnkit::{
     CircuitKeys, Field, Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier,
 };
@@ -119,9 +119,12 @@ fn malformed_messages_are_rejected() {
     let f = fixture();
     let v = validator();
     let now = T0;
-    assert_eq!(v.validate_encoded_at(&[0xff, 0xff, 0xff], TOPIC, now), reject(Reason::Decode));
     assert_eq!(
-        v.validate_encoded_at(&vec![0u8; 150 * 1024 + 1], TOPIC, now),
+        v.validate_encoded_at(&[0xff, 0xff, 0xff], TOPIC, now).verdict(),
+        reject(Reason::Decode)
+    );
+    assert_eq!(
+        v.validate_encoded_at(&vec![0u8; 150 * 1024 + 1], TOPIC, now).verdict(),
         reject(Reason::TooLarge)
     );
     let mut m = f.m1.clone();
@@ -335,7 +338,7 @@ fn duplicates_across_the_epoch_boundary_are_caught() {
         v.validate_at(&f.e1, TOPIC, (BOUNDARY + 10) * S),
         Verdict::Ignore(IgnoreReason::Duplicate)
     );
-    v.with_log(|l| assert_eq!(l.epochs(), vec![BOUNDARY / 600 - 1, BOUNDARY / 600]));
+    assert_eq!(v.nullifier_epochs(), vec![BOUNDARY / 600 - 1, BOUNDARY / 600]);
 }
 
 #[test]
@@ -377,7 +380,13 @@ fn the_batch_validator_names_the_bad_proof_and_settles_in_order() {
         let wrong_id = tampered(|p| p.rln_identifier = vec![0; 32]).to_bytes();
         let msgs = [f.m1.to_bytes(), f.m3.to_bytes(), bad, f.m2.to_bytes(), wrong_id];
         // All at once: they land in one batch (the cheap rejection never waits for it).
-        let verdicts = futures::future::join_all(msgs.iter().map(|b| bv.validate(b, TOPIC))).await;
+        let judged = futures::future::join_all(msgs.iter().map(|b| bv.validate(b, TOPIC))).await;
+        let verdicts: Vec<Verdict> = judged.iter().map(|j| j.verdict()).collect();
+        // Accepted messages come back decoded (the node delivers them without decoding again);
+        // nothing else carries a message.
+        assert_eq!(judged[0].accepted().unwrap().message, f.m1);
+        assert_eq!(judged[0].accepted().unwrap().message_hash, f.m1.message_hash(TOPIC));
+        assert!(judged[2..].iter().all(|j| j.accepted().is_none()));
         assert_eq!(verdicts[0], Verdict::Accept);
         assert_eq!(verdicts[1], Verdict::Accept);
         assert_eq!(verdicts[2], reject(Reason::InvalidProof));
@@ -386,4 +395,35 @@ fn the_batch_validator_names_the_bad_proof_and_settles_in_order() {
         assert_eq!(spam.recv().await.unwrap().secret, f.alice);
         assert_eq!(v.metrics().verifications.get(), 4);
     });
+}
+
+#[test]
+fn one_call_validates_a_batch_in_order_and_counts_each_message_once() {
+    let f = fixture();
+    let v = validator();
+    let mut spam = v.subscribe_spam();
+    let bad = tampered(|p| p.rln_identifier = vec![0; 32]).to_bytes();
+    let (m1, m2, m3) = (f.m1.to_bytes(), f.m2.to_bytes(), f.m3.to_bytes());
+    let batch: [(&[u8], &str); 5] =
+        [(&m1, TOPIC), (&bad, TOPIC), (&m3, TOPIC), (&m2, TOPIC), (&m1, TOPIC)];
+    let judged = v.validate_batch_at(&batch, T0 + S);
+    let verdicts: Vec<Verdict> = judged.iter().map(|j| j.verdict()).collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            Verdict::Accept,
+            reject(Reason::WrongRlnIdentifier),
+            Verdict::Accept,
+            reject(Reason::DoubleSignal),
+            Verdict::Ignore(IgnoreReason::Duplicate),
+        ]
+    );
+    assert_eq!(judged[2].accepted().unwrap().message, f.m3);
+    assert_eq!(spam.try_recv().unwrap().secret, f.alice);
+    let m = v.metrics();
+    assert_eq!(m.messages.get(), 5, "each message counted once");
+    assert_eq!(m.valid_count("0"), 2);
+    assert_eq!(m.spam.get(), 1);
+    assert_eq!(m.invalid_count("invalid_rln_identifier"), 1);
+    assert_eq!(m.verifications.get(), 4, "the cheap rejection needed no pairing");
 }

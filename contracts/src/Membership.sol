@@ -16,8 +16,8 @@ import {IMembership} from "./interfaces/IMembership.sol";
 ///   active       [registration, gracePeriodStartTimestamp)                 holder cannot erase
 ///   grace period [gracePeriodStartTimestamp, + gracePeriodDuration)        holder may extend or erase
 ///   expired      [gracePeriodStartTimestamp + gracePeriodDuration, ...)     anyone may erase
-///   erased       the slot is reusable, the rate limit is freed and the deposit is locked for
-///                withdrawalDelay blocks (still slashable), then withdrawable by the holder.
+///   erased       the slot is reusable, the rate limit is freed and the deposit is locked (still
+///                slashable) until withdrawalDelay blocks after the leaf left the tree, then withdrawable.
 /// Names and getters mirror the deployed Waku contract (upgrading a Waku deployment in place is not supported).
 abstract contract Membership is Initializable, IMembership {
     using SafeERC20Upgradeable for IERC20Upgradeable;
@@ -46,25 +46,25 @@ abstract contract Membership is Initializable, IMembership {
     struct PendingDeposit {
         /// @notice Who gets the deposit back.
         address holder;
-        /// @notice First block at which the deposit is no longer slashable.
+        /// @notice First block at which the deposit is no longer slashable and can be withdrawn:
+        /// `delay` blocks after the membership's leaf left the tree; LEAF_IN_TREE while it is still there.
         uint64 releaseBlock;
-        /// @notice The erased membership's leaf index (its leaf may still be in the tree).
+        /// @notice The erased membership's leaf index (its leaf is there while releaseBlock is LEAF_IN_TREE).
         uint32 index;
         /// @notice The deposit token.
         address token;
-        /// @notice The erased membership's rate limit (to recognise its leaf).
+        /// @notice The erased membership's rate limit.
         uint32 rateLimit;
+        /// @notice withdrawalDelay when the membership was erased (later changes of it do not apply).
+        uint32 delay;
+        /// @notice Position in the holder's list of locked deposits in `token` (lockedDepositIds).
+        uint32 position;
         /// @notice The deposit.
         uint256 amount;
     }
 
-    /// @notice Locked deposits of one holder in one token, released together once the latest one is due.
-    struct LockedDeposit {
-        /// @notice Sum of the locked deposits.
-        uint256 amount;
-        /// @notice First block at which all of them can be withdrawn.
-        uint64 releaseBlock;
-    }
+    /// @notice releaseBlock of a lazily erased membership's deposit while its leaf is still in the tree.
+    uint64 public constant LEAF_IN_TREE = type(uint64).max;
 
     /// @notice Prices new memberships.
     IPriceCalculator public priceCalculator;
@@ -100,17 +100,21 @@ abstract contract Membership is Initializable, IMembership {
     /// @notice Slots of erased memberships, reused last-in first-out by new registrations.
     uint32[] public indicesOfLazilyErasedMemberships;
 
-    /// @notice Blocks an erased membership's deposit stays locked (and slashable) before withdrawal.
+    /// @notice Blocks an erased membership's deposit stays locked (and slashable) after its leaf left the
+    /// tree. Recorded per deposit at erasure: changing it does not reach deposits already locked.
     uint32 public withdrawalDelay;
 
-    /// @notice Deposit of the last erased membership with this idCommitment, while it matters for slashing.
+    /// @notice Deposit of the erased membership with this idCommitment until it is withdrawn or slashed.
     mapping(uint256 idCommitment => PendingDeposit pending) public pendingDeposits;
 
-    /// @notice Locked deposits per holder and token (withdraw() releases them once due).
-    mapping(address holder => mapping(address token => LockedDeposit locked)) public lockedDeposits;
+    /// @dev idCommitments of each holder's pending deposits per token (released ones included until withdrawn).
+    mapping(address holder => mapping(address token => uint256[] idCommitments)) private _lockedIds;
+
+    /// @dev The lazily erased membership whose leaf is still at an index (0 if none).
+    mapping(uint32 index => uint256 idCommitment) private _erasedLeafAt;
 
     /// @dev Reserved storage for future versions.
-    uint256[47] private __gap;
+    uint256[46] private __gap;
 
     // ------------------------------------------------------------------------------------------ init
 
@@ -173,11 +177,23 @@ abstract contract Membership is Initializable, IMembership {
     /// @notice What withdraw(token) would pay `holder` now (released balance plus due locked deposits).
     /// @param holder The holder.
     /// @param token The token.
-    /// @return The amount.
-    function withdrawableBalance(address holder, address token) external view returns (uint256) {
-        LockedDeposit storage l = lockedDeposits[holder][token];
-        uint256 due = l.releaseBlock <= block.number ? l.amount : 0;
-        return depositsToWithdraw[holder][token] + due;
+    /// @return amount The amount.
+    function withdrawableBalance(address holder, address token) external view returns (uint256 amount) {
+        amount = depositsToWithdraw[holder][token];
+        uint256[] storage ids = _lockedIds[holder][token];
+        for (uint256 i = 0; i < ids.length; ++i) {
+            PendingDeposit storage p = pendingDeposits[ids[i]];
+            if (p.releaseBlock <= block.number) amount += p.amount;
+        }
+    }
+
+    /// @notice The idCommitments of the erased memberships whose deposits `holder` has not withdrawn yet in
+    /// `token` (see pendingDeposits for each one's amount and release block).
+    /// @param holder The holder.
+    /// @param token The token.
+    /// @return The idCommitments, in no particular order.
+    function lockedDepositIds(address holder, address token) external view returns (uint256[] memory) {
+        return _lockedIds[holder][token];
     }
 
     // ------------------------------------------------------------------------------------------ internals
@@ -216,6 +232,7 @@ abstract contract Membership is Initializable, IMembership {
             index = indicesOfLazilyErasedMemberships[reusable - 1];
             indicesOfLazilyErasedMemberships.pop();
             indexReused = true;
+            _erasedLeafLeaves(index); // the caller overwrites the slot's leaf
         } else {
             index = nextFreeIndex;
             if (index >= maxSetSize) revert MembershipSetFull();
@@ -238,20 +255,27 @@ abstract contract Membership is Initializable, IMembership {
     }
 
     /// @dev Before an idCommitment is registered again: a deposit of its previous membership that is still
-    /// locked (slashable) blocks the registration; a released one is forgotten.
-    /// @return stale The previous membership's record (releaseBlock 0 if none), to clear its old leaf.
-    function _forgetReleasedDeposit(uint256 idCommitment) internal returns (PendingDeposit memory stale) {
-        stale = pendingDeposits[idCommitment];
-        if (stale.releaseBlock == 0) return stale;
-        if (stale.releaseBlock > block.number) {
-            revert DepositPendingRelease(idCommitment, stale.releaseBlock);
-        }
-        delete pendingDeposits[idCommitment];
+    /// locked (slashable) blocks the registration; a due one is released to depositsToWithdraw, so that one
+    /// idCommitment never has two pending deposits. (A due deposit's leaf left the tree long ago.)
+    function _releaseDueDepositOf(uint256 idCommitment) internal {
+        PendingDeposit storage p = pendingDeposits[idCommitment];
+        uint64 releaseBlock = p.releaseBlock;
+        if (releaseBlock == 0) return;
+        if (releaseBlock > block.number) revert DepositPendingRelease(idCommitment, releaseBlock);
+        (address holder, address token, uint256 amount) = (p.holder, p.token, p.amount);
+        _dropPending(idCommitment, p);
+        depositsToWithdraw[holder][token] += amount;
+        emit DepositReleased(idCommitment, holder, token, amount);
     }
 
-    /// @dev Collects the deposit (after all state changes of a registration).
+    /// @dev Collects the deposit (after all state changes of a registration). Refuses a token that delivers
+    /// another amount than asked (fee-on-transfer, rebasing): the registry owes exactly `amount` back.
     function _collectDeposit(address sender, address token, uint256 amount) internal {
-        IERC20Upgradeable(token).safeTransferFrom(sender, address(this), amount);
+        IERC20Upgradeable t = IERC20Upgradeable(token);
+        uint256 before = t.balanceOf(address(this));
+        t.safeTransferFrom(sender, address(this), amount);
+        uint256 received = t.balanceOf(address(this)) - before;
+        if (received != amount) revert DepositNotReceived(token, amount, received);
     }
 
     /// @dev Extends a grace-period membership of `sender`: the next grace period starts one active period
@@ -272,9 +296,14 @@ abstract contract Membership is Initializable, IMembership {
     }
 
     /// @dev Erases an expired membership, or a grace-period one of `sender`: frees its slot and rate limit
-    /// and locks its deposit. The leaf stays in the tree; the caller may clear it.
+    /// and locks its deposit. If `leafStays`, the leaf stays in the tree (lazy erasure) and the deposit's
+    /// release is scheduled only when the leaf leaves (slot reused, or cleared); else the caller clears the
+    /// leaf in this transaction and the deposit is released withdrawalDelay blocks from now.
     /// @return index The freed slot.
-    function _eraseMembershipLazily(address sender, uint256 idCommitment) internal returns (uint32 index) {
+    function _eraseMembership(address sender, uint256 idCommitment, bool leafStays)
+        internal
+        returns (uint32 index)
+    {
         MembershipInfo memory m = memberships[idCommitment];
         if (m.rateLimit == 0) revert MembershipDoesNotExist(idCommitment);
         bool expired = _isExpired(m.gracePeriodStartTimestamp, m.gracePeriodDuration);
@@ -286,7 +315,7 @@ abstract contract Membership is Initializable, IMembership {
         }
 
         _removeMembership(idCommitment, m);
-        _lockDeposit(idCommitment, m);
+        _lockDeposit(idCommitment, m, leafStays);
 
         if (expired) emit MembershipExpired(idCommitment, m.rateLimit, m.index);
         emit MembershipErased(idCommitment, m.rateLimit, m.index);
@@ -300,57 +329,98 @@ abstract contract Membership is Initializable, IMembership {
         delete memberships[idCommitment];
     }
 
-    /// @dev Locks an erased membership's deposit for withdrawalDelay blocks, releasing first whatever of the
-    /// holder's earlier locks in that token is already due (so a new lock never delays those).
-    function _lockDeposit(uint256 idCommitment, MembershipInfo memory m) private {
-        uint64 releaseBlock = uint64(block.number) + withdrawalDelay;
+    /// @dev Locks an erased membership's deposit in its own record, with the withdrawal delay in force now.
+    function _lockDeposit(uint256 idCommitment, MembershipInfo memory m, bool leafStays) private {
+        uint32 delay = withdrawalDelay;
+        uint64 releaseBlock = leafStays ? LEAF_IN_TREE : uint64(block.number) + delay;
+        uint256[] storage ids = _lockedIds[m.holder][m.token];
         pendingDeposits[idCommitment] = PendingDeposit({
             holder: m.holder,
             releaseBlock: releaseBlock,
             index: m.index,
             token: m.token,
             rateLimit: m.rateLimit,
+            delay: delay,
+            position: uint32(ids.length),
             amount: m.depositAmount
         });
-        _unlockIfDue(m.holder, m.token);
-        LockedDeposit storage l = lockedDeposits[m.holder][m.token];
-        l.amount += m.depositAmount;
-        if (releaseBlock > l.releaseBlock) l.releaseBlock = releaseBlock;
+        ids.push(idCommitment);
+        if (leafStays) _erasedLeafAt[m.index] = idCommitment;
         emit DepositLocked(idCommitment, m.holder, m.token, m.depositAmount, releaseBlock);
     }
 
-    /// @dev Moves the holder's locked deposits in `token` to depositsToWithdraw if they are due.
-    function _unlockIfDue(address holder, address token) private {
-        LockedDeposit storage l = lockedDeposits[holder][token];
-        uint256 amount = l.amount;
-        if (amount == 0 || l.releaseBlock > block.number) return;
-        delete lockedDeposits[holder][token];
-        depositsToWithdraw[holder][token] += amount;
-        emit DepositUnlocked(holder, token, amount);
+    /// @dev The leaf at `index` is about to be overwritten: if it is a lazily erased membership's, that
+    /// deposit's release is scheduled `delay` blocks from now.
+    function _erasedLeafLeaves(uint32 index) internal {
+        uint256 idCommitment = _erasedLeafAt[index];
+        if (idCommitment == 0) return;
+        delete _erasedLeafAt[index];
+        PendingDeposit storage p = pendingDeposits[idCommitment];
+        uint64 releaseBlock = uint64(block.number) + p.delay;
+        p.releaseBlock = releaseBlock;
+        emit DepositReleaseScheduled(idCommitment, index, releaseBlock);
     }
 
-    /// @dev Takes the still-locked deposit of the last erased membership with this idCommitment out of its
-    /// holder's lock. Returns a zero amount if there is none or it was released.
+    /// @dev Removes a pending deposit's record and its entry in the holder's list.
+    function _dropPending(uint256 idCommitment, PendingDeposit storage p) private {
+        uint256[] storage ids = _lockedIds[p.holder][p.token];
+        uint32 position = p.position;
+        uint256 last = ids[ids.length - 1];
+        if (last != idCommitment) {
+            ids[position] = last;
+            pendingDeposits[last].position = position;
+        }
+        ids.pop();
+        delete pendingDeposits[idCommitment];
+    }
+
+    /// @dev Takes the still-locked deposit of the erased membership with this idCommitment for a slash.
     /// @return pending The erased membership's record (holder, token, index, rate limit, amount).
-    /// @return seized Whether its deposit was still locked and is now taken.
+    /// @return seized False if there is none or it was released (nothing changed then).
+    /// @return leafInTree Whether its leaf is still in the tree (the caller must clear it).
     function _takePendingDeposit(uint256 idCommitment)
         internal
-        returns (PendingDeposit memory pending, bool seized)
+        returns (PendingDeposit memory pending, bool seized, bool leafInTree)
     {
-        pending = pendingDeposits[idCommitment];
-        if (pending.releaseBlock == 0) return (pending, false);
-        delete pendingDeposits[idCommitment];
-        // The holder's lock is due no earlier than any deposit in it, so a deposit not yet due is still in it.
-        seized = pending.releaseBlock > block.number;
-        if (seized) lockedDeposits[pending.holder][pending.token].amount -= pending.amount;
-        else pending.amount = 0;
+        PendingDeposit storage p = pendingDeposits[idCommitment];
+        pending = p;
+        if (pending.releaseBlock <= block.number) return (pending, false, false); // none, or released
+        leafInTree = pending.releaseBlock == LEAF_IN_TREE;
+        if (leafInTree) delete _erasedLeafAt[pending.index];
+        _dropPending(idCommitment, p);
+        seized = true;
     }
 
-    /// @dev Pays `sender` everything withdrawable in `token`.
+    /// @dev The lazily erased membership with this idCommitment, whose leaf is still in the tree, or a revert.
+    /// Its deposit's release is scheduled; the caller clears the leaf.
+    /// @return index The leaf's index.
+    function _erasedLeafOf(uint256 idCommitment) internal returns (uint32 index) {
+        PendingDeposit storage p = pendingDeposits[idCommitment];
+        if (p.releaseBlock != LEAF_IN_TREE) revert NoErasedLeaf(idCommitment);
+        index = p.index;
+        _erasedLeafLeaves(index);
+    }
+
+    /// @dev Pays `sender` everything withdrawable in `token`: its balance and each of its deposits whose own
+    /// release block has come.
     function _withdraw(address sender, address token) internal {
         if (token == address(0)) revert InvalidWithdrawalToken();
-        _unlockIfDue(sender, token);
         uint256 amount = depositsToWithdraw[sender][token];
+        uint256[] storage ids = _lockedIds[sender][token];
+        for (uint256 i = ids.length; i > 0;) {
+            --i;
+            uint256 idCommitment = ids[i];
+            PendingDeposit storage p = pendingDeposits[idCommitment];
+            if (p.releaseBlock > block.number) continue;
+            uint256 deposit = p.amount;
+            amount += deposit;
+            _dropPending(idCommitment, p); // moves the last entry (already visited) to i
+            emit DepositReleased(idCommitment, sender, token, deposit);
+        }
+        _pay(sender, token, amount);
+    }
+
+    function _pay(address sender, address token, uint256 amount) private {
         if (amount == 0) revert NothingToWithdraw(sender, token);
         depositsToWithdraw[sender][token] = 0;
         emit DepositWithdrawn(sender, token, amount);

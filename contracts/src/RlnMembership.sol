@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import {OwnableUpgradeable} from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
+import {
+    Ownable2StepUpgradeable
+} from "@openzeppelin/contracts-upgradeable/access/Ownable2StepUpgradeable.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {InternalLazyIMT, LazyIMTData} from "@zk-kit/imt.sol/internal/InternalLazyIMT.sol";
@@ -15,15 +17,25 @@ import {IRlnMembership} from "./interfaces/IRlnMembership.sol";
 /// @title RlnMembership
 /// @notice RLN v2 membership registry for the Waku network, with slashing that pays whoever catches a
 /// spammer. Its ABI contains every function, event and error of the deployed Waku RLN v2 contract
-/// (OpenZeppelin 4.9.6 UUPS proxy, Ownable), with the same signatures.
+/// (OpenZeppelin 4.9.6 UUPS proxy, Ownable), with the same signatures. Ownership moves in two steps
+/// (transferOwnership, then acceptOwnership by the new owner). The owner can upgrade the implementation,
+/// so it can change every rule, deposits included: trust in the owner is trust in its key.
 /// @dev The membership set is an on-chain lazy incremental Merkle tree of depth 20 (zk-kit LazyIMT, Poseidon
 /// over BN254); the leaf of a membership is PoseidonT3(idCommitment, rateLimit). Erasing a membership
-/// leaves its leaf in the tree ("lazy" erasure) until its slot is reused, unless it is erased fully or
-/// slashed, which set the leaf to 0. Each tree change stores the new root in a ring of the
+/// leaves its leaf in the tree ("lazy" erasure) until its slot is reused, unless it is erased fully,
+/// cleared (clearErasedLeaves) or slashed, which set the leaf to 0. A deposit is released only
+/// withdrawalDelay blocks after its leaf left the tree, so a leaf that can prove always has a slashable
+/// deposit behind it. Each tree change stores the new root in a ring of the
 /// HISTORY_SIZE most recent roots. Deploy behind an ERC1967Proxy and call initialize.
 ///
 /// Libraries: PoseidonT2 and PoseidonT3 are external (linked); the tree code is compiled in.
-contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Membership, IRlnMembership {
+contract RlnMembership is
+    Initializable,
+    Ownable2StepUpgradeable,
+    UUPSUpgradeable,
+    Membership,
+    IRlnMembership
+{
     /// @notice The BN254 scalar field modulus: idCommitments and secrets are below it.
     uint256 public constant Q =
         21_888_242_871_839_275_222_246_405_745_257_275_088_548_364_400_416_034_343_698_204_186_575_808_495_617;
@@ -45,6 +57,11 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
 
     /// @notice Upper bound of withdrawalDelay (blocks): thirty days of one-second blocks.
     uint32 public constant MAX_WITHDRAWAL_DELAY = 2_592_000;
+
+    /// @notice Upper bound of slashRewardBps: half. The spammer knows its own secret and can always slash
+    /// itself first, so the penalty for spam is exactly 1 - slashRewardBps of the deposit; above half, a
+    /// self-slash would be a cheap instant exit (no active period, no delay).
+    uint16 public constant MAX_SLASH_REWARD_BPS = 5_000;
 
     /// @notice Reward share set by initialize: half of the deposit.
     uint16 public constant DEFAULT_SLASH_REWARD_BPS = 5_000;
@@ -99,7 +116,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         uint32 _activeDuration,
         uint32 _gracePeriod
     ) public initializer {
-        __Ownable_init();
+        __Ownable2Step_init();
         __UUPSUpgradeable_init();
         __Membership_init(
             _priceCalculator,
@@ -117,7 +134,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         treasury = _msgSender();
     }
 
-    /// @dev Upgrades are the owner's.
+    /// @dev Upgrades are the owner's (the owner can replace every rule, so it is trusted with the deposits).
     function _authorizeUpgrade(address) internal override onlyOwner {}
 
     // ------------------------------------------------------------------------------------------ views
@@ -231,24 +248,50 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase)
         external
     {
-        if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
+        _register(idCommitment, rateLimit, idCommitmentsToErase, address(0), type(uint256).max);
+    }
+
+    /// @notice Like register, but reverts DepositAboveMaximum unless the deposit is in `token` and at most
+    /// `maxDeposit` (a price or token change by the owner cannot take more than the caller agreed to).
+    /// @param idCommitment The new membership's idCommitment (0 < idCommitment < Q, not registered).
+    /// @param rateLimit Its rate limit (messages per epoch).
+    /// @param idCommitmentsToErase Memberships to erase first.
+    /// @param token The deposit token the caller expects.
+    /// @param maxDeposit The largest deposit the caller accepts.
+    function registerWithMaxDeposit(
+        uint256 idCommitment,
+        uint32 rateLimit,
+        uint256[] calldata idCommitmentsToErase,
+        address token,
+        uint256 maxDeposit
+    ) external {
+        if (token == address(0)) revert InvalidWithdrawalToken();
+        _register(idCommitment, rateLimit, idCommitmentsToErase, token, maxDeposit);
+    }
+
+    function _register(
+        uint256 idCommitment,
+        uint32 rateLimit,
+        uint256[] calldata idCommitmentsToErase,
+        address maxToken,
+        uint256 maxDeposit
+    ) private {
+        if (!isValidIdCommitment(idCommitment)) {
+            revert InvalidIdCommitment(idCommitment);
+        }
         if (isInMembershipSet(idCommitment)) revert DuplicateIdCommitment(idCommitment);
         address sender = _msgSender();
         for (uint256 i = 0; i < idCommitmentsToErase.length; ++i) {
-            _eraseMembershipLazily(sender, idCommitmentsToErase[i]);
+            _eraseMembership(sender, idCommitmentsToErase[i], true);
         }
-
-        // The same identity registering again: its old leaf, if still in the tree, goes.
-        PendingDeposit memory stale = _forgetReleasedDeposit(idCommitment);
-        if (
-            stale.releaseBlock != 0
-                && _leaf(stale.index) == PoseidonT3.hash([idCommitment, uint256(stale.rateLimit)])
-        ) {
-            _setLeaf(stale.index, 0);
-        }
+        // The same identity registering again: a due deposit of its previous membership is released.
+        _releaseDueDepositOf(idCommitment);
 
         (uint32 index, bool indexReused, address token, uint256 amount) =
             _acquireMembership(sender, idCommitment, rateLimit, MAX_MEMBERSHIP_SET_SIZE);
+        if (maxToken != address(0) && (token != maxToken || amount > maxDeposit)) {
+            revert DepositAboveMaximum(token, amount, maxToken, maxDeposit);
+        }
         uint256 leaf = PoseidonT3.hash([idCommitment, uint256(rateLimit)]);
         if (!indexReused) merkleTree.numberOfLeaves = uint40(index) + 1;
         _setLeaf(index, leaf);
@@ -268,22 +311,35 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     }
 
     /// @notice Erases expired memberships, or grace-period memberships of the caller, lazily: their leaves
-    /// stay in the tree until their slots are reused. Deposits are locked for withdrawalDelay blocks.
+    /// stay in the tree until their slots are reused or cleared (clearErasedLeaves). Each deposit is locked
+    /// until withdrawalDelay blocks after its leaf left the tree.
     /// @param idCommitments The memberships.
     function eraseMemberships(uint256[] calldata idCommitments) external {
         _eraseMemberships(idCommitments, false);
     }
 
     /// @notice Like eraseMemberships(idCommitments), and if eraseFromMembershipSet also sets their leaves to
-    /// 0 (more gas; stores one new root for the batch).
+    /// 0 (more gas; stores one new root for the batch), so that their deposits are released withdrawalDelay
+    /// blocks from now.
     /// @param idCommitments The memberships.
     /// @param eraseFromMembershipSet Whether to clear their leaves too.
     function eraseMemberships(uint256[] calldata idCommitments, bool eraseFromMembershipSet) external {
         _eraseMemberships(idCommitments, eraseFromMembershipSet);
     }
 
-    /// @notice Pays the caller everything withdrawable in `token`: released deposits (locked ones once
-    /// withdrawalDelay blocks passed since their erasure), slash rewards and treasury shares.
+    /// @notice Clears the leaves of lazily erased memberships that are still in the tree (anyone may call):
+    /// each one's deposit is then released withdrawalDelay (as recorded at its erasure) blocks from now.
+    /// Stores one new root for the batch. Reverts NoErasedLeaf if one has no leaf left to clear.
+    /// @param idCommitments The erased memberships.
+    function clearErasedLeaves(uint256[] calldata idCommitments) external {
+        for (uint256 i = 0; i < idCommitments.length; ++i) {
+            _setLeaf(_erasedLeafOf(idCommitments[i]), 0);
+        }
+        if (idCommitments.length != 0) _storeRoot();
+    }
+
+    /// @notice Pays the caller everything withdrawable in `token`: released deposits (each at its own release
+    /// block, withdrawalDelay blocks after its leaf left the tree), slash rewards and treasury shares.
     /// @param token The token.
     function withdraw(address token) external {
         _withdraw(_msgSender(), token);
@@ -317,6 +373,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
 
     /// @dev Erases the membership fully (or, if it was erased already, takes its still-locked deposit and
     /// clears its leaf if still there) and credits the deposit to the reward receiver and the treasury.
+    /// A released deposit's leaf left the tree withdrawalDelay blocks before, so there is nothing to clear.
     function _slash(uint256 idCommitment, address rewardReceiver) private {
         MembershipInfo memory m = memberships[idCommitment];
         address token;
@@ -331,11 +388,9 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
             emit MembershipErased(idCommitment, m.rateLimit, index);
         } else {
             // Erased already: its deposit may still be locked, its leaf may still be in the tree.
-            (PendingDeposit memory p, bool seized) = _takePendingDeposit(idCommitment);
+            (PendingDeposit memory p, bool seized, bool leafInTree) = _takePendingDeposit(idCommitment);
+            if (!seized) revert NothingToSlash(idCommitment);
             (token, amount, index) = (p.token, p.amount, p.index);
-            bool leafInTree =
-                p.releaseBlock != 0 && _leaf(index) == PoseidonT3.hash([idCommitment, uint256(p.rateLimit)]);
-            if (!seized && !leafInTree) revert NothingToSlash(idCommitment);
             if (leafInTree) {
                 _setLeaf(index, 0);
                 _storeRoot();
@@ -394,10 +449,11 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         gracePeriodDurationForNewMemberships = _gracePeriodDurationForNewMembership;
     }
 
-    /// @notice Sets the reward share of slashes.
-    /// @param _slashRewardBps Basis points (<= MAX_BPS); the treasury gets the rest.
+    /// @notice Sets the reward share of slashes (the penalty for spam is exactly the rest: see
+    /// MAX_SLASH_REWARD_BPS).
+    /// @param _slashRewardBps Basis points (<= MAX_SLASH_REWARD_BPS); the treasury gets the rest.
     function setSlashRewardBps(uint16 _slashRewardBps) external onlyOwner {
-        if (_slashRewardBps > MAX_BPS) revert InvalidSlashRewardBps(_slashRewardBps);
+        if (_slashRewardBps > MAX_SLASH_REWARD_BPS) revert InvalidSlashRewardBps(_slashRewardBps);
         slashRewardBps = _slashRewardBps;
         emit SlashRewardBpsSet(_slashRewardBps);
     }
@@ -421,7 +477,8 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
         emit SlashRevealWindowSet(_slashRevealWindow);
     }
 
-    /// @notice Sets how long deposits of memberships erased from now on stay locked.
+    /// @notice Sets how long deposits of memberships erased from now on stay locked after their leaves left
+    /// the tree (deposits locked already keep the delay recorded at their erasure).
     /// @param _withdrawalDelay Blocks, above slashRevealWindow and at most MAX_WITHDRAWAL_DELAY.
     function setWithdrawalDelay(uint32 _withdrawalDelay) external onlyOwner {
         if (_withdrawalDelay <= slashRevealWindow || _withdrawalDelay > MAX_WITHDRAWAL_DELAY) {
@@ -436,7 +493,7 @@ contract RlnMembership is Initializable, OwnableUpgradeable, UUPSUpgradeable, Me
     function _eraseMemberships(uint256[] calldata idCommitments, bool eraseFromMembershipSet) private {
         address sender = _msgSender();
         for (uint256 i = 0; i < idCommitments.length; ++i) {
-            uint32 index = _eraseMembershipLazily(sender, idCommitments[i]);
+            uint32 index = _eraseMembership(sender, idCommitments[i], !eraseFromMembershipSet);
             if (eraseFromMembershipSet) _setLeaf(index, 0);
         }
         if (eraseFromMembershipSet && idCommitments.length != 0) _storeRoot();

@@ -23,9 +23,8 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
     function test_eraseMemberships_expiredByAnyone() public {
         _warpToExpiry(idA);
         uint256 rootBefore = rln.root();
-        uint256 releaseBlock = block.number + rln.withdrawalDelay();
         vm.expectEmit(address(rln));
-        emit IMembership.DepositLocked(idA, alice, address(token), _price(100), releaseBlock);
+        emit IMembership.DepositLocked(idA, alice, address(token), _price(100), type(uint64).max);
         vm.expectEmit(address(rln));
         emit IMembership.MembershipExpired(idA, 100, 0);
         vm.expectEmit(address(rln));
@@ -50,13 +49,13 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
         );
         vm.expectEmit(address(rln));
         emit IMembership.MembershipErased(idA, 100, 0); // no MembershipExpired: it had not expired
-        _eraseAs(alice, idA, false);
+        _eraseAs(alice, idA, true);
         assertFalse(rln.isInMembershipSet(idA), "erased");
     }
 
-    function test_eraseMemberships_locksDepositForWithdrawalDelay() public {
+    function test_eraseMemberships_fullEraseLocksDepositForWithdrawalDelay() public {
         _warpToExpiry(idA);
-        _eraseAs(carol, idA, false);
+        _eraseAs(carol, idA, true);
         uint256 releaseBlock = block.number + rln.withdrawalDelay();
 
         Membership.PendingDeposit memory p = _pending(idA);
@@ -66,15 +65,63 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
         assertEq(p.releaseBlock, releaseBlock, "release block");
         assertEq(p.index, 0, "index");
         assertEq(p.rateLimit, 100, "rate limit");
-        (uint256 locked, uint256 lockedUntil) = _locked(alice);
-        assertEq(locked, _price(100), "locked");
-        assertEq(lockedUntil, releaseBlock, "locked until");
+        assertEq(p.delay, rln.withdrawalDelay(), "delay recorded");
+        assertEq(_locked(alice), _price(100), "locked");
+        assertEq(rln.lockedDepositIds(alice, address(token)), _ids(idA), "listed");
         assertEq(rln.depositsToWithdraw(alice, address(token)), 0, "not withdrawable yet");
         assertEq(rln.withdrawableBalance(alice, address(token)), 0, "not withdrawable yet");
         assertEq(rln.depositsToWithdraw(carol, address(token)), 0, "the eraser gets nothing");
 
+        vm.roll(releaseBlock - 1);
+        assertEq(rln.withdrawableBalance(alice, address(token)), 0, "not in the last block before");
         vm.roll(releaseBlock);
         assertEq(rln.withdrawableBalance(alice, address(token)), _price(100), "withdrawable once due");
+        assertEq(_locked(alice), 0, "no longer locked");
+    }
+
+    function test_eraseMemberships_lazyEraseLocksDepositWhileLeafInTree() public {
+        _warpToExpiry(idA);
+        vm.expectEmit(address(rln));
+        emit IMembership.DepositLocked(idA, alice, address(token), _price(100), type(uint64).max);
+        _eraseAs(carol, idA, false);
+        assertEq(_pending(idA).releaseBlock, rln.LEAF_IN_TREE(), "release waits for the leaf");
+        _rollBlocks(10 * uint256(rln.withdrawalDelay()));
+        assertEq(_locked(alice), _price(100), "still locked while the leaf proves");
+        assertEq(rln.withdrawableBalance(alice, address(token)), 0, "nothing withdrawable");
+    }
+
+    function test_clearErasedLeaves_schedulesRelease() public {
+        _warpToExpiry(idB);
+        vm.prank(carol);
+        rln.eraseMemberships(_ids(idA, idB));
+        _rollBlocks(5);
+        uint256 releaseBlock = block.number + rln.withdrawalDelay();
+        vm.expectEmit(address(rln));
+        emit IMembership.DepositReleaseScheduled(idA, 0, releaseBlock);
+        vm.prank(carol); // anyone
+        rln.clearErasedLeaves(_ids(idA, idB));
+        assertEq(_leafAt(0), 0, "leaf 0 cleared");
+        assertEq(_leafAt(1), 0, "leaf 1 cleared");
+        assertEq(rln.getRootAt(0), rln.root(), "root stored");
+        assertEq(rln.root(), _computeRoot(_allLeaves(), DEPTH), "root of the leaves");
+        assertEq(_pending(idA).releaseBlock, releaseBlock, "A scheduled");
+        assertEq(_pending(idB).releaseBlock, releaseBlock, "B scheduled");
+        vm.roll(releaseBlock);
+        vm.prank(alice);
+        rln.withdraw(address(token));
+        vm.prank(bob);
+        rln.withdraw(address(token));
+        assertEq(token.balanceOf(alice), _price(100), "alice paid");
+        assertEq(token.balanceOf(bob), _price(200), "bob paid");
+    }
+
+    function test_RevertIf_clearErasedLeaves_noLeafLeft() public {
+        _warpToExpiry(idA);
+        _eraseAs(carol, idA, true);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.NoErasedLeaf.selector, idA));
+        rln.clearErasedLeaves(_ids(idA));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.NoErasedLeaf.selector, idB));
+        rln.clearErasedLeaves(_ids(idB)); // registered, not erased
     }
 
     function test_eraseMemberships_fullEraseClearsLeavesAndStoresOneRoot() public {

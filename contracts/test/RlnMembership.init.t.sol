@@ -18,6 +18,7 @@ contract RlnMembershipInitTest is RlnMembershipTestBase {
     event Initialized(uint8 version);
     event Upgraded(address indexed implementation);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
 
     bytes32 internal constant IMPLEMENTATION_SLOT =
         0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
@@ -161,10 +162,21 @@ contract RlnMembershipInitTest is RlnMembershipTestBase {
 
     // ------------------------------------------------------------------------------------------ ownership
 
-    function test_transferOwnership_movesAdminRights() public {
+    function test_transferOwnership_movesAdminRightsOnceAccepted() public {
+        vm.expectEmit(address(rln));
+        emit OwnershipTransferStarted(address(this), alice);
+        rln.transferOwnership(alice);
+        assertEq(rln.owner(), address(this), "still the owner until accepted");
+        assertEq(rln.pendingOwner(), alice, "pending");
+        vm.expectRevert(bytes("Ownable2Step: caller is not the new owner"));
+        vm.prank(bob);
+        rln.acceptOwnership();
         vm.expectEmit(address(rln));
         emit OwnershipTransferred(address(this), alice);
-        rln.transferOwnership(alice);
+        vm.prank(alice);
+        rln.acceptOwnership();
+        assertEq(rln.owner(), alice, "moved");
+        assertEq(rln.pendingOwner(), address(0), "no longer pending");
         vm.prank(alice);
         rln.setGracePeriodDuration(1);
         vm.expectRevert(bytes("Ownable: caller is not the owner"));

@@ -12,7 +12,9 @@ import {InvariantTest, Test} from "./utils/Test.sol";
 import {LeafTree} from "./utils/LeafTree.sol";
 
 /// @notice Invariants of the registry under random sequences of registrations, extensions, erasures (lazy
-/// and full), time and block travel, slashes (with copycats), withdrawals, reward-share and token changes.
+/// and full), leaf clearing, time and block travel, slashes (with copycats, and reveals the model expects to
+/// fail), withdrawals, and owner changes of the token and price, reward share, withdrawal delay, reveal
+/// window, rate limit bounds and durations.
 contract RlnMembershipInvariantTest is Test, InvariantTest {
     RlnMembership internal rln;
     RlnMembershipHandler internal handler;
@@ -27,19 +29,21 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         RlnMembership implementation = new RlnMembership();
         // Small total rate limit and short periods, so limits and every lifecycle state are reached.
         bytes memory init =
-            abi.encodeCall(RlnMembership.initialize, (address(calculator), 3_000, 20, 600, 10 days, 5 days));
+            abi.encodeCall(RlnMembership.initialize, (address(calculator), 3_000, 20, 600, 2 days, 1 days));
         rln = RlnMembership(address(new ERC1967Proxy(address(implementation), init)));
         rln.setSlashRevealWindow(10);
-        rln.setWithdrawalDelay(60);
+        rln.setWithdrawalDelay(40);
         address treasury = address(0x7EA5);
         rln.setTreasury(treasury);
 
         handler = new RlnMembershipHandler(rln, calculator, tokens, treasury);
         rln.transferOwnership(address(handler));
+        vm.prank(address(handler));
+        rln.acceptOwnership();
         calculator.transferOwnership(address(handler));
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = RlnMembershipHandler.register.selector;
         selectors[1] = RlnMembershipHandler.extend.selector;
         selectors[2] = RlnMembershipHandler.erase.selector;
@@ -49,6 +53,10 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         selectors[6] = RlnMembershipHandler.withdraw.selector;
         selectors[7] = RlnMembershipHandler.setRewardShare.selector;
         selectors[8] = RlnMembershipHandler.switchToken.selector;
+        selectors[9] = RlnMembershipHandler.clearErasedLeaves.selector;
+        selectors[10] = RlnMembershipHandler.setDelays.selector;
+        selectors[11] = RlnMembershipHandler.setRateBounds.selector;
+        selectors[12] = RlnMembershipHandler.setDurations.selector;
         targetSelector(address(handler), selectors);
     }
 
@@ -73,6 +81,16 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         if (rln.nextFreeIndex() == 0) return; // nothing stored yet
         assertEq(rln.getRootAt(0), rln.root(), "getRootAt(0) = root()");
         assertEq(rln.getRecentRoots()[0], rln.root(), "getRecentRoots()[0] = root()");
+    }
+
+    /// @notice The recent roots are the last roots stored, newest first, in the order they were stored.
+    function invariant_recentRootsAreTheLastStoredInOrder() public view {
+        uint256 n = handler.rootCount();
+        if (n == 0) return;
+        uint256[5] memory recent = rln.getRecentRoots();
+        for (uint256 i = 0; i < 5 && i < n; ++i) {
+            assertEq(recent[i], handler.ghostRoots(n - 1 - i), "recent root i = i-th newest stored root");
+        }
     }
 
     /// @notice A registered membership's leaf is PoseidonT3(idCommitment, rateLimit) and proves against the root.
@@ -126,27 +144,69 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         }
         assertEq(rln.currentTotalRateLimit(), sum, "currentTotalRateLimit = sum over registered");
         assertEq(rln.currentTotalRateLimit(), handler.ghostTotalRateLimit(), "= ghost total");
-        assertLe(sum, rln.maxTotalRateLimit(), "within maxTotalRateLimit");
+        // The owner may lower the maximum below the total (existing memberships stay); registrations never exceed it.
+        assertEq(handler.ghostOverLimit(), 0, "a registration went above maxTotalRateLimit");
     }
 
     // ------------------------------------------------------------------------------------------ tokens
 
-    /// @notice The registry holds exactly what it owes: registered deposits + locked deposits + withdrawable
-    /// balances (released deposits, slash rewards, treasury shares).
+    /// @notice The registry holds exactly what it owes: registered deposits + pending deposits (locked or due)
+    /// + withdrawable balances (released deposits, slash rewards, treasury shares).
     function invariant_tokenBalanceEqualsClaims() public view {
         for (uint256 t = 0; t < 2; ++t) {
             address token = address(tokens[t]);
             uint256 claims;
             for (uint256 i = 0; i < handler.idCount(); ++i) {
-                (uint256 deposit,,,,,,, address depositToken) = rln.memberships(handler.ids(i));
+                uint256 id = handler.ids(i);
+                (uint256 deposit,,,,,,, address depositToken) = rln.memberships(id);
                 if (depositToken == token) claims += deposit;
+                (,,, address pendingToken,,,, uint256 amount) = rln.pendingDeposits(id);
+                if (pendingToken == token) claims += amount;
             }
             for (uint256 a = 0; a < handler.accountCount(); ++a) {
-                address account = handler.account(a);
-                (uint256 locked,) = rln.lockedDeposits(account, token);
-                claims += locked + rln.depositsToWithdraw(account, token);
+                claims += rln.depositsToWithdraw(handler.account(a), token);
             }
-            assertEq(tokens[t].balanceOf(address(rln)), claims, "balance = deposits + locked + withdrawable");
+            assertEq(tokens[t].balanceOf(address(rln)), claims, "balance = deposits + pending + withdrawable");
+        }
+    }
+
+    /// @notice Per holder and token: deposited - seized - withdrawn = registered + pending (locked or due) +
+    /// released, and the holder's list of pending deposits holds exactly its records.
+    function invariant_perHolderAccounting() public view {
+        for (uint256 t = 0; t < 2; ++t) {
+            address token = address(tokens[t]);
+            for (uint256 a = 0; a < handler.actorCount(); ++a) {
+                address holder = handler.actors(a);
+                uint256 registered;
+                uint256 pending;
+                uint256 records;
+                for (uint256 i = 0; i < handler.idCount(); ++i) {
+                    uint256 id = handler.ids(i);
+                    (uint256 deposit,,,,,, address h, address depositToken) = rln.memberships(id);
+                    if (h == holder && depositToken == token) registered += deposit;
+                    (address ph,,, address pendingToken,,,, uint256 amount) = rln.pendingDeposits(id);
+                    if (ph == holder && pendingToken == token) {
+                        pending += amount;
+                        records += 1;
+                    }
+                }
+                uint256[] memory listed = rln.lockedDepositIds(holder, token);
+                assertEq(listed.length, records, "list = the holder's records");
+                for (uint256 j = 0; j < listed.length; ++j) {
+                    (address ph, uint64 releaseBlock,, address pendingToken,,, uint32 position,) =
+                        rln.pendingDeposits(listed[j]);
+                    assertTrue(
+                        ph == holder && pendingToken == token && releaseBlock != 0, "listed record is theirs"
+                    );
+                    assertEq(position, j, "position");
+                }
+                assertEq(
+                    handler.ghostHolderDeposited(holder, token) - handler.ghostHolderSeized(holder, token)
+                        - handler.ghostHolderWithdrawn(holder, token),
+                    registered + pending + rln.depositsToWithdraw(holder, token),
+                    "deposited - seized - withdrawn = registered + pending + released"
+                );
+            }
         }
     }
 
@@ -169,24 +229,49 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
 
     // ------------------------------------------------------------------------------------------ slashing
 
-    /// @notice A deposit that is still slashable (erased, not yet due) is still locked in the registry.
-    function invariant_slashableDepositsStayLocked() public atHandlerClock {
-        for (uint256 t = 0; t < 2; ++t) {
-            for (uint256 a = 0; a < handler.actorCount(); ++a) {
-                address holder = handler.actors(a);
-                uint256 pendingSum;
-                for (uint256 i = 0; i < handler.idCount(); ++i) {
-                    (address h, uint64 releaseBlock,, address token,, uint256 amount) =
-                        rln.pendingDeposits(handler.ids(i));
-                    if (h == holder && token == address(tokens[t]) && releaseBlock > block.number) {
-                        pendingSum += amount;
-                    }
-                }
-                (uint256 locked, uint64 lockedUntil) = rln.lockedDeposits(holder, address(tokens[t]));
-                assertLe(pendingSum, locked, "slashable deposits are in the holder's lock");
-                if (pendingSum != 0) assertGt(lockedUntil, block.number, "and the lock is not due");
+    /// @notice No leaf can prove without a seizable deposit behind it: every non-zero leaf is a registered
+    /// membership's, or an erased membership's whose deposit is still locked (not due).
+    function invariant_provingLeavesHaveSeizableDeposits() public atHandlerClock {
+        uint32 n = rln.nextFreeIndex();
+        if (n == 0) return;
+        uint256[] memory leaves = rln.getRateCommitmentsInRangeBoundsInclusive(0, n - 1);
+        uint256[] memory backed = new uint256[](n);
+        for (uint256 i = 0; i < handler.idCount(); ++i) {
+            uint256 id = handler.ids(i);
+            (,,,, uint32 rateLimit, uint32 index,,) = rln.memberships(id);
+            if (rateLimit != 0) {
+                backed[index] = PoseidonT3.hash([id, uint256(rateLimit)]);
+                continue;
+            }
+            (address holder, uint64 releaseBlock, uint32 pIndex,, uint32 pRate,,,) = rln.pendingDeposits(id);
+            if (holder != address(0) && releaseBlock > block.number && leaves[pIndex] != 0) {
+                if (leaves[pIndex] == PoseidonT3.hash([id, uint256(pRate)])) backed[pIndex] = leaves[pIndex];
             }
         }
+        for (uint256 i = 0; i < n; ++i) {
+            if (leaves[i] != 0) {
+                assertEq(leaves[i], backed[i], "a leaf in the tree without a seizable deposit");
+            }
+        }
+    }
+
+    /// @notice Each deposit is released at its own block: withdrawalDelay (as at its erasure) blocks after its
+    /// leaf left the tree, never moved afterwards (by third parties or delay changes), never more than
+    /// MAX_WITHDRAWAL_DELAY blocks away.
+    function invariant_locksAreOwnAndBounded() public atHandlerClock {
+        assertEq(handler.ghostLockViolations(), 0, "a release block moved or used another delay");
+        for (uint256 i = 0; i < handler.idCount(); ++i) {
+            (address holder, uint64 releaseBlock,,,, uint32 delay,,) = rln.pendingDeposits(handler.ids(i));
+            if (holder == address(0) || releaseBlock == rln.LEAF_IN_TREE()) continue;
+            assertLe(delay, rln.MAX_WITHDRAWAL_DELAY(), "delay within bounds");
+            assertLe(releaseBlock, block.number + delay, "released at most its delay from now");
+        }
+    }
+
+    /// @notice Reveals succeed exactly when the model says: committed by the sender, in the window, and a
+    /// registered membership or a deposit not yet due.
+    function invariant_revealsMatchTheModel() public view {
+        assertEq(handler.ghostRevealSurprises(), 0, "a reveal succeeded or failed against the model");
     }
 
     /// @notice A slashed identity is gone: not registered, no deposit left, its leaf cleared.
@@ -195,7 +280,7 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
             uint256 id = handler.ids(i);
             if (!handler.slashed(id)) continue;
             assertFalse(rln.isInMembershipSet(id), "not registered");
-            (, uint64 releaseBlock,,,,) = rln.pendingDeposits(id);
+            (, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(id);
             assertEq(releaseBlock, 0, "no pending deposit");
             uint32 index = handler.lastIndex(id);
             assertNotEq(

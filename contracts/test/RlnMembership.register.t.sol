@@ -5,6 +5,7 @@ import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IRlnMembership} from "../src/interfaces/IRlnMembership.sol";
 import {Membership} from "../src/Membership.sol";
 import {TestToken} from "../src/TestToken.sol";
+import {FeeOnTransferToken} from "./utils/FeeOnTransferToken.sol";
 import {TreeCheats} from "./utils/RlnMembershipTestBase.sol";
 
 contract RlnMembershipRegisterTest is TreeCheats {
@@ -143,29 +144,31 @@ contract RlnMembershipRegisterTest is TreeCheats {
     function test_register_sameIdCommitmentAfterDepositReleased() public {
         _register(alice, idA, 20);
         _warpToExpiry(idA);
-        _eraseAs(bob, idA, false);
+        _eraseAs(bob, idA, true);
         _rollBlocks(rln.withdrawalDelay());
         uint32 index = _register(alice, idA, 30);
         assertEq(index, 0, "slot reused");
         assertEq(_pending(idA).releaseBlock, 0, "released record dropped");
-        (uint256 locked,) = _locked(alice);
-        assertEq(locked, _price(20), "first deposit still alice's to withdraw");
+        assertEq(rln.depositsToWithdraw(alice, address(token)), _price(20), "first deposit released to alice");
+        vm.prank(alice);
+        rln.withdraw(address(token));
+        assertEq(token.balanceOf(alice), _price(20), "and paid");
     }
 
-    function test_register_sameIdentityAgainClearsItsOldLeaf() public {
+    function test_RevertIf_register_sameIdentityWhileOldLeafInTree() public {
         _register(alice, idA, 600); // slot 0
         _register(bob, idB, 20); // slot 1
         _warpToExpiry(idB);
         _eraseAs(carol, idA, false);
         _eraseAs(carol, idB, false); // reuse list: [0, 1]
-        _rollBlocks(rln.withdrawalDelay());
+        _rollBlocks(10 * uint256(rln.withdrawalDelay()));
         assertEq(_leafAt(0), _leaf(idA, 600), "old leaf still in the tree (lazy erasure)");
-        assertEq(_register(alice, idA, 20), 1, "registered again in slot 1");
-        assertEq(_leafAt(0), 0, "old leaf of the same identity cleared");
-        assertEq(_leafAt(1), _leaf(idA, 20), "new leaf");
-        assertEq(rln.root(), _computeRoot(_allLeaves(), DEPTH), "root");
-        _slash(slasher, 1001, receiver);
-        assertEq(_leafAt(1), 0, "a slash then leaves no leaf of the identity");
+        _fund(alice, 20);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.DepositPendingRelease.selector, idA, type(uint64).max)
+        );
+        vm.prank(alice);
+        rln.register(idA, 20, noIds);
     }
 
     function test_register_chargesCurrentPrice() public {
@@ -283,10 +286,64 @@ contract RlnMembershipRegisterTest is TreeCheats {
         rln.register(idA, 20, noIds);
     }
 
+    function test_RevertIf_register_feeOnTransferToken() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken();
+        calculator.setTokenAndPrice(address(fee), 1 ether);
+        fee.mint(alice, 20 ether);
+        vm.prank(alice);
+        fee.approve(address(rln), 20 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMembership.DepositNotReceived.selector, address(fee), 20 ether, 19.8 ether
+            )
+        );
+        vm.prank(alice);
+        rln.register(idA, 20, noIds);
+    }
+
+    function test_registerWithMaxDeposit_registersAtOrBelowMaximum() public {
+        _fund(alice, 20);
+        vm.prank(alice);
+        rln.registerWithMaxDeposit(idA, 20, noIds, address(token), _price(20));
+        assertTrue(rln.isInMembershipSet(idA), "registered");
+        assertEq(token.balanceOf(address(rln)), _price(20), "deposit");
+    }
+
+    function test_RevertIf_registerWithMaxDeposit_priceRaised() public {
+        _fund(alice, 20);
+        calculator.setTokenAndPrice(address(token), 2 * PRICE_PER_MESSAGE); // the owner raises the price
+        vm.prank(alice);
+        token.approve(address(rln), type(uint256).max);
+        token.mint(alice, _price(20));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMembership.DepositAboveMaximum.selector,
+                address(token),
+                2 * _price(20),
+                address(token),
+                _price(20)
+            )
+        );
+        vm.prank(alice);
+        rln.registerWithMaxDeposit(idA, 20, noIds, address(token), _price(20));
+    }
+
+    function test_RevertIf_registerWithMaxDeposit_tokenChanged() public {
+        TestToken other = new TestToken();
+        calculator.setTokenAndPrice(address(other), 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMembership.DepositAboveMaximum.selector, address(other), 20, address(token), 1 ether
+            )
+        );
+        vm.prank(alice);
+        rln.registerWithMaxDeposit(idA, 20, noIds, address(token), 1 ether);
+    }
+
     function test_RevertIf_register_idCommitmentDepositStillLocked() public {
         _register(alice, idA, 20);
         _warpToExpiry(idA);
-        _eraseAs(alice, idA, false);
+        _eraseAs(alice, idA, true);
         uint256 releaseBlock = block.number + rln.withdrawalDelay();
         _rollBlocks(rln.withdrawalDelay() - 1);
         _fund(alice, 20);

@@ -118,8 +118,7 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _slash(slasher, SECRET, receiver);
         _assertGone();
         _assertPaid(deposit / 2, deposit / 2);
-        (uint256 locked,) = _locked(alice);
-        assertEq(locked, 0, "lock emptied");
+        assertEq(_locked(alice), 0, "lock emptied");
         _rollBlocks(delay);
         vm.expectRevert(abi.encodeWithSelector(IMembership.NothingToWithdraw.selector, alice, address(token)));
         vm.prank(alice);
@@ -146,21 +145,21 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _assertPaid(deposit / 2, deposit / 2);
     }
 
-    function test_revealSlash_afterReleaseOnlyEvictsLeaf() public {
+    function test_revealSlash_lazilyErasedLeafKeepsDepositSlashable() public {
         _warpToGracePeriod(spammer);
         _eraseAs(alice, spammer, false);
-        _rollBlocks(delay);
+        _rollBlocks(10 * uint256(delay));
+        vm.expectRevert(abi.encodeWithSelector(IMembership.NothingToWithdraw.selector, alice, address(token)));
+        vm.prank(alice);
+        rln.withdraw(address(token));
         _commitSlash(slasher, SECRET, receiver);
         _rollBlocks(1);
         vm.expectEmit(address(rln));
-        emit IRlnMembership.MembershipSlashed(spammer, 1, receiver, 0, 0);
+        emit IRlnMembership.MembershipSlashed(spammer, 1, receiver, deposit / 2, deposit / 2);
         vm.prank(slasher);
         rln.revealSlash(SECRET, receiver);
         _assertGone();
-        _assertPaid(0, 0);
-        vm.prank(alice);
-        rln.withdraw(address(token));
-        assertEq(token.balanceOf(alice), deposit, "a released deposit is the holder's");
+        _assertPaid(deposit / 2, deposit / 2);
     }
 
     function test_RevertIf_revealSlash_afterReleaseAndLeafCleared() public {
@@ -174,12 +173,14 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         rln.revealSlash(SECRET, receiver);
     }
 
-    function test_RevertIf_revealSlash_afterSlotReused() public {
+    function test_RevertIf_revealSlash_afterSlotReusedAndDelay() public {
         _warpToGracePeriod(spammer);
         _eraseAs(alice, spammer, false);
         _rollBlocks(delay);
         uint256 newcomer = _id(77);
         assertEq(_register(carol, newcomer, 30), 1, "slot reused");
+        assertEq(_pending(spammer).releaseBlock, block.number + delay, "released a delay after the reuse");
+        _rollBlocks(delay - 1);
         _commitSlash(slasher, SECRET, receiver);
         _rollBlocks(1);
         vm.expectRevert(abi.encodeWithSelector(IRlnMembership.NothingToSlash.selector, spammer));
@@ -204,10 +205,9 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         _register(alice, other, 300);
         _warpToGracePeriod(spammer);
         vm.prank(alice);
-        rln.eraseMemberships(_ids(spammer, other));
+        rln.eraseMemberships(_ids(spammer, other), true);
         _slash(slasher, SECRET, receiver);
-        (uint256 locked,) = _locked(alice);
-        assertEq(locked, _price(300), "only the slashed deposit taken");
+        assertEq(_locked(alice), _price(300), "only the slashed deposit taken");
         _rollBlocks(delay);
         vm.prank(alice);
         rln.withdraw(address(token));
@@ -222,16 +222,40 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
         assertEq(rln.depositsToWithdraw(treasury, address(token)), deposit / 2, "treasury gets the rest");
     }
 
+    /// The limit of commit-reveal with a reward (documented, not fixable cheaply): the spammer keeps its own
+    /// commitment open and reveals first; the reporter's reveal finds nothing. The spammer still loses the
+    /// treasury's share: the penalty for spam is exactly 1 - slashRewardBps.
+    function test_revealSlash_spammerOutracesReporterButLosesTreasuryShare() public {
+        _commitSlash(alice, SECRET, alice); // held open before spamming
+        _rollBlocks(5);
+        _commitSlash(slasher, SECRET, receiver); // an honest reporter after the spam
+        _rollBlocks(1);
+        vm.prank(alice);
+        rln.revealSlash(SECRET, alice); // same block as the reporter's reveal, ordered first
+        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.NothingToSlash.selector, spammer));
+        vm.prank(slasher);
+        rln.revealSlash(SECRET, receiver);
+        assertEq(
+            rln.depositsToWithdraw(alice, address(token)), deposit / 2, "spammer recovers the reward share"
+        );
+        assertEq(rln.depositsToWithdraw(treasury, address(token)), deposit / 2, "and loses the rest");
+    }
+
+    function test_RevertIf_setSlashRewardBps_aboveHalf() public {
+        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRewardBps.selector, 5_001));
+        rln.setSlashRewardBps(5_001);
+    }
+
     function test_revealSlash_zeroRewardShareAllToTreasury() public {
         rln.setSlashRewardBps(0);
         _slash(slasher, SECRET, receiver);
         _assertPaid(0, deposit);
     }
 
-    function test_revealSlash_fullRewardShareAllToReceiver() public {
-        rln.setSlashRewardBps(10_000);
+    function test_revealSlash_maxRewardShareHalf() public {
+        rln.setSlashRewardBps(rln.MAX_SLASH_REWARD_BPS());
         _slash(slasher, SECRET, receiver);
-        _assertPaid(deposit, 0);
+        _assertPaid(deposit / 2, deposit / 2);
     }
 
     function test_revealSlash_roundsRewardDown() public {
@@ -431,7 +455,7 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
     }
 
     function testFuzz_revealSlash_split(uint16 bps, uint32 rate, uint64 price) public {
-        bps = uint16(bound(bps, 0, 10_000));
+        bps = uint16(bound(bps, 0, 5_000));
         rate = uint32(bound(rate, MIN_RATE, MAX_RATE));
         rln.setSlashRewardBps(bps);
         calculator.setTokenAndPrice(address(token), price);
@@ -456,12 +480,11 @@ contract RlnMembershipSlashTest is RlnMembershipTestBase {
             _eraseAs(alice, spammer, eraseMode == 2);
             _rollBlocks(blocksAfterErase);
         }
-        // The reveal lands one block after the commit.
-        bool depositLocked = eraseMode == 0 || blocksAfterErase + 1 < delay;
-        bool leafInTree = eraseMode != 2;
+        // The reveal lands one block after the commit. A lazily erased leaf keeps its deposit locked.
+        bool depositLocked = eraseMode != 2 || blocksAfterErase + 1 < delay;
         _commitSlash(slasher, SECRET, receiver);
         _rollBlocks(1);
-        if (!depositLocked && !leafInTree) {
+        if (!depositLocked) {
             vm.expectRevert(abi.encodeWithSelector(IRlnMembership.NothingToSlash.selector, spammer));
         }
         vm.prank(slasher);

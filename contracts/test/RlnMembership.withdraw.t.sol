@@ -21,22 +21,22 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
 
     function _expireAndErase(uint256 idCommitment) internal {
         _warpToExpiry(idCommitment);
-        _eraseAs(carol, idCommitment, false);
+        _eraseAs(carol, idCommitment, true);
     }
 
     function test_withdraw_paysDepositAfterDelay() public {
         _expireAndErase(idA);
         _rollBlocks(delay);
         vm.expectEmit(address(rln));
-        emit IMembership.DepositUnlocked(alice, address(token), _price(100));
+        emit IMembership.DepositReleased(idA, alice, address(token), _price(100));
         vm.expectEmit(address(rln));
         emit IMembership.DepositWithdrawn(alice, address(token), _price(100));
         vm.prank(alice);
         rln.withdraw(address(token));
         assertEq(token.balanceOf(alice), _price(100), "paid");
         assertEq(token.balanceOf(address(rln)), _price(300), "the other deposit stays");
-        (uint256 locked,) = _locked(alice);
-        assertEq(locked, 0, "lock consumed");
+        assertEq(_locked(alice), 0, "lock consumed");
+        assertEq(rln.lockedDepositIds(alice, address(token)).length, 0, "record dropped");
         assertEq(rln.depositsToWithdraw(alice, address(token)), 0, "balance consumed");
     }
 
@@ -81,9 +81,9 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
     function test_withdraw_laterErasureDoesNotDelayDueDeposit() public {
         _expireAndErase(idA);
         _rollBlocks(delay);
-        // idA's deposit is due; erasing idB releases it before locking idB's.
-        _eraseAs(carol, idB, false);
-        assertEq(rln.depositsToWithdraw(alice, address(token)), _price(100), "idA released");
+        // idA's deposit is due; erasing idB does not delay it.
+        _eraseAs(carol, idB, true);
+        assertEq(rln.withdrawableBalance(alice, address(token)), _price(100), "idA due");
         vm.prank(alice);
         rln.withdraw(address(token));
         assertEq(token.balanceOf(alice), _price(100), "idA paid, idB still locked");
@@ -95,15 +95,16 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
 
     function test_withdraw_erasuresWithinDelayReleaseTogether() public {
         _warpToExpiry(idB);
-        _eraseAs(carol, idA, false);
+        _eraseAs(carol, idA, true);
         _rollBlocks(10);
-        _eraseAs(carol, idB, false);
-        (uint256 locked, uint256 until) = _locked(alice);
-        assertEq(locked, _price(400), "one lock");
-        assertEq(until, block.number + delay, "released with the later one");
-        _rollBlocks(delay - 1);
-        assertEq(rln.withdrawableBalance(alice, address(token)), 0, "not yet");
-        _rollBlocks(1);
+        _eraseAs(carol, idB, true);
+        assertEq(_locked(alice), _price(400), "both locked");
+        _rollBlocks(delay - 10);
+        assertEq(rln.withdrawableBalance(alice, address(token)), _price(100), "the first at its own block");
+        vm.prank(alice);
+        rln.withdraw(address(token));
+        assertEq(token.balanceOf(alice), _price(100), "first paid");
+        _rollBlocks(10);
         vm.prank(alice);
         rln.withdraw(address(token));
         assertEq(token.balanceOf(alice), _price(400), "both paid");
@@ -116,7 +117,7 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
         _register(alice, idC, 20);
         _warpToExpiry(idC);
         vm.prank(carol);
-        rln.eraseMemberships(_ids(idA, idC));
+        rln.eraseMemberships(_ids(idA, idC), true);
         _rollBlocks(delay);
         vm.prank(alice);
         rln.withdraw(address(other));
@@ -127,10 +128,10 @@ contract RlnMembershipWithdrawTest is RlnMembershipTestBase {
 
     function test_setWithdrawalDelay_appliesToLaterErasures() public {
         _warpToExpiry(idB);
-        _eraseAs(carol, idA, false);
+        _eraseAs(carol, idA, true);
         uint256 firstRelease = _pending(idA).releaseBlock;
         rln.setWithdrawalDelay(delay * 2);
-        _eraseAs(carol, idB, false);
+        _eraseAs(carol, idB, true);
         assertEq(_pending(idA).releaseBlock, firstRelease, "earlier lock keeps its delay");
         assertEq(
             _pending(idB).releaseBlock, block.number + 2 * uint256(delay), "later lock uses the new delay"

@@ -35,6 +35,14 @@ alloy::sol!(
     "contracts/artifacts/ERC1967Proxy.json"
 );
 
+alloy::sol!(
+    #[allow(missing_docs)]
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    ServiceCredentials,
+    "contracts/artifacts/ServiceCredentials.json"
+);
+
 /// The Poseidon libraries the registry's bytecode is linked against, at fixed CREATE2 addresses.
 const LIBRARIES: &str = include_str!("../../contracts/artifacts/libraries.json");
 
@@ -42,9 +50,13 @@ const LIBRARIES: &str = include_str!("../../contracts/artifacts/libraries.json")
 /// to the deterministic CREATE2 deployer, at `address`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedLibrary {
+    /// Library name (`PoseidonT2`).
     pub name: String,
+    /// Where the library lives (fixed by CREATE2).
     pub address: Address,
+    /// The deterministic deployer to send `calldata` to.
     pub create2_deployer: Address,
+    /// salt ++ init code.
     pub calldata: Bytes,
 }
 

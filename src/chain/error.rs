@@ -5,46 +5,230 @@ use std::sync::OnceLock;
 
 use alloy::dyn_abi::{DynSolValue, JsonAbiExt};
 use alloy::json_abi::JsonAbi;
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::{SolError, SolInterface};
 
 use super::bindings::{LinearPriceCalculator, RlnMembership};
 
-/// Errors of the chain client and the tree sync.
+/// Errors of the chain client and the tree sync. Messages name no CLI flag: the CLI adds that
+/// context.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
+    /// The RPC URL does not parse or is not http(s).
     #[error("invalid RPC URL {url:?} (expected http://host:port)")]
-    BadUrl { url: String },
+    BadUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// The endpoint did not answer `eth_chainId`.
     #[error("cannot reach the RPC endpoint {url} (is the node running?)")]
     Unreachable {
+        /// The URL.
         url: String,
+        /// The transport's error.
         #[source]
         source: alloy::transports::TransportError,
     },
-    #[error("the RPC endpoint is on chain {got}, expected chain {expected} (check --rpc and --chain-id)")]
-    WrongChain { expected: u64, got: u64 },
-    #[error("no contract at {address} on chain {chain_id} (check --contract)")]
-    NoContract { address: Address, chain_id: u64 },
+    /// The endpoint serves another chain than the one asked for.
+    #[error("the RPC endpoint is on chain {got}, expected chain {expected}")]
+    WrongChain {
+        /// The chain id asked for.
+        expected: u64,
+        /// The endpoint's chain id.
+        got: u64,
+    },
+    /// No code at the registry address.
+    #[error("no contract at {address} on chain {chain_id}")]
+    NoContract {
+        /// The address.
+        address: Address,
+        /// The chain.
+        chain_id: u64,
+    },
+    /// A call or transaction reverted; the revert is decoded.
     #[error("{call} reverted: {revert}")]
-    Reverted { call: &'static str, revert: Revert },
+    Reverted {
+        /// The contract function.
+        call: &'static str,
+        /// The decoded revert (boxed: it is large, and errors travel by value).
+        revert: Box<Revert>,
+    },
+    /// A transaction was mined with status 0.
     #[error("{call}: transaction {tx} was mined but reverted")]
-    TxReverted { call: &'static str, tx: B256 },
+    TxReverted {
+        /// The contract function.
+        call: &'static str,
+        /// The transaction.
+        tx: B256,
+    },
+    /// The provider has no service with this id registered on the credentials contract.
+    #[error("provider {provider} has no service {service_id} registered")]
+    NoService {
+        /// The provider's address.
+        provider: Address,
+        /// The service id asked for.
+        service_id: u32,
+    },
+    /// A transaction was asked of a credentials client connected without a signer.
+    #[error("{call} sends a transaction, but this client was connected without a signer")]
+    ReadOnly {
+        /// The contract function.
+        call: &'static str,
+    },
+    /// A transaction was not mined in time.
+    #[error("{call}: transaction {tx} not mined within {waited:?}")]
+    NotMined {
+        /// The contract function.
+        call: &'static str,
+        /// The transaction.
+        tx: B256,
+        /// How long the client waited.
+        waited: std::time::Duration,
+    },
+    /// An RPC call failed.
     #[error("{call} failed")]
     Rpc {
+        /// The RPC method or contract function.
         call: &'static str,
+        /// What failed.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("{call} needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file")]
-    NoSigner { call: &'static str },
-    #[error("{0}")]
-    Invalid(String),
+    /// The private key is not 32 bytes of hex.
+    #[error("the private key is not 32 bytes of hex")]
+    BadPrivateKey,
+    /// The contract returned a uint256 that is not a BN254 scalar.
+    #[error("the contract returned {value}, not a field element")]
+    NotAField {
+        /// The value.
+        value: U256,
+    },
+    /// A mined transaction lacks the event it must emit.
+    #[error("{call}: no {event} event in the receipt")]
+    MissingEvent {
+        /// The contract function.
+        call: &'static str,
+        /// The event expected.
+        event: &'static str,
+    },
+    /// A registry event did not decode.
+    #[error("undecodable {event} event in block {block:?}")]
+    BadEvent {
+        /// The event (or "registry" when its signature is unknown).
+        event: &'static str,
+        /// Its block, if known.
+        block: Option<u64>,
+        /// The decoder's error.
+        #[source]
+        source: Box<alloy::sol_types::Error>,
+    },
+    /// A contract's log matched an event's signature but its data did not decode.
+    #[error("undecodable {contract} log")]
+    UndecodableLog {
+        /// The contract that emitted it.
+        contract: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: alloy::sol_types::Error,
+    },
+    /// A log came without the block number it must have.
+    #[error("a log without a block number")]
+    LogWithoutBlock,
+    /// A registered rate limit does not fit a u64 (never with the registry's bounds).
+    #[error("rate limit {0} out of range")]
+    RateLimitOutOfRange(U256),
+    /// A block the sync needs is not (or no longer) on the chain.
+    #[error("block {0} is not on the chain")]
+    MissingBlock(u64),
+    /// The chain kept reorganizing while a chunk was read.
+    #[error("the chain keeps reorganizing at block {0}")]
+    Unstable(u64),
+    /// The bundled `libraries.json` is broken (a build problem).
+    #[error("contracts/artifacts/libraries.json: {0}")]
+    Libraries(String),
+    /// The chain has no CREATE2 deployer to put a linked library at its fixed address.
+    #[error("no CREATE2 deployer at {deployer} on chain {chain_id}: cannot deploy {library}")]
+    NoCreate2Deployer {
+        /// The deployer's expected address.
+        deployer: Address,
+        /// The chain.
+        chain_id: u64,
+        /// The library.
+        library: String,
+    },
+    /// A library deployment did not put code at the expected address.
+    #[error("{library} did not land at {address}")]
+    LibraryNotDeployed {
+        /// The library.
+        library: String,
+        /// Where it should be.
+        address: Address,
+    },
+    /// A contract deployment's receipt has no contract address.
+    #[error("the {contract} deployment has no address")]
+    NoDeployedAddress {
+        /// The contract.
+        contract: &'static str,
+    },
+    /// The node returned no latest block.
+    #[error("the node returned no latest block")]
+    NoLatestBlock,
+    /// One registration needs more gas than a block holds.
+    #[error("register needs up to {needed} gas, more than a block's {block_gas}")]
+    BlockTooSmall {
+        /// Gas one registration may need.
+        needed: u64,
+        /// The block gas limit.
+        block_gas: u64,
+    },
+    /// A development-chain window was not mined as one block (see `DevChain::register_many`).
+    #[error("register: transaction {tx} was not mined with its window in block {window_block} (mined in {mined_in:?}; block gas limit too low?)")]
+    WindowNotMined {
+        /// The transaction.
+        tx: B256,
+        /// The block `evm_mine` produced.
+        window_block: u64,
+        /// Where the transaction was mined, if at all.
+        mined_in: Option<u64>,
+    },
+    /// A development-chain block holds another number of registrations than sent.
+    #[error("register: block {block} has {got} registrations, expected {expected}")]
+    WindowCount {
+        /// The block.
+        block: u64,
+        /// Registrations found.
+        got: usize,
+        /// Registrations sent.
+        expected: usize,
+    },
+    /// The tree store could not be loaded (its task panicked).
+    #[error("loading the tree store failed: {0}")]
+    StoreTask(String),
+    /// The synced tree's root differs from the contract's.
     #[error(
         "the synced tree's root {ours} differs from the contract's {contract} at block {block}"
     )]
-    TreeMismatch { block: u64, ours: String, contract: String },
+    TreeMismatch {
+        /// The block.
+        block: u64,
+        /// Our root.
+        ours: String,
+        /// The contract's root.
+        contract: String,
+    },
+    /// The tree store was synced from another registry.
     #[error("the tree store belongs to contract {stored} on chain {stored_chain}, not {asked} on chain {asked_chain}")]
-    StoreMismatch { stored: Address, stored_chain: u64, asked: Address, asked_chain: u64 },
+    StoreMismatch {
+        /// The store's registry.
+        stored: Address,
+        /// The store's chain.
+        stored_chain: u64,
+        /// The registry asked for.
+        asked: Address,
+        /// The chain asked for.
+        asked_chain: u64,
+    },
+    /// The tree store failed.
     #[error(transparent)]
     Store(#[from] crate::tree::disk::StoreError),
 }
@@ -53,7 +237,7 @@ impl ChainError {
     /// Wraps a contract call error: reverts become [`ChainError::Reverted`] with the error decoded.
     pub(crate) fn from_contract(call: &'static str, e: alloy::contract::Error) -> Self {
         match e.as_revert_data() {
-            Some(data) => ChainError::Reverted { call, revert: Revert::decode(&data) },
+            Some(data) => ChainError::Reverted { call, revert: Box::new(Revert::decode(&data)) },
             None => ChainError::Rpc { call, source: Box::new(e) },
         }
     }
@@ -66,7 +250,7 @@ impl ChainError {
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
         if let Some(t) = boxed.downcast_ref::<alloy::transports::TransportError>() {
             if let Some(data) = t.as_error_resp().and_then(|r| r.as_revert_data()) {
-                return ChainError::Reverted { call, revert: Revert::decode(&data) };
+                return ChainError::Reverted { call, revert: Box::new(Revert::decode(&data)) };
             }
         }
         ChainError::Rpc { call, source: boxed }
@@ -75,10 +259,10 @@ impl ChainError {
     /// The decoded registry error, if this is a revert of the registry.
     pub fn registry_error(&self) -> Option<&RlnMembership::RlnMembershipErrors> {
         match self {
-            ChainError::Reverted {
-                revert: Revert { decoded: Some(DecodedRevert::Registry(e)), .. },
-                ..
-            } => Some(e),
+            ChainError::Reverted { revert, .. } => match &revert.decoded {
+                Some(DecodedRevert::Registry(e)) => Some(e),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -109,7 +293,9 @@ pub struct Revert {
 /// Typed custom errors of our contracts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodedRevert {
+    /// An error of the registry.
     Registry(RlnMembership::RlnMembershipErrors),
+    /// An error of the price calculator.
     PriceCalculator(LinearPriceCalculator::LinearPriceCalculatorErrors),
 }
 
@@ -205,7 +391,6 @@ impl fmt::Display for Revert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::U256;
 
     #[test]
     fn custom_errors_print_by_name() {

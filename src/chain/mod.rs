@@ -1,33 +1,39 @@
-//! The membership registry on chain: contract bindings, a client ([`MembershipClient`]), tree
-//! sync into a file ([`TreeSync`]), root sources for relays ([`RootSource`]).
+//! The membership registry on chain, split by what a caller can do: [`MembershipReader`] reads
+//! (no signer), [`MembershipWriter`] sends transactions (a signer by construction),
+//! [`deploy_registry`] deploys, [`DevChain`] holds anvil-only helpers. [`TreeSync`] follows the
+//! registry into a tree file; [`ContractRoots`] serves the registry's recent roots as a relay's
+//! accepted roots; the writer is the relay's slash backend.
 //!
-//! This is the only module that knows alloy. Its API takes and returns plain types
+//! This is the only module that talks to a chain (alloy's primitive types are shared with
+//! `incentives`). Its API takes and returns plain types
 //! ([`Field`](crate::Field), `u32`, [`Address`], [`U256`]); every failure is a [`ChainError`],
 //! with contract reverts decoded by name (`InvalidIdCommitment(0)`).
 
 pub mod bindings;
 mod client;
+pub(crate) use client::wait_receipt;
+mod deploy;
+mod dev;
 mod error;
 mod relay;
 mod roots;
 mod sync;
+mod writer;
 
 pub use alloy::primitives::{Address, B256, U256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use bindings::RlnMembership::RlnMembershipErrors;
 pub use client::{
-    connect_provider, field_to_u256, slash_commitment, u256_to_field, DeployConfig, Deployment,
-    MembershipClient, MembershipInfo, Registration, SlashCommit, SlashOutcome, TOKEN_UNIT,
+    connect_provider, field_to_u256, u256_to_field, MembershipInfo, MembershipReader, TOKEN_UNIT,
 };
+pub use deploy::{deploy_registry, DeployConfig, Deployment};
+pub use dev::DevChain;
 pub use error::{ChainError, DecodedRevert, Revert};
-pub use relay::ChainRootWindow;
-pub use roots::{ContractRoots, RootSource};
+pub use roots::ContractRoots;
 pub use sync::{SyncOptions, SyncProgress, SyncReport, TreeSync};
+pub use writer::{MembershipWriter, Registration};
 
 /// Parses a hex private key (with or without 0x).
 pub fn parse_private_key(hex_key: &str) -> Result<PrivateKeySigner, ChainError> {
-    hex_key
-        .trim()
-        .parse::<PrivateKeySigner>()
-        .map_err(|_| ChainError::Invalid("the private key is not 32 bytes of hex".into()))
+    hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| ChainError::BadPrivateKey)
 }

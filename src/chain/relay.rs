@@ -1,83 +1,48 @@
-//! The chain behind a relay: the registry's roots as the validator's root window, and the
-//! registry's commit-reveal slashing as the relay's slash backend.
+//! The registry's commit-reveal slashing as the relay's [`SlashBackend`]: reverts become typed
+//! [`SlashError`]s by their decoded name, never by their text.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::client::MembershipClient;
-use super::roots::RootSource;
-use super::Address;
+use super::bindings::RlnMembership::RlnMembershipErrors as E;
+use super::writer::MembershipWriter;
+use super::{Address, ChainError, B256};
 use crate::field::Field;
-use crate::incentives::{RevealReceipt, SlashBackend, SlashError};
-use crate::relay::validator::RootWindow;
+use crate::incentives::{SlashBackend, SlashCommit, SlashError, Slashed};
 
-/// Any [`RootSource`] (a synced tree, or the registry's `getRecentRoots`) as a validator's window.
-pub struct ChainRootWindow<S: RootSource>(pub Arc<S>);
-
-impl<S: RootSource + 'static> RootWindow for ChainRootWindow<S> {
-    fn contains(&self, root: &Field) -> bool {
-        self.0.recent_roots().contains(root)
-    }
-    fn roots(&self) -> Vec<Field> {
-        let mut r = self.0.recent_roots();
-        r.reverse();
-        r
+impl From<ChainError> for SlashError {
+    fn from(e: ChainError) -> Self {
+        match e.registry_error() {
+            Some(E::SlashRevealTooEarly(_)) => SlashError::TooEarly,
+            Some(E::SlashRevealTooLate(_)) => SlashError::TooLate,
+            Some(E::SlashNotCommitted(_)) => SlashError::NoCommitment,
+            Some(E::NothingToSlash(_)) => SlashError::AlreadySlashed,
+            _ => SlashError::Backend(Arc::new(e)),
+        }
     }
 }
 
-fn backend_error(e: super::ChainError) -> SlashError {
-    let msg = e.to_string();
-    if msg.contains("SlashRevealTooEarly") {
-        SlashError::TooEarly
-    } else if msg.contains("SlashRevealTooLate") {
-        SlashError::TooLate
-    } else if msg.contains("SlashNotCommitted") {
-        SlashError::NoCommitment
-    } else if msg.contains("NothingToSlash") {
-        SlashError::AlreadySlashed
-    } else {
-        SlashError::Backend(msg)
-    }
-}
-
-/// The registry's `commitSlash` / `revealSlash`, sent by the client's signer.
-impl SlashBackend for MembershipClient {
-    fn sender(&self) -> [u8; 20] {
-        MembershipClient::sender(self).map(|a| a.0 .0).unwrap_or([0; 20])
+/// The registry's `commitSlash` / `revealSlash`, sent by the writer's signer.
+impl SlashBackend for MembershipWriter {
+    fn sender(&self) -> Address {
+        MembershipWriter::sender(self)
     }
 
     fn block_number(&self) -> BoxFuture<'_, Result<u64, SlashError>> {
-        Box::pin(async move { MembershipClient::block_number(self).await.map_err(backend_error) })
+        // The reader's RPC call (not this trait method again).
+        Box::pin(async move { Ok(self.reader().block_number().await?) })
     }
 
-    fn commit_slash(&self, commitment: [u8; 32]) -> BoxFuture<'_, Result<u64, SlashError>> {
-        Box::pin(async move {
-            let r = self
-                .mined("commitSlash", self.contract().commitSlash(commitment.into()))
-                .await
-                .map_err(backend_error)?;
-            r.block_number.ok_or_else(|| {
-                SlashError::Backend("commitSlash receipt without a block number".into())
-            })
-        })
+    fn commit_slash(&self, commitment: B256) -> BoxFuture<'_, Result<SlashCommit, SlashError>> {
+        Box::pin(async move { Ok(self.send_slash_commitment(commitment).await?) })
     }
 
     fn reveal_slash(
         &self,
         secret: Field,
-        receiver: [u8; 20],
-    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
-        Box::pin(async move {
-            let out = MembershipClient::reveal_slash(self, secret, Address::from(receiver))
-                .await
-                .map_err(backend_error)?;
-            let block = MembershipClient::block_number(self).await.map_err(backend_error)?;
-            Ok(RevealReceipt {
-                block,
-                id_commitment: out.id_commitment,
-                reward: u128::try_from(out.reward).unwrap_or(u128::MAX),
-            })
-        })
+        receiver: Address,
+    ) -> BoxFuture<'_, Result<Slashed, SlashError>> {
+        Box::pin(async move { Ok(MembershipWriter::reveal_slash(self, secret, receiver).await?) })
     }
 }

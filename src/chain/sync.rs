@@ -15,14 +15,14 @@
 use std::time::{Duration, Instant};
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::B256;
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
 use super::bindings::RlnMembership;
-use super::client::{u256_to_field, MembershipClient};
+use super::client::{u256_to_field, MembershipReader};
 use super::error::ChainError;
 use crate::field::Field;
 use crate::poseidon::poseidon2;
@@ -53,33 +53,46 @@ impl Default for SyncOptions {
 /// Reported after each chunk.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncProgress {
+    /// First block of the sync.
     pub from_block: u64,
+    /// Last block it will read.
     pub to_block: u64,
+    /// Last block read so far.
     pub current_block: u64,
+    /// Registry events read so far.
     pub events: u64,
+    /// Leaf changes applied so far.
     pub leaves: u64,
 }
 
 /// What a sync did.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
+    /// First block read.
     pub from_block: u64,
+    /// Last block read.
     pub to_block: u64,
+    /// Block chunks read.
     pub chunks: u64,
+    /// Registry events read.
     pub events: u64,
+    /// Leaf changes applied.
     pub leaf_changes: u64,
     /// A reorg was found: rolled back to this block, undoing this many leaf changes.
     pub rolled_back_to: Option<(u64, usize)>,
     /// A reorg deeper than the journal forced a sync from the start.
     pub restarted: bool,
+    /// The tree's root afterwards.
     pub root: Field,
+    /// Leaves in use (the next free index).
     pub members: u64,
+    /// Wall time.
     pub elapsed_ms: u128,
 }
 
 /// A registry's tree, synced from its events into a file.
 pub struct TreeSync {
-    client: MembershipClient,
+    client: MembershipReader,
     store: TreeStore,
     opts: SyncOptions,
 }
@@ -88,14 +101,15 @@ impl TreeSync {
     /// Opens the store at `path` for `client`'s registry (a fresh store starts at the registry's
     /// deployment block; a store of another registry or chain is an error).
     pub async fn open(
-        client: MembershipClient,
+        client: impl Into<MembershipReader>,
         path: impl AsRef<std::path::Path>,
         opts: SyncOptions,
     ) -> Result<Self> {
+        let client: MembershipReader = client.into();
         let path = path.as_ref().to_path_buf();
         let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path))
             .await
-            .map_err(|e| ChainError::Invalid(format!("loading the tree store: {e}")))??;
+            .map_err(|e| ChainError::StoreTask(e.to_string()))??;
         let asked = StoreOrigin {
             chain_id: client.chain_id(),
             contract: client.registry().0 .0,
@@ -119,16 +133,19 @@ impl TreeSync {
         Ok(TreeSync { client, store, opts })
     }
 
+    /// The tree store.
     pub fn store(&self) -> &TreeStore {
         &self.store
     }
+    /// The synced tree.
     pub fn tree(&self) -> &MerkleTree {
         self.store.tree()
     }
-    pub fn client(&self) -> &MembershipClient {
+    /// The registry it follows.
+    pub fn client(&self) -> &MembershipReader {
         &self.client
     }
-    /// Roots seen in the synced range, newest first.
+    /// Roots seen in the synced range, newest last.
     pub fn recent_roots(&self) -> Vec<Field> {
         self.store.recent_roots()
     }
@@ -225,15 +242,12 @@ impl TreeSync {
     async fn sync_chunk(&mut self, from: u64, to: u64) -> Result<(u64, u64)> {
         let filter = Filter::new()
             .address(self.client.registry())
-            .event_signature(MembershipClient::tree_event_signatures())
+            .event_signature(MembershipReader::tree_event_signatures())
             .from_block(from)
             .to_block(to);
         let mut attempt = 0;
         let (logs, to_hash) = loop {
-            let before = self
-                .block_hash(to)
-                .await?
-                .ok_or_else(|| ChainError::Invalid(format!("block {to} is not on the chain")))?;
+            let before = self.block_hash(to).await?.ok_or(ChainError::MissingBlock(to))?;
             let logs = self
                 .client
                 .provider()
@@ -248,9 +262,7 @@ impl TreeSync {
             }
             attempt += 1;
             if attempt >= 5 {
-                return Err(ChainError::Invalid(format!(
-                    "the chain keeps reorganizing at block {to}"
-                )));
+                return Err(ChainError::Unstable(to));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
@@ -373,24 +385,25 @@ fn decode_chunk(logs: &[Log]) -> Result<DecodedChunk> {
         if log.removed {
             continue;
         }
-        let block = log
-            .block_number
-            .ok_or_else(|| ChainError::Invalid("a log without a block number".into()))?;
+        let block = log.block_number.ok_or(ChainError::LogWithoutBlock)?;
         if log.transaction_hash != tx {
             cur.finish(&mut out);
             tx = log.transaction_hash;
         }
         cur.block = block;
         let topic = log.topic0().copied().unwrap_or_default();
-        let bad = |e: alloy::sol_types::Error| {
-            ChainError::Invalid(format!("undecodable registry event in block {block}: {e}"))
+        let bad = |source: alloy::sol_types::Error| ChainError::BadEvent {
+            event: "registry",
+            block: Some(block),
+            source: Box::new(source),
         };
         if topic == RlnMembership::MembershipRegistered::SIGNATURE_HASH {
             let ev =
                 log.log_decode::<RlnMembership::MembershipRegistered>().map_err(bad)?.inner.data;
-            let limit: u64 = ev.membershipRateLimit.try_into().map_err(|_| {
-                ChainError::Invalid(format!("rate limit {} out of range", ev.membershipRateLimit))
-            })?;
+            let limit: u64 = ev
+                .membershipRateLimit
+                .try_into()
+                .map_err(|_| ChainError::RateLimitOutOfRange(U256::from(ev.membershipRateLimit)))?;
             let leaf = poseidon2(u256_to_field(ev.idCommitment)?, Field::from_u64(limit));
             out.changes.push(LeafChange { block, index: ev.index, leaf });
             cur.registered = true;

@@ -36,6 +36,7 @@ pub fn cache_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".cache").join("rlnkit"))
 }
 
+/// The sha256 of a source (an entry's name).
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -46,12 +47,12 @@ const MAGIC: &[u8; 8] = b"rlnkitc2";
 const CHECKSUM_BYTES: usize = 16;
 
 /// The path of the entry of `kind` (a format tag) derived from a source with hash `source`.
-pub fn entry_path(dir: &Path, kind: &str, source: &[u8; 32]) -> PathBuf {
+fn entry_path(dir: &Path, kind: &str, source: &[u8; 32]) -> PathBuf {
     dir.join(format!("{kind}-{}.bin", hex::encode(source)))
 }
 
 /// Reads an entry: checks the header (magic, kind, source hash) and the body's checksum.
-pub fn read_entry(path: &Path, kind: &str, source: &[u8; 32]) -> Option<Vec<u8>> {
+fn read_entry(path: &Path, kind: &str, source: &[u8; 32]) -> Option<Vec<u8>> {
     let bytes = std::fs::read(path).ok()?;
     let header_len = MAGIC.len() + 1 + kind.len() + 32 + 8;
     if bytes.len() < header_len + CHECKSUM_BYTES {
@@ -82,7 +83,7 @@ pub fn read_entry(path: &Path, kind: &str, source: &[u8; 32]) -> Option<Vec<u8>>
 }
 
 /// Writes an entry atomically (temporary file in the same directory, then rename).
-pub fn write_entry(path: &Path, kind: &str, source: &[u8; 32], body: &[u8]) -> std::io::Result<()> {
+fn write_entry(path: &Path, kind: &str, source: &[u8; 32], body: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -107,6 +108,31 @@ pub fn write_entry(path: &Path, kind: &str, source: &[u8; 32], body: &[u8]) -> s
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The cache entries derived from one source (the sha256 of a zkey or wasm names them): one
+/// entry per kind of derived artifact, e.g. the parsed proving key or the prover's tables.
+#[derive(Clone, Debug)]
+pub struct SourceEntries {
+    dir: PathBuf,
+    source: [u8; 32],
+}
+
+impl SourceEntries {
+    /// The entries in `dir` of the source whose sha256 is `source`.
+    pub fn new(dir: &Path, source: [u8; 32]) -> Self {
+        SourceEntries { dir: dir.to_path_buf(), source }
+    }
+
+    /// The entry of `kind` (a format tag), if present and intact.
+    pub fn read(&self, kind: &str) -> Option<Vec<u8>> {
+        read_entry(&entry_path(&self.dir, kind, &self.source), kind, &self.source)
+    }
+
+    /// Writes the entry of `kind` atomically.
+    pub fn write(&self, kind: &str, body: &[u8]) -> std::io::Result<()> {
+        write_entry(&entry_path(&self.dir, kind, &self.source), kind, &self.source, body)
+    }
 }
 
 /// Odd multipliers and offsets of the checksum's four lanes (fractional digits of √2, √3, √5,

@@ -26,46 +26,88 @@ pub const PUBLIC_SIGNALS: usize = 5;
 
 /// File names inside a keys directory (the Waku network's names).
 pub const WASM_FILE: &str = "rln.wasm";
+/// The proving key (snarkjs zkey) inside a keys directory.
 pub const ZKEY_FILE: &str = "rln_final.zkey";
+/// The verifying key (snarkjs JSON) inside a keys directory.
 pub const VK_FILE: &str = "verification_key.json";
 
 /// Errors from loading circuit artifacts.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
+    /// A file cannot be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The zkey cannot be parsed.
     #[error("{path} is not a snarkjs Groth16 zkey for BN254: {reason}")]
-    Zkey { path: PathBuf, reason: String },
+    Zkey {
+        /// The file (or the keys' source).
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The verification key JSON cannot be parsed.
     #[error("{path} is not a snarkjs Groth16 verification key: {reason}")]
-    VerifyingKey { path: PathBuf, reason: String },
+    VerifyingKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The witness generator cannot be compiled or instantiated.
     #[error("{path} is not a circom witness generator: {reason}")]
-    Wasm { path: PathBuf, reason: String },
+    Wasm {
+        /// The file (or the keys' source).
+        path: PathBuf,
+        /// wasmer's or the driver's message.
+        reason: String,
+    },
+    /// The keys are for a circuit with another number of public inputs.
     #[error("the circuit has {got} public inputs, an RLN v2 circuit has {expected}")]
-    PublicInputs { expected: usize, got: usize },
+    PublicInputs {
+        /// RLN v2's count (5).
+        expected: usize,
+        /// The circuit's count.
+        got: usize,
+    },
+    /// `verification_key.json` is not the zkey's verifying key.
     #[error("the verifying key in {vk} does not match the one in the proving key {zkey}")]
-    KeyMismatch { vk: PathBuf, zkey: PathBuf },
+    KeyMismatch {
+        /// The verification key file.
+        vk: PathBuf,
+        /// The zkey file.
+        zkey: PathBuf,
+    },
 }
 
 /// The constraint system as the prover needs it (from the zkey).
 #[derive(Clone)]
 pub struct ConstraintSystem {
+    /// Public wires, counting the constant 1 (six for RLN v2).
     pub num_instance_variables: usize,
+    /// Private wires (ark-circom's count).
     pub num_witness_variables: usize,
+    /// Number of constraints.
     pub num_constraints: usize,
     /// A, B, C (C is empty for snarkjs zkeys; the circom reduction does not need it).
     pub matrices: [Matrix<Fr>; 3],
 }
 
 /// Proving key, constraint system, verifying key (also prepared) and witness generator.
+///
+/// The keys know nothing of how proofs are made: a [`crate::Prover`] builds its tables from them
+/// (and keeps them in the key cache through [`CircuitKeys::zkey_cache`]).
 pub struct CircuitKeys {
     pub(crate) proving_key: ProvingKey<Bn254>,
     pub(crate) constraints: ConstraintSystem,
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
     pub(crate) witness: WitnessGenerator,
-    verifier: std::sync::OnceLock<crate::verifier::Verifier>,
-    tables: std::sync::OnceLock<crate::prover::groth16::ProvingTables>,
-    /// Where the proving tables are cached: the cache directory and the zkey's digest.
-    table_cache: Option<(PathBuf, [u8; 32])>,
+    /// The key cache's entries derived from the zkey (None without a cache).
+    zkey_cache: Option<cache::SourceEntries>,
     source: String,
 }
 
@@ -164,9 +206,9 @@ impl CircuitKeys {
             constraints,
             prepared,
             witness,
-            verifier: Default::default(),
-            tables: Default::default(),
-            table_cache: cache_dir.zip(digest).map(|(d, h)| (d.to_path_buf(), h)),
+            zkey_cache: cache_dir
+                .zip(digest)
+                .map(|(dir, digest)| cache::SourceEntries::new(dir, digest)),
             source: source.to_string(),
         })
     }
@@ -186,51 +228,10 @@ impl CircuitKeys {
         &self.prepared
     }
 
-    /// A verifier for these keys, shared (its fixed-base tables are built once).
-    pub fn verifier(&self) -> &crate::verifier::Verifier {
-        self.verifier
-            .get_or_init(|| crate::verifier::Verifier::from_prepared(self.prepared.clone()))
-    }
-
-    /// Makes the prover's fixed-base tables now (read from the key cache, or built in about a
-    /// second and cached) instead of at the first proof: call it at startup where the first
-    /// proof's latency matters.
-    pub fn prepare_prover(&self) {
-        self.proving_tables();
-    }
-
-    /// The proving key's fixed-base tables, made at the first proof: read from the key cache
-    /// when it has them, else built (about a second on two cores) and cached.
-    pub(crate) fn proving_tables(&self) -> &crate::prover::groth16::ProvingTables {
-        use crate::prover::groth16::ProvingTables;
-        self.tables.get_or_init(|| {
-            let ni = self.constraints.num_instance_variables;
-            let entry = self
-                .table_cache
-                .as_ref()
-                .map(|(dir, digest)| (cache::entry_path(dir, TABLES_CACHE_KIND, digest), digest));
-            if let Some(t) = entry
-                .as_ref()
-                .and_then(|(path, digest)| cache::read_entry(path, TABLES_CACHE_KIND, digest))
-                .and_then(|b| ProvingTables::decode(&b, &self.proving_key, ni))
-            {
-                return t;
-            }
-            let started = std::time::Instant::now();
-            let tables = ProvingTables::new(&self.proving_key, ni);
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "built the proving key's fixed-base tables"
-            );
-            if let Some((path, digest)) = entry {
-                if let Err(e) =
-                    cache::write_entry(&path, TABLES_CACHE_KIND, digest, &tables.encode())
-                {
-                    tracing::debug!(error = %e, "cannot cache the proving tables");
-                }
-            }
-            tables
-        })
+    /// The key cache's entries for artifacts derived from the zkey (None when the keys were
+    /// loaded without a cache): where the prover keeps its tables.
+    pub fn zkey_cache(&self) -> Option<&cache::SourceEntries> {
+        self.zkey_cache.as_ref()
     }
 
     /// The witness generator.
@@ -238,6 +239,7 @@ impl CircuitKeys {
         &self.witness
     }
 
+    /// The constraint system (sizes and the A, B, C matrices).
     pub fn constraints(&self) -> &ConstraintSystem {
         &self.constraints
     }
@@ -250,8 +252,6 @@ impl CircuitKeys {
 
 /// Format tag of cached proving keys (bump when the layout changes).
 const PK_CACHE_KIND: &str = "pk-ark0.6-uncompressed-v1";
-/// Format tag of cached proving tables (see `prover::msm`; the window width is part of it).
-const TABLES_CACHE_KIND: &str = "msm-tables-w13-raw-v2";
 
 type KeyParts = (ProvingKey<Bn254>, ConstraintSystem, PreparedVerifyingKey<Bn254>);
 
@@ -266,15 +266,13 @@ fn load_key_parts(
         return Ok((parse_zkey(zkey, source)?, None));
     };
     let digest = cache::sha256(zkey);
-    let path = cache::entry_path(dir, PK_CACHE_KIND, &digest);
-    if let Some(parts) =
-        cache::read_entry(&path, PK_CACHE_KIND, &digest).and_then(|body| decode_cached_keys(&body))
-    {
+    let entries = cache::SourceEntries::new(dir, digest);
+    if let Some(parts) = entries.read(PK_CACHE_KIND).and_then(|body| decode_cached_keys(&body)) {
         return Ok((parts, Some(digest)));
     }
     let parts = parse_zkey(zkey, source)?;
     if let Some(body) = encode_cached_keys(&parts) {
-        if let Err(e) = cache::write_entry(&path, PK_CACHE_KIND, &digest, &body) {
+        if let Err(e) = entries.write(PK_CACHE_KIND, &body) {
             tracing::debug!(error = %e, "cannot cache the parsed proving key");
         }
     }

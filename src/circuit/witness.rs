@@ -26,12 +26,19 @@ use crate::tree::MerkleProof;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WitnessInput {
+    /// The member's identity secret.
     pub identity_secret: Field,
+    /// The member's user message limit.
     pub user_message_limit: Field,
+    /// The message id (below the limit).
     pub message_id: Field,
+    /// The Merkle path's siblings, leaf level first.
     pub path_elements: Vec<Field>,
+    /// Side of the path node at each level (0: left, 1: right), leaf level first.
     pub identity_path_index: Vec<Field>,
+    /// hash_to_field(signal).
     pub x: Field,
+    /// Poseidon(epoch, rln_identifier).
     pub external_nullifier: Field,
 }
 
@@ -238,18 +245,18 @@ impl WitnessGenerator {
         let store = Store::default();
         let module = match cache_dir {
             Some(dir) => {
-                let digest = cache::sha256(wasm);
-                let path = cache::entry_path(dir, MODULE_CACHE_KIND, &digest);
+                let entries = cache::SourceEntries::new(dir, cache::sha256(wasm));
                 // SAFETY: the entry's checksum was verified, and it was written by `Module::serialize`
                 // of this wasmer version for this target (both are in MODULE_CACHE_KIND).
-                let cached = cache::read_entry(&path, MODULE_CACHE_KIND, &digest)
+                let cached = entries
+                    .read(MODULE_CACHE_KIND)
                     .and_then(|body| unsafe { Module::deserialize(&store, body) }.ok());
                 match cached {
                     Some(module) => module,
                     None => {
                         let module = Module::new(&store, wasm).map_err(|e| e.to_string())?;
                         if let Ok(bytes) = module.serialize() {
-                            let _ = cache::write_entry(&path, MODULE_CACHE_KIND, &digest, &bytes);
+                            let _ = entries.write(MODULE_CACHE_KIND, &bytes);
                         }
                         module
                     }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use rlnkit::chain::{
-    Address, DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync, U256,
+    Address, ChainError, DeployConfig, MembershipReader, MembershipWriter, PrivateKeySigner,
+    SyncOptions, TreeSync, U256,
 };
 use rlnkit::keystore::{Credential, Keystore};
 use rlnkit::Field;
@@ -18,7 +19,7 @@ use super::{GlobalOpts, Outcome};
 
 /// Where the chain is and who signs.
 #[derive(clap::Args, Debug, Clone)]
-pub struct RpcOpts {
+pub(crate) struct RpcOpts {
     /// JSON-RPC endpoint.
     #[arg(
         long,
@@ -26,21 +27,21 @@ pub struct RpcOpts {
         default_value = "http://127.0.0.1:8545",
         value_name = "URL"
     )]
-    pub rpc: String,
+    pub(crate) rpc: String,
     /// The registry (proxy) address.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
-    pub contract: Option<Address>,
+    pub(crate) contract: Option<Address>,
     /// Refuse to talk to an endpoint on another chain.
     #[arg(long, env = "RLNKIT_CHAIN_ID", value_name = "ID")]
-    pub chain_id: Option<u64>,
+    pub(crate) chain_id: Option<u64>,
     /// File holding the hex private key that signs transactions (else RLNKIT_PRIVATE_KEY).
     #[arg(long, env = "RLNKIT_PRIVATE_KEY_FILE", value_name = "FILE")]
-    pub private_key_file: Option<PathBuf>,
+    pub(crate) private_key_file: Option<PathBuf>,
 }
 
 impl RpcOpts {
     /// The signer, if one is configured.
-    pub fn signer(&self) -> Result<Option<PrivateKeySigner>> {
+    pub(crate) fn signer(&self) -> Result<Option<PrivateKeySigner>> {
         if let Some(f) = &self.private_key_file {
             let text = std::fs::read_to_string(f)
                 .with_context(|| format!("reading private key file {}", f.display()))?;
@@ -55,21 +56,42 @@ impl RpcOpts {
         }
     }
 
-    pub fn contract(&self) -> Result<Address> {
+    pub(crate) fn contract(&self) -> Result<Address> {
         self.contract.context("no registry: pass --contract ADDRESS or set RLNKIT_CONTRACT (see `rlnkit chain deploy`)")
     }
 
-    pub async fn client(&self, needs_signer: bool) -> Result<MembershipClient> {
-        let signer = self.signer()?;
-        if needs_signer && signer.is_none() {
+    /// A reader of the registry (no signer needed).
+    pub(crate) async fn reader(&self) -> Result<MembershipReader> {
+        let c = MembershipReader::connect(&self.rpc, self.contract()?, self.chain_id).await;
+        c.map_err(|e| self.explain(e))
+    }
+
+    /// A writer of the registry: needs the signer.
+    pub(crate) async fn writer(&self) -> Result<MembershipWriter> {
+        let Some(signer) = self.signer()? else {
             bail!("this command sends transactions: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE");
+        };
+        let c = MembershipWriter::connect(&self.rpc, signer, self.contract()?, self.chain_id).await;
+        c.map_err(|e| self.explain(e))
+    }
+
+    /// The library's error, with the flag that fixes it.
+    fn explain(&self, e: ChainError) -> anyhow::Error {
+        let hint = match &e {
+            ChainError::WrongChain { .. } => Some("check --rpc and --chain-id"),
+            ChainError::NoContract { .. } => Some("check --contract"),
+            ChainError::Unreachable { .. } | ChainError::BadUrl { .. } => Some("check --rpc"),
+            _ => None,
+        };
+        match hint {
+            Some(h) => anyhow::Error::new(e).context(h),
+            None => e.into(),
         }
-        Ok(MembershipClient::connect(&self.rpc, signer, self.contract()?, self.chain_id).await?)
     }
 }
 
 /// Runs a future on a fresh tokio runtime.
-pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,7 +118,7 @@ fn tokens(v: U256) -> String {
 // ------------------------------------------------------------------------------------ chain
 
 #[derive(clap::Subcommand, Debug)]
-pub enum ChainCmd {
+pub(crate) enum ChainCmd {
     /// Deploy the registry (Poseidon libraries, test token unless --token, price calculator,
     /// implementation + ERC1967 proxy) with the Waku network's parameters.
     #[command(
@@ -106,7 +128,7 @@ pub enum ChainCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     /// Existing ERC20 deposit token (default: deploy an unrestricted test token).
@@ -115,13 +137,14 @@ pub struct DeployArgs {
     /// Slash proceeds beyond the reward go here (default: the deployer).
     #[arg(long, value_name = "ADDRESS")]
     treasury: Option<Address>,
-    /// Reward share of a slash, basis points (default 5000).
+    /// Reward share of a slash, basis points (default and maximum 5000).
     #[arg(long, value_name = "BPS")]
     slash_reward_bps: Option<u16>,
     /// Slash reveal window in blocks (default 256).
     #[arg(long, value_name = "BLOCKS")]
     reveal_window: Option<u32>,
-    /// Lock of erased memberships' deposits in blocks (default 7200).
+    /// Lock of erased memberships' deposits in blocks, counted from when their leaves left the
+    /// tree (default 7200).
     #[arg(long, value_name = "BLOCKS")]
     withdrawal_delay: Option<u32>,
     /// Active period of new memberships, seconds (default 180 days).
@@ -136,7 +159,7 @@ pub struct DeployArgs {
 }
 
 impl ChainCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let ChainCmd::Deploy(a) = self;
         let signer = a.rpc.signer()?.context(
             "deploying needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE",
@@ -153,7 +176,7 @@ impl ChainCmd {
             ..d
         };
         let (_, dep) =
-            block_on(MembershipClient::deploy(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
+            block_on(rlnkit::chain::deploy_registry(&a.rpc.rpc, signer, a.rpc.chain_id, &cfg))??;
         if let Some(out) = &a.out {
             write_atomic(out, serde_json::to_string_pretty(&dep)?.as_bytes(), false)?;
         }
@@ -170,7 +193,7 @@ impl ChainCmd {
 // ------------------------------------------------------------------------------------ membership
 
 #[derive(clap::Subcommand, Debug)]
-pub enum MembershipCmd {
+pub(crate) enum MembershipCmd {
     /// Register a membership (approves the deposit first), optionally saving it to a keystore.
     #[command(
         after_help = "Example:\n  rlnkit id new --out alice.json\n  RLNKIT_KEYSTORE_PASSWORD=... rlnkit membership register --identity alice.json --limit 100 --keystore keystore.json"
@@ -184,7 +207,9 @@ pub enum MembershipCmd {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
-    /// Erase memberships (expired ones, or your own in grace period); --full also clears their leaves.
+    /// Erase memberships (expired ones, or your own in grace period); --full also clears their leaves
+    /// (a deposit is released only the withdrawal delay after its leaf left the tree: without --full,
+    /// when its slot is reused).
     Erase {
         #[command(flatten)]
         rpc: RpcOpts,
@@ -226,7 +251,7 @@ pub enum MembershipCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     #[command(flatten)]
@@ -246,7 +271,7 @@ pub struct RegisterArgs {
 }
 
 impl MembershipCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         block_on(self.run_async())?
     }
 
@@ -258,10 +283,10 @@ impl MembershipCmd {
                     Some(_) => Some(keystore_password()?),
                     None => None,
                 };
-                let c = a.rpc.client(true).await?;
+                let c = a.rpc.writer().await?;
                 if a.mint {
                     let (token, amount) = c.price(a.limit).await?;
-                    c.mint_test_tokens(token, c.sender().expect("signer"), amount).await?;
+                    c.dev().mint_test_tokens(token, c.sender(), amount).await?;
                 }
                 let reg =
                     c.register(id.commitment(), a.limit, &parse_field_list(&a.erase)?).await?;
@@ -277,7 +302,7 @@ impl MembershipCmd {
                     let cred = Credential::new(
                         id.clone(),
                         c.chain_id(),
-                        &format!("{:#x}", c.registry()),
+                        &c.registry().to_checksum(None), // as nwaku's and js-waku's docs spell it
                         reg.index,
                         a.limit,
                     );
@@ -291,14 +316,14 @@ impl MembershipCmd {
                 ))
             }
             MembershipCmd::Extend { rpc, ids } => {
-                let tx = rpc.client(true).await?.extend(&parse_field_list(&ids)?).await?;
+                let tx = rpc.writer().await?.extend(&parse_field_list(&ids)?).await?;
                 Ok(Outcome::ok(
                     format!("extended {} membership(s) in {tx}", ids.len()),
                     json!({ "tx": tx }),
                 ))
             }
             MembershipCmd::Erase { rpc, ids, full } => {
-                let tx = rpc.client(true).await?.erase(&parse_field_list(&ids)?, full).await?;
+                let tx = rpc.writer().await?.erase(&parse_field_list(&ids)?, full).await?;
                 Ok(Outcome::ok(
                     format!(
                         "erased {} membership(s) ({}) in {tx}",
@@ -309,7 +334,7 @@ impl MembershipCmd {
                 ))
             }
             MembershipCmd::Withdraw { rpc, token } => {
-                let amount = rpc.client(true).await?.withdraw(token).await?;
+                let amount = rpc.writer().await?.withdraw(token).await?;
                 Ok(Outcome::ok(
                     format!("withdrew {} tokens", tokens(amount)),
                     json!({ "amount": amount.to_string() }),
@@ -317,7 +342,7 @@ impl MembershipCmd {
             }
             MembershipCmd::Info { rpc, id } => {
                 let id = Field::parse(&id).context("the id commitment")?;
-                match rpc.client(false).await?.membership_info(id).await? {
+                match rpc.reader().await?.membership_info(id).await? {
                     None => Ok(Outcome::ok(format!("{id}: not registered"), json!({ "registered": false }))),
                     Some(m) => Ok(Outcome::ok(
                         format!(
@@ -335,7 +360,7 @@ impl MembershipCmd {
                 }
             }
             MembershipCmd::Proof { rpc, index, out } => {
-                let p = rpc.client(false).await?.merkle_proof(index).await?;
+                let p = rpc.reader().await?.merkle_proof(index).await?;
                 let s = serde_json::to_string_pretty(&p)?;
                 if let Some(o) = out {
                     write_atomic(&o, s.as_bytes(), false)?;
@@ -347,7 +372,7 @@ impl MembershipCmd {
                 Ok(Outcome::ok(s, &p))
             }
             MembershipCmd::Roots { rpc } => {
-                let c = rpc.client(false).await?;
+                let c = rpc.reader().await?;
                 let (root, recent) = (c.root().await?, c.recent_roots().await?);
                 Ok(Outcome::ok(
                     format!(
@@ -361,7 +386,7 @@ impl MembershipCmd {
     }
 }
 
-pub fn keystore_password() -> Result<String> {
+pub(crate) fn keystore_password() -> Result<String> {
     std::env::var("RLNKIT_KEYSTORE_PASSWORD")
         .context("set RLNKIT_KEYSTORE_PASSWORD to the keystore password")
 }
@@ -370,7 +395,7 @@ pub fn keystore_password() -> Result<String> {
 
 /// The spammer's identity secret: from two proofs with the same nullifier, or an env variable.
 #[derive(clap::Args, Debug, Clone)]
-pub struct SecretArgs {
+pub(crate) struct SecretArgs {
     /// Two proofs (files or hex) of the same member with the same nullifier.
     #[arg(long, num_args = 2, value_names = ["PROOF_A", "PROOF_B"])]
     proofs: Option<Vec<String>>,
@@ -395,7 +420,7 @@ impl SecretArgs {
 }
 
 #[derive(clap::Subcommand, Debug)]
-pub enum SlashCmd {
+pub(crate) enum SlashCmd {
     /// Commit, wait for the next block, reveal: slash a spammer and collect the reward.
     #[command(
         after_help = "Example:\n  rlnkit slash run --proofs first.json second.json\n  rlnkit membership withdraw"
@@ -423,14 +448,17 @@ pub enum SlashCmd {
 }
 
 impl SlashCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         block_on(async move {
             match self {
                 SlashCmd::Run { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
-                    let (commit, out) = c.slash(s, to).await?;
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
+                    let config = rlnkit::incentives::SlashConfig::new(to);
+                    let (commit, out) = rlnkit::incentives::slash_member(&c, &config, s).await;
+                    let commit = commit.context("the slash commitment was not mined")?;
+                    let out = out.context("the reveal failed")?;
                     Ok(Outcome::ok(
                         format!("committed in block {}, revealed in block {}: membership {} (index {}) slashed\nreward {} tokens to {}, treasury {} tokens", commit.block, out.block, out.id_commitment, out.index, tokens(out.reward), out.reward_receiver, tokens(out.treasury_amount)),
                         json!({ "commit": commit, "slash": { "id_commitment": out.id_commitment, "index": out.index, "reward_receiver": out.reward_receiver, "reward": out.reward.to_string(), "treasury_amount": out.treasury_amount.to_string(), "tx": out.tx, "block": out.block } }),
@@ -438,8 +466,8 @@ impl SlashCmd {
                 }
                 SlashCmd::Commit { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
                     let commit = c.commit_slash(s, to).await?;
                     Ok(Outcome::ok(
                         format!(
@@ -454,8 +482,8 @@ impl SlashCmd {
                 }
                 SlashCmd::Reveal { rpc, secret } => {
                     let s = secret.secret()?;
-                    let c = rpc.client(true).await?;
-                    let to = secret.receiver.unwrap_or(c.sender().expect("signer"));
+                    let c = rpc.writer().await?;
+                    let to = secret.receiver.unwrap_or(c.sender());
                     let out = c.reveal_slash(s, to).await?;
                     Ok(Outcome::ok(
                         format!("membership {} (index {}) slashed: reward {} tokens, treasury {} tokens", out.id_commitment, out.index, tokens(out.reward), tokens(out.treasury_amount)),
@@ -473,7 +501,7 @@ impl SlashCmd {
 #[command(
     after_help = "Example:\n  rlnkit tree sync --db tree.redb          (again later: resumes where it stopped)\n  rlnkit tree sync --db tree.redb --json"
 )]
-pub struct TreeSyncArgs {
+pub(crate) struct TreeSyncArgs {
     #[command(flatten)]
     rpc: RpcOpts,
     /// The tree database (created if missing).
@@ -491,10 +519,10 @@ pub struct TreeSyncArgs {
 }
 
 impl TreeSyncArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let show_bar = !g.json && std::io::stderr().is_terminal();
         block_on(async move {
-            let client = self.rpc.client(false).await?;
+            let client = self.rpc.reader().await?;
             let opts = SyncOptions {
                 chunk_blocks: self.chunk_blocks,
                 confirmations: self.confirmations,

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use rlnkit::{
     recover_secret, Epoch, ExternalNullifier, Identity, MerkleTree, Prover, RlnIdentifier,
     RlnInputs, UserMessageLimit, Verifier,
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Args, Debug)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Number of other members in the demo tree.
     #[arg(long, default_value_t = 1000)]
     members: u64,
@@ -28,7 +28,7 @@ pub struct DemoArgs {
 }
 
 impl DemoArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         if self.chain {
             let anvil = self.anvil.clone().unwrap_or_else(|| {
                 std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")
@@ -82,7 +82,7 @@ impl DemoArgs {
         let (m1, m2) = (b"hello, waku".as_slice(), b"buy cheap tokens!!".as_slice());
 
         let t = Instant::now();
-        keys.prepare_prover();
+        prover.prepare();
         let tables_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         let p1 = prover.prove(&RlnInputs::for_signal(alice.secret(), limit, 0, &path, ext, m1))?;
@@ -123,7 +123,10 @@ impl DemoArgs {
 
 /// `rlnkit demo --chain`: the same story against a registry on a local anvil.
 async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> Result<Outcome> {
-    use rlnkit::chain::{DeployConfig, MembershipClient, PrivateKeySigner, SyncOptions, TreeSync};
+    use rlnkit::chain::{
+        deploy_registry, DeployConfig, MembershipWriter, PrivateKeySigner, SyncOptions, TreeSync,
+    };
+    use rlnkit::incentives::{slash_member, SlashConfig};
     let quiet = g.json;
     let say = |s: String| {
         if !quiet {
@@ -157,7 +160,7 @@ async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> 
         ..DeployConfig::default()
     };
     let (client, d) =
-        MembershipClient::deploy(&node.endpoint(), deployer, Some(node.chain_id()), &cfg).await?;
+        deploy_registry(&node.endpoint(), deployer, Some(node.chain_id()), &cfg).await?;
     say(format!(
         "2. deployed the registry at {} (token {}, block {}) in {:.0} ms",
         d.registry,
@@ -216,7 +219,7 @@ async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> 
     );
     let (m1, m2) = (b"hello, waku".as_slice(), b"buy cheap tokens!!".as_slice());
     let t = Instant::now();
-    keys.prepare_prover();
+    prover.prepare();
     let tables_ms = ms(t);
     let t = Instant::now();
     let p1 = prover.prove(&RlnInputs::for_signal(alice.secret(), limit, 0, &path, ext, m1))?;
@@ -234,15 +237,11 @@ async fn chain_demo(g: &GlobalOpts, anvil_bin: std::path::PathBuf, n: usize) -> 
     say("7. alice sends a second message with the same message id: her secret is recovered"
         .to_string());
 
-    let reporter = MembershipClient::connect(
-        &node.endpoint(),
-        Some(reporter_key),
-        d.registry,
-        Some(d.chain_id),
-    )
-    .await?;
-    let me = reporter.sender().expect("signer");
-    let (commit, out) = reporter.slash(secret, me).await?;
+    let reporter =
+        MembershipWriter::connect(&node.endpoint(), reporter_key, d.registry, Some(d.chain_id))
+            .await?;
+    let (commit, out) = slash_member(&reporter, &SlashConfig::new(reporter.sender()), secret).await;
+    let (commit, out) = (commit.context("the slash commitment was not mined")?, out?);
     let paid = reporter.withdraw(None).await?;
     say(format!("8. slashed: commit in block {}, reveal in block {}; reporter withdrew {} wei, treasury credited {} wei", commit.block, out.block, paid, out.treasury_amount));
 

@@ -10,13 +10,13 @@ use super::inputs::write_atomic;
 use super::{GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
-pub enum IdCmd {
+pub(crate) enum IdCmd {
     /// Create an identity (random, or deterministic from a seed) and print or save it.
     New(NewArgs),
 }
 
 #[derive(clap::Args, Debug)]
-pub struct NewArgs {
+pub(crate) struct NewArgs {
     /// Derive the identity from this seed (zerokit-compatible). Anyone with the seed has the identity.
     #[arg(long, value_name = "TEXT", conflicts_with = "seed_hex")]
     seed: Option<String>,
@@ -35,7 +35,7 @@ pub struct NewArgs {
 }
 
 impl IdCmd {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         match self {
             IdCmd::New(a) => a.run(),
         }

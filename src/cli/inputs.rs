@@ -8,24 +8,26 @@ use rlnkit::{Epoch, ExternalNullifier, Field, Identity, MerkleTree, RlnIdentifie
 
 /// Where the member's identity comes from. The secret never has to be on the command line.
 #[derive(clap::Args, Debug, Clone)]
-pub struct IdentityArgs {
+pub(crate) struct IdentityArgs {
     /// Identity file written by `rlnkit id new --out FILE`.
     #[arg(long, value_name = "FILE", conflicts_with = "secret_env")]
-    pub identity: Option<PathBuf>,
+    pub(crate) identity: Option<PathBuf>,
     /// Read the identity secret (decimal or 0x-hex) from this environment variable.
     #[arg(long, value_name = "VAR", default_value = "RLNKIT_IDENTITY_SECRET")]
-    pub secret_env: String,
+    pub(crate) secret_env: String,
 }
 
 impl IdentityArgs {
-    pub fn load(&self) -> Result<Identity> {
+    pub(crate) fn load(&self) -> Result<Identity> {
         if let Some(path) = &self.identity {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading identity file {}", path.display()))?;
-            let id: Identity = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not an rlnkit identity file", path.display()))?;
-            // Recompute the commitment from the secret: a hand-edited file cannot lie.
-            return Identity::from_secret(id.secret()).map_err(Into::into);
+            // Parsing checks the parts against each other and keeps them all (an extended
+            // identity keeps its trapdoor and nullifier): a hand-edited file cannot lie.
+            let id: Identity = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a valid rlnkit identity file", path.display())
+            })?;
+            return Ok(id);
         }
         match std::env::var(&self.secret_env) {
             Ok(v) => {
@@ -44,20 +46,20 @@ impl IdentityArgs {
 /// The message being proved or verified.
 #[derive(clap::Args, Debug, Clone)]
 #[group(required = true, multiple = false)]
-pub struct SignalArgs {
+pub(crate) struct SignalArgs {
     /// The signal as UTF-8 text.
     #[arg(long, value_name = "TEXT")]
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     /// The signal as hex bytes.
     #[arg(long, value_name = "HEX")]
-    pub signal_hex: Option<String>,
+    pub(crate) signal_hex: Option<String>,
     /// Read the signal bytes from a file.
     #[arg(long, value_name = "FILE")]
-    pub signal_file: Option<PathBuf>,
+    pub(crate) signal_file: Option<PathBuf>,
 }
 
 impl SignalArgs {
-    pub fn bytes(&self) -> Result<Vec<u8>> {
+    pub(crate) fn bytes(&self) -> Result<Vec<u8>> {
         if let Some(s) = &self.signal {
             return Ok(s.as_bytes().to_vec());
         }
@@ -75,37 +77,37 @@ impl SignalArgs {
 
 /// The epoch and application that scope the message budget.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ScopeArgs {
+pub(crate) struct ScopeArgs {
     /// Epoch index (default: the current epoch).
     #[arg(long, value_name = "N")]
-    pub epoch: Option<u64>,
+    pub(crate) epoch: Option<u64>,
     /// Epoch length in seconds, used for the current epoch.
     #[arg(long, default_value_t = WAKU_EPOCH_SECONDS, value_name = "SECONDS")]
-    pub epoch_seconds: u64,
+    pub(crate) epoch_seconds: u64,
     /// RLN identifier as text (at most 31 bytes). Default: the Waku network's.
     #[arg(long, value_name = "TEXT")]
-    pub rln_identifier: Option<String>,
+    pub(crate) rln_identifier: Option<String>,
 }
 
 impl ScopeArgs {
-    pub fn epoch(&self) -> Epoch {
+    pub(crate) fn epoch(&self) -> Epoch {
         self.epoch.map(Epoch::from_index).unwrap_or_else(|| Epoch::now(self.epoch_seconds))
     }
-    pub fn rln_identifier(&self) -> Result<RlnIdentifier> {
+    pub(crate) fn rln_identifier(&self) -> Result<RlnIdentifier> {
         match &self.rln_identifier {
             None => Ok(RlnIdentifier::waku()),
             Some(t) => RlnIdentifier::from_text(t)
                 .with_context(|| format!("--rln-identifier {t:?} is longer than 31 bytes")),
         }
     }
-    pub fn external_nullifier(&self) -> Result<ExternalNullifier> {
+    pub(crate) fn external_nullifier(&self) -> Result<ExternalNullifier> {
         Ok(ExternalNullifier::new(self.epoch(), self.rln_identifier()?))
     }
 }
 
 /// Reads a members file: one leaf (rate commitment, decimal or 0x-hex) per line, in index
 /// order; blank lines and lines starting with '#' are skipped.
-pub fn read_members(path: &Path) -> Result<Vec<Field>> {
+pub(crate) fn read_members(path: &Path) -> Result<Vec<Field>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading members file {}", path.display()))?;
     let mut out = Vec::new();
@@ -120,13 +122,13 @@ pub fn read_members(path: &Path) -> Result<Vec<Field>> {
 }
 
 /// Builds the depth-20 tree of a members file.
-pub fn members_tree(path: &Path) -> Result<MerkleTree> {
+pub(crate) fn members_tree(path: &Path) -> Result<MerkleTree> {
     let leaves = read_members(path)?;
     Ok(MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?)
 }
 
 /// Writes a file atomically (temp file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile_in(dir)?;

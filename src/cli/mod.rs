@@ -3,6 +3,8 @@
 //! (0 ok, 1 a proof was rejected, 2 an error).
 
 mod chain;
+mod credentials;
+mod credentials_demo;
 mod demo;
 mod id;
 mod inputs;
@@ -22,29 +24,29 @@ use serde::Serialize;
 /// RLN v2 proofs, memberships and rate-limited relaying for the Waku network.
 #[derive(Parser, Debug)]
 #[command(name = "rlnkit", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalOpts,
+    pub(crate) global: GlobalOpts,
     #[command(subcommand)]
-    pub cmd: Command,
+    pub(crate) cmd: Command,
 }
 
 #[derive(clap::Args, Debug, Clone)]
-pub struct GlobalOpts {
+pub(crate) struct GlobalOpts {
     /// Print one JSON document ({schema_version, success, data, errors}) instead of text.
     #[arg(long, global = true)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Circuit artifacts directory (rln.wasm, rln_final.zkey, verification_key.json), e.g. the
     /// Waku network's keys. Default: rlnkit's embedded development keys.
     #[arg(long, global = true, env = "RLNKIT_KEYS", value_name = "DIR")]
-    pub keys: Option<PathBuf>,
+    pub(crate) keys: Option<PathBuf>,
     /// More log output (-v info, -vv debug); logs go to stderr. RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create and inspect RLN identities.
     #[command(subcommand)]
     Id(id::IdCmd),
@@ -74,20 +76,25 @@ pub enum Command {
     Keystore(keystore::KeystoreCmd),
     /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
     Demo(demo::DemoArgs),
+    /// Service credentials: escrows, hot keys, thaws, claims (ServiceCredentials contract).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCmd),
+    /// Push messages through a paid lightpush node, paying with vouchers.
+    Lightpush(credentials::LightpushArgs),
     /// Simulate many real relays in this process under honest load and attack; report capacity.
     Sim(sim::SimArgs),
 }
 
 /// What a command produced: printed as text, or as the `data` of the JSON envelope.
-pub struct Outcome {
-    pub text: String,
-    pub data: serde_json::Value,
+pub(crate) struct Outcome {
+    pub(crate) text: String,
+    pub(crate) data: serde_json::Value,
     /// false when a proof was rejected (exit code 1).
-    pub accepted: bool,
+    pub(crate) accepted: bool,
 }
 
 impl Outcome {
-    pub fn ok(text: impl Into<String>, data: impl Serialize) -> Self {
+    pub(crate) fn ok(text: impl Into<String>, data: impl Serialize) -> Self {
         Outcome {
             text: text.into(),
             data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
@@ -131,7 +138,7 @@ fn print_stdout(s: &str) {
     let _ = writeln!(out, "{s}");
 }
 
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
     let json = cli.global.json;
@@ -147,6 +154,8 @@ pub fn main() -> ExitCode {
         Command::Membership(c) => c.run(&cli.global),
         Command::Slash(c) => c.run(&cli.global),
         Command::Keystore(c) => c.run(&cli.global),
+        Command::Credentials(c) => c.run(&cli.global),
+        Command::Lightpush(c) => c.run(&cli.global),
         Command::Sim(c) => c.run(&cli.global),
     };
     match result {
@@ -186,7 +195,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Loads the circuit keys named by `--keys`, or the embedded ones.
-pub fn load_keys(global: &GlobalOpts) -> anyhow::Result<std::sync::Arc<rlnkit::CircuitKeys>> {
+pub(crate) fn load_keys(
+    global: &GlobalOpts,
+) -> anyhow::Result<std::sync::Arc<rlnkit::CircuitKeys>> {
     use anyhow::Context;
     match &global.keys {
         Some(dir) => rlnkit::CircuitKeys::load(dir)

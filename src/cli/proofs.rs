@@ -17,21 +17,21 @@ use super::{load_keys, GlobalOpts, Outcome};
 
 /// The proof file `rlnkit prove --out` writes and `verify`/`recover` read.
 #[derive(Serialize, Deserialize)]
-pub struct ProofDocument {
+pub(crate) struct ProofDocument {
     /// The 288-byte RLN proof blob, hex.
-    pub proof: String,
-    pub public_values: PublicValues,
+    pub(crate) proof: String,
+    pub(crate) public_values: PublicValues,
 }
 
 impl ProofDocument {
-    pub fn new(p: &RlnProof) -> Self {
+    pub(crate) fn new(p: &RlnProof) -> Self {
         ProofDocument { proof: hex::encode(p.to_bytes()), public_values: p.values }
     }
 }
 
 /// Reads a proof: a proof document (JSON), a file with the hex blob, a binary 288-byte file,
 /// or the hex blob itself.
-pub fn read_proof(arg: &str) -> Result<RlnProof> {
+pub(crate) fn read_proof(arg: &str) -> Result<RlnProof> {
     let path = Path::new(arg);
     let bytes = if path.exists() {
         std::fs::read(path).with_context(|| format!("reading {arg}"))?
@@ -57,7 +57,7 @@ pub fn read_proof(arg: &str) -> Result<RlnProof> {
 #[command(
     after_help = "Example:\n  rlnkit id new --seed alice --out alice.json --limit 10\n  rlnkit prove --identity alice.json --limit 10 --message-id 0 --members members.txt --signal hello --out p.json"
 )]
-pub struct ProveArgs {
+pub(crate) struct ProveArgs {
     #[command(flatten)]
     identity: IdentityArgs,
     /// The member's user message limit (messages per epoch).
@@ -85,7 +85,7 @@ pub struct ProveArgs {
 }
 
 impl ProveArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let id = self.identity.load()?;
         let limit = UserMessageLimit::new(self.limit)?;
         limit.message_id(self.message_id)?;
@@ -158,7 +158,7 @@ impl ProveArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The proof: a proof JSON file, a hex or binary blob file, or the hex blob itself.
     #[arg(long, value_name = "FILE|HEX")]
     proof: String,
@@ -179,7 +179,7 @@ pub struct VerifyArgs {
 }
 
 impl VerifyArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let proof = read_proof(&self.proof)?;
         let signal = self.signal.bytes()?;
         let mut roots = self.roots.clone();
@@ -224,7 +224,7 @@ fn rejected(reason: String) -> Outcome {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RecoverArgs {
+pub(crate) struct RecoverArgs {
     /// First proof (file or hex).
     #[arg(value_name = "PROOF_A")]
     a: String,
@@ -234,7 +234,7 @@ pub struct RecoverArgs {
 }
 
 impl RecoverArgs {
-    pub fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let (a, b) = (read_proof(&self.a)?, read_proof(&self.b)?);
         let secret = recover_secret(&a.values, &b.values)?;
         let commitment = rlnkit::identity::id_commitment(secret);
@@ -250,7 +250,7 @@ impl RecoverArgs {
 }
 
 #[derive(clap::Subcommand, Debug)]
-pub enum TreeCmd {
+pub(crate) enum TreeCmd {
     /// Print the root of the tree built from a members file.
     Root {
         #[arg(long, value_name = "FILE")]
@@ -270,7 +270,7 @@ pub enum TreeCmd {
 }
 
 impl TreeCmd {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         match self {
             TreeCmd::Sync(a) => a.run(g),
             TreeCmd::Root { members } => {

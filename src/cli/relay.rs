@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use libp2p::Multiaddr;
 use rlnkit::epoch::WAKU_EPOCH_SECONDS;
-use rlnkit::relay::validator::{unix_now_ns, StaticRoots, Validator, ValidatorConfig};
-use rlnkit::relay::{metrics, shard_topic, NodeConfig, NullifierLog, Publisher, RelayNode};
-use rlnkit::{Field, Prover, RlnIdentifier, UserMessageLimit, Verifier};
+use rlnkit::relay::{shard_topic, unix_now_ns, NullifierLogLocation, Publisher, RelayBuilder};
+use rlnkit::{
+    AcceptedRoots, Field, Prover, RlnIdentifier, StaticRoots, UserMessageLimit, Verifier,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -19,9 +20,9 @@ use super::inputs::{members_tree, read_members, write_atomic, IdentityArgs};
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
-pub enum RelayCmd {
+pub(crate) enum RelayCmd {
     /// Run a relay node that validates every message's RLN proof.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
     Publish(PublishArgs),
     /// Three relays on loopback, an honest publisher and a spammer: what gets through, what is
@@ -30,7 +31,7 @@ pub enum RelayCmd {
 }
 
 impl RelayCmd {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         match self {
             RelayCmd::Run(a) => a.run(g),
             RelayCmd::Publish(a) => a.run(g),
@@ -46,57 +47,61 @@ impl RelayCmd {
 #[command(
     after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008"
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// TOML config file with any of these options.
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Listen address (multiaddr), repeatable. Default /ip4/0.0.0.0/tcp/60000.
     #[arg(long, value_name = "MULTIADDR")]
-    pub listen: Vec<String>,
+    pub(crate) listen: Vec<String>,
     /// Peer to dial (multiaddr with /p2p/<id>), repeatable.
     #[arg(long = "peer", value_name = "MULTIADDR")]
-    pub peers: Vec<String>,
+    pub(crate) peers: Vec<String>,
     /// Waku cluster id. Default 1 (the Waku Network).
     #[arg(long)]
-    pub cluster: Option<u16>,
+    pub(crate) cluster: Option<u16>,
     /// Shard to relay (topic /waku/2/rs/<cluster>/<shard>), repeatable. Default 0.
     #[arg(long = "shard", value_name = "N")]
-    pub shards: Vec<u16>,
+    pub(crate) shards: Vec<u16>,
     /// An acceptable Merkle root (decimal or 0x-hex), repeatable.
     #[arg(long = "root", value_name = "FIELD")]
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// Members file (one rate commitment per line); its tree's root is accepted.
     #[arg(long, value_name = "FILE")]
-    pub members: Option<PathBuf>,
+    pub(crate) members: Option<PathBuf>,
     /// Directory for the nullifier log (kept across restarts). Default: memory only.
     #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
     /// Serve /metrics and /health on this port (0.0.0.0).
     #[arg(long, value_name = "PORT")]
-    pub metrics_port: Option<u16>,
+    pub(crate) metrics_port: Option<u16>,
     /// RLN identifier text. Default: the Waku network's.
     #[arg(long, value_name = "TEXT")]
-    pub rln_identifier: Option<String>,
+    pub(crate) rln_identifier: Option<String>,
     /// Epoch length in seconds. Default 600.
     #[arg(long, value_name = "SECONDS")]
-    pub epoch_seconds: Option<u64>,
+    pub(crate) epoch_seconds: Option<u64>,
     /// Membership registry: accept its recent roots (polled every 12 s) as the root window.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
-    pub contract: Option<String>,
+    pub(crate) contract: Option<String>,
     /// JSON-RPC endpoint of the registry's chain (with --contract).
     #[arg(long, env = "RLNKIT_RPC_URL", value_name = "URL")]
-    pub rpc: Option<String>,
+    pub(crate) rpc: Option<String>,
     /// Slash double-signallers through the registry (commit, then reveal); the signer comes from
     /// RLNKIT_PRIVATE_KEY and the reward goes to --reward-address (default: the signer).
     #[arg(long, requires = "contract")]
-    pub slash: bool,
+    pub(crate) slash: bool,
     /// Address that receives slashing rewards.
     #[arg(long, value_name = "ADDRESS", requires = "slash")]
-    pub reward_address: Option<String>,
+    pub(crate) reward_address: Option<String>,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
-    pub run_for: Option<u64>,
+    pub(crate) run_for: Option<u64>,
+    /// Paid lightpush service (command line only).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub(crate) lightpush: super::credentials::LightpushRunArgs,
 }
 
 impl RunArgs {
@@ -125,6 +130,7 @@ impl RunArgs {
             slash: self.slash || file.slash,
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
+            lightpush: self.lightpush,
         })
     }
 
@@ -142,10 +148,10 @@ impl RunArgs {
             .iter()
             .map(|r| Field::parse(r).with_context(|| format!("--root {r}")))
             .collect::<Result<_>>()?;
-        let mut memberships = 0;
+        let mut memberships = None;
         if let Some(m) = &a.members {
             let leaves = read_members(m)?;
-            memberships = leaves.len();
+            memberships = Some(leaves.len() as u64);
             roots.push(
                 rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root(),
             );
@@ -153,96 +159,97 @@ impl RunArgs {
         if roots.is_empty() && a.contract.is_none() {
             bail!("no acceptable roots: pass --contract (the registry's recent roots), --root or --members (or set them in --config)");
         }
-        let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
         let topics = a.topics();
-        let config = ValidatorConfig {
-            rln_identifier,
-            epoch_seconds: a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS),
-            pubsub_topics: topics.clone(),
-            ..ValidatorConfig::default()
-        };
-        let log = match &a.data_dir {
-            Some(d) => {
-                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-                let p = d.join("nullifiers.redb");
-                NullifierLog::open(&p)
-                    .with_context(|| format!("opening the nullifier log {}", p.display()))?
-            }
-            None => NullifierLog::in_memory(),
-        };
-        let rt = tokio::runtime::Runtime::new()?;
-        let chain = match &a.contract {
-            None => None,
-            Some(c) => {
-                let rpc = super::chain::RpcOpts {
-                    rpc: a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into()),
-                    contract: Some(
-                        c.parse().with_context(|| format!("--contract {c} is not an address"))?,
-                    ),
-                    chain_id: None,
-                    private_key_file: None,
-                };
-                Some(rt.block_on(rpc.client(a.slash))?)
-            }
-        };
-        let root_window: Arc<dyn rlnkit::relay::validator::RootWindow> = match &chain {
-            Some(client) => {
-                let source = rt.block_on(rlnkit::chain::ContractRoots::new(client.clone()))?;
-                let _poller = rt.block_on(async { source.spawn_poller(Duration::from_secs(12)) });
-                roots = rlnkit::chain::RootSource::recent_roots(&source);
-                Arc::new(rlnkit::chain::ChainRootWindow(Arc::new(source)))
-            }
-            None => Arc::new(StaticRoots::new(roots.clone())),
-        };
-        let validator =
-            Arc::new(Validator::new(config, Verifier::new(keys.verifying_key()), root_window, log));
-        validator.metrics().memberships.set(memberships as i64);
-        let slasher = match (&chain, a.slash) {
-            (Some(client), true) => {
-                let receiver = match &a.reward_address {
-                    Some(r) => {
-                        r.parse::<rlnkit::chain::Address>()
-                            .with_context(|| format!("--reward-address {r}"))?
-                            .0
-                             .0
-                    }
-                    None => rlnkit::incentives::SlashBackend::sender(client),
-                };
-                Some((
-                    Arc::new(client.clone()) as Arc<dyn rlnkit::incentives::SlashBackend>,
-                    rlnkit::incentives::SlashConfig::new(receiver),
-                ))
-            }
-            _ => None,
-        };
         let listen = if a.listen.is_empty() {
             vec!["/ip4/0.0.0.0/tcp/60000".to_string()]
         } else {
             a.listen.clone()
         };
-        let node_config = NodeConfig {
-            listen: parse_addrs(&listen)?,
-            peers: parse_addrs(&a.peers)?,
-            topics: topics.clone(),
-            ..NodeConfig::default()
-        };
+        let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
+        let (listen, peers) = (parse_addrs(&listen)?, parse_addrs(&a.peers)?);
+        let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(async move {
-            let node = RelayNode::spawn(node_config, validator.clone()).await?;
+            // The registry: read for its roots; written (slashing) only with --slash.
+            let (reader, writer) = match &a.contract {
+                None => (None, None),
+                Some(c) => {
+                    let rpc = super::chain::RpcOpts {
+                        rpc: a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into()),
+                        contract: Some(
+                            c.parse().with_context(|| format!("--contract {c} is not an address"))?,
+                        ),
+                        chain_id: None,
+                        private_key_file: None,
+                    };
+                    let writer = if a.slash { Some(rpc.writer().await?) } else { None };
+                    let reader = match &writer {
+                        Some(w) => w.reader().clone(),
+                        None => rpc.reader().await?,
+                    };
+                    (Some(reader), writer)
+                }
+            };
+            let accepted: Arc<dyn AcceptedRoots> = match reader {
+                Some(reader) => {
+                    rlnkit::chain::ContractRoots::polling(reader, Duration::from_secs(12))
+                        .await
+                        .context("reading the registry's recent roots")?
+                }
+                None => Arc::new(StaticRoots::new(roots)),
+            };
+            let mut builder = RelayBuilder::new(Verifier::new(keys.verifying_key()), accepted.clone())
+                .topics(topics.clone())
+                .rln_identifier(rln_identifier)
+                .epoch_seconds(a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS))
+                .listen(listen)
+                .bootstrap_peers(peers);
+            if let Some(d) = &a.data_dir {
+                builder = builder.nullifier_log(NullifierLogLocation::Dir(d.clone()));
+            }
+            if let Some(n) = memberships {
+                builder = builder.memberships(n);
+            }
+            if let Some(port) = a.metrics_port {
+                builder = builder.metrics_server(SocketAddr::from(([0, 0, 0, 0], port)));
+            }
+            if let Some(writer) = writer {
+                let receiver = match &a.reward_address {
+                    Some(r) => r
+                        .parse::<rlnkit::chain::Address>()
+                        .with_context(|| format!("--reward-address {r}"))?,
+                    None => writer.sender(),
+                };
+                builder = builder
+                    .slashing(Arc::new(writer), rlnkit::incentives::SlashConfig::new(receiver));
+            }
+            let rpc = a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into());
+            let lightpush = a
+                .lightpush
+                .setup(topics.clone(), &rpc, a.members.as_deref(), keys.clone(), a.data_dir.as_deref())
+                .await?;
+            if let Some(lp) = lightpush {
+                builder = builder.lightpush(lp.server);
+                if let Some(claimer) = lp.claimer {
+                    tokio::spawn(claimer.run());
+                }
+                eprintln!("serving lightpush v3 ({})", rlnkit::relay::lightpush::LIGHTPUSH_PROTOCOL);
+            }
+            let mut relay = builder.start().await?;
+            let node = relay.node().clone();
             let addrs = node.listen_addrs().await?;
             for addr in &addrs {
                 eprintln!("listening on {addr}/p2p/{}", node.peer_id());
             }
-            eprintln!("relaying {} with {} acceptable root(s)", topics.join(", "), roots.len());
-            if let Some(port) = a.metrics_port {
-                let v = validator.clone();
-                let health = Arc::new(move || json!({ "status": "ok", "peers": v.metrics().peers.get(), "messages": v.metrics().messages.get() }));
-                let (bound, _task) = metrics::serve(SocketAddr::from(([0, 0, 0, 0], port)), validator.metrics().clone(), health).await?;
+            eprintln!(
+                "relaying {} with {} acceptable root(s)",
+                topics.join(", "),
+                accepted.roots().len()
+            );
+            if let Some(bound) = relay.metrics_addr() {
                 eprintln!("metrics on http://{bound}/metrics, health on /health");
             }
-            let mut spam = validator.subscribe_spam();
-            match slasher {
-                Some((backend, config)) => {
-                    let (_task, mut outcomes) = rlnkit::incentives::Slasher::spawn(backend, config, spam);
+            match relay.slash_outcomes() {
+                Some(mut outcomes) => {
                     tokio::spawn(async move {
                         while let Some(o) = outcomes.recv().await {
                             eprintln!("slashing: {o:?}");
@@ -250,6 +257,7 @@ impl RunArgs {
                     });
                 }
                 None => {
+                    let mut spam = relay.spam_events();
                     tokio::spawn(async move {
                         while let Some(ev) = spam.recv().await {
                             eprintln!("spam: member {} double-signalled in epoch {}; secret recovered (pass --contract and --slash to slash it)", ev.id_commitment.to_hex(), ev.epoch);
@@ -263,8 +271,8 @@ impl RunArgs {
                     let _ = tokio::signal::ctrl_c().await;
                 }
             }
-            node.shutdown().await;
-            let m = validator.metrics();
+            let m = relay.metrics().clone();
+            relay.shutdown().await;
             let data = json!({ "peer_id": node.peer_id().to_string(), "listen": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "messages": m.messages.get(), "spam": m.spam.get() });
             Ok(Outcome::ok(format!("relay stopped after {} messages ({} spam)", m.messages.get(), m.spam.get()), data))
         })
@@ -295,7 +303,7 @@ struct PublishState {
 #[command(
     after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello"
 )]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     #[command(flatten)]
     identity: IdentityArgs,
     /// The member's user message limit (messages per epoch).
@@ -360,25 +368,22 @@ impl PublishArgs {
         let rt = tokio::runtime::Runtime::new()?;
         let id = rt.block_on(async {
             // The publishing node validates what it receives like any relay (no roots: accepts nothing).
-            let v = Arc::new(Validator::new(
-                ValidatorConfig::default(),
+            let relay = RelayBuilder::new(
                 Verifier::new(&rlnkit::circuit::embedded_verifying_key()),
                 Arc::new(StaticRoots::new([])),
-                NullifierLog::in_memory(),
-            ));
-            let config = NodeConfig {
-                listen: vec!["/ip4/0.0.0.0/tcp/0".parse()?],
-                peers,
-                topics: vec![topic.clone()],
-                ..NodeConfig::default()
-            };
-            let node = RelayNode::spawn(config, v).await?;
+            )
+            .listen(["/ip4/0.0.0.0/tcp/0".parse()?])
+            .bootstrap_peers(peers)
+            .topics([topic.clone()])
+            .start()
+            .await?;
+            let node = relay.node().clone();
             if !node.wait_for_mesh(&topic, 1, Duration::from_secs(15)).await? {
                 bail!("no relay joined {topic} within 15 s: check --peer");
             }
             let id = node.publish(&topic, &msg).await?;
             tokio::time::sleep(Duration::from_millis(500)).await;
-            node.shutdown().await;
+            relay.shutdown().await;
             Ok(id)
         })?;
         let hash = hex::encode(msg.message_hash(&topic));

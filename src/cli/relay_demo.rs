@@ -6,18 +6,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
+use rlnkit::chain::U256;
 use rlnkit::identity::id_commitment;
-use rlnkit::incentives::{MemorySlashBackend, SlashConfig, Slasher};
+use rlnkit::incentives::{Address, MemorySlashBackend, SlashConfig};
 use rlnkit::relay::localnet::LocalNet;
-use rlnkit::relay::validator::{unix_now_ns, StaticRoots, Validator, ValidatorConfig, Verdict};
-use rlnkit::relay::{shard_topic, NullifierLog, Publisher, WakuMessage};
-use rlnkit::{Identity, MerkleTree, Prover, RlnIdentifier, UserMessageLimit, Verifier};
+use rlnkit::relay::{shard_topic, unix_now_ns, Publisher, RelayBuilder, Verdict, WakuMessage};
+use rlnkit::{
+    Identity, MerkleTree, Prover, RlnIdentifier, StaticRoots, UserMessageLimit, Verifier,
+};
 use serde_json::json;
 
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Args, Debug)]
-pub struct RelayDemoArgs {
+pub(crate) struct RelayDemoArgs {
     /// Other members in the tree.
     #[arg(long, default_value_t = 100)]
     members: u64,
@@ -27,7 +29,7 @@ pub struct RelayDemoArgs {
 }
 
 impl RelayDemoArgs {
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let quiet = g.json;
         let say = |s: String| {
             if !quiet {
@@ -65,16 +67,22 @@ impl RelayDemoArgs {
 
         let rt =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let backend = Arc::new(MemorySlashBackend::new(Address::repeat_byte(0x11)));
+        backend.add_member(id_commitment(mallory_secret), U256::from(1_000_000u64));
+        let operator = Address::repeat_byte(0x0a);
         rt.block_on(async move {
-            let mut validators = Vec::new();
             let t = Instant::now();
-            let net = LocalNet::start(
+            let mut net = LocalNet::start(
                 3,
                 &topic,
-                |_| {
-                    let v = Arc::new(Validator::new(ValidatorConfig::default(), verifier.clone(), roots.clone(), NullifierLog::in_memory()));
-                    validators.push(v.clone());
-                    v
+                |i| {
+                    let relay = RelayBuilder::new(verifier.clone(), roots.clone());
+                    // Relay 1 meets the spam first and slashes (on an in-memory chain).
+                    if i == 1 {
+                        relay.slashing(backend.clone(), SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) })
+                    } else {
+                        relay
+                    }
                 },
                 Duration::from_secs(20),
             )
@@ -84,10 +92,7 @@ impl RelayDemoArgs {
                 let role = if i == 0 { "edge (publishers connect here)".to_string() } else { format!("relay {i}") };
                 say(format!("   {role}: {}", n.dial_addr().await?));
             }
-            let backend = Arc::new(MemorySlashBackend::new([0x11; 20]));
-            backend.add_member(id_commitment(mallory_secret), 1_000_000);
-            let operator = [0x0a; 20];
-            let (_slasher, mut outcomes) = Slasher::spawn(backend.clone(), SlashConfig { poll: Duration::from_millis(10), ..SlashConfig::new(operator) }, validators[1].subscribe_spam());
+            let mut outcomes = net.relay_mut(1).slash_outcomes().context("relay 1 slashes")?;
             let mut delivered: Vec<_> = net.relays().iter().map(|n| n.delivered()).collect();
             let mut validated: Vec<_> = net.relays().iter().map(|n| n.validated()).collect();
 
@@ -124,7 +129,7 @@ impl RelayDemoArgs {
             }
             tokio::time::sleep(Duration::from_millis(1500)).await;
 
-            let names: BTreeMap<[u8; 32], &str> = spam.iter().map(|(n, m)| (rlnkit::relay::message::message_id(&m.to_bytes()), *n)).collect();
+            let names: BTreeMap<[u8; 32], &str> = spam.iter().map(|(n, m)| (rlnkit::relay::message::gossip_id(&m.to_bytes()), *n)).collect();
             let mut report = Vec::new();
             say("5. per relay:".to_string());
             for (i, (d, v)) in delivered.iter_mut().zip(validated.iter_mut()).enumerate() {
@@ -135,7 +140,7 @@ impl RelayDemoArgs {
                 let mut rejected = Vec::new();
                 while let Ok(x) = v.try_recv() {
                     if let Verdict::Reject(r) = x.verdict {
-                        rejected.push(format!("{} ({})", names.get(&x.id).copied().unwrap_or("?"), r));
+                        rejected.push(format!("{} ({})", names.get(&x.gossip_id).copied().unwrap_or("?"), r));
                     }
                 }
                 say(format!("   relay {}: delivered {} messages{}", i + 1, got.len(), if rejected.is_empty() { ", rejected none (spam never reached it)".to_string() } else { format!(", rejected {}:", rejected.len()) }));
@@ -151,20 +156,20 @@ impl RelayDemoArgs {
             say(format!("6. relay 1 recovered a spammer's secret: id commitment {} (mallory's: {ok})", outcome.id_commitment.to_hex()));
             let receipt = outcome.result.clone().map_err(|e| anyhow::anyhow!("slashing failed: {e}"))?;
             say(format!(
-                "7. slashed (in-memory chain): commitSlash in block {}, revealSlash in block {}, reward {} paid to the operator 0x{} (balance {})",
-                outcome.commit_block.unwrap_or(0),
+                "7. slashed (in-memory chain): commitSlash in block {}, revealSlash in block {}, reward {} paid to the operator {} (balance {})",
+                outcome.commit.as_ref().map_or(0, |c| c.block),
                 receipt.block,
                 receipt.reward,
-                hex::encode(operator),
+                operator,
                 backend.balance(&operator)
             ));
             ensure!(ok, "the recovered secret is not mallory's");
-            let m1 = validators[1].metrics();
+            let m1 = net.relay(1).metrics().clone();
             say(format!("8. relay 1 metrics: waku_rln_messages_total {}, waku_rln_spam_messages_total {}, pairings {}", m1.messages.get(), m1.spam.get(), m1.verifications.get()));
             net.shutdown().await;
             Ok(Outcome::ok(
                 String::new(),
-                json!({ "relays": report, "refused": refused, "slash": { "id_commitment": outcome.id_commitment, "commit_block": outcome.commit_block, "reveal_block": receipt.block, "reward": receipt.reward.to_string(), "operator": format!("0x{}", hex::encode(operator)) } }),
+                json!({ "relays": report, "refused": refused, "slash": { "id_commitment": outcome.id_commitment, "commit_block": outcome.commit.as_ref().map(|c| c.block), "reveal_block": receipt.block, "reward": receipt.reward.to_string(), "operator": operator } }),
             ))
         })
     }

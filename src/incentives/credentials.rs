@@ -7,7 +7,8 @@ use prost::Message as _;
 
 use crate::field::Field;
 use crate::proof::RlnProof;
-use crate::verifier::{RootSet, Verifier};
+use crate::roots::AcceptedRoots;
+use crate::verifier::Verifier;
 
 /// 200: the client is eligible.
 pub const STATUS_OK: u32 = 200;
@@ -17,6 +18,7 @@ pub const STATUS_PAYMENT_REQUIRED: u32 = 402;
 /// EligibilityProof { optional bytes proof_of_payment = 1 }.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct EligibilityProof {
+    /// The proof of payment (here: the 288-byte RLN proof blob).
     #[prost(bytes = "vec", optional, tag = "1")]
     pub proof_of_payment: Option<Vec<u8>>,
 }
@@ -24,8 +26,10 @@ pub struct EligibilityProof {
 /// EligibilityStatus { optional uint32 status_code = 1; optional string status_desc = 2 }.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct EligibilityStatus {
+    /// 200 or 402.
     #[prost(uint32, optional, tag = "1")]
     pub status_code: Option<u32>,
+    /// A short description.
     #[prost(string, optional, tag = "2")]
     pub status_desc: Option<String>,
 }
@@ -34,6 +38,7 @@ impl EligibilityStatus {
     fn new(code: u32, desc: &str) -> Self {
         EligibilityStatus { status_code: Some(code), status_desc: Some(desc.to_string()) }
     }
+    /// Whether the status is 200 (eligible).
     pub fn is_ok(&self) -> bool {
         self.status_code == Some(STATUS_OK)
     }
@@ -46,7 +51,7 @@ pub fn check_eligibility(
     verifier: &Verifier,
     encoded: &[u8],
     signal: &[u8],
-    paid_roots: &(impl RootSet + ?Sized),
+    paid_roots: &(impl AcceptedRoots + ?Sized),
 ) -> (EligibilityStatus, Option<Field>) {
     let payment_required = |d: &str| (EligibilityStatus::new(STATUS_PAYMENT_REQUIRED, d), None);
     if encoded.len() > 4096 {

@@ -6,8 +6,9 @@
 pub mod credentials;
 pub mod slashing;
 
+pub use alloy::primitives::Address;
 pub use credentials::{EligibilityProof, EligibilityStatus};
 pub use slashing::{
-    slash_commitment, Address, MemorySlashBackend, RevealReceipt, SlashBackend, SlashConfig,
-    SlashError, SlashOutcome, Slasher,
+    slash_commitment, slash_member, slash_spammers, MemorySlashBackend, SlashBackend, SlashCommit,
+    SlashConfig, SlashError, SlashOutcome, Slashed,
 };

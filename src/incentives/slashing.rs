@@ -1,73 +1,107 @@
-//! Slashing a spammer whose secret a relay recovered. The membership contract takes it in two
-//! steps so the public reveal cannot be front-run: `commitSlash(keccak256(abi.encode(uint256
-//! secret, address rewardReceiver, address sender)))`, then, at least one block later and within
-//! the contract's window, `revealSlash(uint256 secret, address rewardReceiver)`; the reward goes to
-//! the receiver (the relay operator's address).
+//! Slashing a spammer whose secret a relay recovered: the one commit-reveal flow of rlnkit. The
+//! membership contract takes it in two steps so the public reveal cannot be front-run:
+//! `commitSlash(keccak256(abi.encode(uint256 secret, address rewardReceiver, address sender)))`,
+//! then, at least one block later and within the contract's window, `revealSlash(uint256 secret,
+//! address rewardReceiver)`; the reward goes to the receiver (the relay operator's address).
+//!
+//! [`slash_member`] runs the flow for one secret, [`slash_spammers`] for a relay's stream of
+//! [`SpamEvent`]s; both talk to the chain through a [`SlashBackend`] (the chain client's
+//! `MembershipWriter` implements it; [`MemorySlashBackend`] stands in for tests and the demo).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use alloy::primitives::{keccak256, Address, B256, U256};
+use alloy::sol_types::SolValue;
 use futures::future::BoxFuture;
+use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::field::{keccak256, Field};
+use crate::field::Field;
 use crate::identity::id_commitment;
 use crate::relay::validator::SpamEvent;
 
-/// An Ethereum address.
-pub type Address = [u8; 20];
-
+/// The slash commitment exactly as the registry computes it:
 /// keccak256(abi.encode(uint256 secret, address rewardReceiver, address sender)).
-pub fn slash_commitment(secret: Field, receiver: Address, sender: Address) -> [u8; 32] {
-    let mut buf = [0u8; 96];
-    buf[..32].copy_from_slice(&secret.to_be_bytes());
-    buf[44..64].copy_from_slice(&receiver);
-    buf[76..96].copy_from_slice(&sender);
-    keccak256(&buf)
+pub fn slash_commitment(secret: Field, reward_receiver: Address, sender: Address) -> B256 {
+    keccak256(
+        (U256::from_be_bytes(secret.to_be_bytes()), reward_receiver, sender).abi_encode_params(),
+    )
 }
 
 /// Why a slash step failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SlashError {
+    /// No active membership has this secret's id commitment.
     #[error("no active membership has this secret's id commitment")]
     NotAMember,
+    /// The membership was slashed (or erased) already (the registry's `NothingToSlash`).
     #[error("the membership was already slashed")]
     AlreadySlashed,
+    /// The sender committed to no (secret, receiver) like this one (`SlashNotCommitted`).
     #[error("no commitment for this (secret, receiver, sender)")]
     NoCommitment,
+    /// The reveal came in the commitment's block (`SlashRevealTooEarly`).
     #[error("the reveal must come at least one block after the commitment")]
     TooEarly,
+    /// The reveal window passed (`SlashRevealTooLate`).
     #[error("the reveal window of the commitment has passed")]
     TooLate,
+    /// The chain did not pass the commitment's block within [`SlashConfig::max_wait`].
     #[error("timed out waiting for the commitment's block")]
     Timeout,
+    /// The backend failed otherwise (RPC, another revert); the source says how.
     #[error("slash backend: {0}")]
-    Backend(String),
+    Backend(#[source] Arc<dyn std::error::Error + Send + Sync>),
 }
 
-/// The result of a reveal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevealReceipt {
+/// A mined slash commitment.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SlashCommit {
+    /// What was committed ([`slash_commitment`]).
+    pub commitment: B256,
+    /// The block it was mined in.
     pub block: u64,
-    pub id_commitment: Field,
-    /// Reward paid to the receiver (token base units).
-    pub reward: u128,
+    /// The first block a reveal is accepted in.
+    pub first_reveal_block: u64,
+    /// The last block a reveal is accepted in.
+    pub last_reveal_block: u64,
 }
 
-/// The chain side of slashing (implemented by the chain client; in memory for tests).
+/// A reveal that slashed a membership.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Slashed {
+    /// The slashed membership.
+    pub id_commitment: Field,
+    /// Its index in the tree.
+    pub index: u32,
+    /// Who was paid.
+    pub reward_receiver: Address,
+    /// The reward (token base units).
+    pub reward: U256,
+    /// The treasury's share of the deposit.
+    pub treasury_amount: U256,
+    /// The reveal transaction (`None` for the in-memory backend).
+    pub tx: Option<B256>,
+    /// The block of the reveal.
+    pub block: u64,
+}
+
+/// The chain side of slashing (implemented by the chain client's writer; in memory for tests).
 pub trait SlashBackend: Send + Sync {
     /// The account that sends the transactions (the commitment binds to it).
     fn sender(&self) -> Address;
+    /// The latest block number.
     fn block_number(&self) -> BoxFuture<'_, Result<u64, SlashError>>;
-    /// Sends `commitSlash(commitment)`; returns the block it was included in.
-    fn commit_slash(&self, commitment: [u8; 32]) -> BoxFuture<'_, Result<u64, SlashError>>;
-    /// Sends `revealSlash(secret, receiver)`.
+    /// Sends `commitSlash(commitment)` and waits until it is mined.
+    fn commit_slash(&self, commitment: B256) -> BoxFuture<'_, Result<SlashCommit, SlashError>>;
+    /// Sends `revealSlash(secret, receiver)` and waits until it is mined.
     fn reveal_slash(
         &self,
         secret: Field,
         receiver: Address,
-    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>>;
+    ) -> BoxFuture<'_, Result<Slashed, SlashError>>;
 }
 
 /// How the slasher works.
@@ -82,6 +116,7 @@ pub struct SlashConfig {
 }
 
 impl SlashConfig {
+    /// Pays `reward_receiver`; polls every 200 ms for up to 120 s.
     pub fn new(reward_receiver: Address) -> Self {
         SlashConfig {
             reward_receiver,
@@ -94,100 +129,107 @@ impl SlashConfig {
 /// What happened to one spammer.
 #[derive(Debug, Clone)]
 pub struct SlashOutcome {
+    /// The member.
     pub id_commitment: Field,
+    /// The epoch of the double signal.
     pub epoch: u64,
-    pub commit_block: Option<u64>,
-    pub result: Result<RevealReceipt, SlashError>,
+    /// The commitment, if it was mined.
+    pub commit: Option<SlashCommit>,
+    /// The reveal's result.
+    pub result: Result<Slashed, SlashError>,
 }
 
-/// Runs the commit-reveal flow for every spam event.
-pub struct Slasher;
-
-impl Slasher {
-    /// Commits, waits until the commitment is on chain, reveals. A transaction sent after the
-    /// commitment's block exists lands in a later block (with anvil's automine, the next one), which
-    /// is what the contract requires (`block.number > commitBlock`).
-    pub async fn slash(
-        backend: &dyn SlashBackend,
-        config: &SlashConfig,
-        secret: Field,
-    ) -> (Option<u64>, Result<RevealReceipt, SlashError>) {
-        let c = slash_commitment(secret, config.reward_receiver, backend.sender());
-        let commit_block = match backend.commit_slash(c).await {
-            Ok(b) => b,
-            Err(e) => return (None, Err(e)),
-        };
-        let end = tokio::time::Instant::now() + config.max_wait;
-        loop {
-            match backend.block_number().await {
-                Ok(b) if b >= commit_block => break,
-                Ok(_) => {}
-                Err(e) => return (Some(commit_block), Err(e)),
+/// Slashes one member: commits, waits until the chain has the commitment's block, reveals. A
+/// transaction sent after the commitment's block exists lands in a later block (with anvil's
+/// automine, the next one), which is what the contract requires (`block.number > commitBlock`);
+/// a reveal the chain still finds too early is retried until [`SlashConfig::max_wait`].
+pub async fn slash_member(
+    backend: &dyn SlashBackend,
+    config: &SlashConfig,
+    secret: Field,
+) -> (Option<SlashCommit>, Result<Slashed, SlashError>) {
+    let c = slash_commitment(secret, config.reward_receiver, backend.sender());
+    let commit = match backend.commit_slash(c).await {
+        Ok(commit) => commit,
+        Err(e) => return (None, Err(e)),
+    };
+    let end = tokio::time::Instant::now() + config.max_wait;
+    loop {
+        match backend.block_number().await {
+            Ok(b) if b >= commit.block => {
+                match backend.reveal_slash(secret, config.reward_receiver).await {
+                    Err(SlashError::TooEarly) => {}
+                    result => return (Some(commit), result),
+                }
             }
-            if tokio::time::Instant::now() >= end {
-                return (Some(commit_block), Err(SlashError::Timeout));
-            }
-            tokio::time::sleep(config.poll).await;
+            Ok(_) => {}
+            Err(e) => return (Some(commit), Err(e)),
         }
-        (Some(commit_block), backend.reveal_slash(secret, config.reward_receiver).await)
+        if tokio::time::Instant::now() >= end {
+            return (Some(commit), Err(SlashError::Timeout));
+        }
+        tokio::time::sleep(config.poll).await;
     }
+}
 
-    /// Consumes spam events (one slash per member), reporting outcomes.
-    pub fn spawn(
-        backend: Arc<dyn SlashBackend>,
-        config: SlashConfig,
-        mut events: mpsc::UnboundedReceiver<SpamEvent>,
-    ) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<SlashOutcome>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            let mut done = HashSet::new();
-            while let Some(ev) = events.recv().await {
-                if !done.insert(ev.id_commitment) {
-                    continue;
-                }
-                let (commit_block, result) =
-                    Slasher::slash(backend.as_ref(), &config, ev.secret).await;
-                match &result {
-                    Ok(r) => {
-                        tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = r.reward, "spammer slashed")
-                    }
-                    Err(e) => {
-                        tracing::warn!(id_commitment = %ev.id_commitment.to_hex(), "slashing failed: {e}")
-                    }
-                }
-                let _ = tx.send(SlashOutcome {
-                    id_commitment: ev.id_commitment,
-                    epoch: ev.epoch,
-                    commit_block,
-                    result,
-                });
+/// Consumes spam events on the current tokio runtime, slashing each member once, and reports the
+/// outcomes.
+pub fn slash_spammers(
+    backend: Arc<dyn SlashBackend>,
+    config: SlashConfig,
+    mut events: mpsc::UnboundedReceiver<SpamEvent>,
+) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<SlashOutcome>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let mut done = HashSet::new();
+        while let Some(ev) = events.recv().await {
+            if !done.insert(ev.id_commitment) {
+                continue;
             }
-        });
-        (task, rx)
-    }
+            let (commit, result) = slash_member(backend.as_ref(), &config, ev.secret).await;
+            match &result {
+                Ok(r) => {
+                    tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = %r.reward, "spammer slashed")
+                }
+                Err(e) => {
+                    tracing::warn!(id_commitment = %ev.id_commitment.to_hex(), "slashing failed: {e}")
+                }
+            }
+            let _ = tx.send(SlashOutcome {
+                id_commitment: ev.id_commitment,
+                epoch: ev.epoch,
+                commit,
+                result,
+            });
+        }
+    });
+    (task, rx)
 }
 
 #[derive(Debug, Default)]
 struct MemState {
     block: u64,
-    stakes: HashMap<Field, u128>,
+    /// Stake and tree index per member.
+    members: HashMap<Field, (U256, u32)>,
     slashed: HashSet<Field>,
-    commitments: HashMap<[u8; 32], u64>,
-    balances: HashMap<Address, u128>,
+    commitments: HashMap<B256, u64>,
+    balances: HashMap<Address, U256>,
 }
 
 /// An in-memory stand-in for the membership contract's slashing (each transaction mines a
-/// block, like anvil's automine).
+/// block, like anvil's automine; half the stake goes to the receiver, the rest to the treasury).
+#[derive(Debug)]
 pub struct MemorySlashBackend {
     sender: Address,
     /// Percent of the stake paid to the receiver.
-    reward_percent: u128,
+    reward_percent: u64,
     /// Blocks after the commitment in which the reveal is accepted.
     reveal_window: u64,
     state: Mutex<MemState>,
 }
 
 impl MemorySlashBackend {
+    /// A chain at block 1 whose transactions come from `sender`.
     pub fn new(sender: Address) -> Self {
         MemorySlashBackend {
             sender,
@@ -197,22 +239,30 @@ impl MemorySlashBackend {
         }
     }
 
-    /// Registers a membership with a stake.
-    pub fn add_member(&self, id_commitment: Field, stake: u128) {
-        self.state.lock().expect("lock").stakes.insert(id_commitment, stake);
+    fn state(&self) -> MutexGuard<'_, MemState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn balance(&self, a: &Address) -> u128 {
-        self.state.lock().expect("lock").balances.get(a).copied().unwrap_or(0)
+    /// Registers a membership with a stake (at the next tree index).
+    pub fn add_member(&self, id_commitment: Field, stake: U256) {
+        let mut s = self.state();
+        let index = s.members.len() as u32;
+        s.members.insert(id_commitment, (stake, index));
     }
 
+    /// What `a` has been paid.
+    pub fn balance(&self, a: &Address) -> U256 {
+        self.state().balances.get(a).copied().unwrap_or_default()
+    }
+
+    /// Whether the member was slashed.
     pub fn is_slashed(&self, id_commitment: &Field) -> bool {
-        self.state.lock().expect("lock").slashed.contains(id_commitment)
+        self.state().slashed.contains(id_commitment)
     }
 
     /// Mines an empty block.
     pub fn mine(&self) {
-        self.state.lock().expect("lock").block += 1;
+        self.state().block += 1;
     }
 }
 
@@ -222,16 +272,21 @@ impl SlashBackend for MemorySlashBackend {
     }
 
     fn block_number(&self) -> BoxFuture<'_, Result<u64, SlashError>> {
-        Box::pin(async move { Ok(self.state.lock().expect("lock").block) })
+        Box::pin(async move { Ok(self.state().block) })
     }
 
-    fn commit_slash(&self, commitment: [u8; 32]) -> BoxFuture<'_, Result<u64, SlashError>> {
+    fn commit_slash(&self, commitment: B256) -> BoxFuture<'_, Result<SlashCommit, SlashError>> {
         Box::pin(async move {
-            let mut s = self.state.lock().expect("lock");
+            let mut s = self.state();
             s.block += 1;
-            let b = s.block;
-            s.commitments.insert(commitment, b);
-            Ok(b)
+            let block = s.block;
+            s.commitments.insert(commitment, block);
+            Ok(SlashCommit {
+                commitment,
+                block,
+                first_reveal_block: block + 1,
+                last_reveal_block: block + self.reveal_window,
+            })
         })
     }
 
@@ -239,9 +294,9 @@ impl SlashBackend for MemorySlashBackend {
         &self,
         secret: Field,
         receiver: Address,
-    ) -> BoxFuture<'_, Result<RevealReceipt, SlashError>> {
+    ) -> BoxFuture<'_, Result<Slashed, SlashError>> {
         Box::pin(async move {
-            let mut s = self.state.lock().expect("lock");
+            let mut s = self.state();
             s.block += 1;
             let block = s.block;
             let c = slash_commitment(secret, receiver, self.sender);
@@ -256,12 +311,20 @@ impl SlashBackend for MemorySlashBackend {
             if s.slashed.contains(&idc) {
                 return Err(SlashError::AlreadySlashed);
             }
-            let stake = *s.stakes.get(&idc).ok_or(SlashError::NotAMember)?;
-            let reward = stake * self.reward_percent / 100;
+            let (stake, index) = *s.members.get(&idc).ok_or(SlashError::NotAMember)?;
+            let reward = stake * U256::from(self.reward_percent) / U256::from(100);
             s.slashed.insert(idc);
             s.commitments.remove(&c);
             *s.balances.entry(receiver).or_default() += reward;
-            Ok(RevealReceipt { block, id_commitment: idc, reward })
+            Ok(Slashed {
+                id_commitment: idc,
+                index,
+                reward_receiver: receiver,
+                reward,
+                treasury_amount: stake - reward,
+                tx: None,
+                block,
+            })
         })
     }
 }
@@ -273,47 +336,87 @@ mod tests {
     #[test]
     fn commitment_is_abi_encoded() {
         // abi.encode(uint256 1, address 0x..02, address 0x..03): three 32-byte big-endian words.
-        let mut r = [0u8; 20];
-        r[19] = 2;
-        let mut s = [0u8; 20];
-        s[19] = 3;
+        let (r, s) = (Address::with_last_byte(2), Address::with_last_byte(3));
         let mut words = [0u8; 96];
         words[31] = 1;
         words[63] = 2;
         words[95] = 3;
-        assert_eq!(slash_commitment(Field::ONE, r, s), keccak256(&words));
+        assert_eq!(slash_commitment(Field::ONE, r, s), keccak256(words));
     }
 
     #[tokio::test]
     async fn commit_wait_reveal_pays_the_receiver_once() {
-        let operator = [7u8; 20];
-        let b = Arc::new(MemorySlashBackend::new([1u8; 20]));
+        let operator = Address::repeat_byte(7);
+        let b = Arc::new(MemorySlashBackend::new(Address::repeat_byte(1)));
         let secret = Field::from_u64(42);
-        b.add_member(id_commitment(secret), 1000);
+        b.add_member(id_commitment(secret), U256::from(1000));
         let cfg = SlashConfig { poll: Duration::from_millis(1), ..SlashConfig::new(operator) };
-        // Revealing without a commitment fails; so does a reveal in the commitment's block.
-        assert_eq!(b.reveal_slash(secret, operator).await, Err(SlashError::NoCommitment));
-        let (commit, r) = Slasher::slash(b.as_ref(), &cfg, secret).await;
-        let r = r.unwrap();
-        assert!(r.block > commit.unwrap());
-        assert_eq!(r.reward, 500);
-        assert_eq!(b.balance(&operator), 500);
+        // Revealing without a commitment fails.
+        assert!(matches!(b.reveal_slash(secret, operator).await, Err(SlashError::NoCommitment)));
+        let (commit, r) = slash_member(b.as_ref(), &cfg, secret).await;
+        let (commit, r) = (commit.unwrap(), r.unwrap());
+        assert!(r.block > commit.block);
+        assert_eq!(commit.commitment, slash_commitment(secret, operator, b.sender()));
+        assert_eq!(r.reward, U256::from(500));
+        assert_eq!(r.reward + r.treasury_amount, U256::from(1000));
+        assert_eq!(b.balance(&operator), U256::from(500));
         assert!(b.is_slashed(&id_commitment(secret)));
-        let (_, again) = Slasher::slash(b.as_ref(), &cfg, secret).await;
-        assert_eq!(again, Err(SlashError::AlreadySlashed));
-        let (_, stranger) = Slasher::slash(b.as_ref(), &cfg, Field::from_u64(43)).await;
-        assert_eq!(stranger, Err(SlashError::NotAMember));
+        let (_, again) = slash_member(b.as_ref(), &cfg, secret).await;
+        assert!(matches!(again, Err(SlashError::AlreadySlashed)));
+        let (_, stranger) = slash_member(b.as_ref(), &cfg, Field::from_u64(43)).await;
+        assert!(matches!(stranger, Err(SlashError::NotAMember)));
     }
 
     #[tokio::test]
     async fn a_front_runner_cannot_use_anothers_commitment() {
-        let b = MemorySlashBackend::new([1u8; 20]);
+        let (me, operator) = (Address::repeat_byte(1), Address::repeat_byte(7));
+        let b = MemorySlashBackend::new(me);
         let secret = Field::from_u64(42);
-        b.add_member(id_commitment(secret), 1000);
-        b.commit_slash(slash_commitment(secret, [7u8; 20], [1u8; 20])).await.unwrap();
+        b.add_member(id_commitment(secret), U256::from(1000));
+        b.commit_slash(slash_commitment(secret, operator, me)).await.unwrap();
         b.mine();
         // Someone who saw the reveal and tries to redirect the reward has no matching commitment.
-        assert_eq!(b.reveal_slash(secret, [9u8; 20]).await, Err(SlashError::NoCommitment));
-        assert!(b.reveal_slash(secret, [7u8; 20]).await.is_ok());
+        let thief = Address::repeat_byte(9);
+        assert!(matches!(b.reveal_slash(secret, thief).await, Err(SlashError::NoCommitment)));
+        assert!(b.reveal_slash(secret, operator).await.is_ok());
+    }
+
+    /// A backend whose chain reports the commitment's block before it accepts the reveal: the
+    /// flow retries the reveal instead of failing.
+    struct Lagging {
+        inner: MemorySlashBackend,
+        refusals: Mutex<u32>,
+    }
+
+    impl SlashBackend for Lagging {
+        fn sender(&self) -> Address {
+            self.inner.sender()
+        }
+        fn block_number(&self) -> BoxFuture<'_, Result<u64, SlashError>> {
+            self.inner.block_number()
+        }
+        fn commit_slash(&self, c: B256) -> BoxFuture<'_, Result<SlashCommit, SlashError>> {
+            self.inner.commit_slash(c)
+        }
+        fn reveal_slash(&self, s: Field, r: Address) -> BoxFuture<'_, Result<Slashed, SlashError>> {
+            let mut n = self.refusals.lock().unwrap();
+            if *n > 0 {
+                *n -= 1;
+                return Box::pin(async { Err(SlashError::TooEarly) });
+            }
+            self.inner.reveal_slash(s, r)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reveal_found_too_early_is_retried() {
+        let operator = Address::repeat_byte(7);
+        let b = Lagging { inner: MemorySlashBackend::new(operator), refusals: Mutex::new(2) };
+        let secret = Field::from_u64(5);
+        b.inner.add_member(id_commitment(secret), U256::from(10));
+        let cfg = SlashConfig { poll: Duration::from_millis(1), ..SlashConfig::new(operator) };
+        let (_, r) = slash_member(&b, &cfg, secret).await;
+        assert_eq!(r.unwrap().reward, U256::from(5));
+        assert_eq!(*b.refusals.lock().unwrap(), 0);
     }
 }

@@ -3,7 +3,7 @@
 //! eight of them cost about as much as one and a half scalar hashes: this is for work with many
 //! independent hashes (a tree level), not for the latency of a single one.
 //!
-//! Bounds (see `crate::ifma`): constants are below r; after a linear layer the state is below
+//! Bounds (see `crate::lanes`): constants are below r; after a linear layer the state is below
 //! 3.1r, S-box inputs below 7r, S-box outputs below 1.1r, and the partial rounds' accumulating
 //! elements are reduced to below 2r each round.
 
@@ -14,7 +14,7 @@ use ark_bn254::Fr;
 use ark_ff::BigInt;
 
 use super::{schedule3, Schedule};
-use crate::ifma::lanes::{
+use crate::lanes::arith::{
     combine, from_words, mul, reduce, reduce_once, splat, store, to_words, Lanes, ScalarField as S,
 };
 
@@ -99,10 +99,10 @@ impl LaneSchedule {
         }
         // The carried block leaves element 0 alone.
         let (s1, s2) = (state[1], state[2]);
-        for i in 1..3 {
+        for (i, si) in state.iter_mut().enumerate().skip(1) {
             let p1 = mul::<S>(&splat(&self.carried[i][1]), &s1);
             let p2 = mul::<S>(&splat(&self.carried[i][2]), &s2);
-            state[i] = combine(&[&p1, &p2], &[], &[0; 5]);
+            *si = combine(&[&p1, &p2], &[], &[0; 5]);
         }
         for c in &self.last_full {
             self.full_round(state, c);
@@ -117,9 +117,9 @@ fn lane_schedule() -> &'static LaneSchedule {
 }
 
 /// Poseidon(left[l], right[l]) for the eight lanes l. Needs AVX-512 IFMA (see
-/// [`crate::ifma::available`]).
+/// [`crate::lanes::available`]).
 pub(super) fn hash2_x8(left: &[Fr; 8], right: &[Fr; 8]) -> [Fr; 8] {
-    assert!(crate::ifma::available(), "hash2_x8 needs AVX-512 IFMA");
+    assert!(crate::lanes::available(), "hash2_x8 needs AVX-512 IFMA");
     let schedule = lane_schedule();
     // SAFETY: the CPU features were checked above.
     unsafe { hash2_x8_ifma(schedule, left, right) }

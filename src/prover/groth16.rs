@@ -14,25 +14,24 @@
 //! Every multi-scalar product runs on the proving key's fixed-base tables ([`ProvingTables`],
 //! see [`super::msm`]).
 
-use ark_bn254::{g1, g2, Bn254, Fq, Fr, G1Projective, G2Projective};
-use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, One, Zero};
+use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::CurveGroup;
+use ark_ff::{One, Zero};
 use ark_groth16::{Proof, ProvingKey};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use rayon::prelude::*;
 
-use super::msm::FixedBaseTable;
+use super::tables::ProvingTables;
 use crate::circuit::ConstraintSystem;
 
 /// The witness-linear parts of a proof: Σ wᵢ·Aᵢ, Σ wᵢ·B1ᵢ, Σ wᵢ·B2ᵢ over all wires (w₀ = 1) and
 /// Σ wᵢ·Lᵢ over the auxiliary wires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WireSums {
-    pub a: G1Projective,
-    pub b1: G1Projective,
-    pub b2: G2Projective,
-    pub l: G1Projective,
+pub(crate) struct WireSums {
+    a: G1Projective,
+    b1: G1Projective,
+    b2: G2Projective,
+    l: G1Projective,
 }
 
 impl std::ops::Add for WireSums {
@@ -42,151 +41,8 @@ impl std::ops::Add for WireSums {
     }
 }
 
-/// No table row for this wire (its query point is infinity).
-const NO_ROW: u32 = u32::MAX;
-
-/// One query vector as a fixed-base table over its finite points, with the wire ↔ row maps.
-pub struct QueryTable<P: SWCurveConfig> {
-    table: FixedBaseTable<P>,
-    /// The wire of each row.
-    wires: Vec<u32>,
-    /// The row of each wire, or `NO_ROW`.
-    rows: Vec<u32>,
-}
-
-impl<P: SWCurveConfig<ScalarField = Fr>> QueryTable<P> {
-    /// A table over `points[first_wire..]`'s finite points (point k is wire first_wire + k).
-    fn new(points: &[Affine<P>], first_wire: usize) -> Self {
-        let finite: Vec<usize> = (0..points.len()).filter(|&k| !points[k].is_zero()).collect();
-        let bases: Vec<Affine<P>> = finite.iter().map(|&k| points[k]).collect();
-        Self::from_parts(
-            FixedBaseTable::new(&bases),
-            finite.iter().map(|&k| (first_wire + k) as u32).collect(),
-            first_wire + points.len(),
-        )
-    }
-
-    fn from_parts(table: FixedBaseTable<P>, wires: Vec<u32>, num_wires: usize) -> Self {
-        let mut rows = vec![NO_ROW; num_wires];
-        for (row, &w) in wires.iter().enumerate() {
-            rows[w as usize] = row as u32;
-        }
-        QueryTable { table, wires, rows }
-    }
-
-    /// Σ wᵢ·Pᵢ over a full witness.
-    fn sum(&self, witness: &[Fr]) -> Projective<P> {
-        let scalars: Vec<Fr> = self.wires.iter().map(|&w| witness[w as usize]).collect();
-        self.table.msm(&scalars)
-    }
-
-    /// Σ δᵢ·Pᵢ over (wire, δ) pairs, on the calling thread.
-    fn sum_sparse(&self, terms: &[(usize, Fr)]) -> Projective<P> {
-        self.table.msm_rows(terms.iter().filter_map(|&(w, d)| {
-            self.rows.get(w).filter(|&&r| r != NO_ROW).map(|&r| (r as usize, d))
-        }))
-    }
-}
-
-/// The proving key's queries as fixed-base tables (A, B in G1 and G2, L, H). About 40 MB for
-/// the RLN circuit; built once per keys (~1 s on two cores) or read from the key cache.
-pub struct ProvingTables {
-    a: QueryTable<g1::Config>,
-    b1: QueryTable<g1::Config>,
-    b2: QueryTable<g2::Config>,
-    l: QueryTable<g1::Config>,
-    h: FixedBaseTable<g1::Config>,
-}
-
-impl ProvingTables {
-    pub fn new(pk: &ProvingKey<Bn254>, num_inputs: usize) -> Self {
-        let ((a, b1), (b2, (l, h))) = rayon::join(
-            || {
-                rayon::join(
-                    || QueryTable::new(&pk.a_query, 0),
-                    || QueryTable::new(&pk.b_g1_query, 0),
-                )
-            },
-            || {
-                rayon::join(
-                    || QueryTable::new(&pk.b_g2_query, 0),
-                    || {
-                        rayon::join(
-                            || QueryTable::new(&pk.l_query, num_inputs),
-                            || FixedBaseTable::new(&pk.h_query),
-                        )
-                    },
-                )
-            },
-        );
-        ProvingTables { a, b1, b2, l, h }
-    }
-
-    /// Whether the tables were built for this proving key's shape.
-    fn fits(&self, pk: &ProvingKey<Bn254>, num_inputs: usize) -> bool {
-        let wires = pk.a_query.len();
-        [self.a.rows.len(), self.b1.rows.len(), self.b2.rows.len(), self.l.rows.len()] == [wires; 4]
-            && self.l.wires.first().is_none_or(|&w| w as usize >= num_inputs)
-            && self.h.len() == pk.h_query.len()
-    }
-
-    /// Serializes the tables for the key cache (raw limbs, see [`FixedBaseTable::write_raw`]).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        fn put<P: SWCurveConfig<BaseField: Field<BasePrimeField = Fq>>>(
-            out: &mut Vec<u8>,
-            q: &QueryTable<P>,
-        ) {
-            out.extend_from_slice(&(q.rows.len() as u64).to_le_bytes());
-            out.extend_from_slice(&(q.wires.len() as u64).to_le_bytes());
-            q.wires.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
-            q.table.write_raw(out);
-        }
-        put(&mut out, &self.a);
-        put(&mut out, &self.b1);
-        put(&mut out, &self.b2);
-        put(&mut out, &self.l);
-        self.h.write_raw(&mut out);
-        out
-    }
-
-    /// Reads tables written by [`ProvingTables::encode`] for this proving key (None if the body
-    /// does not fit it). Points are not re-checked: the cache entry's checksum was verified.
-    pub fn decode(mut body: &[u8], pk: &ProvingKey<Bn254>, num_inputs: usize) -> Option<Self> {
-        let r = &mut body;
-        fn u64_at(r: &mut &[u8]) -> Option<u64> {
-            let (v, rest) = r.split_first_chunk::<8>()?;
-            *r = rest;
-            Some(u64::from_le_bytes(*v))
-        }
-        fn get<P: SWCurveConfig<ScalarField = Fr, BaseField: Field<BasePrimeField = Fq>>>(
-            r: &mut &[u8],
-        ) -> Option<QueryTable<P>> {
-            let num_wires = u64_at(r)?;
-            let len = usize::try_from(u64_at(r)?).ok()?;
-            let (raw, rest) = r.split_at_checked(len.checked_mul(4)?)?;
-            *r = rest;
-            let wires: Vec<u32> = raw
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect();
-            let table = FixedBaseTable::read_raw(r)?;
-            let fits = table.len() == wires.len() && wires.iter().all(|&w| (w as u64) < num_wires);
-            fits.then(|| QueryTable::from_parts(table, wires, num_wires as usize))
-        }
-        let tables = ProvingTables {
-            a: get(r)?,
-            b1: get(r)?,
-            b2: get(r)?,
-            l: get(r)?,
-            h: FixedBaseTable::read_raw(r)?,
-        };
-        (r.is_empty() && tables.fits(pk, num_inputs)).then_some(tables)
-    }
-}
-
 /// The wire sums of a full witness.
-pub fn wire_sums(t: &ProvingTables, witness: &[Fr]) -> WireSums {
+pub(crate) fn wire_sums(t: &ProvingTables, witness: &[Fr]) -> WireSums {
     let ((a, b1), (b2, l)) = rayon::join(
         || rayon::join(|| t.a.sum(witness), || t.b1.sum(witness)),
         || rayon::join(|| t.b2.sum(witness), || t.l.sum(witness)),
@@ -196,7 +52,7 @@ pub fn wire_sums(t: &ProvingTables, witness: &[Fr]) -> WireSums {
 
 /// The wire sums of `witness` given those of `base` (same circuit): only wires whose values
 /// differ are multiplied. Returns the sums and the number of wires that differed.
-pub fn wire_sums_from(
+pub(crate) fn wire_sums_from(
     t: &ProvingTables,
     base: &[Fr],
     base_sums: &WireSums,
@@ -221,13 +77,13 @@ pub fn wire_sums_from(
 /// on the constraint domain, each moved to the coset ω₂ₙ·D (iFFT, scale, FFT), then a·b − c.
 /// The three transforms are independent and run side by side. Same values as
 /// `CircomReduction::witness_map_from_matrices` (tests compare whole proofs with ark-groth16's).
-pub fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String> {
+pub(crate) fn quotient(cs: &ConstraintSystem, witness: &[Fr]) -> Result<Vec<Fr>, String> {
     quotient_with(cs, witness, true)
 }
 
 /// [`quotient`], with the transforms on AVX-512 IFMA lanes where available if `lanes`, else
 /// arkworks' scalar FFTs.
-pub fn quotient_with(
+pub(crate) fn quotient_with(
     cs: &ConstraintSystem,
     witness: &[Fr],
     lanes: bool,
@@ -266,22 +122,22 @@ pub fn quotient_with(
     Ok(a)
 }
 
-/// Σ hⱼ·Hⱼ over the quotient evaluations.
 /// The lane transforms for a domain size, built once per process (None without AVX-512 IFMA).
 #[cfg(target_arch = "x86_64")]
-fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<crate::ifma::CosetFft>> {
+fn coset_fft(n: usize, omega: Fr, shift: Fr) -> Option<std::sync::Arc<crate::lanes::CosetFft>> {
     use std::sync::{Arc, Mutex};
-    static BUILT: Mutex<Vec<Arc<crate::ifma::CosetFft>>> = Mutex::new(Vec::new());
+    static BUILT: Mutex<Vec<Arc<crate::lanes::CosetFft>>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(fft) = built.iter().find(|f| f.size() == n) {
         return Some(fft.clone());
     }
-    let fft = Arc::new(crate::ifma::CosetFft::new(n, omega, shift)?);
+    let fft = Arc::new(crate::lanes::CosetFft::new(n, omega, shift)?);
     built.push(fft.clone());
     Some(fft)
 }
 
-pub fn h_sum(
+/// Σ hⱼ·Hⱼ over the quotient evaluations.
+pub(crate) fn quotient_sum(
     t: &ProvingTables,
     cs: &ConstraintSystem,
     witness: &[Fr],
@@ -298,7 +154,7 @@ pub fn h_sum(
 }
 
 /// The proof from its parts and the blinding scalars.
-pub fn assemble(
+pub(crate) fn assemble(
     pk: &ProvingKey<Bn254>,
     sums: &WireSums,
     h: G1Projective,

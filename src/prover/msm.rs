@@ -7,6 +7,9 @@
 //! doublings). Bucket additions are done in affine coordinates, many at once with one shared
 //! inversion (Montgomery's trick): ~6 field multiplications per addition instead of ~11 for a
 //! mixed Jacobian addition.
+//!
+//! The batches and the final bucket sum run on eight lanes ([`crate::lanes`]) where the CPU has
+//! them; the coordinate field says how ([`CoordinateField`]), and every field has the scalar path.
 
 use ark_bn254::{Fq, Fq2};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
@@ -15,23 +18,113 @@ use ark_ff::{AdditiveGroup, BigInt, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
 /// Window width in bits.
-pub const WINDOW: usize = 13;
+pub(crate) const WINDOW: usize = 13;
 /// Windows per 254-bit scalar with signed digits.
-pub const WINDOWS: usize = 254usize.div_ceil(WINDOW);
+pub(crate) const WINDOWS: usize = 254usize.div_ceil(WINDOW);
 const BUCKETS: usize = 1 << (WINDOW - 1);
 /// Bucket additions collected before one shared inversion.
 const BATCH: usize = 512;
 /// Rows per parallel task in [`FixedBaseTable::msm`]: each task pays one bucket pass
 /// (2·2^{c−1} additions), so tasks stay large.
-pub const CHUNK: usize = 4096;
+pub(crate) const CHUNK: usize = 4096;
+
+/// The coordinate field of a curve whose MSMs the bucket adder computes: BN254's Fq (G1) and
+/// Fq2 (G2) hand their batches to the eight-lane code when the CPU has it. Each method returns
+/// None (or false) where lanes do not run; the scalar code then does the work.
+pub(crate) trait CoordinateField: Field {
+    /// For every k: `buckets[idx[k]] += pts[k]` in affine coordinates with one shared inversion
+    /// (distinct, filled buckets; `pts[k].x != buckets[idx[k]].x`). False if not done.
+    fn add_batch_on_lanes(
+        buckets: &mut [Xy<Self>],
+        idx: &[u32],
+        pts: &[Xy<Self>],
+        scratch: &mut LaneScratch,
+    ) -> bool;
+
+    /// The eight lanes' `[Σ Bᵢ, Σ (i+1)·Bᵢ]` over consecutive eighths of the buckets, in
+    /// homogeneous projective coordinates (`b3` is three times the curve's b). None if not done.
+    fn bucket_sums_on_lanes(
+        buckets: &[Xy<Self>],
+        filled: &[bool],
+        b3: Self,
+    ) -> Option<[[[Self; 3]; 2]; 8]>;
+}
+
+/// The eight-lane code's scratch space, kept by a bucket adder between batches.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type LaneScratch = crate::lanes::Scratch;
+/// The eight-lane code's scratch space (none: lanes run on x86_64 only).
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) type LaneScratch = ();
+
+impl CoordinateField for Fq {
+    fn add_batch_on_lanes(
+        buckets: &mut [Xy<Self>],
+        idx: &[u32],
+        pts: &[Xy<Self>],
+        scratch: &mut LaneScratch,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if crate::lanes::available() {
+            crate::lanes::add_batch::<Fq, 1>(buckets, idx, pts, scratch);
+            return true;
+        }
+        let _ = (buckets, idx, pts, scratch);
+        false
+    }
+
+    fn bucket_sums_on_lanes(
+        buckets: &[Xy<Self>],
+        filled: &[bool],
+        b3: Self,
+    ) -> Option<[[[Self; 3]; 2]; 8]> {
+        #[cfg(target_arch = "x86_64")]
+        if crate::lanes::available() {
+            return Some(crate::lanes::bucket_sums::<Fq, 1>(buckets, filled, b3));
+        }
+        let _ = (buckets, filled, b3);
+        None
+    }
+}
+
+impl CoordinateField for Fq2 {
+    fn add_batch_on_lanes(
+        buckets: &mut [Xy<Self>],
+        idx: &[u32],
+        pts: &[Xy<Self>],
+        scratch: &mut LaneScratch,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if crate::lanes::available() {
+            crate::lanes::add_batch::<Fq2, 2>(buckets, idx, pts, scratch);
+            return true;
+        }
+        let _ = (buckets, idx, pts, scratch);
+        false
+    }
+
+    fn bucket_sums_on_lanes(
+        buckets: &[Xy<Self>],
+        filled: &[bool],
+        b3: Self,
+    ) -> Option<[[[Self; 3]; 2]; 8]> {
+        #[cfg(target_arch = "x86_64")]
+        if crate::lanes::available() {
+            return Some(crate::lanes::bucket_sums::<Fq2, 2>(buckets, filled, b3));
+        }
+        let _ = (buckets, filled, b3);
+        None
+    }
+}
 
 /// The window multiples of a list of bases: `points[i·WINDOWS + j] = 2^{WINDOW·j}·Pᵢ`.
-pub struct FixedBaseTable<P: SWCurveConfig> {
+pub(crate) struct FixedBaseTable<P: SWCurveConfig> {
     points: Vec<Affine<P>>,
 }
 
-impl<P: SWCurveConfig> FixedBaseTable<P> {
-    pub fn new(bases: &[Affine<P>]) -> Self {
+impl<P: SWCurveConfig<BaseField: CoordinateField>> FixedBaseTable<P> {
+    /// The window multiples of `bases` (infinity stays infinity and is skipped by the sums).
+    pub(crate) fn new(bases: &[Affine<P>]) -> Self {
         let points: Vec<Affine<P>> = bases
             .par_chunks(256)
             .flat_map_iter(|chunk| {
@@ -53,18 +146,15 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
         FixedBaseTable { points }
     }
 
-    pub fn len(&self) -> usize {
+    /// The number of bases.
+    pub(crate) fn len(&self) -> usize {
         self.points.len() / WINDOWS
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
     }
 
     /// Appends the table in its raw form (for the key cache): the number of points (u64 LE),
     /// then per point the limbs of x and y as stored (Montgomery form, 64-bit LE words), the point
     /// at infinity as x = y = 0 (not on the curve). Reading it back is a copy, no arithmetic.
-    pub fn write_raw(&self, out: &mut Vec<u8>)
+    pub(crate) fn write_raw(&self, out: &mut Vec<u8>)
     where
         P::BaseField: Field<BasePrimeField = Fq>,
     {
@@ -83,7 +173,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
 
     /// Reads a table written by [`FixedBaseTable::write_raw`], advancing `r`; None if the bytes
     /// are not a whole table. The limbs are trusted (the cache entry's checksum was verified).
-    pub fn read_raw(r: &mut &[u8]) -> Option<Self>
+    pub(crate) fn read_raw(r: &mut &[u8]) -> Option<Self>
     where
         P::BaseField: Field<BasePrimeField = Fq>,
     {
@@ -118,7 +208,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     }
 
     /// Σ scalars[i]·Pᵢ over all rows, in parallel chunks of at most [`CHUNK`] rows.
-    pub fn msm(&self, scalars: &[P::ScalarField]) -> Projective<P> {
+    pub(crate) fn msm(&self, scalars: &[P::ScalarField]) -> Projective<P> {
         assert_eq!(scalars.len(), self.len(), "one scalar per base");
         let chunks = self.len().div_ceil(CHUNK).max(1);
         let chunk = self.len().div_ceil(chunks).max(1);
@@ -130,7 +220,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
     }
 
     /// Σ s·P_row over the given (row, scalar) pairs, on the calling thread.
-    pub fn msm_rows(
+    pub(crate) fn msm_rows(
         &self,
         terms: impl IntoIterator<Item = (usize, P::ScalarField)>,
     ) -> Projective<P> {
@@ -166,7 +256,7 @@ impl<P: SWCurveConfig> FixedBaseTable<P> {
             }
             debug_assert_eq!(carry, 0, "a 254-bit scalar leaves room for the last carry");
         }
-        acc.finish()
+        acc.into_sum()
     }
 }
 
@@ -184,7 +274,9 @@ fn window_bits(limbs: &[u64], at: usize) -> u64 {
 /// An affine point (x, y); never the point at infinity (that is a bucket's `filled == false`).
 #[derive(Clone, Copy)]
 pub(crate) struct Xy<F> {
+    /// The x coordinate.
     pub(crate) x: F,
+    /// The y coordinate.
     pub(crate) y: F,
 }
 
@@ -203,11 +295,10 @@ struct BucketAdder<P: SWCurveConfig> {
     /// full (many equal digits, e.g. a witness of bits): keeps the work linear.
     overflow: Option<Vec<Projective<P>>>,
     inv: Vec<P::BaseField>,
-    #[cfg(target_arch = "x86_64")]
-    simd: crate::ifma::Scratch,
+    lanes: LaneScratch,
 }
 
-impl<P: SWCurveConfig> BucketAdder<P> {
+impl<P: SWCurveConfig<BaseField: CoordinateField>> BucketAdder<P> {
     fn new() -> Self {
         BucketAdder {
             buckets: vec![Xy { x: P::BaseField::ZERO, y: P::BaseField::ZERO }; BUCKETS],
@@ -219,8 +310,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             deferred: Vec::new(),
             overflow: None,
             inv: Vec::with_capacity(BATCH),
-            #[cfg(target_arch = "x86_64")]
-            simd: Default::default(),
+            lanes: Default::default(),
         }
     }
 
@@ -231,7 +321,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
             if self.deferred.len() < BATCH {
                 self.deferred.push((bucket as u32, p));
             } else {
-                self.add_jacobian(bucket, p);
+                self.add_to_overflow(bucket, p);
             }
             return;
         }
@@ -275,7 +365,7 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 
     /// Adds to a bucket's Jacobian side sum (allocated on first use).
-    fn add_jacobian(&mut self, bucket: usize, p: Xy<P::BaseField>) {
+    fn add_to_overflow(&mut self, bucket: usize, p: Xy<P::BaseField>) {
         self.overflow.get_or_insert_with(|| vec![Projective::zero(); BUCKETS])[bucket] +=
             Affine::<P>::new_unchecked(p.x, p.y);
     }
@@ -284,39 +374,18 @@ impl<P: SWCurveConfig> BucketAdder<P> {
         if self.pending_idx.is_empty() {
             return;
         }
-        if !self.apply_pending_simd() {
+        let on_lanes = P::BaseField::add_batch_on_lanes(
+            &mut self.buckets,
+            &self.pending_idx,
+            &self.pending_pts,
+            &mut self.lanes,
+        );
+        if !on_lanes {
             self.apply_pending_scalar();
         }
         self.pending_idx.clear();
         self.pending_pts.clear();
         self.batch += 1;
-    }
-
-    /// The batch on eight lanes with AVX-512 IFMA, when the CPU has it (G1 and G2).
-    #[cfg(target_arch = "x86_64")]
-    fn apply_pending_simd(&mut self) -> bool {
-        use crate::ifma::add_batch;
-        if !crate::ifma::available() {
-            return false;
-        }
-        let (buckets, pts, idx) = (&mut self.buckets, &self.pending_pts, &self.pending_idx);
-        if let (Some(buckets), Some(pts)) =
-            (cast_slice_mut::<_, Xy<Fq>>(buckets), cast_slice::<_, Xy<Fq>>(pts))
-        {
-            add_batch::<Fq, 1>(buckets, idx, pts, &mut self.simd);
-        } else if let (Some(buckets), Some(pts)) =
-            (cast_slice_mut::<_, Xy<Fq2>>(buckets), cast_slice::<_, Xy<Fq2>>(pts))
-        {
-            add_batch::<Fq2, 2>(buckets, idx, pts, &mut self.simd);
-        } else {
-            return false;
-        }
-        true
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn apply_pending_simd(&mut self) -> bool {
-        false
     }
 
     fn apply_pending_scalar(&mut self) {
@@ -343,68 +412,58 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 
     /// Σ (k+1)·bucket_k.
-    fn finish(mut self) -> Projective<P> {
+    fn into_sum(mut self) -> Projective<P> {
         self.flush();
         self.apply_pending();
         // Whatever still waits for a busy bucket (only long runs of equal digits) is added in
         // Jacobian form rather than one batch per addition.
         for (b, p) in std::mem::take(&mut self.deferred) {
-            self.add_jacobian(b as usize, p);
+            self.add_to_overflow(b as usize, p);
         }
-        #[cfg(target_arch = "x86_64")]
-        if crate::ifma::available() {
-            if let Some(total) = self.bucket_sum_simd() {
-                return total;
-            }
+        self.fold_overflow();
+        if let Some(total) = self.bucket_sum_on_lanes() {
+            return total;
         }
         let mut running = Projective::<P>::zero();
         let mut sum = Projective::<P>::zero();
-        for (k, (b, &filled)) in self.buckets.iter().zip(&self.filled).enumerate().rev() {
+        for (b, &filled) in self.buckets.iter().zip(&self.filled).rev() {
             if filled {
                 running += Affine::<P>::new_unchecked(b.x, b.y);
-            }
-            if let Some(extra) = &self.overflow {
-                running += extra[k];
             }
             sum += running;
         }
         sum
     }
-}
 
-#[cfg(target_arch = "x86_64")]
-impl<P: SWCurveConfig> BucketAdder<P> {
-    /// Σ (k+1)·bucket_k with eight lanes of consecutive buckets summed side by side (G1 and G2).
-    fn bucket_sum_simd(&mut self) -> Option<Projective<P>> {
-        // Fold the Jacobian side sums into their (affine) buckets first.
-        if let Some(extra) = self.overflow.take() {
-            let ks: Vec<usize> = (0..BUCKETS).filter(|&k| !extra[k].is_zero()).collect();
-            let sums: Vec<Projective<P>> = ks
-                .iter()
-                .map(|&k| {
-                    if self.filled[k] {
-                        extra[k] + Affine::<P>::new_unchecked(self.buckets[k].x, self.buckets[k].y)
-                    } else {
-                        extra[k]
-                    }
-                })
-                .collect();
-            for (&k, p) in ks.iter().zip(Projective::normalize_batch(&sums)) {
-                self.filled[k] = !p.is_zero();
-                if let Some((x, y)) = p.xy() {
-                    self.buckets[k] = Xy { x, y };
+    /// Folds the Jacobian side sums into their (affine) buckets, with one shared inversion.
+    fn fold_overflow(&mut self) {
+        let Some(extra) = self.overflow.take() else {
+            return;
+        };
+        let ks: Vec<usize> = (0..BUCKETS).filter(|&k| !extra[k].is_zero()).collect();
+        let sums: Vec<Projective<P>> = ks
+            .iter()
+            .map(|&k| {
+                if self.filled[k] {
+                    extra[k] + Affine::<P>::new_unchecked(self.buckets[k].x, self.buckets[k].y)
+                } else {
+                    extra[k]
                 }
+            })
+            .collect();
+        for (&k, p) in ks.iter().zip(Projective::normalize_batch(&sums)) {
+            self.filled[k] = !p.is_zero();
+            if let Some((x, y)) = p.xy() {
+                self.buckets[k] = Xy { x, y };
             }
         }
+    }
+
+    /// Σ (k+1)·bucket_k with eight lanes of consecutive buckets summed side by side, where the
+    /// coordinate field runs on lanes (None elsewhere).
+    fn bucket_sum_on_lanes(&self) -> Option<Projective<P>> {
         let b3 = P::COEFF_B.double() + P::COEFF_B;
-        let lanes: [[[P::BaseField; 3]; 2]; 8] =
-            if let Some(buckets) = cast_slice::<_, Xy<Fq>>(&self.buckets) {
-                same_type(crate::ifma::bucket_sums::<Fq, 1>(buckets, &self.filled, same_type(b3)))
-            } else if let Some(buckets) = cast_slice::<_, Xy<Fq2>>(&self.buckets) {
-                same_type(crate::ifma::bucket_sums::<Fq2, 2>(buckets, &self.filled, same_type(b3)))
-            } else {
-                return None;
-            };
+        let lanes = P::BaseField::bucket_sums_on_lanes(&self.buckets, &self.filled, b3)?;
         // Lane s covers buckets m·s .. m·s + m − 1: its weights are offset by m·s.
         let m = (BUCKETS / 8) as u64;
         let jacobian = |[x, y, z]: [P::BaseField; 3]| {
@@ -420,41 +479,6 @@ impl<P: SWCurveConfig> BucketAdder<P> {
     }
 }
 
-// The lanes are written for the concrete fields Fq and Fq2, the bucket adder for any curve: these
-// casts take the generic types to the concrete ones when (and only when) they are the same type.
-
-#[cfg(target_arch = "x86_64")]
-fn same<A: 'static, B: 'static>() -> bool {
-    std::any::TypeId::of::<A>() == std::any::TypeId::of::<B>()
-}
-
-/// `a` as `B`, which the caller has established is the same type as `A`.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-fn same_type<A: 'static, B: 'static>(a: A) -> B {
-    assert!(same::<A, B>(), "same type");
-    // SAFETY: A and B are the same type (same TypeId); `a` is moved, not duplicated.
-    let b = unsafe { std::mem::transmute_copy::<A, B>(&a) };
-    std::mem::forget(a);
-    b
-}
-
-/// The slice as `[B]` if `A` is `B`.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-fn cast_slice<A: 'static, B: 'static>(s: &[A]) -> Option<&[B]> {
-    // SAFETY: A is B (same TypeId), so the element types are identical.
-    same::<A, B>().then(|| unsafe { &*(s as *const [A] as *const [B]) })
-}
-
-/// The slice as `[B]` if `A` is `B`.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-fn cast_slice_mut<A: 'static, B: 'static>(s: &mut [A]) -> Option<&mut [B]> {
-    // SAFETY: A is B (same TypeId), so the element types are identical.
-    same::<A, B>().then(|| unsafe { &mut *(s as *mut [A] as *mut [B]) })
-}
-
 #[cfg(test)]
 mod tests {
     use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -464,8 +488,10 @@ mod tests {
 
     use super::*;
 
-    fn check<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField])
-    where
+    fn check<P: SWCurveConfig<BaseField: CoordinateField>>(
+        bases: &[Affine<P>],
+        scalars: &[P::ScalarField],
+    ) where
         Projective<P>: VariableBaseMSM<MulBase = Affine<P>, ScalarField = P::ScalarField>,
     {
         let table = FixedBaseTable::new(bases);
@@ -474,7 +500,7 @@ mod tests {
         assert_eq!(table.msm_rows(scalars.iter().copied().enumerate()), want);
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            crate::ifma::scalar_only(|| table.msm_rows(scalars.iter().copied().enumerate())),
+            crate::lanes::scalar_only(|| table.msm_rows(scalars.iter().copied().enumerate())),
             want,
             "the scalar path"
         );

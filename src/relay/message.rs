@@ -20,19 +20,25 @@ pub const MAX_META_BYTES: usize = 64;
 /// The Waku message (14/WAKU2-MESSAGE), proto3 field numbers of SPEC §4.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WakuMessage {
+    /// The application payload.
     #[prost(bytes = "vec", tag = "1")]
     pub payload: Vec<u8>,
+    /// The application's content topic (`/app/1/name/proto`).
     #[prost(string, tag = "2")]
     pub content_topic: String,
+    /// Payload version (encryption scheme; 0 or absent: none).
     #[prost(uint32, optional, tag = "3")]
     pub version: Option<u32>,
     /// Unix time in nanoseconds.
     #[prost(sint64, optional, tag = "10")]
     pub timestamp: Option<i64>,
+    /// Application metadata (at most 64 bytes), part of the message hash.
     #[prost(bytes = "vec", optional, tag = "11")]
     pub meta: Option<Vec<u8>>,
+    /// The RLN proof (required by a rate-limited relay).
     #[prost(message, optional, tag = "21")]
     pub rate_limit_proof: Option<RateLimitProof>,
+    /// Whether stores should not keep the message.
     #[prost(bool, optional, tag = "31")]
     pub ephemeral: Option<bool>,
 }
@@ -41,18 +47,25 @@ pub struct WakuMessage {
 /// is a 32-byte little-endian field element.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct RateLimitProof {
+    /// The 128-byte compressed Groth16 proof.
     #[prost(bytes = "vec", tag = "1")]
     pub proof: Vec<u8>,
+    /// The membership root the proof was made against.
     #[prost(bytes = "vec", tag = "2")]
     pub merkle_root: Vec<u8>,
+    /// The epoch (as a field element).
     #[prost(bytes = "vec", tag = "3")]
     pub epoch: Vec<u8>,
+    /// x = hash_to_field(signal).
     #[prost(bytes = "vec", tag = "4")]
     pub share_x: Vec<u8>,
+    /// y = a0 + a1·x.
     #[prost(bytes = "vec", tag = "5")]
     pub share_y: Vec<u8>,
+    /// The internal nullifier: one per member, epoch and message id.
     #[prost(bytes = "vec", tag = "6")]
     pub nullifier: Vec<u8>,
+    /// The application's RLN identifier.
     #[prost(bytes = "vec", tag = "7")]
     pub rln_identifier: Vec<u8>,
 }
@@ -60,20 +73,44 @@ pub struct RateLimitProof {
 /// Why bytes are not a usable Waku message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
+    /// The encoded message exceeds the size limit.
     #[error("message is {got} bytes, the limit is {limit}")]
-    TooLarge { got: usize, limit: usize },
+    TooLarge {
+        /// The message's size in bytes.
+        got: usize,
+        /// The size limit in bytes.
+        limit: usize,
+    },
+    /// The bytes are not a WakuMessage protobuf.
     #[error("not a WakuMessage protobuf: {0}")]
     Protobuf(String),
+    /// The `meta` field is longer than 64 bytes.
     #[error("meta is {got} bytes, the limit is {MAX_META_BYTES}")]
-    MetaTooLarge { got: usize },
+    MetaTooLarge {
+        /// The `meta` field's size in bytes.
+        got: usize,
+    },
+    /// No `rate_limit_proof`.
     #[error("the message has no rate limit proof")]
     MissingProof,
+    /// No timestamp, or a negative one.
     #[error("the message has no timestamp (or a negative one)")]
     MissingTimestamp,
+    /// A proof field is not a canonical 32-byte field element.
     #[error("rate limit proof field `{name}`: {source}")]
-    Field { name: &'static str, source: FieldError },
+    Field {
+        /// The proof field's name.
+        name: &'static str,
+        /// Why it is not a field element.
+        source: FieldError,
+    },
+    /// The Groth16 proof is not 128 bytes.
     #[error("the Groth16 proof is {got} bytes, expected {GROTH16_PROOF_BYTES}")]
-    ProofLength { got: usize },
+    ProofLength {
+        /// The proof's length in bytes.
+        got: usize,
+    },
+    /// The proof's points do not decode.
     #[error(transparent)]
     ProofFormat(#[from] ProofFormatError),
 }
@@ -126,7 +163,7 @@ impl WakuMessage {
 }
 
 /// The gossipsub message id of an encoded message: sha256(bytes).
-pub fn message_id(encoded: &[u8]) -> [u8; 32] {
+pub fn gossip_id(encoded: &[u8]) -> [u8; 32] {
     Sha256::digest(encoded).into()
 }
 
@@ -140,12 +177,19 @@ pub fn epoch_of_timestamp(timestamp_ns: u64, epoch_seconds: u64) -> Epoch {
 /// after the cheap rules have had their chance to reject the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedProof {
+    /// The compressed Groth16 proof.
     pub proof: [u8; GROTH16_PROOF_BYTES],
+    /// The membership root.
     pub root: Field,
+    /// The epoch.
     pub epoch: Epoch,
+    /// The share's x.
     pub x: Field,
+    /// The share's y.
     pub y: Field,
+    /// The internal nullifier.
     pub nullifier: Field,
+    /// The RLN identifier.
     pub rln_identifier: RlnIdentifier,
 }
 
@@ -214,23 +258,6 @@ impl CheckedProof {
                 nullifier: self.nullifier,
             },
         })
-    }
-}
-
-/// Decoder fuzz body (run by a proptest and usable by a cargo-fuzz target): any bytes either fail
-/// to decode or decode to a message that re-encodes and decodes to itself; never panics.
-pub fn fuzz_decode(bytes: &[u8]) {
-    if let Ok(msg) = WakuMessage::decode_checked(bytes) {
-        let again = WakuMessage::decode_checked(&msg.to_bytes())
-            .expect("a decoded message re-encodes to a decodable one");
-        assert_eq!(again, msg, "round trip changed the message");
-        let _ = msg.rln_signal();
-        let _ = msg.message_hash("/waku/2/rs/0/0");
-        if let Some(p) = &msg.rate_limit_proof {
-            if let Ok(c) = p.check() {
-                let _ = c.to_rln_proof(Field::ZERO);
-            }
-        }
     }
 }
 
@@ -345,7 +372,7 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         #[test]
         fn fuzz_decode_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            fuzz_decode(&bytes);
+            crate::fuzzing::decode_waku_message(&bytes);
         }
 
         #[test]
@@ -355,7 +382,7 @@ mod tests {
                 let n = bytes.len();
                 bytes[i % n] ^= b;
             }
-            fuzz_decode(&bytes);
+            crate::fuzzing::decode_waku_message(&bytes);
         }
     }
 }

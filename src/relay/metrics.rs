@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode, encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -43,6 +43,8 @@ pub struct RelayMetrics {
     pub secrets_recovered: Counter,
     /// rlnkit_relay_peers.
     pub peers: Gauge,
+    /// Other components' registries served on the same `/metrics` (lightpush).
+    extra: std::sync::Mutex<Vec<Arc<Registry>>>,
 }
 
 impl std::fmt::Debug for RelayMetrics {
@@ -58,6 +60,7 @@ impl Default for RelayMetrics {
 }
 
 impl RelayMetrics {
+    /// A fresh registry holding every metric at zero.
     pub fn new() -> Self {
         let mut r = Registry::default();
         let m = RelayMetrics {
@@ -73,6 +76,7 @@ impl RelayMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             secrets_recovered: Counter::default(),
             peers: Gauge::default(),
+            extra: std::sync::Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
         // prometheus-client appends `_total` to counters.
@@ -127,22 +131,27 @@ impl RelayMetrics {
         RelayMetrics { registry: r, ..m }
     }
 
+    /// Counts a rejected message of this `type`.
     pub fn invalid(&self, kind: &str) {
         self.invalid.get_or_create(&vec![("type".to_string(), kind.to_string())]).inc();
     }
 
+    /// Rejected messages of this `type` so far.
     pub fn invalid_count(&self, kind: &str) -> u64 {
         self.invalid.get_or_create(&vec![("type".to_string(), kind.to_string())]).get()
     }
 
+    /// Counts an accepted message on this shard.
     pub fn valid(&self, shard: &str) {
         self.valid.get_or_create(&vec![("shard".to_string(), shard.to_string())]).inc();
     }
 
+    /// Accepted messages on this shard so far.
     pub fn valid_count(&self, shard: &str) -> u64 {
         self.valid.get_or_create(&vec![("shard".to_string(), shard.to_string())]).get()
     }
 
+    /// Counts an ignored message of this `type`.
     pub fn ignored(&self, kind: &str) {
         self.ignored.get_or_create(&vec![("type".to_string(), kind.to_string())]).inc();
     }
@@ -150,8 +159,22 @@ impl RelayMetrics {
     /// The text exposition format.
     pub fn encode(&self) -> String {
         let mut s = String::new();
-        encode(&mut s, &self.registry).expect("writing to a String");
+        let extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
+        if extra.is_empty() {
+            encode(&mut s, &self.registry).expect("writing to a String");
+            return s;
+        }
+        encode_registry(&mut s, &self.registry).expect("writing to a String");
+        for r in extra.iter() {
+            encode_registry(&mut s, r).expect("writing to a String");
+        }
+        encode_eof(&mut s).expect("writing to a String");
         s
+    }
+
+    /// Serves another component's registry (e.g. lightpush's) with these metrics.
+    pub fn add_registry(&self, r: Arc<Registry>) {
+        self.extra.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     }
 }
 

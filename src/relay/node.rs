@@ -1,19 +1,19 @@
 //! The relay node: rust-libp2p (TCP + noise + yamux, identify, ping, gossipsub as Waku relay) on
 //! tokio. Wiring only, no rule of its own: every gossipsub message goes to the
 //! [`BatchValidator`], and its verdict is reported back to gossipsub (Accept forwards, Reject
-//! penalizes, Ignore drops).
+//! penalizes, Ignore drops); an accepted message is delivered as the validator decoded it.
+//! Most users start a node through [`RelayBuilder`](super::RelayBuilder), which also wires the
+//! roots, the nullifier log, metrics and slashing; [`spawn_node`] is the bare node.
 //!
-//! Peers are scored with the Waku network's parameters ([`crate::relay::scoring`]) and graylisted
-//! peers are disconnected. Verdicts are fair to forwarders: a forwarded invalid proof is a Reject
-//! (the forwarder should have checked it), but the second half of a double signal is individually
-//! valid, so it is a Reject only for the peer that also delivered the first half (an honest relay
-//! never forwards both), and an Ignore for anyone else.
+//! Peers are scored with the Waku network's parameters ([`crate::relay::scoring`]); graylisted
+//! peers are disconnected, and a double signal's second share penalizes only the peer that sent
+//! both halves ([`FirstShares`]). Connections are limited per peer and in total
+//! ([`ConnectionLimits`]). The transport is TCP or in-memory ([`crate::relay::transport`]).
 //!
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
 //! so the swarm never waits for a pairing.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,14 +21,20 @@ use futures::StreamExt;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
 };
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::request_response;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::SwarmEvent;
 use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::relay::message::{message_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::scoring::{self, ScoringConfig, GRAYLIST_THRESHOLD};
+use crate::relay::batch::{BatchConfig, BatchValidator};
+use crate::relay::lightpush::{self, LightPushResponse, LightpushServer};
+use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
+use crate::relay::rules::{Reason, Verdict};
+use crate::relay::scoring::{self, encoded_share_key, share_key, FirstShares, ScoringConfig};
+use crate::relay::scoring::{ShareKey, GRAYLIST_THRESHOLD};
 use crate::relay::transport::{build_transport, Traffic, TransportConfig};
-use crate::relay::validator::{BatchConfig, BatchValidator, Reason, Validator, Verdict};
+use crate::relay::validator::{Judgement, Validator};
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
@@ -36,26 +42,69 @@ pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
 /// Errors of the node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// libp2p refused the transport or behaviour configuration.
     #[error("cannot build the libp2p transport or behaviour: {0}")]
     Setup(String),
+    /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
-    Listen { addr: Multiaddr, reason: String },
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// libp2p's explanation.
+        reason: String,
+    },
+    /// A peer address could not be dialled.
     #[error("cannot dial {addr}: {reason}")]
-    Dial { addr: Multiaddr, reason: String },
+    Dial {
+        /// The address.
+        addr: Multiaddr,
+        /// libp2p's explanation.
+        reason: String,
+    },
+    /// Gossipsub refused the subscription.
     #[error("cannot subscribe to {topic}: {reason}")]
-    Subscribe { topic: String, reason: String },
+    Subscribe {
+        /// The pubsub topic.
+        topic: String,
+        /// gossipsub's explanation.
+        reason: String,
+    },
+    /// Gossipsub refused to publish (e.g. no peer on the topic).
     #[error("gossipsub did not publish the message: {0}")]
     Publish(String),
+    /// The node's task has stopped.
     #[error("the node has stopped")]
     Stopped,
 }
 
-#[derive(NetworkBehaviour)]
-pub struct RelayBehaviour {
-    pub gossipsub: gossipsub::Behaviour,
-    pub identify: identify::Behaviour,
-    pub ping: ping::Behaviour,
-    pub limits: connection_limits::Behaviour,
+pub use behaviour::{RelayBehaviour, RelayBehaviourEvent};
+
+mod behaviour {
+    // libp2p's `NetworkBehaviour` derive generates `RelayBehaviourEvent`, one undocumented
+    // variant per field; this module exists only to scope the allow to that generated enum.
+    #![allow(missing_docs)]
+
+    use libp2p::swarm::behaviour::toggle::Toggle;
+    use libp2p::swarm::NetworkBehaviour;
+    use libp2p::{connection_limits, gossipsub, identify, ping, request_response};
+
+    use crate::relay::lightpush::LightpushCodec;
+
+    /// The node's libp2p behaviours.
+    #[derive(NetworkBehaviour)]
+    pub struct RelayBehaviour {
+        /// Waku relay (gossipsub v1.1 under `/vac/waku/relay/2.0.0`).
+        pub gossipsub: gossipsub::Behaviour,
+        /// libp2p identify.
+        pub identify: identify::Behaviour,
+        /// libp2p ping.
+        pub ping: ping::Behaviour,
+        /// Lightpush v3 service (on when [`NodeConfig::lightpush`](super::NodeConfig::lightpush)
+        /// is set).
+        pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
+        /// Connection limits per peer and in total.
+        pub limits: connection_limits::Behaviour,
+    }
 }
 
 /// Connection limits (pending handshakes and established connections, per peer and in total).
@@ -70,8 +119,9 @@ pub struct ConnectionLimits {
 }
 
 impl Default for ConnectionLimits {
-    /// Two connections per peer (a simultaneous dial), 300 in total (nwaku's default `maxConnections`
-    /// is 50 for a desktop node; a relay serving a shard takes more), 64 handshakes at once.
+    /// Two connections per peer (a simultaneous dial), 300 in total (nwaku's default
+    /// `maxConnections` is 50 for a desktop node; a relay serving a shard takes more), 64
+    /// handshakes at once.
     fn default() -> Self {
         ConnectionLimits { per_peer: 2, total: 300, pending_incoming: 64 }
     }
@@ -91,14 +141,20 @@ impl ConnectionLimits {
 /// What a node is started with.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// Addresses to listen on.
     pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (bootstrap).
     pub peers: Vec<Multiaddr>,
     /// Pubsub topics to subscribe to at start.
     pub topics: Vec<String>,
     /// The node's libp2p key (default: a fresh ed25519 key).
     pub keypair: Option<Keypair>,
+    /// Gossipsub heartbeat interval.
     pub heartbeat: Duration,
+    /// How the validator batches pairings.
     pub batch: BatchConfig,
+    /// Serve lightpush v3 with this server (paid or free).
+    pub lightpush: Option<Arc<LightpushServer>>,
     /// Peer scoring (default: the Waku network's, IP colocation on).
     pub scoring: ScoringConfig,
     /// Connection limits per peer and in total.
@@ -119,6 +175,7 @@ impl Default for NodeConfig {
             keypair: None,
             heartbeat: Duration::from_secs(1),
             batch: BatchConfig::default(),
+            lightpush: None,
             scoring: ScoringConfig::default(),
             limits: ConnectionLimits::default(),
             transport: TransportConfig::default(),
@@ -130,8 +187,11 @@ impl Default for NodeConfig {
 /// A message the validator accepted, delivered to the local application.
 #[derive(Debug, Clone)]
 pub struct Delivered {
+    /// The pubsub topic it came on.
     pub pubsub_topic: String,
+    /// The message, as the validator decoded it.
     pub message: WakuMessage,
+    /// Its deterministic message hash.
     pub message_hash: [u8; 32],
     /// The peer that forwarded it to us.
     pub from: PeerId,
@@ -140,28 +200,58 @@ pub struct Delivered {
 /// One validation outcome (for observers: tests, the demo, logs).
 #[derive(Debug, Clone)]
 pub struct Validated {
-    /// sha256 of the encoded message (the gossipsub message id).
-    pub id: [u8; 32],
+    /// sha256 of the encoded message (the gossipsub message id, see
+    /// [`gossip_id`]).
+    pub gossip_id: [u8; 32],
+    /// The pubsub topic it came on.
     pub pubsub_topic: String,
+    /// The peer that forwarded it.
     pub from: PeerId,
+    /// The validator's verdict.
     pub verdict: Verdict,
 }
 
 /// A peer this node disconnected because its score fell below the graylist threshold.
 #[derive(Debug, Clone)]
 pub struct Graylisted {
+    /// The peer.
     pub peer: PeerId,
+    /// Its score when it was disconnected.
     pub score: f64,
 }
 
 enum Command {
-    Publish { topic: String, bytes: Vec<u8>, reply: oneshot::Sender<Result<[u8; 32], NodeError>> },
-    Subscribe { topic: String, reply: oneshot::Sender<Result<(), NodeError>> },
-    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NodeError>> },
-    Peers { reply: oneshot::Sender<Vec<PeerId>> },
-    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
-    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
-    Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
+    Publish {
+        topic: String,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<[u8; 32], NodeError>>,
+    },
+    Subscribe {
+        topic: String,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    MeshPeers {
+        topic: String,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    Score {
+        peer: PeerId,
+        reply: oneshot::Sender<Option<f64>>,
+    },
+    LightpushRespond {
+        channel: request_response::ResponseChannel<LightPushResponse>,
+        response: LightPushResponse,
+    },
     Shutdown,
 }
 
@@ -169,8 +259,9 @@ struct Report {
     id: MessageId,
     source: PeerId,
     topic: String,
-    bytes: Vec<u8>,
-    verdict: Verdict,
+    judgement: Judgement,
+    /// The share key of a double signal (decoded only then), to judge its forwarder.
+    double_signal: Option<ShareKey>,
 }
 
 /// A handle to a running node (cheap to clone).
@@ -190,9 +281,6 @@ impl std::fmt::Debug for NodeHandle {
         f.debug_struct("NodeHandle").field("peer_id", &self.peer_id).finish()
     }
 }
-
-/// Starts relay nodes.
-pub struct RelayNode;
 
 /// Gossipsub as nwaku runs it (SPEC §10): D 6/4/8, D_out 3, flood publish, gossip factor 0.25,
 /// history 6/3, fanout TTL 1 min, seen TTL 2 min, prune backoff 1 min, unsubscribe backoff 5 s.
@@ -221,7 +309,7 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
         .idontwant_on_publish(true)
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
-        .message_id_fn(|m: &gossipsub::Message| MessageId::from(message_id(&m.data).to_vec()))
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(gossip_id(&m.data).to_vec()))
         .max_transmit_size(MAX_MESSAGE_BYTES)
         .heartbeat_interval(heartbeat)
         .heartbeat_initial_delay(Duration::from_millis(100))
@@ -229,82 +317,83 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
         .map_err(|e| NodeError::Setup(e.to_string()))
 }
 
-impl RelayNode {
-    /// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
-    /// swarm (on the current tokio runtime).
-    pub async fn spawn(
-        config: NodeConfig,
-        validator: Arc<Validator>,
-    ) -> Result<NodeHandle, NodeError> {
-        let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
-        let gs_config = gossipsub_config(config.heartbeat)?;
-        let traffic = Arc::new(Traffic::default());
-        let transport = build_transport(&keypair, config.transport, traffic.clone())
-            .map_err(|e| NodeError::Setup(e.to_string()))?;
-        let topic_hashes: Vec<_> =
-            config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
-        let scoring_config = config.scoring.clone();
-        let limits = config.limits.behaviour();
-        let mut swarm: Swarm<RelayBehaviour> =
-            libp2p::SwarmBuilder::with_existing_identity(keypair)
-                .with_tokio()
-                .with_other_transport(|_| transport)
-                .map_err(|e| NodeError::Setup(e.to_string()))?
-                .with_behaviour(|key| {
-                    let mut gossipsub =
-                        gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
-                            .map_err(|e| e.to_string())?;
-                    if scoring_config.enabled {
-                        gossipsub.with_peer_score(
-                            scoring::peer_score_params(&scoring_config, &topic_hashes),
-                            scoring::peer_score_thresholds(),
-                        )?;
-                    }
-                    let identify = identify::Behaviour::new(
-                        identify::Config::new("/vac/waku/2.0.0".into(), key.public())
-                            .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
-                    );
-                    let ping = ping::Behaviour::new(ping::Config::new());
-                    Ok(RelayBehaviour { gossipsub, identify, ping, limits })
-                })
-                .map_err(|e| NodeError::Setup(e.to_string()))?
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-                .build();
-        for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
-        }
-        for topic in &config.topics {
-            swarm.behaviour_mut().gossipsub.subscribe(&IdentTopic::new(topic)).map_err(|e| {
-                NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() }
-            })?;
-        }
-        for addr in &config.peers {
-            swarm
-                .dial(addr.clone())
-                .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
-        }
-        let peer_id = *swarm.local_peer_id();
-        let (tx, rx) = mpsc::channel(256);
-        let capacity = config.event_capacity.max(1);
-        let (delivered, _) = broadcast::channel(capacity);
-        let (validated, _) = broadcast::channel(capacity);
-        let (graylisted, _) = broadcast::channel(capacity.min(256));
-        let batch = BatchValidator::spawn(validator.clone(), config.batch);
-        let handle = NodeHandle {
-            tx,
-            peer_id,
-            delivered: delivered.clone(),
-            validated: validated.clone(),
-            graylisted: graylisted.clone(),
-            validator: validator.clone(),
-            traffic,
-        };
-        let outputs = Outputs { delivered, validated, graylisted };
-        tokio::spawn(run(swarm, rx, batch, outputs, config.scoring));
-        Ok(handle)
+/// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
+/// swarm (on the current tokio runtime). Every received message is judged by `validator`.
+pub async fn spawn_node(
+    config: NodeConfig,
+    validator: Arc<Validator>,
+) -> Result<NodeHandle, NodeError> {
+    let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
+    let gs_config = gossipsub_config(config.heartbeat)?;
+    let traffic = Arc::new(Traffic::default());
+    let transport = build_transport(&keypair, config.transport, traffic.clone())
+        .map_err(|e| NodeError::Setup(e.to_string()))?;
+    let topic_hashes: Vec<_> = config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
+    let scoring_config = config.scoring.clone();
+    let limits = config.limits.behaviour();
+    let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_other_transport(|_| transport)
+        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .with_behaviour(|key| {
+            let mut gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
+                    .map_err(|e| e.to_string())?;
+            if scoring_config.enabled {
+                gossipsub.with_peer_score(
+                    scoring::peer_score_params(&scoring_config, &topic_hashes),
+                    scoring::peer_score_thresholds(),
+                )?;
+            }
+            let identify = identify::Behaviour::new(
+                identify::Config::new("/vac/waku/2.0.0".into(), key.public())
+                    .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
+            );
+            let ping = ping::Behaviour::new(ping::Config::new());
+            let lightpush =
+                Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
+            Ok(RelayBehaviour { gossipsub, identify, ping, lightpush, limits })
+        })
+        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
     }
+    for topic in &config.topics {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&IdentTopic::new(topic))
+            .map_err(|e| NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() })?;
+    }
+    for addr in &config.peers {
+        swarm
+            .dial(addr.clone())
+            .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (tx, rx) = mpsc::channel(256);
+    let capacity = config.event_capacity.max(1);
+    let (delivered, _) = broadcast::channel(capacity);
+    let (validated, _) = broadcast::channel(capacity);
+    let (graylisted, _) = broadcast::channel(capacity.min(256));
+    let batch = BatchValidator::spawn(validator.clone(), config.batch);
+    let handle = NodeHandle {
+        tx,
+        peer_id,
+        delivered: delivered.clone(),
+        validated: validated.clone(),
+        graylisted: graylisted.clone(),
+        validator: validator.clone(),
+        traffic,
+    };
+    let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
+    let outputs = Outputs { delivered, validated, graylisted };
+    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, lightpush));
+    Ok(handle)
 }
 
 /// Where the swarm task sends what it sees.
@@ -312,63 +401,6 @@ struct Outputs {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
-}
-
-/// Who delivered the accepted message of each (epoch, nullifier), for the verdict on a second
-/// share. Two generations, rotated every epoch length, so entries live one to two epochs.
-#[derive(Default)]
-struct FirstShares {
-    current: HashMap<[u8; 64], PeerId>,
-    previous: HashMap<[u8; 64], PeerId>,
-}
-
-impl FirstShares {
-    /// The log key of an encoded message: its proof's epoch and nullifier.
-    fn key(bytes: &[u8]) -> Option<[u8; 64]> {
-        let m = WakuMessage::decode_checked(bytes).ok()?;
-        let p = m.rate_limit_proof?;
-        let mut k = [0u8; 64];
-        k[..32].copy_from_slice(p.epoch.get(..32)?);
-        k[32..].copy_from_slice(p.nullifier.get(..32)?);
-        Some(k)
-    }
-
-    fn record(&mut self, key: [u8; 64], from: PeerId) {
-        self.current.entry(key).or_insert(from);
-    }
-
-    fn first(&self, key: &[u8; 64]) -> Option<PeerId> {
-        self.current.get(key).or_else(|| self.previous.get(key)).copied()
-    }
-
-    fn rotate(&mut self) {
-        self.previous = std::mem::take(&mut self.current);
-    }
-}
-
-/// What gossipsub is told about a message from `source`. A double signal's second share is only
-/// the sender's fault if the same peer delivered the first share: an honest relay that accepted
-/// one share rejects the other, so it never forwards both. A forwarder that could not know gets
-/// an Ignore (no penalty); the spammer's secret is recovered and slashed either way.
-fn acceptance(
-    verdict: Verdict,
-    source: &PeerId,
-    bytes: &[u8],
-    firsts: &FirstShares,
-) -> MessageAcceptance {
-    match verdict {
-        Verdict::Accept => MessageAcceptance::Accept,
-        Verdict::Reject(Reason::DoubleSignal) => {
-            let same = FirstShares::key(bytes).and_then(|k| firsts.first(&k)) == Some(*source);
-            if same {
-                MessageAcceptance::Reject
-            } else {
-                MessageAcceptance::Ignore
-            }
-        }
-        Verdict::Reject(_) => MessageAcceptance::Reject,
-        Verdict::Ignore(_) => MessageAcceptance::Ignore,
-    }
 }
 
 /// Disconnects `peer` if its score is below the graylist threshold.
@@ -391,6 +423,7 @@ async fn run(
     batch: BatchValidator,
     out: Outputs,
     scoring: ScoringConfig,
+    lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
 ) {
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
@@ -414,37 +447,53 @@ async fn run(
                 }
             }
             Some(r) = reports.recv() => {
-                let verdict = r.verdict;
-                let acceptance = acceptance(verdict, &r.source, &r.bytes, &firsts);
+                let verdict = r.judgement.verdict();
+                let acceptance = firsts.acceptance(verdict, &r.source, r.double_signal.as_ref());
                 let cached = swarm.behaviour_mut().gossipsub.report_message_validation_result(&r.id, &r.source, acceptance);
                 if !cached {
                     tracing::debug!(id = %r.id, "validated message was no longer in gossipsub's cache");
                 }
-                let id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
-                if verdict == Verdict::Accept {
-                    if let Ok(message) = WakuMessage::decode_checked(&r.bytes) {
-                        if let Some(k) = FirstShares::key(&r.bytes) {
+                let gossip_id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
+                match r.judgement.into_accepted() {
+                    Some(a) => {
+                        if let Some(k) = a.message.rate_limit_proof.as_ref().and_then(share_key) {
                             firsts.record(k, r.source);
                         }
-                        let message_hash = message.message_hash(&r.topic);
-                        let _ = out.delivered.send(Delivered { pubsub_topic: r.topic.clone(), message, message_hash, from: r.source });
+                        let _ = out.delivered.send(Delivered { pubsub_topic: a.pubsub_topic, message: a.message, message_hash: a.message_hash, from: r.source });
                     }
-                } else {
-                    tracing::debug!(from = %r.source, ?verdict, "message not forwarded");
-                    if disconnect && matches!(acceptance, MessageAcceptance::Reject) {
-                        drop_if_graylisted(&mut swarm, &r.source, &out.graylisted);
+                    None => {
+                        tracing::debug!(from = %r.source, ?verdict, "message not forwarded");
+                        if disconnect && acceptance == MessageAcceptance::Reject {
+                            drop_if_graylisted(&mut swarm, &r.source, &out.graylisted);
+                        }
                     }
                 }
-                let _ = out.validated.send(Validated { id, pubsub_topic: r.topic, from: r.source, verdict });
+                let _ = out.validated.send(Validated { gossip_id, pubsub_topic: r.topic, from: r.source, verdict });
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                     let (batch, report_tx) = (batch.clone(), report_tx.clone());
                     tokio::spawn(async move {
                         let topic = message.topic.into_string();
-                        let verdict = batch.validate(&message.data, &topic).await;
-                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, bytes: message.data, verdict });
+                        let judgement = batch.validate(&message.data, &topic).await;
+                        let double_signal = (judgement.verdict() == Verdict::Reject(Reason::DoubleSignal))
+                            .then(|| encoded_share_key(&message.data))
+                            .flatten();
+                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement, double_signal });
                     });
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. }, ..
+                })) => {
+                    if let Some((server, node)) = lightpush.as_ref().and_then(|(s, w)| Some((s.clone(), w.upgrade()?))) {
+                        tokio::spawn(async move {
+                            let response = server.handle(request, &node).await;
+                            let _ = node.tx.send(Command::LightpushRespond { channel, response }).await;
+                        });
+                    }
+                }
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::InboundFailure { peer, error, .. })) => {
+                    tracing::debug!(%peer, %error, "lightpush request failed");
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {
                     tracing::info!(%address, "listening");
@@ -474,7 +523,7 @@ async fn run(
 fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs: &[Multiaddr]) {
     match cmd {
         Command::Publish { topic, bytes, reply } => {
-            let id = message_id(&bytes);
+            let id = gossip_id(&bytes);
             let r = swarm
                 .behaviour_mut()
                 .gossipsub
@@ -493,9 +542,6 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
                 .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
             let _ = reply.send(r);
         }
-        Command::Score { peer, reply } => {
-            let _ = reply.send(swarm.behaviour().gossipsub.peer_score(&peer));
-        }
         Command::Dial { addr, reply } => {
             let r = swarm
                 .dial(addr.clone())
@@ -512,15 +558,68 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
         Command::ListenAddrs { reply } => {
             let _ = reply.send(listen_addrs.to_vec());
         }
+        Command::Score { peer, reply } => {
+            let _ = reply.send(swarm.behaviour().gossipsub.peer_score(&peer));
+        }
+        Command::LightpushRespond { channel, response } => {
+            if swarm
+                .behaviour_mut()
+                .lightpush
+                .as_mut()
+                .map(|b| b.send_response(channel, response))
+                .is_some_and(|r| r.is_err())
+            {
+                tracing::debug!("lightpush client left before the response");
+            }
+        }
         Command::Shutdown => {}
     }
 }
 
+/// A handle that does not keep the node alive (held by the node's own task).
+struct WeakHandle {
+    tx: mpsc::WeakSender<Command>,
+    peer_id: PeerId,
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
+    validator: Arc<Validator>,
+    traffic: Arc<Traffic>,
+}
+
+impl WeakHandle {
+    fn upgrade(&self) -> Option<NodeHandle> {
+        Some(NodeHandle {
+            tx: self.tx.upgrade()?,
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            graylisted: self.graylisted.clone(),
+            validator: self.validator.clone(),
+            traffic: self.traffic.clone(),
+        })
+    }
+}
+
 impl NodeHandle {
+    fn downgrade(&self) -> WeakHandle {
+        WeakHandle {
+            tx: self.tx.downgrade(),
+            peer_id: self.peer_id,
+            delivered: self.delivered.clone(),
+            validated: self.validated.clone(),
+            graylisted: self.graylisted.clone(),
+            validator: self.validator.clone(),
+            traffic: self.traffic.clone(),
+        }
+    }
+
+    /// The node's libp2p peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
     }
 
+    /// The validator that judges the node's messages.
     pub fn validator(&self) -> &Arc<Validator> {
         &self.validator
     }
@@ -560,10 +659,12 @@ impl NodeHandle {
         self.publish_bytes(topic, message.to_bytes()).await
     }
 
+    /// Subscribes to a pubsub topic.
     pub async fn subscribe(&self, topic: &str) -> Result<(), NodeError> {
         self.ask(|reply| Command::Subscribe { topic: topic.to_string(), reply }).await?
     }
 
+    /// Dials a peer.
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.ask(|reply| Command::Dial { addr, reply }).await?
     }

@@ -26,6 +26,7 @@ pub const KEPT_EPOCHS: u64 = 2;
 /// Errors of the on-disk log.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
+    /// The redb file failed.
     #[error("nullifier log database: {0}")]
     Db(#[from] redb::Error),
 }
@@ -44,8 +45,11 @@ db_err!(
 /// One message's share: the point (x, y) on the member's line for this epoch, and the message hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Share {
+    /// The share's x: hash_to_field(signal).
     pub x: Field,
+    /// The share's y: a0 + a1·x on the member's line.
     pub y: Field,
+    /// The message's deterministic hash (to name it in a spam report).
     pub message_hash: [u8; 32],
 }
 
@@ -66,9 +70,9 @@ impl Share {
     }
 }
 
-/// What the log knows about a (epoch, nullifier) with a given share.
+/// What the log knows about an (epoch, nullifier) compared with a given share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub enum ShareStatus {
     /// Never seen.
     New,
     /// Seen with the same share: the same message again.
@@ -151,11 +155,11 @@ impl NullifierLog {
     }
 
     /// What is known about this nullifier in this epoch, compared with this share.
-    pub fn check(&self, epoch: u64, nullifier: &Field, x: &Field, y: &Field) -> Seen {
+    pub fn check(&self, epoch: u64, nullifier: &Field, x: &Field, y: &Field) -> ShareStatus {
         match self.epochs.get(&epoch).and_then(|m| m.get(nullifier)) {
-            None => Seen::New,
-            Some(s) if s.x == *x && s.y == *y => Seen::SameShare,
-            Some(s) => Seen::OtherShare(*s),
+            None => ShareStatus::New,
+            Some(s) if s.x == *x && s.y == *y => ShareStatus::SameShare,
+            Some(s) => ShareStatus::OtherShare(*s),
         }
     }
 
@@ -223,6 +227,7 @@ impl NullifierLog {
         self.epochs.values().map(HashMap::len).sum()
     }
 
+    /// Whether no nullifier is recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -263,12 +268,12 @@ mod tests {
     fn same_and_other_share() {
         let mut log = NullifierLog::in_memory();
         let n = Field::from_u64(7);
-        assert_eq!(log.check(10, &n, &share(1).x, &share(1).y), Seen::New);
+        assert_eq!(log.check(10, &n, &share(1).x, &share(1).y), ShareStatus::New);
         assert!(log.record(10, n, share(1)));
         assert!(!log.record(10, n, share(2)));
-        assert_eq!(log.check(10, &n, &share(1).x, &share(1).y), Seen::SameShare);
-        assert_eq!(log.check(10, &n, &share(2).x, &share(2).y), Seen::OtherShare(share(1)));
-        assert_eq!(log.check(11, &n, &share(2).x, &share(2).y), Seen::New);
+        assert_eq!(log.check(10, &n, &share(1).x, &share(1).y), ShareStatus::SameShare);
+        assert_eq!(log.check(10, &n, &share(2).x, &share(2).y), ShareStatus::OtherShare(share(1)));
+        assert_eq!(log.check(11, &n, &share(2).x, &share(2).y), ShareStatus::New);
     }
 
     #[test]

@@ -16,10 +16,25 @@ use crate::tree::MerkleProof;
 /// Why a message was not built.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// Every message id of this epoch is used.
     #[error("rate limit reached: all {limit} message ids of epoch {epoch} are used; wait for the next epoch (in {wait_seconds} s)")]
-    LimitReached { epoch: u64, limit: u64, wait_seconds: u64 },
+    LimitReached {
+        /// The epoch whose message ids are used up.
+        epoch: u64,
+        /// The member's message limit per epoch.
+        limit: u64,
+        /// Seconds until the next epoch starts.
+        wait_seconds: u64,
+    },
+    /// The message id is not below the member's limit.
     #[error("message id {message_id} is not below the limit {limit}")]
-    MessageId { message_id: u64, limit: u64 },
+    MessageId {
+        /// The message id asked for.
+        message_id: u64,
+        /// The member's message limit per epoch.
+        limit: u64,
+    },
+    /// The prover failed.
     #[error("cannot prove the message: {0}")]
     Prover(#[from] ProverError),
 }
@@ -48,6 +63,7 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
+    /// A publisher for a member (its identity, limit and Merkle path), proving with `prover`.
     pub fn new(
         prover: Prover,
         identity: Identity,
@@ -66,16 +82,19 @@ impl Publisher {
         }
     }
 
+    /// Proves for another application's RLN identifier (default: the Waku network's).
     pub fn with_rln_identifier(mut self, id: RlnIdentifier) -> Self {
         self.rln_identifier = id;
         self
     }
 
+    /// The epoch length (default 600 s).
     pub fn with_epoch_seconds(mut self, s: u64) -> Self {
         self.epoch_seconds = s.max(1);
         self
     }
 
+    /// Reports proof generation times into these metrics.
     pub fn with_metrics(mut self, m: Arc<RelayMetrics>) -> Self {
         self.metrics = Some(m);
         self

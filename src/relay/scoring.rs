@@ -11,11 +11,23 @@
 //! P6, the IP-colocation factor, punishes many peers behind one IP. On loopback every node shares
 //! 127.0.0.1, so tests and the simulation turn it off ([`ScoringConfig::loopback`]); production
 //! uses nwaku's weight −50 above 5 peers per IP ([`ScoringConfig::waku`]).
+//!
+//! Verdicts are fair to forwarders ([`FirstShares::acceptance`]): a forwarded invalid proof is a
+//! Reject (the forwarder should have checked it), but the second half of a double signal is
+//! individually valid, so it is a Reject only for the peer that also delivered the first half (an
+//! honest relay that accepted one half rejects the other, so it never forwards both) and an
+//! Ignore for anyone else.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use libp2p::gossipsub::{PeerScoreParams, PeerScoreThresholds, TopicHash, TopicScoreParams};
+use libp2p::gossipsub::{
+    MessageAcceptance, PeerScoreParams, PeerScoreThresholds, TopicHash, TopicScoreParams,
+};
+use libp2p::PeerId;
+
+use crate::relay::message::{RateLimitProof, WakuMessage};
+use crate::relay::rules::{Reason, Verdict};
 
 /// nwaku's gossip threshold: no gossip to or from peers below it.
 pub const GOSSIP_THRESHOLD: f64 = -100.0;
@@ -143,6 +155,74 @@ pub fn invalid_messages_to_graylist(start: f64) -> u32 {
     c
 }
 
+/// The key of a share in the nullifier log: its proof's epoch and nullifier (32 bytes each).
+pub type ShareKey = [u8; 64];
+
+/// The [`ShareKey`] of a message's proof (`None` if the fields are not 32 bytes).
+pub fn share_key(proof: &RateLimitProof) -> Option<ShareKey> {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(proof.epoch.get(..32)?);
+    k[32..].copy_from_slice(proof.nullifier.get(..32)?);
+    Some(k)
+}
+
+/// The [`ShareKey`] of an encoded message, decoded only for a double signal's verdict.
+pub fn encoded_share_key(bytes: &[u8]) -> Option<ShareKey> {
+    share_key(WakuMessage::decode_checked(bytes).ok()?.rate_limit_proof.as_ref()?)
+}
+
+/// Who delivered the accepted share of each (epoch, nullifier), to judge whether a second share
+/// is its forwarder's fault. Two generations, rotated every epoch length, so entries live one to
+/// two epochs (past the validator's epoch window).
+#[derive(Debug, Default)]
+pub struct FirstShares {
+    current: HashMap<ShareKey, PeerId>,
+    previous: HashMap<ShareKey, PeerId>,
+}
+
+impl FirstShares {
+    /// Records that `from` delivered the accepted share `key` (the first delivery wins).
+    pub fn record(&mut self, key: ShareKey, from: PeerId) {
+        if !self.previous.contains_key(&key) {
+            self.current.entry(key).or_insert(from);
+        }
+    }
+
+    /// The peer that delivered the accepted share `key`, if it is still remembered.
+    pub fn first(&self, key: &ShareKey) -> Option<PeerId> {
+        self.current.get(key).or_else(|| self.previous.get(key)).copied()
+    }
+
+    /// Starts a new generation, forgetting the one before the current.
+    pub fn rotate(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
+
+    /// What gossipsub is told about a message from `source` judged `verdict`; `key` is the
+    /// message's share key (only needed for a double signal). A double signal's second share is
+    /// a Reject only if `source` also delivered the first: a forwarder that could not know gets
+    /// an Ignore (no penalty); the spammer's secret is recovered and slashed either way.
+    pub fn acceptance(
+        &self,
+        verdict: Verdict,
+        source: &PeerId,
+        key: Option<&ShareKey>,
+    ) -> MessageAcceptance {
+        match verdict {
+            Verdict::Accept => MessageAcceptance::Accept,
+            Verdict::Reject(Reason::DoubleSignal) => {
+                if key.and_then(|k| self.first(k)) == Some(*source) {
+                    MessageAcceptance::Reject
+                } else {
+                    MessageAcceptance::Ignore
+                }
+            }
+            Verdict::Reject(_) => MessageAcceptance::Reject,
+            Verdict::Ignore(_) => MessageAcceptance::Ignore,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +244,25 @@ mod tests {
         assert_eq!(invalid_messages_to_graylist(0.0), 11);
         assert_eq!(invalid_messages_to_graylist(10.1), 11);
         assert!(invalid_messages_to_graylist(10.1) <= 16);
+    }
+
+    #[test]
+    fn a_second_share_is_the_fault_of_the_peer_that_sent_both() {
+        let (spammer, forwarder) = (PeerId::random(), PeerId::random());
+        let mut firsts = FirstShares::default();
+        let key = [7u8; 64];
+        firsts.record(key, spammer);
+        firsts.record(key, forwarder); // a later delivery of the same share does not replace it
+        let double = Verdict::Reject(Reason::DoubleSignal);
+        assert_eq!(firsts.acceptance(double, &spammer, Some(&key)), MessageAcceptance::Reject);
+        assert_eq!(firsts.acceptance(double, &forwarder, Some(&key)), MessageAcceptance::Ignore);
+        assert_eq!(firsts.acceptance(double, &spammer, None), MessageAcceptance::Ignore);
+        let invalid = Verdict::Reject(Reason::InvalidProof);
+        assert_eq!(firsts.acceptance(invalid, &forwarder, None), MessageAcceptance::Reject);
+        // Remembered for one more generation, then forgotten.
+        firsts.rotate();
+        assert_eq!(firsts.first(&key), Some(spammer));
+        firsts.rotate();
+        assert_eq!(firsts.first(&key), None);
     }
 }

@@ -1,233 +1,128 @@
-//! The relay's RLN rules: a message and its pubsub topic in, a verdict out. No network, no chain:
-//! roots come through [`RootWindow`], nullifiers through the [`NullifierLog`], the spam events go
-//! to whoever subscribed. Any relay implementation can call [`Validator::validate`].
+//! The RLN validator: the pure [rules] plus the state around them (the nullifier
+//! log, the pairing, the metrics, the spam events). No network, no chain: roots come through
+//! [`AcceptedRoots`], nullifiers through the [`NullifierLog`], spam events go to whoever
+//! subscribed. Any relay implementation can call [`Validator::validate`].
 //!
-//! Order (SPEC §5, nwaku's rules plus rlnkit's): size, decode, topic, proof present, canonical
-//! fields, timestamp window, pinned rln_identifier, epoch == f(timestamp), root in the window,
-//! x == hash_to_field(signal), nullifier already seen with the same share (→ Ignore), curve points;
-//! only then the pairing (alone, or batched by [`BatchValidator`]); then the nullifier log again:
-//! a different share for a seen nullifier recovers the member's secret (→ Reject + [`SpamEvent`]),
-//! else the nullifier is recorded (→ Accept). Only verified shares are ever recorded or accused.
+//! One message: [`Validator::validate`] (or [`Validator::validate_encoded_at`] on gossipsub's
+//! bytes). Many: [`Validator::validate_batch_at`], or, to run the cheap checks on several
+//! threads, [`Validator::precheck`] per message and one [`Validator::settle`] for those that
+//! need the pairing: [`AwaitingPairing`] can only be consumed by `settle`, so the order is
+//! enforced by the types. Metrics are counted in one place ([`Validator`]'s private `count`),
+//! the nullifier log is flushed by `settle`.
+//!
+//! After the rules: the nullifier already seen with the same share (→ Ignore), the curve points,
+//! the pairing (alone, or batched); then the nullifier log again: a different share for a seen
+//! nullifier recovers the member's secret (→ Reject + [`SpamEvent`]), else the nullifier is
+//! recorded (→ Accept). Only verified shares are ever recorded or accused.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::epoch::{ExternalNullifier, RlnIdentifier, WAKU_EPOCH_SECONDS};
-use crate::field::{hash_to_field, Field};
-use crate::proof::{recover_secret, RlnProof};
-use crate::relay::message::{epoch_of_timestamp, MessageError, WakuMessage, MAX_MESSAGE_BYTES};
+use crate::epoch::{Epoch, ExternalNullifier};
+use crate::field::Field;
+use crate::proof::{recover_secret, PublicValues, RlnProof};
+use crate::relay::message::{epoch_of_timestamp, WakuMessage};
 use crate::relay::metrics::RelayMetrics;
-use crate::relay::nullifier_log::{NullifierLog, Seen, Share};
+use crate::relay::nullifier_log::{NullifierLog, Share, ShareStatus};
+use crate::relay::rules::{
+    self, shard_label, unix_now_ns, IgnoreReason, Reason, ValidatorConfig, Verdict,
+};
+use crate::roots::AcceptedRoots;
 use crate::verifier::Verifier;
-
-/// nwaku's window of acceptable roots: the last 50.
-pub const DEFAULT_ROOT_WINDOW: usize = 50;
-/// nwaku's maximum clock difference between a message's timestamp and the validator's clock.
-pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(20);
-
-/// Why a message was rejected (gossipsub penalizes the peer that sent it). Each reason is one
-/// `type` label of `waku_rln_invalid_messages_total` (spam counts in `waku_rln_spam_messages_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum Reason {
-    #[error("the message exceeds the size limit")]
-    TooLarge,
-    #[error("the bytes are not a WakuMessage")]
-    Decode,
-    #[error("the message was published on a pubsub topic this relay does not serve")]
-    Topic,
-    #[error("the message carries no rate limit proof")]
-    MissingProof,
-    #[error("the Groth16 proof is not 128 bytes")]
-    ProofLength,
-    #[error("a proof field is not a canonical 32-byte field element")]
-    NonCanonicalField,
-    #[error("the message has no timestamp")]
-    MissingTimestamp,
-    #[error("the timestamp is too far in the past")]
-    TimestampTooOld,
-    #[error("the timestamp is too far in the future")]
-    TimestampInFuture,
-    #[error("the rln_identifier is not this network's")]
-    WrongRlnIdentifier,
-    #[error("the proof's epoch is not the epoch of the message's timestamp")]
-    EpochMismatch,
-    #[error("the proof's Merkle root is not in the window of acceptable roots")]
-    RootNotInWindow,
-    #[error("the share's x is not hash_to_field(signal): the proof is for another message")]
-    SignalMismatch,
-    #[error("the proof's curve points are invalid")]
-    InvalidPoints,
-    #[error("the proof does not verify")]
-    InvalidProof,
-    #[error("double signal: a second message with one nullifier in one epoch")]
-    DoubleSignal,
-}
-
-impl Reason {
-    /// The `type` label of `waku_rln_invalid_messages_total`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Reason::TooLarge => "oversized",
-            Reason::Decode => "decode",
-            Reason::Topic => "topic",
-            Reason::MissingProof => "missing_proof",
-            Reason::ProofLength => "proof_length",
-            Reason::NonCanonicalField => "non_canonical_field",
-            Reason::MissingTimestamp => "missing_timestamp",
-            Reason::TimestampTooOld | Reason::TimestampInFuture => "invalid_timestamp",
-            Reason::WrongRlnIdentifier => "invalid_rln_identifier",
-            Reason::EpochMismatch => "invalid_epoch",
-            Reason::RootNotInWindow => "invalid_root",
-            Reason::SignalMismatch => "invalid_signal",
-            Reason::InvalidPoints | Reason::InvalidProof => "invalid_proof",
-            Reason::DoubleSignal => "spam",
-        }
-    }
-
-    fn from_message_error(e: &MessageError) -> Self {
-        match e {
-            MessageError::TooLarge { .. } => Reason::TooLarge,
-            MessageError::Protobuf(_) | MessageError::MetaTooLarge { .. } => Reason::Decode,
-            MessageError::MissingProof => Reason::MissingProof,
-            MessageError::MissingTimestamp => Reason::MissingTimestamp,
-            MessageError::Field { .. } => Reason::NonCanonicalField,
-            MessageError::ProofLength { .. } => Reason::ProofLength,
-            MessageError::ProofFormat(_) => Reason::InvalidPoints,
-        }
-    }
-}
-
-/// Why a message was ignored (not forwarded, no penalty).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IgnoreReason {
-    /// The same message (same nullifier, same share) was already accepted.
-    Duplicate,
-    /// The batch verifier is gone (the node is shutting down).
-    Unavailable,
-}
-
-impl IgnoreReason {
-    pub fn label(self) -> &'static str {
-        match self {
-            IgnoreReason::Duplicate => "duplicate",
-            IgnoreReason::Unavailable => "unavailable",
-        }
-    }
-}
-
-/// What gossipsub should do with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Accept,
-    Reject(Reason),
-    Ignore(IgnoreReason),
-}
 
 /// A verified double signal: two shares of one member in one epoch, and the secret they reveal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpamEvent {
+    /// Where the second message was published.
     pub pubsub_topic: String,
+    /// The epoch index of both messages.
     pub epoch: u64,
+    /// The nullifier both messages carry.
     pub nullifier: Field,
     /// The member's identity secret (a0).
     pub secret: Field,
     /// Poseidon(secret): the membership to slash.
     pub id_commitment: Field,
+    /// The share recorded first.
     pub first: Share,
+    /// The share that gave the member away.
     pub second: Share,
 }
 
-/// The roots a validator accepts (a static window here; the chain client's root watcher in
-/// production).
-pub trait RootWindow: Send + Sync {
-    fn contains(&self, root: &Field) -> bool;
-    /// The roots, newest last (for diagnostics).
-    fn roots(&self) -> Vec<Field>;
-}
-
-/// A window of the last `capacity` roots, fed by hand (or from a members file).
-#[derive(Debug)]
-pub struct StaticRoots {
-    roots: RwLock<VecDeque<Field>>,
-    capacity: usize,
-}
-
-impl StaticRoots {
-    pub fn new(roots: impl IntoIterator<Item = Field>) -> Self {
-        let s = StaticRoots { roots: RwLock::new(VecDeque::new()), capacity: DEFAULT_ROOT_WINDOW };
-        for r in roots {
-            s.push(r);
-        }
-        s
-    }
-
-    /// Adds a root; the oldest falls out beyond the window's capacity.
-    pub fn push(&self, root: Field) {
-        let mut w = self.roots.write().expect("roots lock");
-        if w.back() == Some(&root) {
-            return;
-        }
-        w.push_back(root);
-        while w.len() > self.capacity {
-            w.pop_front();
-        }
-    }
-}
-
-impl RootWindow for StaticRoots {
-    fn contains(&self, root: &Field) -> bool {
-        self.roots.read().expect("roots lock").contains(root)
-    }
-    fn roots(&self) -> Vec<Field> {
-        self.roots.read().expect("roots lock").iter().copied().collect()
-    }
-}
-
-/// The network's parameters.
+/// A message the validator accepted, decoded once (the node delivers it as is).
 #[derive(Debug, Clone)]
-pub struct ValidatorConfig {
-    /// The only rln_identifier accepted (nwaku accepts any: a rate-limit bypass).
-    pub rln_identifier: RlnIdentifier,
-    pub epoch_seconds: u64,
-    pub max_clock_skew: Duration,
-    /// Pubsub topics served; empty: any.
-    pub pubsub_topics: Vec<String>,
-    pub max_message_bytes: usize,
-}
-
-impl Default for ValidatorConfig {
-    fn default() -> Self {
-        ValidatorConfig {
-            rln_identifier: RlnIdentifier::waku(),
-            epoch_seconds: WAKU_EPOCH_SECONDS,
-            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
-            pubsub_topics: Vec::new(),
-            max_message_bytes: MAX_MESSAGE_BYTES,
-        }
-    }
-}
-
-/// Unix time in nanoseconds.
-pub fn unix_now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
-}
-
-/// A message that passed every cheap check and awaits the pairing.
-#[derive(Debug, Clone)]
-pub struct Pending {
+pub struct AcceptedMessage {
+    /// The pubsub topic it was published on.
     pub pubsub_topic: String,
-    pub epoch: u64,
-    pub proof: RlnProof,
+    /// The message.
+    pub message: WakuMessage,
+    /// Its deterministic message hash (14/WAKU2-MESSAGE).
     pub message_hash: [u8; 32],
+}
+
+/// A verdict and, when it is [`Verdict::Accept`], the accepted message (never otherwise).
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    verdict: Verdict,
+    accepted: Option<AcceptedMessage>,
+}
+
+impl Judgement {
+    fn refused(verdict: Verdict) -> Self {
+        debug_assert!(verdict != Verdict::Accept);
+        Judgement { verdict, accepted: None }
+    }
+
+    /// A message that was not judged because the batch verifier is gone.
+    pub(crate) fn unavailable() -> Self {
+        Self::refused(Verdict::Ignore(IgnoreReason::Unavailable))
+    }
+
+    /// What gossipsub should do with the message.
+    pub fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// The accepted message (only for [`Verdict::Accept`]).
+    pub fn accepted(&self) -> Option<&AcceptedMessage> {
+        self.accepted.as_ref()
+    }
+
+    /// The accepted message, by value.
+    pub fn into_accepted(self) -> Option<AcceptedMessage> {
+        self.accepted
+    }
+}
+
+/// A message that passed every check short of the pairing. Only [`Validator::settle`] can use
+/// it (verify, settle the nullifier, count), so no message is half-validated.
+#[derive(Debug)]
+pub struct AwaitingPairing {
+    epoch: u64,
+    proof: RlnProof,
+    accepted: AcceptedMessage,
+}
+
+/// The first step of batch validation: either the final judgement, or a message whose proof must
+/// go through the pairing.
+// `Judged` carries a judgement inline (a cheap rejection must not allocate); the awaiting
+// message is boxed instead.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Precheck {
+    /// Judged already (rejected or ignored before the pairing; counted in the metrics).
+    Judged(Judgement),
+    /// Pass it to [`Validator::settle`] (with others, to share one batch verification).
+    NeedsPairing(Box<AwaitingPairing>),
 }
 
 /// The RLN validator.
 pub struct Validator {
     config: ValidatorConfig,
-    roots: Arc<dyn RootWindow>,
+    roots: Arc<dyn AcceptedRoots>,
     verifier: Verifier,
     log: Mutex<NullifierLog>,
     ext_cache: Mutex<HashMap<u64, Field>>,
@@ -241,11 +136,18 @@ impl std::fmt::Debug for Validator {
     }
 }
 
+/// A poisoned lock (a panic while it was held) still holds consistent data here: every update
+/// under these locks is a single insert or replace.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Validator {
+    /// A validator with its own metrics (see [`Self::with_metrics`]).
     pub fn new(
         config: ValidatorConfig,
         verifier: Verifier,
-        roots: Arc<dyn RootWindow>,
+        roots: Arc<dyn AcceptedRoots>,
         log: NullifierLog,
     ) -> Self {
         Validator {
@@ -265,28 +167,31 @@ impl Validator {
         self
     }
 
+    /// The metrics this validator counts into.
     pub fn metrics(&self) -> &Arc<RelayMetrics> {
         &self.metrics
     }
 
+    /// The network's parameters.
     pub fn config(&self) -> &ValidatorConfig {
         &self.config
     }
 
-    pub fn roots(&self) -> &Arc<dyn RootWindow> {
+    /// The roots accepted.
+    pub fn roots(&self) -> &Arc<dyn AcceptedRoots> {
         &self.roots
     }
 
     /// A stream of verified double signals.
     pub fn subscribe_spam(&self) -> mpsc::UnboundedReceiver<SpamEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.spam_subscribers.lock().expect("lock").push(tx);
+        lock(&self.spam_subscribers).push(tx);
         rx
     }
 
-    /// Runs `f` on the nullifier log (tests, diagnostics).
-    pub fn with_log<R>(&self, f: impl FnOnce(&mut NullifierLog) -> R) -> R {
-        f(&mut self.log.lock().expect("log lock"))
+    /// The epochs the nullifier log holds, ascending (diagnostics).
+    pub fn nullifier_epochs(&self) -> Vec<u64> {
+        lock(&self.log).epochs()
     }
 
     /// Validates one message now (the pairing runs on this thread).
@@ -294,143 +199,45 @@ impl Validator {
         self.validate_at(message, pubsub_topic, unix_now_ns())
     }
 
-    /// Validates one message at the given time (ns since the Unix epoch).
+    /// Validates one decoded message at the given time (ns since the Unix epoch).
     pub fn validate_at(&self, message: &WakuMessage, pubsub_topic: &str, now_ns: u64) -> Verdict {
-        let size = prost::Message::encoded_len(message);
-        let verdict = if size > self.config.max_message_bytes {
+        let checked = if prost::Message::encoded_len(message) > self.config.max_message_bytes {
             Err(Verdict::Reject(Reason::TooLarge))
         } else {
-            self.check_message(message, pubsub_topic, now_ns)
+            self.check_decoded(message.clone(), pubsub_topic, now_ns)
         };
-        let verdict = match verdict {
-            Err(v) => v,
-            Ok(p) => {
-                let t = Instant::now();
-                let ok = self.verifier.verify_proof(&p.proof).is_ok();
-                self.observe_verification(1, t.elapsed());
-                self.finish(p, ok, now_ns)
-            }
-        };
-        self.flush_log();
-        self.account(&verdict, pubsub_topic);
-        verdict
+        self.judge_one(checked, pubsub_topic, now_ns).verdict()
     }
 
-    /// Validates the encoded bytes gossipsub delivered.
-    pub fn validate_encoded_at(&self, bytes: &[u8], pubsub_topic: &str, now_ns: u64) -> Verdict {
+    /// Validates the encoded bytes gossipsub delivered, at the given time.
+    pub fn validate_encoded_at(&self, bytes: &[u8], pubsub_topic: &str, now_ns: u64) -> Judgement {
+        let checked = self.check_encoded(bytes, pubsub_topic, now_ns);
+        self.judge_one(checked, pubsub_topic, now_ns)
+    }
+
+    /// Validates many encoded messages `(bytes, pubsub topic)` at once: the cheap checks in
+    /// order, then one batch verification for those that need it. Judgements in input order.
+    pub fn validate_batch_at(&self, messages: &[(&[u8], &str)], now_ns: u64) -> Vec<Judgement> {
+        let prechecked: Vec<Precheck> =
+            messages.iter().map(|(b, t)| self.precheck(b, t, now_ns)).collect();
+        self.settle_prechecked(prechecked, now_ns)
+    }
+
+    /// The checks that need no pairing. A message judged here is counted in the metrics at once.
+    pub fn precheck(&self, bytes: &[u8], pubsub_topic: &str, now_ns: u64) -> Precheck {
         match self.check_encoded(bytes, pubsub_topic, now_ns) {
-            Err(v) => {
-                self.account(&v, pubsub_topic);
-                v
-            }
-            Ok(p) => {
-                let v = self.finish_batch(vec![p], now_ns).pop().expect("one verdict");
-                self.flush_log();
-                v
-            }
+            Ok(p) => Precheck::NeedsPairing(p),
+            Err(v) => Precheck::Judged(self.refuse(v, pubsub_topic)),
         }
     }
 
-    /// The cheap checks on encoded bytes: size, decode, then [`Self::check_message`].
-    pub fn check_encoded(
-        &self,
-        bytes: &[u8],
-        pubsub_topic: &str,
-        now_ns: u64,
-    ) -> Result<Pending, Verdict> {
-        if bytes.len() > self.config.max_message_bytes {
-            return Err(Verdict::Reject(Reason::TooLarge));
-        }
-        let msg = WakuMessage::decode_checked(bytes)
-            .map_err(|e| Verdict::Reject(Reason::from_message_error(&e)))?;
-        self.check_message(&msg, pubsub_topic, now_ns)
-    }
-
-    /// Every check that needs no pairing; `Ok` means the proof must now be verified.
-    /// Does not count metrics (see [`Self::account`]).
-    pub fn check_message(
-        &self,
-        msg: &WakuMessage,
-        pubsub_topic: &str,
-        now_ns: u64,
-    ) -> Result<Pending, Verdict> {
-        use Reason::*;
-        let reject = |r| Verdict::Reject(r);
-        let c = &self.config;
-        if !c.pubsub_topics.is_empty() && !c.pubsub_topics.iter().any(|t| t == pubsub_topic) {
-            return Err(reject(Topic));
-        }
-        if let Some(meta) = &msg.meta {
-            if meta.len() > crate::relay::message::MAX_META_BYTES {
-                return Err(reject(Decode));
-            }
-        }
-        let rlp = msg.rate_limit_proof.as_ref().ok_or(reject(MissingProof))?;
-        let proof = rlp.check().map_err(|e| reject(Reason::from_message_error(&e)))?;
-        let ts = msg.timestamp_ns().ok_or(reject(MissingTimestamp))?;
-        let skew = c.max_clock_skew.as_nanos() as u64;
-        if ts.saturating_add(skew) < now_ns {
-            return Err(reject(TimestampTooOld));
-        }
-        if ts > now_ns.saturating_add(skew) {
-            return Err(reject(TimestampInFuture));
-        }
-        if proof.rln_identifier != c.rln_identifier {
-            return Err(reject(WrongRlnIdentifier));
-        }
-        let epoch = epoch_of_timestamp(ts, c.epoch_seconds);
-        if proof.epoch != epoch {
-            return Err(reject(EpochMismatch));
-        }
-        let epoch_index = epoch.index().expect("a Waku epoch fits a u64");
-        if !self.roots.contains(&proof.root) {
-            return Err(reject(RootNotInWindow));
-        }
-        if proof.x != hash_to_field(&msg.rln_signal()) {
-            return Err(reject(SignalMismatch));
-        }
-        if let Seen::SameShare = self.log.lock().expect("log lock").check(
-            epoch_index,
-            &proof.nullifier,
-            &proof.x,
-            &proof.y,
-        ) {
-            return Err(Verdict::Ignore(IgnoreReason::Duplicate));
-        }
-        let ext = self.external_nullifier(epoch_index);
-        let proof = proof.to_rln_proof(ext).map_err(|_| reject(InvalidPoints))?;
-        Ok(Pending {
-            pubsub_topic: pubsub_topic.to_string(),
-            epoch: epoch_index,
-            proof,
-            message_hash: msg.message_hash(pubsub_topic),
-        })
-    }
-
-    fn external_nullifier(&self, epoch: u64) -> Field {
-        let mut cache = self.ext_cache.lock().expect("cache lock");
-        if let Some(e) = cache.get(&epoch) {
-            return *e;
-        }
-        if cache.len() > 8 {
-            cache.clear();
-        }
-        let e = ExternalNullifier::new(
-            crate::epoch::Epoch::from_index(epoch),
-            self.config.rln_identifier,
-        )
-        .as_field();
-        cache.insert(epoch, e);
-        e
-    }
-
-    /// Verifies the pending messages' proofs as one batch (naming the bad ones if the batch
-    /// fails), then settles each against the nullifier log in order. Counts metrics.
-    pub fn finish_batch(&self, pending: Vec<Pending>, now_ns: u64) -> Vec<Verdict> {
-        if pending.is_empty() {
+    /// Verifies the messages' proofs as one batch (naming the bad ones if it fails), settles each
+    /// against the nullifier log in order, commits the log and counts. Judgements in input order.
+    pub fn settle(&self, batch: Vec<Box<AwaitingPairing>>, now_ns: u64) -> Vec<Judgement> {
+        if batch.is_empty() {
             return Vec::new();
         }
-        let proofs: Vec<RlnProof> = pending.iter().map(|p| p.proof).collect();
+        let proofs: Vec<RlnProof> = batch.iter().map(|p| p.proof).collect();
         let t = Instant::now();
         let bad = match self.verifier.verify_batch(&proofs) {
             Ok(()) => Vec::new(),
@@ -438,19 +245,108 @@ impl Validator {
         };
         self.observe_verification(proofs.len(), t.elapsed());
         self.metrics.batch_size.observe(proofs.len() as f64);
-        pending
+        let judged: Vec<Judgement> = batch
             .into_iter()
             .enumerate()
-            .map(|(i, p)| {
-                let topic = p.pubsub_topic.clone();
-                let v = self.finish(p, !bad.contains(&i), now_ns);
-                self.account(&v, &topic);
-                v
-            })
+            .map(|(i, p)| self.settle_one(p, !bad.contains(&i), now_ns))
+            .collect();
+        if let Err(e) = lock(&self.log).flush() {
+            tracing::error!("nullifier log: {e}");
+        }
+        judged
+    }
+
+    /// `precheck` results in, judgements out (input order).
+    fn settle_prechecked(&self, prechecked: Vec<Precheck>, now_ns: u64) -> Vec<Judgement> {
+        let mut waiting = Vec::new();
+        let mut slots: Vec<Option<Judgement>> = Vec::with_capacity(prechecked.len());
+        for p in prechecked {
+            match p {
+                Precheck::Judged(j) => slots.push(Some(j)),
+                Precheck::NeedsPairing(w) => {
+                    waiting.push(w);
+                    slots.push(None);
+                }
+            }
+        }
+        let mut settled = self.settle(waiting, now_ns).into_iter();
+        slots
+            .into_iter()
+            .map(|s| s.or_else(|| settled.next()).unwrap_or_else(Judgement::unavailable))
             .collect()
     }
 
-    fn observe_verification(&self, n: usize, elapsed: Duration) {
+    fn judge_one(
+        &self,
+        checked: Result<Box<AwaitingPairing>, Verdict>,
+        pubsub_topic: &str,
+        now_ns: u64,
+    ) -> Judgement {
+        match checked {
+            Err(v) => self.refuse(v, pubsub_topic),
+            Ok(p) => self.settle(vec![p], now_ns).pop().unwrap_or_else(Judgement::unavailable),
+        }
+    }
+
+    fn refuse(&self, v: Verdict, pubsub_topic: &str) -> Judgement {
+        self.count(v, pubsub_topic);
+        Judgement::refused(v)
+    }
+
+    fn check_encoded(
+        &self,
+        bytes: &[u8],
+        pubsub_topic: &str,
+        now_ns: u64,
+    ) -> Result<Box<AwaitingPairing>, Verdict> {
+        let msg = rules::decode(&self.config, bytes).map_err(Verdict::Reject)?;
+        self.check_decoded(msg, pubsub_topic, now_ns)
+    }
+
+    /// The rules, then the log (a resend is ignored before the pairing), then the points.
+    fn check_decoded(
+        &self,
+        msg: WakuMessage,
+        pubsub_topic: &str,
+        now_ns: u64,
+    ) -> Result<Box<AwaitingPairing>, Verdict> {
+        let passed =
+            rules::check_message(&self.config, self.roots.as_ref(), &msg, pubsub_topic, now_ns)
+                .map_err(Verdict::Reject)?;
+        let (epoch, p) = (passed.epoch, &passed.proof);
+        if let ShareStatus::SameShare = lock(&self.log).check(epoch, &p.nullifier, &p.x, &p.y) {
+            return Err(Verdict::Ignore(IgnoreReason::Duplicate));
+        }
+        let proof = p
+            .to_rln_proof(self.external_nullifier(epoch))
+            .map_err(|_| Verdict::Reject(Reason::InvalidPoints))?;
+        let message_hash = msg.message_hash(pubsub_topic);
+        Ok(Box::new(AwaitingPairing {
+            epoch,
+            proof,
+            accepted: AcceptedMessage {
+                pubsub_topic: pubsub_topic.to_string(),
+                message: msg,
+                message_hash,
+            },
+        }))
+    }
+
+    fn external_nullifier(&self, epoch: u64) -> Field {
+        let mut cache = lock(&self.ext_cache);
+        if let Some(e) = cache.get(&epoch) {
+            return *e;
+        }
+        if cache.len() > 8 {
+            cache.clear();
+        }
+        let e =
+            ExternalNullifier::new(Epoch::from_index(epoch), self.config.rln_identifier).as_field();
+        cache.insert(epoch, e);
+        e
+    }
+
+    fn observe_verification(&self, n: usize, elapsed: std::time::Duration) {
         let per = elapsed.as_secs_f64() / n.max(1) as f64;
         for _ in 0..n {
             self.metrics.verifications.inc();
@@ -459,30 +355,35 @@ impl Validator {
     }
 
     /// Settles a message whose proof was checked: records its nullifier, or recognizes a resend
-    /// or a double signal.
-    pub fn finish(&self, p: Pending, proof_ok: bool, now_ns: u64) -> Verdict {
+    /// or a double signal. Counts the verdict.
+    fn settle_one(&self, p: Box<AwaitingPairing>, proof_ok: bool, now_ns: u64) -> Judgement {
+        let topic = p.accepted.pubsub_topic.clone();
         if !proof_ok {
-            return Verdict::Reject(Reason::InvalidProof);
+            return self.refuse(Verdict::Reject(Reason::InvalidProof), &topic);
         }
-        let share =
-            Share { x: p.proof.values.x, y: p.proof.values.y, message_hash: p.message_hash };
-        let mut log = self.log.lock().expect("log lock");
+        let values = p.proof.values;
+        let share = Share { x: values.x, y: values.y, message_hash: p.accepted.message_hash };
+        let mut log = lock(&self.log);
         log.prune(epoch_of_timestamp(now_ns, self.config.epoch_seconds).index().unwrap_or(0));
-        match log.check(p.epoch, &p.proof.values.nullifier, &share.x, &share.y) {
-            Seen::New => {
-                log.record(p.epoch, p.proof.values.nullifier, share);
-                Verdict::Accept
-            }
-            Seen::SameShare => Verdict::Ignore(IgnoreReason::Duplicate),
-            Seen::OtherShare(first) => {
+        match log.check(p.epoch, &values.nullifier, &share.x, &share.y) {
+            ShareStatus::New => {
+                log.record(p.epoch, values.nullifier, share);
                 drop(log);
-                let first_values =
-                    crate::proof::PublicValues { x: first.x, y: first.y, ..p.proof.values };
-                if let Ok(secret) = recover_secret(&first_values, &p.proof.values) {
+                self.count(Verdict::Accept, &topic);
+                Judgement { verdict: Verdict::Accept, accepted: Some(p.accepted) }
+            }
+            ShareStatus::SameShare => {
+                drop(log);
+                self.refuse(Verdict::Ignore(IgnoreReason::Duplicate), &topic)
+            }
+            ShareStatus::OtherShare(first) => {
+                drop(log);
+                let first_values = PublicValues { x: first.x, y: first.y, ..values };
+                if let Ok(secret) = recover_secret(&first_values, &values) {
                     let ev = SpamEvent {
-                        pubsub_topic: p.pubsub_topic,
+                        pubsub_topic: topic.clone(),
                         epoch: p.epoch,
-                        nullifier: p.proof.values.nullifier,
+                        nullifier: values.nullifier,
                         secret,
                         id_commitment: crate::identity::id_commitment(secret),
                         first,
@@ -490,25 +391,15 @@ impl Validator {
                     };
                     tracing::info!(epoch = ev.epoch, id_commitment = %ev.id_commitment.to_hex(), "double signal: recovered a member's secret");
                     self.metrics.secrets_recovered.inc();
-                    self.spam_subscribers
-                        .lock()
-                        .expect("lock")
-                        .retain(|tx| tx.send(ev.clone()).is_ok());
+                    lock(&self.spam_subscribers).retain(|tx| tx.send(ev.clone()).is_ok());
                 }
-                Verdict::Reject(Reason::DoubleSignal)
+                self.refuse(Verdict::Reject(Reason::DoubleSignal), &topic)
             }
         }
     }
 
-    /// Commits buffered nullifiers to disk (once per batch).
-    pub fn flush_log(&self) {
-        if let Err(e) = self.log.lock().expect("log lock").flush() {
-            tracing::error!("nullifier log: {e}");
-        }
-    }
-
-    /// Counts one validated message in the metrics.
-    pub fn account(&self, v: &Verdict, pubsub_topic: &str) {
+    /// The one place a validated message is counted.
+    fn count(&self, v: Verdict, pubsub_topic: &str) {
         let m = &self.metrics;
         m.messages.inc();
         match v {
@@ -518,111 +409,6 @@ impl Validator {
             }
             Verdict::Reject(r) => m.invalid(r.label()),
             Verdict::Ignore(r) => m.ignored(r.label()),
-        }
-    }
-}
-
-/// The shard of `/waku/2/rs/<cluster>/<shard>` (or the whole topic).
-pub fn shard_label(topic: &str) -> &str {
-    topic.strip_prefix("/waku/2/rs/").and_then(|r| r.split('/').nth(1)).unwrap_or(topic)
-}
-
-/// How the batch verifier collects work.
-#[derive(Debug, Clone, Copy)]
-pub struct BatchConfig {
-    /// Verify as soon as this many proofs wait.
-    pub max_batch: usize,
-    /// Or when the first waiting proof has waited this long.
-    pub max_wait: Duration,
-}
-
-impl Default for BatchConfig {
-    fn default() -> Self {
-        BatchConfig { max_batch: 64, max_wait: Duration::from_millis(3) }
-    }
-}
-
-struct Job {
-    pending: Pending,
-    reply: oneshot::Sender<Verdict>,
-}
-
-/// Async front of a [`Validator`]: cheap checks run at once on the caller's task (spam is rejected
-/// in microseconds); messages that need the pairing are collected for a few milliseconds or up
-/// to N, verified as one batch on a blocking thread, and answered by channel.
-#[derive(Clone)]
-pub struct BatchValidator {
-    validator: Arc<Validator>,
-    tx: mpsc::Sender<Job>,
-    clock: Clock,
-}
-
-/// Where the validator reads the time (ns since the Unix epoch); tests pin it.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-impl BatchValidator {
-    /// Starts the batching task on the current tokio runtime.
-    pub fn spawn(validator: Arc<Validator>, config: BatchConfig) -> Self {
-        Self::spawn_with_clock(validator, config, Arc::new(unix_now_ns))
-    }
-
-    /// Like [`Self::spawn`], reading the time from `clock`.
-    pub fn spawn_with_clock(validator: Arc<Validator>, config: BatchConfig, clock: Clock) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Job>(4096);
-        let v = validator.clone();
-        let task_clock = clock.clone();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut jobs = vec![first];
-                let deadline = tokio::time::Instant::now() + config.max_wait;
-                while jobs.len() < config.max_batch {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(j)) => jobs.push(j),
-                        _ => break,
-                    }
-                }
-                let (v, now) = (v.clone(), task_clock());
-                let (pending, replies): (Vec<_>, Vec<_>) =
-                    jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
-                let verdicts = tokio::task::spawn_blocking(move || {
-                    let out = v.finish_batch(pending, now);
-                    v.flush_log();
-                    out
-                })
-                .await
-                .unwrap_or_else(|_| Vec::new());
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(
-                        verdicts
-                            .get(i)
-                            .copied()
-                            .unwrap_or(Verdict::Ignore(IgnoreReason::Unavailable)),
-                    );
-                }
-            }
-        });
-        BatchValidator { validator, tx, clock }
-    }
-
-    pub fn validator(&self) -> &Arc<Validator> {
-        &self.validator
-    }
-
-    /// Validates encoded message bytes received on `pubsub_topic`.
-    pub async fn validate(&self, bytes: &[u8], pubsub_topic: &str) -> Verdict {
-        let now = (self.clock)();
-        match self.validator.check_encoded(bytes, pubsub_topic, now) {
-            Err(v) => {
-                self.validator.account(&v, pubsub_topic);
-                v
-            }
-            Ok(pending) => {
-                let (reply, rx) = oneshot::channel();
-                if self.tx.send(Job { pending, reply }).await.is_err() {
-                    return Verdict::Ignore(IgnoreReason::Unavailable);
-                }
-                rx.await.unwrap_or(Verdict::Ignore(IgnoreReason::Unavailable))
-            }
         }
     }
 }

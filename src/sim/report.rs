@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::relay::validator::Verdict;
+use crate::relay::rules::Verdict;
 use crate::sim::config::{AttackKind, SimConfig};
 use crate::sim::topology::Topology;
 use crate::sim::workload::{Role, Workload};

@@ -14,11 +14,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
 use crate::circuit::{CircuitKeys, KeysError};
-use crate::relay::node::{NodeConfig, NodeError, NodeHandle, RelayNode};
+use crate::relay::node::{spawn_node, NodeConfig, NodeError, NodeHandle};
+use crate::relay::rules::{unix_now_ns, ValidatorConfig, Verdict};
 use crate::relay::scoring::ScoringConfig;
 use crate::relay::transport::{TransportConfig, TransportKind};
-use crate::relay::validator::{unix_now_ns, StaticRoots, Validator, ValidatorConfig, Verdict};
+use crate::relay::validator::Validator;
 use crate::relay::{shard_topic, NullifierLog};
+use crate::roots::StaticRoots;
 use crate::sim::config::{AttackKind, SimConfig};
 use crate::sim::report::{Observations, SimReport, Validation};
 use crate::sim::sys;
@@ -158,7 +160,7 @@ pub async fn run(
             event_capacity: 1024,
             ..NodeConfig::default()
         };
-        let node = RelayNode::spawn(node_config, validator).await?;
+        let node = spawn_node(node_config, validator).await?;
         addrs.push(node.dial_addr().await?);
         for &j in &topology.dials[i] {
             node.dial(addrs[j].clone()).await?;
@@ -225,7 +227,7 @@ pub async fn run(
             loop {
                 tokio::select! {
                     r = v.recv() => match r {
-                        Ok(x) => { let _ = tx.send(Event::Validated { node: i, at: Instant::now(), id: x.id, from: x.from, verdict: x.verdict }); }
+                        Ok(x) => { let _ = tx.send(Event::Validated { node: i, at: Instant::now(), id: x.gossip_id, from: x.from, verdict: x.verdict }); }
                         Err(broadcast::error::RecvError::Lagged(k)) => { lagged.fetch_add(k, Ordering::Relaxed); }
                         Err(broadcast::error::RecvError::Closed) => break,
                     },

@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::circuit::CircuitKeys;
 use crate::field::{hash_to_field, Field};
-use crate::relay::message::{message_id, WakuMessage};
+use crate::relay::message::{gossip_id, WakuMessage};
 use crate::relay::publisher::{PublishError, Publisher};
 use crate::sim::config::{AttackKind, SimConfig};
 use crate::tree::{MerkleTree, TreeError};
@@ -130,7 +130,7 @@ impl Workload {
         let mut proofs = 0usize;
         let mut messages = Vec::new();
         let mut push = |at, node, bytes: Vec<u8>, attack, spam| {
-            messages.push(Planned { at, node, id: message_id(&bytes), bytes, attack, spam });
+            messages.push(Planned { at, node, id: gossip_id(&bytes), bytes, attack, spam });
         };
 
         // Honest load: message k at k / rate from publisher k mod P.

@@ -47,16 +47,32 @@ const ROOTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("roots");
 /// Errors of the on-disk tree.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The redb file failed.
     #[error("tree store {path}: database error")]
     Db {
+        /// The tree store file.
         path: PathBuf,
+        /// The database error.
         #[source]
         source: redb::Error,
     },
+    /// The file is corrupt or from another version.
     #[error("tree store {path} is corrupt or from another version: {what}")]
-    Corrupt { path: PathBuf, what: String },
+    Corrupt {
+        /// The tree store file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The updated tree's root is not the expected one (nothing was written).
     #[error("after the update the root is {ours}, expected {expected}")]
-    RootMismatch { ours: Field, expected: Field },
+    RootMismatch {
+        /// The root after applying the update.
+        ours: Field,
+        /// The root the caller expected.
+        expected: Field,
+    },
+    /// The in-memory tree refused an update.
     #[error(transparent)]
     Tree(#[from] TreeError),
 }
@@ -64,6 +80,7 @@ pub enum StoreError {
 /// Which registry a store follows, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOrigin {
+    /// The chain.
     pub chain_id: u64,
     /// Contract address (20 bytes).
     pub contract: [u8; 20],
@@ -74,19 +91,24 @@ pub struct StoreOrigin {
 /// One leaf write, in chain order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeafChange {
+    /// The block of the change.
     pub block: u64,
+    /// The leaf index.
     pub index: u32,
+    /// The new leaf (0: cleared).
     pub leaf: Field,
 }
 
 /// A processed block range: its leaf writes, the roots it stored and the new progress.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkUpdate {
+    /// Leaf writes in chain order.
     pub changes: Vec<LeafChange>,
     /// Roots the contract stored in this range (block, root), in order.
     pub roots: Vec<(u64, Field)>,
     /// Last block of the range and its hash.
     pub to_block: u64,
+    /// The hash of `to_block`.
     pub to_hash: [u8; 32],
     /// Journal entries and checkpoints older than `to_block - keep_blocks` are dropped (the
     /// newest checkpoint below that line is kept as the safe rollback point).
@@ -274,9 +296,10 @@ impl TreeStore {
         self.progress
     }
 
-    /// The roots stored by the contract in the synced range, newest first (at most [`ROOT_WINDOW`]).
+    /// The roots stored by the contract in the synced range, newest last (at most
+    /// [`ROOT_WINDOW`]).
     pub fn recent_roots(&self) -> Vec<Field> {
-        self.roots.iter().rev().map(|(_, r)| *r).collect()
+        self.roots.iter().map(|(_, r)| *r).collect()
     }
 
     /// Size of the database file in bytes.
@@ -415,16 +438,15 @@ impl TreeStore {
                 *seq += 1;
             }
             let mut roots = w.open_table(ROOTS).map_err(|e| self.db_err(e))?;
-            let mut next_seq = roots
+            let first_seq = roots
                 .last()
                 .map_err(|e| self.db_err(e))?
                 .map(|(k, _)| k.value().1 + 1)
                 .unwrap_or(0);
-            for (block, root) in &chunk.roots {
+            for (seq, (block, root)) in (first_seq..).zip(&chunk.roots) {
                 roots
-                    .insert((*block, next_seq), root.to_le_bytes().as_slice())
+                    .insert((*block, seq), root.to_le_bytes().as_slice())
                     .map_err(|e| self.db_err(e))?;
-                next_seq += 1;
             }
             let count = roots.len().map_err(|e| self.db_err(e))? as usize;
             for _ in ROOT_WINDOW..count {
@@ -566,6 +588,16 @@ impl TreeStore {
     pub fn compact(&mut self) -> Result<bool, StoreError> {
         let path = self.path.clone();
         self.db.compact().map_err(|e| StoreError::Db { path, source: e.into() })
+    }
+}
+
+/// The roots stored by the registry in the synced range (newest last), looked up in place.
+impl crate::roots::AcceptedRoots for TreeStore {
+    fn contains_root(&self, root: &Field) -> bool {
+        self.roots.iter().any(|(_, r)| r == root)
+    }
+    fn roots(&self) -> Vec<Field> {
+        self.recent_roots()
     }
 }
 

@@ -29,16 +29,42 @@ const HASH_CHUNK: usize = 64;
 /// Errors from tree operations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
+    /// A depth of 0 or above the maximum.
     #[error("tree depth must be 1..={MAX_DEPTH}, got {got}")]
-    Depth { got: usize },
+    Depth {
+        /// The depth given.
+        got: usize,
+    },
+    /// A leaf index beyond the tree.
     #[error("leaf index {index} is outside a tree of {capacity} leaves")]
-    IndexOutOfRange { index: u64, capacity: u64 },
+    IndexOutOfRange {
+        /// The index given.
+        index: u64,
+        /// The tree's number of leaves (2^depth).
+        capacity: u64,
+    },
+    /// No free leaf left.
     #[error("the tree is full ({capacity} leaves)")]
-    Full { capacity: u64 },
+    Full {
+        /// The tree's number of leaves (2^depth).
+        capacity: u64,
+    },
+    /// A Merkle path of the wrong depth.
     #[error("a Merkle path has {got} levels, expected {expected}")]
-    PathLength { expected: usize, got: usize },
+    PathLength {
+        /// The depth expected.
+        expected: usize,
+        /// The path's depth.
+        got: usize,
+    },
+    /// A path index that is not a bit.
     #[error("path index bits must be 0 or 1, got {got} at level {level}")]
-    PathBit { level: usize, got: u8 },
+    PathBit {
+        /// The level (0: leaf level).
+        level: usize,
+        /// The value found.
+        got: u8,
+    },
 }
 
 /// Z_0 = 0, Z_{i+1} = Poseidon(Z_i, Z_i), up to MAX_DEPTH, computed once.
@@ -71,6 +97,7 @@ pub struct MerkleProof {
 }
 
 impl MerkleProof {
+    /// The path's length (the tree's depth).
     pub fn depth(&self) -> usize {
         self.path_elements.len()
     }
@@ -152,6 +179,7 @@ impl MerkleTree {
         Ok(t)
     }
 
+    /// The tree's depth.
     pub fn depth(&self) -> usize {
         self.depth
     }

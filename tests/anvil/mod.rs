@@ -5,13 +5,15 @@
 use std::path::PathBuf;
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use rlnkit::chain::{DeployConfig, Deployment, MembershipClient, PrivateKeySigner};
+use rlnkit::chain::{
+    deploy_registry, DeployConfig, Deployment, MembershipWriter, PrivateKeySigner,
+};
 
-pub fn anvil_path() -> PathBuf {
+pub(crate) fn anvil_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil")
 }
 
-pub fn spawn() -> AnvilInstance {
+pub(crate) fn spawn() -> AnvilInstance {
     let mut node = Anvil::at(anvil_path()).port(0u16).keep_stdout().spawn();
     // Drain anvil's log output so it never blocks or dies on a closed pipe.
     let out = node.child_mut().stdout.take().expect("stdout kept");
@@ -21,12 +23,12 @@ pub fn spawn() -> AnvilInstance {
     node
 }
 
-pub fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
+pub(crate) fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
     PrivateKeySigner::from(anvil.keys()[n].clone())
 }
 
 /// Local-chain defaults with a short lifecycle, a 2-block reveal window and a 5-block withdrawal delay.
-pub fn test_config() -> DeployConfig {
+pub(crate) fn test_config() -> DeployConfig {
     DeployConfig {
         active_duration: 100,
         grace_period: 50,
@@ -36,20 +38,18 @@ pub fn test_config() -> DeployConfig {
     }
 }
 
-pub async fn deploy(anvil: &AnvilInstance, cfg: &DeployConfig) -> (MembershipClient, Deployment) {
-    MembershipClient::deploy(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg)
+pub(crate) async fn deploy(
+    anvil: &AnvilInstance,
+    cfg: &DeployConfig,
+) -> (MembershipWriter, Deployment) {
+    deploy_registry(&anvil.endpoint(), signer(anvil, 0), Some(anvil.chain_id()), cfg)
         .await
         .expect("deploy")
 }
 
 /// A client of the same registry with another anvil account as signer.
-pub async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipClient {
-    MembershipClient::connect(
-        &anvil.endpoint(),
-        Some(signer(anvil, n)),
-        d.registry,
-        Some(d.chain_id),
-    )
-    .await
-    .expect("connect")
+pub(crate) async fn client_as(anvil: &AnvilInstance, d: &Deployment, n: usize) -> MembershipWriter {
+    MembershipWriter::connect(&anvil.endpoint(), signer(anvil, n), d.registry, Some(d.chain_id))
+        .await
+        .expect("connect")
 }

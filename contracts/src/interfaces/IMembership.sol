@@ -5,7 +5,7 @@ pragma solidity ^0.8.24;
 /// @notice Errors and events of the membership lifecycle and its deposits.
 /// @dev Names and parameter types of everything the deployed Waku RLN v2 contract also has are identical to
 /// it (events carry no indexed fields, as there). The rest is ours: a deposit of an erased membership is
-/// locked for `withdrawalDelay` blocks before it can be withdrawn, so that a spammer cannot withdraw it
+/// locked until `withdrawalDelay` blocks after its leaf left the tree, so that a spammer cannot withdraw it
 /// ahead of a slash (see contracts/README.md).
 interface IMembership {
     // ---------------------------------------------------------------- errors shared with Waku RLN v2
@@ -44,8 +44,27 @@ interface IMembership {
     /// @notice This idCommitment's previous membership was erased and its deposit is still locked (and
     /// slashable); it can be registered again from `releaseBlock` on.
     /// @param idCommitment The idCommitment being registered.
-    /// @param releaseBlock The first block at which the previous deposit is released.
+    /// @param releaseBlock The first block at which the previous deposit is released (2^64 - 1 while its leaf
+    /// is still in the tree: the release is scheduled when the leaf leaves).
     error DepositPendingRelease(uint256 idCommitment, uint256 releaseBlock);
+
+    /// @notice The deposit token delivered another amount than transferred (fee-on-transfer or rebasing
+    /// tokens are refused: the registry must be able to pay every deposit back in full).
+    /// @param token The deposit token.
+    /// @param expected The deposit asked for.
+    /// @param received What the registry's balance grew by.
+    error DepositNotReceived(address token, uint256 expected, uint256 received);
+
+    /// @notice The deposit of a registration would be above what the caller accepts (registerWithMaxDeposit).
+    /// @param token The deposit token the price calculator asks for.
+    /// @param deposit The deposit it asks for.
+    /// @param maxToken The token the caller accepts.
+    /// @param maxDeposit The most the caller accepts to pay.
+    error DepositAboveMaximum(address token, uint256 deposit, address maxToken, uint256 maxDeposit);
+
+    /// @notice No lazily erased membership with this idCommitment still has its leaf in the tree.
+    /// @param idCommitment The idCommitment.
+    error NoErasedLeaf(uint256 idCommitment);
 
     /// @notice Deposits are ERC20 tokens: the zero address is not a token.
     error InvalidWithdrawalToken();
@@ -108,16 +127,25 @@ interface IMembership {
     /// @param holder Who gets the deposit back.
     /// @param token The deposit token.
     /// @param amount The deposit.
-    /// @param releaseBlock The first block at which the deposit can be withdrawn.
+    /// @param releaseBlock The first block at which the deposit can be withdrawn; 2^64 - 1 (LEAF_IN_TREE) if
+    /// the leaf stays in the tree (lazy erasure): DepositReleaseScheduled follows when it leaves.
     event DepositLocked(
         uint256 idCommitment, address holder, address token, uint256 amount, uint256 releaseBlock
     );
 
-    /// @notice Locked deposits of `holder` in `token` were released to depositsToWithdraw.
+    /// @notice A lazily erased membership's leaf left the tree (its slot was reused, or it was cleared): its
+    /// deposit is released `releaseBlock`, the withdrawal delay recorded at its erasure from now.
+    /// @param idCommitment The erased membership's idCommitment.
+    /// @param index Its former leaf index.
+    /// @param releaseBlock The first block at which the deposit can be withdrawn.
+    event DepositReleaseScheduled(uint256 idCommitment, uint32 index, uint256 releaseBlock);
+
+    /// @notice An erased membership's deposit was released to its holder's withdrawable balance.
+    /// @param idCommitment The erased membership's idCommitment.
     /// @param holder The holder.
     /// @param token The token.
-    /// @param amount The amount released.
-    event DepositUnlocked(address holder, address token, uint256 amount);
+    /// @param amount The deposit.
+    event DepositReleased(uint256 idCommitment, address holder, address token, uint256 amount);
 
     /// @notice `holder` withdrew `amount` of `token`.
     /// @param holder The receiver.

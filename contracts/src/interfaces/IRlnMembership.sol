@@ -14,6 +14,7 @@ import {IMembership} from "./IMembership.sol";
 ///      [commitBlock + 1, commitBlock + slashRevealWindow].
 /// The membership is erased fully (leaf set to 0) and its deposit credited to `rewardReceiver`
 /// (slashRewardBps / 10000 of it) and to `treasury` (the rest), both withdrawable at once via withdraw().
+/// The spammer can always slash itself first, so the penalty for spam is exactly the treasury's share.
 interface IRlnMembership is IMembership {
     // ---------------------------------------------------------------- errors shared with Waku RLN v2
 
@@ -73,7 +74,7 @@ interface IRlnMembership is IMembership {
     /// @param idCommitment Poseidon(secret).
     error NothingToSlash(uint256 idCommitment);
 
-    /// @notice The reward share is in basis points: at most 10000.
+    /// @notice The reward share is in basis points: at most MAX_SLASH_REWARD_BPS (5000).
     /// @param slashRewardBps The rejected share.
     error InvalidSlashRewardBps(uint16 slashRewardBps);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Planted bugs: each *.patch here breaks the registry in one way; the invariant suite must fail on every
-# one of them (proof that the invariants bite). Each patch is applied to a scratch copy of the contracts,
-# never to the working tree. Takes a few minutes; not part of `make test`.
+# Planted bugs: each *.patch here breaks the registry (svc-*.patch: ServiceCredentials) in one way; the
+# invariant suite of the contract it patches must fail on every one of them (proof that the invariants
+# bite). Each patch is applied to a scratch copy of the contracts, never to the working tree. Takes a few
+# minutes; not part of `make test`.
 #   contracts/test/bugs/run.sh [patch ...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -21,8 +22,10 @@ for patch in "${patches[@]}"; do
     cp "$root/scripts/solc" "$copy/scripts/"
     ln -s "$root/node_modules" "$copy/node_modules"
     (cd "$copy" && patch -s -p1 < "$patch")
+    suite=contracts/test/RlnMembership.invariants.t.sol
+    grep -q '^+++ b/contracts/src/ServiceCredentials.sol' "$patch" && suite=contracts/test/ServiceCredentials.invariants.t.sol
     # No shrinking: a failure is all we need, and shrinking a long sequence takes minutes.
-    if (cd "$copy" && FOUNDRY_INVARIANT_SHRINK_RUN_LIMIT=0 "$forge" test --match-path contracts/test/RlnMembership.invariants.t.sol --json \
+    if (cd "$copy" && FOUNDRY_INVARIANT_SHRINK_RUN_LIMIT=0 "$forge" test --match-path "$suite" --json \
         > "$work/$name.json" 2> "$work/$name.err"); then
         echo "MISSED  $name: every invariant held"
         missed=1

@@ -9,9 +9,11 @@ import {RlnMembership} from "../../src/RlnMembership.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {Test} from "../utils/Test.sol";
 
-/// @notice Drives the registry for the invariant tests: bounded inputs, several actors, its own clock, and
-/// ghost variables (token flows, rate limit, reusable slots, slashes) the invariants compare the registry to.
-/// Every action either succeeds or is skipped: the campaign runs with fail_on_revert.
+/// @notice Drives the registry for the invariant tests: bounded inputs, several actors, its own clock, owner
+/// changes of every parameter, and ghost variables (token flows per token and per holder, rate limit,
+/// reusable slots, slashes, each deposit's release block, the stored roots) the invariants compare the
+/// registry to. Every action either succeeds or is skipped (the campaign runs with fail_on_revert); reveals are
+/// sent whatever the model expects, and a success or failure the model did not expect is counted.
 contract RlnMembershipHandler is Test {
     RlnMembership public immutable rln;
     LinearPriceCalculator public immutable calculator;
@@ -54,6 +56,18 @@ contract RlnMembershipHandler is Test {
     uint256 public ghostTotalRateLimit;
     uint256 public ghostReusableSlots;
     uint256 public ghostCopycatWins;
+    // Per holder and token: deposits paid in, seized by slashes, withdrawn.
+    mapping(address holder => mapping(address token => uint256)) public ghostHolderDeposited;
+    mapping(address holder => mapping(address token => uint256)) public ghostHolderSeized;
+    mapping(address holder => mapping(address token => uint256)) public ghostHolderWithdrawn;
+    // Each pending deposit's release block and delay as first seen (0: no record).
+    mapping(uint256 idCommitment => uint64) public ghostReleaseBlock;
+    mapping(uint256 idCommitment => uint32) public ghostDelay;
+    uint256 public ghostLockViolations; // a release block moved, or a delay not the one in force at erasure
+    uint256 public ghostRevealSurprises; // a reveal succeeded or failed against the model
+    uint256 public ghostOverLimit; // a registration took the total rate limit above the maximum
+    uint256[] public ghostRoots; // every root stored, oldest first
+    uint256[5] private _ringBefore;
     // Outcome counters (how much of the state space a campaign reached).
     mapping(bytes32 outcome => uint256) public reached;
     mapping(bytes32 action => uint256) public calls;
@@ -83,7 +97,48 @@ contract RlnMembershipHandler is Test {
         vm.warp(time);
         vm.roll(blockNumber);
         calls[action] += 1;
+        _ringBefore = rln.getRecentRoots();
         _;
+        _afterAction();
+    }
+
+    /// @dev After every action: record a stored root, and check every deposit's release block against the
+    /// rules (fixed once known; withdrawalDelay-at-erasure blocks after the leaf left the tree).
+    function _afterAction() internal {
+        uint256[5] memory ring = rln.getRecentRoots();
+        for (uint256 i = 0; i < 5; ++i) {
+            if (ring[i] != _ringBefore[i]) {
+                ghostRoots.push(rln.root());
+                break;
+            }
+        }
+        uint64 leafInTree = rln.LEAF_IN_TREE();
+        for (uint256 i = 0; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            (address holder, uint64 releaseBlock,,,, uint32 delay,,) = rln.pendingDeposits(id);
+            uint64 known_ = ghostReleaseBlock[id];
+            if (holder == address(0)) {
+                ghostReleaseBlock[id] = 0;
+                continue;
+            }
+            if (known_ == 0) {
+                // New record (erased in this action): the delay in force, counted from now if the leaf left.
+                if (delay != rln.withdrawalDelay()) ghostLockViolations += 1;
+                ghostDelay[id] = delay;
+                if (releaseBlock != leafInTree && releaseBlock != blockNumber + delay) {
+                    ghostLockViolations += 1;
+                }
+            } else if (known_ == leafInTree) {
+                // Its leaf was in the tree: if it left in this action, the release is its own delay from now.
+                if (releaseBlock != leafInTree && releaseBlock != blockNumber + ghostDelay[id]) {
+                    ghostLockViolations += 1;
+                }
+            } else if (releaseBlock != known_) {
+                ghostLockViolations += 1; // a scheduled release never moves
+            }
+            if (delay != ghostDelay[id]) ghostLockViolations += 1;
+            ghostReleaseBlock[id] = releaseBlock;
+        }
     }
 
     // ------------------------------------------------------------------------------------------ actions
@@ -118,6 +173,7 @@ contract RlnMembershipHandler is Test {
         TestToken(token).approve(address(rln), amount);
         vm.prank(actor);
         rln.register(id, rateLimit, toErase);
+        if (rln.currentTotalRateLimit() > rln.maxTotalRateLimit()) ghostOverLimit += 1;
 
         for (uint256 i = 0; i < eraseCount; ++i) {
             ghostTotalRateLimit -= lastRateLimit[toErase[i]];
@@ -131,6 +187,7 @@ contract RlnMembershipHandler is Test {
         if (known[id]) reached["register known identity"] += 1;
         ghostTotalRateLimit += rateLimit;
         ghostDeposited[token] += amount;
+        ghostHolderDeposited[actor][token] += amount;
         if (!known[id]) {
             known[id] = true;
             ids.push(id);
@@ -165,17 +222,26 @@ contract RlnMembershipHandler is Test {
         ghostReusableSlots += 1;
     }
 
+    function clearErasedLeaves(uint256 idSeed, uint256 callerSeed) external useClock("clearErasedLeaves") {
+        uint256 id = _find(idSeed, _erasedWithLeaf);
+        if (id == 0) return;
+        vm.prank(actors[callerSeed % actors.length]);
+        rln.clearErasedLeaves(_one(id));
+        reached["clear erased leaf"] += 1;
+    }
+
     function advanceTime(uint256 secondsSeed, uint256 blocksSeed) external useClock("advanceTime") {
-        // A few blocks per step: slash windows (10 blocks) and withdrawal delays (60) are crossed, not skipped.
-        time += bound(secondsSeed, 1 hours, 6 days);
-        blockNumber += bound(blocksSeed, 1, 8);
+        // Mostly a few blocks per step (slash windows of ~10 blocks are crossed, not skipped), now and then
+        // up to 150 (withdrawal delays of up to 60 blocks pass).
+        time += bound(secondsSeed, 1 hours, 2 days);
+        blockNumber += blocksSeed % 3 == 0 ? bound(blocksSeed, 1, 150) : bound(blocksSeed, 1, 8);
     }
 
     function commitSlash(uint256 slasherSeed, uint256 idSeed, uint256 receiverSeed)
         external
         useClock("commitSlash")
     {
-        // Mostly identities with something to slash (registered, or erased with a locked deposit or leaf).
+        // Mostly identities with something to slash (registered, or erased with a locked deposit).
         uint256 id = idSeed % 8 == 0 || ids.length == 0 ? 0 : _find(idSeed >> 3, _slashableNow);
         if (id == 0) {
             if (ids.length == 0) return;
@@ -200,24 +266,30 @@ contract RlnMembershipHandler is Test {
             ghostCopycatWins += 1;
         } catch {}
 
-        // Committing the same commitment again restarts it: the registry's record is the one that counts.
+        // The model: does this reveal succeed now? (It is sent either way.)
         uint256 committedAt =
             rln.slashCommitments(c.slasher, keccak256(abi.encode(c.secret, c.rewardReceiver, c.slasher)));
-        if (committedAt == 0) return _dropCommit(k); // revealed through a duplicate already
-        if (blockNumber <= committedAt) return; // too early: try again later
-        _dropCommit(k);
-        if (blockNumber > committedAt + rln.slashRevealWindow()) return; // too late
-
         uint256 id = PoseidonT2.hash([c.secret]);
         (address token, uint256 seizable, bool live, bool leafInTree) = _slashable(id);
-        if (!live && seizable == 0 && !leafInTree) return; // nothing to slash
+        address holder = _holderOf(id);
+        bool inWindow = committedAt != 0 && blockNumber > committedAt
+            && blockNumber <= committedAt + rln.slashRevealWindow();
+        bool expected = inWindow && (live || seizable != 0 || leafInTree || _lockedZero(id));
+        if (committedAt == 0 || blockNumber > committedAt) _dropCommit(k); // used, stale, or tried now
 
         uint256 rewardBefore = rln.depositsToWithdraw(c.rewardReceiver, token);
         uint256 treasuryBefore = rln.depositsToWithdraw(treasury, token);
         vm.prank(c.slasher);
-        rln.revealSlash(c.secret, c.rewardReceiver);
+        try rln.revealSlash(c.secret, c.rewardReceiver) {
+            if (!expected) ghostRevealSurprises += 1;
+        } catch {
+            if (expected) ghostRevealSurprises += 1;
+            reached["reveal refused"] += 1;
+            return;
+        }
 
         ghostSeized[token] += seizable;
+        ghostHolderSeized[holder][token] += seizable;
         ghostRewards[token] += rln.depositsToWithdraw(c.rewardReceiver, token) - rewardBefore;
         ghostTreasury[token] += rln.depositsToWithdraw(treasury, token) - treasuryBefore;
         if (live) {
@@ -226,8 +298,8 @@ contract RlnMembershipHandler is Test {
         }
         slashed[id] = true;
         if (live) reached["slash registered"] += 1;
-        else if (seizable != 0) reached["slash locked deposit"] += 1;
-        else reached["slash leaf only"] += 1;
+        else if (leafInTree) reached["slash erased, leaf in tree"] += 1;
+        else reached["slash locked deposit"] += 1;
     }
 
     function withdraw(uint256 accountSeed, uint256 tokenSeed) external useClock("withdraw") {
@@ -237,12 +309,44 @@ contract RlnMembershipHandler is Test {
         uint256 before = TestToken(token).balanceOf(who);
         vm.prank(who);
         rln.withdraw(token);
-        ghostWithdrawn[token] += TestToken(token).balanceOf(who) - before;
+        uint256 paid = TestToken(token).balanceOf(who) - before;
+        ghostWithdrawn[token] += paid;
+        ghostHolderWithdrawn[who][token] += paid;
         reached["withdraw"] += 1;
     }
 
     function setRewardShare(uint16 bps) external useClock("setRewardShare") {
-        rln.setSlashRewardBps(uint16(bound(bps, 0, 10_000)));
+        rln.setSlashRewardBps(uint16(bound(bps, 0, rln.MAX_SLASH_REWARD_BPS())));
+    }
+
+    /// @dev Owner changes of the delay and the reveal window (each within its bounds, in either order).
+    function setDelays(uint256 delaySeed, uint256 windowSeed) external useClock("setDelays") {
+        uint32 window = rln.slashRevealWindow();
+        if (windowSeed % 2 == 0) {
+            rln.setWithdrawalDelay(uint32(bound(delaySeed, uint256(window) + 1, 60)));
+        } else {
+            rln.setSlashRevealWindow(uint32(bound(windowSeed, 1, rln.withdrawalDelay() - 1)));
+        }
+    }
+
+    /// @dev Owner changes of the rate limit bounds (invalid combinations are refused by the registry).
+    function setRateBounds(uint256 minSeed, uint256 maxSeed, uint256 totalSeed)
+        external
+        useClock("setRateBounds")
+    {
+        uint32 min = uint32(bound(minSeed, 1, 100));
+        uint32 max = uint32(bound(maxSeed, min, 600));
+        uint32 total = uint32(bound(totalSeed, max, 3_000));
+        try rln.setMaxTotalRateLimit(total) {} catch {}
+        try rln.setMaxMembershipRateLimit(max) {} catch {}
+        try rln.setMinMembershipRateLimit(min) {} catch {}
+        try rln.setMaxTotalRateLimit(total) {} catch {}
+    }
+
+    /// @dev Owner changes of the durations of new memberships.
+    function setDurations(uint256 activeSeed, uint256 graceSeed) external useClock("setDurations") {
+        rln.setActiveDuration(uint32(bound(activeSeed, 1 hours, 5 days)));
+        rln.setGracePeriodDuration(uint32(bound(graceSeed, 0, 3 days)));
     }
 
     function switchToken(uint256 tokenSeed, uint256 price) external useClock("switchToken") {
@@ -268,6 +372,10 @@ contract RlnMembershipHandler is Test {
         return actors.length;
     }
 
+    function rootCount() external view returns (uint256) {
+        return ghostRoots.length;
+    }
+
     // ------------------------------------------------------------------------------------------ internals
 
     function _account(uint256 seed) internal view returns (address) {
@@ -291,7 +399,8 @@ contract RlnMembershipHandler is Test {
         if (known[id]) return (0, 0);
     }
 
-    /// @dev What a slash of `id` would take now.
+    /// @dev What a slash of `id` would take now: a registered membership's deposit, or a pending deposit not
+    /// yet due (with its leaf, if still in the tree).
     function _slashable(uint256 id)
         internal
         view
@@ -302,13 +411,23 @@ contract RlnMembershipHandler is Test {
             (seizable,,,,,,, token) = rln.memberships(id);
             return (token, seizable, true, true);
         }
-        (, uint64 releaseBlock, uint32 index, address pendingToken, uint32 rateLimit, uint256 amount) =
-            rln.pendingDeposits(id);
-        if (releaseBlock == 0) return (address(0), 0, false, false);
-        token = pendingToken;
-        seizable = releaseBlock > blockNumber ? amount : 0;
-        leafInTree = rln.getRateCommitmentsInRangeBoundsInclusive(index, index)[0]
-            == PoseidonT3.hash([id, uint256(rateLimit)]);
+        (, uint64 releaseBlock,, address pendingToken,,,, uint256 amount) = rln.pendingDeposits(id);
+        if (releaseBlock <= blockNumber) return (address(0), 0, false, false);
+        return (pendingToken, amount, false, releaseBlock == rln.LEAF_IN_TREE());
+    }
+
+    /// @dev A pending deposit of 0 (price 0) not yet due: slashable, though it pays nothing.
+    function _lockedZero(uint256 id) internal view returns (bool) {
+        (, uint64 releaseBlock,,,,,, uint256 amount) = rln.pendingDeposits(id);
+        return releaseBlock > blockNumber && amount == 0;
+    }
+
+    function _holderOf(uint256 id) internal view returns (address holder) {
+        if (rln.isInMembershipSet(id)) {
+            (,,,,,, holder,) = rln.memberships(id);
+        } else {
+            (holder,,,,,,,) = rln.pendingDeposits(id);
+        }
     }
 
     /// @dev The first identity from a random start that satisfies `pred`, or 0.
@@ -329,8 +448,13 @@ contract RlnMembershipHandler is Test {
         return rln.isInMembershipSet(id) && (rln.isInGracePeriod(id) || rln.isExpired(id));
     }
 
+    function _erasedWithLeaf(uint256 id) internal view returns (bool) {
+        (, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(id);
+        return releaseBlock == rln.LEAF_IN_TREE();
+    }
+
     function _registrableAgain(uint256 id) internal view returns (bool) {
-        (, uint64 releaseBlock,,,,) = rln.pendingDeposits(id);
+        (, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(id);
         return !slashed[id] && !rln.isInMembershipSet(id) && releaseBlock <= blockNumber;
     }
 

@@ -128,12 +128,17 @@ abstract contract RlnMembershipTestBase is Test {
     }
 
     function _pending(uint256 idCommitment) internal view returns (Membership.PendingDeposit memory p) {
-        (p.holder, p.releaseBlock, p.index, p.token, p.rateLimit, p.amount) =
+        (p.holder, p.releaseBlock, p.index, p.token, p.rateLimit, p.delay, p.position, p.amount) =
             rln.pendingDeposits(idCommitment);
     }
 
-    function _locked(address holder) internal view returns (uint256 amount, uint256 releaseBlock) {
-        return rln.lockedDeposits(holder, address(token));
+    /// @dev The holder's deposits still locked (not yet due) in the default token.
+    function _locked(address holder) internal view returns (uint256 amount) {
+        uint256[] memory ids = rln.lockedDepositIds(holder, address(token));
+        for (uint256 i = 0; i < ids.length; ++i) {
+            Membership.PendingDeposit memory p = _pending(ids[i]);
+            if (p.releaseBlock > block.number) amount += p.amount;
+        }
     }
 
     function _leafAt(uint32 index) internal view returns (uint256) {
@@ -214,8 +219,8 @@ abstract contract RlnMembershipTestBase is Test {
 /// @notice Storage cheats to reach the end of the tree without 2^20 registrations.
 abstract contract TreeCheats is RlnMembershipTestBase {
     // Slots from `forge inspect RlnMembership storageLayout` (checked through the getters after writing).
-    bytes32 internal constant NEXT_FREE_INDEX_SLOT = bytes32(uint256(206));
-    bytes32 internal constant MERKLE_TREE_SLOT = bytes32(uint256(259)); // maxIndex: bits 0..39, numberOfLeaves: 40..79
+    bytes32 internal constant NEXT_FREE_INDEX_SLOT = bytes32(uint256(256));
+    bytes32 internal constant MERKLE_TREE_SLOT = bytes32(uint256(309)); // maxIndex: bits 0..39, numberOfLeaves: 40..79
 
     /// @dev Pretends `used` slots were taken (their leaves read as 0: only the registry's bookkeeping moves).
     function _pretendSlotsUsed(uint40 used) internal {

@@ -9,14 +9,18 @@ interface Vm {
     // ------------------------------------------------------------ environment
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
+    function chainId(uint256 newChainId) external;
     function getBlockNumber() external view returns (uint256 height);
     function getBlockTimestamp() external view returns (uint256 timestamp);
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function store(address target, bytes32 slot, bytes32 value) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function addr(uint256 privateKey) external pure returns (address keyAddr);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);

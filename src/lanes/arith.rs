@@ -90,7 +90,7 @@ const fn neg_inverse_52(p0: u64) -> u64 {
 pub(crate) struct Lanes(pub(crate) [__m512i; 5]);
 
 /// Limbs of eight elements, laid out for vector loads: `[limb][lane]`.
-pub(crate) type Staged = [[u64; 8]; 5];
+pub(crate) type LaneLimbs = [[u64; 8]; 5];
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn splat(c: &[u64; 5]) -> Lanes {
@@ -98,13 +98,13 @@ pub(crate) fn splat(c: &[u64; 5]) -> Lanes {
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) fn load(s: &Staged) -> Lanes {
+pub(crate) fn load(s: &LaneLimbs) -> Lanes {
     // SAFETY: each row is 8 u64 = 64 bytes, readable; loadu has no alignment requirement.
     Lanes(s.map(|row| unsafe { _mm512_loadu_si512(row.as_ptr().cast()) }))
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) fn store(v: &Lanes, s: &mut Staged) {
+pub(crate) fn store(v: &Lanes, s: &mut LaneLimbs) {
     for (row, limb) in s.iter_mut().zip(v.0) {
         // SAFETY: each row is 64 writable bytes; storeu has no alignment requirement.
         unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), limb) };
@@ -162,12 +162,12 @@ pub(crate) fn normalize(mut t: [__m512i; 5]) -> Lanes {
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn combine(plus: &[&Lanes], minus: &[&Lanes], k: &[u64; 5]) -> Lanes {
     let mut t = splat(k).0;
-    for j in 0..5 {
+    for (j, tj) in t.iter_mut().enumerate() {
         for p in plus {
-            t[j] = _mm512_add_epi64(t[j], p.0[j]);
+            *tj = _mm512_add_epi64(*tj, p.0[j]);
         }
         for m in minus {
-            t[j] = _mm512_sub_epi64(t[j], m.0[j]);
+            *tj = _mm512_sub_epi64(*tj, m.0[j]);
         }
     }
     normalize(t)

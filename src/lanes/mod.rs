@@ -1,11 +1,14 @@
-//! Hot loops on eight lanes at once with AVX-512 IFMA: BN254 field arithmetic ([`lanes`]), the
-//! MSM bucket adder's batched affine additions and bucket sums ([`points`]), and the quotient's
-//! FFTs ([`fft`]). The batched Poseidon for tree levels (`poseidon::lanes`) builds on [`lanes`].
+//! Eight field elements at once: the hot loops on eight 64-bit lanes of AVX-512 registers, using
+//! the IFMA instructions (52-bit multiply-add). BN254 field arithmetic ([`arith`]), the MSM
+//! bucket adder's batched affine additions and bucket sums ([`points`]), and the quotient's FFTs
+//! ([`fft`]). The batched Poseidon for tree levels (`poseidon::lanes`) builds on [`arith`].
+//! Every caller keeps a scalar twin, which other CPUs (and `RLNKIT_SIMD=off`) run.
 //!
 //! A lane holds an element of Fq or Fr (modulus p: q or r, both just below 2^254) in five 52-bit
-//! limbs, in Montgomery form for R = 2^260 and not fully reduced (below 85p). One `vpmadd52` multiplies eight 52-bit limb pairs, so a Montgomery product
-//! of eight elements is about a hundred instructions: on the Xeons this runs on it costs ~3.6 ns
-//! per element against ~19 ns for arkworks' scalar multiplication.
+//! limbs, in Montgomery form for R = 2^260 and not fully reduced (below 85p). One `vpmadd52`
+//! multiplies eight 52-bit limb pairs, so a Montgomery product of eight elements is about a
+//! hundred instructions: on the Xeons this runs on it costs ~3.6 ns per element against ~19 ns
+//! for arkworks' scalar multiplication.
 //!
 //! arkworks stores x·2^256 mod p; read as a 260-bit integer shifted left by four bits, that is
 //! 16·(x·2^256) = x·2^260, the lane form, so loading is a shift and storing is one Montgomery
@@ -16,8 +19,8 @@
 //!
 //! Only used when the CPU has AVX-512 IFMA ([`available`]); otherwise the scalar code runs.
 
+pub(crate) mod arith;
 mod fft;
-pub(crate) mod lanes;
 mod points;
 
 use std::cell::Cell;
@@ -33,7 +36,7 @@ thread_local! {
 
 /// Whether the lanes can run: the CPU has AVX-512 IFMA (checked once), `RLNKIT_SIMD` is not
 /// `off`, and this thread is not inside [`scalar_only`].
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     static CPU: OnceLock<bool> = OnceLock::new();
     let cpu = *CPU.get_or_init(|| {
         std::is_x86_feature_detected!("avx512f")
@@ -57,8 +60,8 @@ mod tests {
     use ark_ff::UniformRand;
     use rand::SeedableRng;
 
+    use super::arith::*;
     use super::available;
-    use super::lanes::*;
     use ark_bn254::Fq;
     use ark_ff::BigInt;
 

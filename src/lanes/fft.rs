@@ -14,28 +14,28 @@ use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, BigInt, Field};
 use rayon::prelude::*;
 
-use super::available;
-use super::lanes::{
-    combine, from_words, load, mul, reduce, store, to_words, Lanes, Modulus, ScalarField as S,
-    Staged,
+use super::arith::{
+    combine, from_words, load, mul, reduce, store, to_words, LaneLimbs, Lanes, Modulus,
+    ScalarField as S,
 };
+use super::available;
 
 /// Twiddles and scaling factors for one domain size and coset, in lane form.
 pub(crate) struct CosetFft {
     n: usize,
     /// Per block stage (half-size h = 8, 16, …, n/2): ω_{2h}^j for j < h, in blocks of eight.
-    forward: Vec<Vec<Staged>>,
-    inverse: Vec<Vec<Staged>>,
+    forward: Vec<Vec<LaneLimbs>>,
+    inverse: Vec<Vec<LaneLimbs>>,
     /// The in-block stages' twiddle patterns, for h = 2 and h = 4 (h = 1 needs none).
-    forward_small: [Staged; 2],
-    inverse_small: [Staged; 2],
+    forward_small: [LaneLimbs; 2],
+    inverse_small: [LaneLimbs; 2],
     /// g^{bitrev(i)}/n at position i.
-    scale: Vec<Staged>,
+    scale: Vec<LaneLimbs>,
 }
 
 /// Eight field elements in lane form, below 2r.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn pack(v: &[Fr]) -> Staged {
+fn pack(v: &[Fr]) -> LaneLimbs {
     let mut words = [[0u64; 8]; 4];
     for (l, x) in v.iter().enumerate() {
         for (row, limb) in words.iter_mut().zip(x.0 .0) {
@@ -71,14 +71,15 @@ impl CosetFft {
         let omega_inv = omega.inverse()?;
         let log_n = n.trailing_zeros();
         // SAFETY (all `pack` calls): the CPU features were checked above.
-        let blocks =
-            |v: Vec<Fr>| -> Vec<Staged> { v.chunks_exact(8).map(|c| unsafe { pack(c) }).collect() };
-        let stages = |root: Fr| -> Vec<Vec<Staged>> {
+        let blocks = |v: Vec<Fr>| -> Vec<LaneLimbs> {
+            v.chunks_exact(8).map(|c| unsafe { pack(c) }).collect()
+        };
+        let stages = |root: Fr| -> Vec<Vec<LaneLimbs>> {
             (3..log_n)
                 .map(|s| blocks(powers(Fr::ONE, root.pow([(n >> (s + 1)) as u64]), 1 << s)))
                 .collect()
         };
-        let small = |root: Fr| -> [Staged; 2] {
+        let small = |root: Fr| -> [LaneLimbs; 2] {
             // h = 2: ω₄^(j mod 2); h = 4: ω₈^(j mod 4), across the eight lanes.
             let w4 = root.pow([(n / 4) as u64]);
             let w8 = root.pow([(n / 8) as u64]);
@@ -123,8 +124,8 @@ impl CosetFft {
 
     /// Lane-form evaluations over g·H of the polynomial with evaluations `v` over H.
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn to_coset(&self, v: &[Fr]) -> Vec<Staged> {
-        let mut data: Vec<Staged> = v.chunks_exact(8).map(|c| pack(c)).collect();
+    fn to_coset(&self, v: &[Fr]) -> Vec<LaneLimbs> {
+        let mut data: Vec<LaneLimbs> = v.chunks_exact(8).map(|c| pack(c)).collect();
         self.inverse_dif(&mut data);
         for (d, s) in data.iter_mut().zip(&self.scale) {
             let x = mul::<S>(&load(d), &load(s));
@@ -135,7 +136,7 @@ impl CosetFft {
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn inverse_dif(&self, data: &mut [Staged]) {
+    fn inverse_dif(&self, data: &mut [LaneLimbs]) {
         for (s, tw) in self.inverse.iter().enumerate().rev() {
             let hb = 1 << s; // half-size in blocks
             for group in data.chunks_exact_mut(2 * hb) {
@@ -166,7 +167,7 @@ impl CosetFft {
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn forward_dit(&self, data: &mut [Staged]) {
+    fn forward_dit(&self, data: &mut [LaneLimbs]) {
         let [w2, w4] = self.forward_small.map(|w| load(&w));
         for pair in data.chunks_exact_mut(2) {
             let (mut x, mut y) = (load(&pair[0]), load(&pair[1]));
@@ -231,7 +232,7 @@ fn join(u: &Lanes, v: &Lanes, stage: usize) -> (Lanes, Lanes) {
 
 /// out = a·b − c for eight lanes.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn product_minus(a: &Staged, b: &Staged, c: &Staged, out: &mut [Fr]) {
+fn product_minus(a: &LaneLimbs, b: &LaneLimbs, c: &LaneLimbs, out: &mut [Fr]) {
     let p = mul::<S>(&load(a), &load(b));
     unpack(&combine(&[&p], &[&load(c)], &S::P2), out);
 }
@@ -288,7 +289,7 @@ mod tests {
         }
         assert!(CosetFft::new(8, Fr::ONE, Fr::ONE).is_none(), "too small for the block stages");
         assert!(
-            crate::ifma::scalar_only(|| CosetFft::new(16, Fr::ONE, Fr::ONE)).is_none(),
+            crate::lanes::scalar_only(|| CosetFft::new(16, Fr::ONE, Fr::ONE)).is_none(),
             "lanes turned off"
         );
     }

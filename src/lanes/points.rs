@@ -6,11 +6,11 @@ use std::arch::x86_64::*;
 use ark_bn254::{Fq, Fq2};
 use ark_ff::BigInt;
 
-use super::available;
-use super::lanes::{
+use super::arith::{
     combine, from_words, load, mul, normalize, reduce, splat, store, to_words, BaseField as Q,
-    Lanes, Modulus, Staged,
+    LaneLimbs, Lanes, Modulus,
 };
+use super::available;
 use crate::prover::msm::Xy;
 
 /// A base-field element (D = 1) or an element of the quadratic extension Fq2 = Fq[u]/(u² + 1)
@@ -101,8 +101,8 @@ fn reduce_ext<const D: usize>(a: &Ext<D>) -> Ext<D> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     /// Per group of eight additions and component: the prefix product before it, and its dx.
-    prefix: Vec<Staged>,
-    dx: Vec<Staged>,
+    prefix: Vec<LaneLimbs>,
+    dx: Vec<LaneLimbs>,
 }
 
 /// For every k: `buckets[idx[k]] += pts[k]`, all in affine coordinates with one shared inversion.
@@ -127,16 +127,16 @@ fn gather<const D: usize>(
     fill: [[u64; 4]; D],
     pick: impl Fn(usize) -> [[u64; 4]; D],
 ) -> Ext<D> {
-    let mut words = [[[0u64; 8]; 4]; D];
-    for l in 0..8 {
+    let lanes: [[[u64; 4]; D]; 8] = std::array::from_fn(|l| {
         let e = g * 8 + l;
-        let w = if e < n { pick(e) } else { fill };
-        for c in 0..D {
-            for k in 0..4 {
-                words[c][k][l] = w[c][k];
-            }
+        if e < n {
+            pick(e)
+        } else {
+            fill
         }
-    }
+    });
+    let words: [[[u64; 8]; 4]; D] =
+        std::array::from_fn(|c| std::array::from_fn(|k| std::array::from_fn(|l| lanes[l][c][k])));
     Ext(std::array::from_fn(|c| from_words(&words[c])))
 }
 
@@ -144,8 +144,8 @@ fn gather<const D: usize>(
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn scatter<const D: usize>(v: &Ext<D>) -> [[[u64; 4]; D]; 8] {
     let mut words = [[[0u64; 8]; 4]; D];
-    for c in 0..D {
-        to_words::<Q>(&v.0[c], &mut words[c]);
+    for (vc, wc) in v.0.iter().zip(words.iter_mut()) {
+        to_words::<Q>(vc, wc);
     }
     std::array::from_fn(|l| std::array::from_fn(|c| std::array::from_fn(|k| words[c][k][l])))
 }
@@ -164,12 +164,12 @@ fn add_batch_ifma<F: LaneField<D>, const D: usize>(
     // Empty lanes get dx = 1 (x_p = 1, x_b = 0) so they leave the products alone.
     let zero = [[0u64; 4]; D];
     let one = F::ONE.words();
-    let save = |v: &Ext<D>, to: &mut [Staged]| {
-        for c in 0..D {
-            store(&v.0[c], &mut to[c]);
+    let save = |v: &Ext<D>, to: &mut [LaneLimbs]| {
+        for (vc, tc) in v.0.iter().zip(&mut to[..D]) {
+            store(vc, tc);
         }
     };
-    let restore = |from: &[Staged]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
+    let restore = |from: &[LaneLimbs]| Ext::<D>(std::array::from_fn(|c| load(&from[c])));
 
     // Forward: per lane, the prefix products of dx = x_p − x_b. Loaded coordinates are below
     // 16q; every product is below 4q.
@@ -314,7 +314,7 @@ pub(crate) fn bucket_sums<F: LaneField<D>, const D: usize>(
 ) -> [[[F; 3]; 2]; 8] {
     assert!(available(), "bucket_sums needs AVX-512 IFMA");
     assert!(
-        buckets.len() % 8 == 0 && filled.len() == buckets.len(),
+        buckets.len().is_multiple_of(8) && filled.len() == buckets.len(),
         "eight equal lanes of buckets"
     );
     // SAFETY: the CPU features were checked above.

@@ -1,0 +1,654 @@
+//! `rlnkit credentials ...` (escrows, signers, claims), `rlnkit lightpush` (a paid push) and the
+//! `relay run --lightpush` options: the command line of service credentials.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rlnkit::chain::{Address, PrivateKeySigner, U256};
+use rlnkit::credentials::{
+    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
+    VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
+};
+use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
+use rlnkit::relay::lightpush_client::LightpushClient;
+use rlnkit::relay::unix_now_ns;
+use rlnkit::relay::{shard_topic, Publisher, WakuMessage};
+use rlnkit::{Prover, UserMessageLimit};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::inputs::{members_tree, write_atomic, IdentityArgs};
+use super::{GlobalOpts, Outcome};
+
+/// Where the ServiceCredentials contract is and who signs.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct CredOpts {
+    /// JSON-RPC endpoint.
+    #[arg(
+        long,
+        env = "RLNKIT_RPC_URL",
+        default_value = "http://127.0.0.1:8545",
+        value_name = "URL"
+    )]
+    pub(crate) rpc: String,
+    /// The ServiceCredentials contract.
+    #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
+    pub(crate) credentials: Option<Address>,
+    /// Refuse an endpoint on another chain.
+    #[arg(long, env = "RLNKIT_CHAIN_ID", value_name = "ID")]
+    pub(crate) chain_id: Option<u64>,
+    /// File with the hex private key that signs transactions (else RLNKIT_PRIVATE_KEY).
+    #[arg(long, env = "RLNKIT_PRIVATE_KEY_FILE", value_name = "FILE")]
+    pub(crate) private_key_file: Option<PathBuf>,
+}
+
+fn read_key(file: Option<&Path>, env: &str) -> Result<Option<PrivateKeySigner>> {
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading private key file {}", f.display()))?;
+        return Ok(Some(
+            rlnkit::chain::parse_private_key(&text)
+                .with_context(|| format!("private key file {}", f.display()))?,
+        ));
+    }
+    match std::env::var(env) {
+        Ok(k) => Ok(Some(rlnkit::chain::parse_private_key(&k).with_context(|| env.to_string())?)),
+        Err(_) => Ok(None),
+    }
+}
+
+impl CredOpts {
+    fn signer(&self) -> Result<Option<PrivateKeySigner>> {
+        read_key(self.private_key_file.as_deref(), "RLNKIT_PRIVATE_KEY")
+    }
+
+    fn need_signer(&self) -> Result<PrivateKeySigner> {
+        self.signer()?.context("no signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file")
+    }
+
+    fn contract(&self) -> Result<Address> {
+        self.credentials
+            .context("no contract: pass --credentials ADDRESS or set RLNKIT_CREDENTIALS (see `rlnkit credentials deploy`)")
+    }
+
+    async fn client(&self) -> Result<CredentialsClient> {
+        Ok(CredentialsClient::connect(&self.rpc, self.signer()?, self.contract()?, self.chain_id)
+            .await?)
+    }
+}
+
+fn amount(s: &str) -> Result<U256> {
+    s.parse::<U256>().with_context(|| format!("{s} is not an amount in token units"))
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum CredentialsCmd {
+    /// Deploy a ServiceCredentials contract (local chains, demos).
+    Deploy(DeployArgs),
+    /// Operator: register (or update) the lightpush service's price and payout.
+    Register(RegisterArgs),
+    /// Payer: deposit tokens into the escrow for a provider (approves first).
+    Deposit(DepositArgs),
+    /// Payer: authorize a hot key to sign vouchers.
+    Authorize(SignerArgs),
+    /// Payer: start revoking a hot key (`--finish` completes it after the signer thaw).
+    Revoke(RevokeArgs),
+    /// Payer: start (amount 0: cancel) a thaw of the escrow.
+    Thaw(DepositArgs),
+    /// Payer: withdraw the thawed amount after the thaw period.
+    Withdraw(ProviderArgs),
+    /// An escrow's balance, thaw and what was collected.
+    Balance(BalanceArgs),
+    /// Operator: claim every served voucher in the store in one transaction.
+    Claim(StoreArgs),
+    /// Operator: served vouchers in the store and what is left to claim.
+    Status(StoreArgs),
+    /// Local demo: anvil, two relays, a client paying for pushes, the operator claiming.
+    Demo(super::credentials_demo::CredentialsDemoArgs),
+}
+
+impl CredentialsCmd {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        let rt = tokio::runtime::Runtime::new()?;
+        rt.block_on(async move {
+            match self {
+                CredentialsCmd::Deploy(a) => a.run().await,
+                CredentialsCmd::Register(a) => a.run().await,
+                CredentialsCmd::Deposit(a) => a.deposit().await,
+                CredentialsCmd::Authorize(a) => a.run().await,
+                CredentialsCmd::Revoke(a) => a.run().await,
+                CredentialsCmd::Thaw(a) => a.thaw().await,
+                CredentialsCmd::Withdraw(a) => a.run().await,
+                CredentialsCmd::Balance(a) => a.run().await,
+                CredentialsCmd::Claim(a) => a.claim().await,
+                CredentialsCmd::Status(a) => a.status().await,
+                CredentialsCmd::Demo(a) => a.run(g).await,
+            }
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct DeployArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// Receives the protocol fee. Default: the deployer.
+    #[arg(long, value_name = "ADDRESS")]
+    treasury: Option<Address>,
+    /// Protocol fee in basis points (at most 1000).
+    #[arg(long, default_value_t = 250)]
+    fee_bps: u16,
+    /// Escrow thaw period in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    thaw_period: u64,
+    /// Signer revocation period in seconds.
+    #[arg(long, default_value_t = 3_600)]
+    signer_thaw_period: u64,
+}
+
+impl DeployArgs {
+    async fn run(self) -> Result<Outcome> {
+        let key = self.opts.need_signer()?;
+        let me = key.address();
+        let config = CredentialsConfig {
+            owner: me,
+            treasury: self.treasury.unwrap_or(me),
+            fee_bps: self.fee_bps,
+            thaw_period: self.thaw_period,
+            signer_thaw_period: self.signer_thaw_period,
+        };
+        let c = CredentialsClient::deploy(&self.opts.rpc, key, config).await?;
+        Ok(Outcome::ok(
+            format!(
+                "ServiceCredentials at {} (chain {}), fee {} bps",
+                c.address(),
+                c.chain_id(),
+                self.fee_bps
+            ),
+            json!({ "credentials": c.address(), "chain_id": c.chain_id(), "config": config }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RegisterArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// The ERC20 token of the price.
+    #[arg(long, value_name = "ADDRESS")]
+    token: Address,
+    /// Price of one lightpush request, in token units.
+    #[arg(long, value_name = "AMOUNT")]
+    price: String,
+    /// Where earnings go. Default: the signer.
+    #[arg(long, value_name = "ADDRESS")]
+    payout: Option<Address>,
+}
+
+impl RegisterArgs {
+    async fn run(self) -> Result<Outcome> {
+        let c = self.opts.client().await?;
+        let me = c.sender().context("no signer")?;
+        let payout = self.payout.unwrap_or(me);
+        let price = amount(&self.price)?;
+        let tx = c.register_service(LIGHTPUSH_SERVICE_ID, self.token, price, payout).await?;
+        Ok(Outcome::ok(
+            format!(
+                "lightpush service of {me}: {price} per request in {}, paid to {payout}",
+                self.token
+            ),
+            json!({ "provider": me, "token": self.token, "price": price.to_string(), "payout": payout, "tx": tx }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ProviderArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// The provider (node operator) address.
+    #[arg(long, value_name = "ADDRESS")]
+    provider: Address,
+    /// Token. Default: the provider's lightpush token.
+    #[arg(long, value_name = "ADDRESS")]
+    token: Option<Address>,
+}
+
+impl ProviderArgs {
+    async fn token(&self, c: &CredentialsClient) -> Result<Address> {
+        match self.token {
+            Some(t) => Ok(t),
+            None => Ok(c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?.token),
+        }
+    }
+
+    async fn run(self) -> Result<Outcome> {
+        let c = self.opts.client().await?;
+        let token = self.token(&c).await?;
+        let got = c.withdraw(self.provider, token).await?;
+        Ok(Outcome::ok(format!("withdrew {got}"), json!({ "withdrawn": got.to_string() })))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct DepositArgs {
+    #[command(flatten)]
+    p: ProviderArgs,
+    /// Amount in token units.
+    #[arg(long, value_name = "AMOUNT")]
+    amount: String,
+}
+
+impl DepositArgs {
+    async fn deposit(self) -> Result<Outcome> {
+        let c = self.p.opts.client().await?;
+        let token = self.p.token(&c).await?;
+        let a = amount(&self.amount)?;
+        let tx = c.deposit(self.p.provider, token, a).await?;
+        Ok(Outcome::ok(
+            format!("deposited {a} for provider {}", self.p.provider),
+            json!({ "provider": self.p.provider, "token": token, "amount": a.to_string(), "tx": tx }),
+        ))
+    }
+
+    async fn thaw(self) -> Result<Outcome> {
+        let c = self.p.opts.client().await?;
+        let token = self.p.token(&c).await?;
+        let a = amount(&self.amount)?;
+        let tx = c.thaw(self.p.provider, token, a).await?;
+        let e = c.escrow(c.sender().context("no signer")?, self.p.provider, token).await?;
+        Ok(Outcome::ok(
+            format!("thawing {a}: withdrawable from unix time {}", e.thaw_end),
+            json!({ "amount": a.to_string(), "thaw_end": e.thaw_end, "tx": tx }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct SignerArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// The hot key's address.
+    #[arg(long, value_name = "ADDRESS")]
+    signer: Address,
+}
+
+impl SignerArgs {
+    async fn run(self) -> Result<Outcome> {
+        let c = self.opts.client().await?;
+        let tx = c.authorize_signer(self.signer).await?;
+        Ok(Outcome::ok(
+            format!("authorized signer {}", self.signer),
+            json!({ "signer": self.signer, "tx": tx }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RevokeArgs {
+    #[command(flatten)]
+    s: SignerArgs,
+    /// Complete a revocation whose time has come.
+    #[arg(long)]
+    finish: bool,
+}
+
+impl RevokeArgs {
+    async fn run(self) -> Result<Outcome> {
+        let c = self.s.opts.client().await?;
+        let tx = if self.finish {
+            c.revoke_signer(self.s.signer).await?
+        } else {
+            c.start_signer_revocation(self.s.signer).await?
+        };
+        let what = if self.finish { "revoked" } else { "revocation started for" };
+        Ok(Outcome::ok(
+            format!("{what} signer {}", self.s.signer),
+            json!({ "signer": self.s.signer, "finished": self.finish, "tx": tx }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct BalanceArgs {
+    #[command(flatten)]
+    p: ProviderArgs,
+    /// The payer. Default: the signer.
+    #[arg(long, value_name = "ADDRESS")]
+    payer: Option<Address>,
+}
+
+impl BalanceArgs {
+    async fn run(self) -> Result<Outcome> {
+        let c = self.p.opts.client().await?;
+        let token = self.p.token(&c).await?;
+        let payer = self.payer.or(c.sender()).context("pass --payer or a signer")?;
+        let e = c.escrow(payer, self.p.provider, token).await?;
+        Ok(Outcome::ok(
+            format!(
+                "escrow {payer} -> {}: balance {}, collected {}, thawing {} (ends {})",
+                self.p.provider, e.balance, e.collected, e.thaw_amount, e.thaw_end
+            ),
+            json!({ "payer": payer, "provider": self.p.provider, "token": token, "balance": e.balance.to_string(), "collected": e.collected.to_string(), "thaw_amount": e.thaw_amount.to_string(), "thaw_end": e.thaw_end }),
+        ))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct StoreArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// The relay's voucher store (`<data-dir>/vouchers.redb`).
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+}
+
+impl StoreArgs {
+    async fn claimer(&self) -> Result<Claimer> {
+        let c = self.opts.client().await?;
+        let me = c.sender().context("the operator's key signs claims: set RLNKIT_PRIVATE_KEY")?;
+        let terms = c.service(me, LIGHTPUSH_SERVICE_ID).await?;
+        let store = Arc::new(
+            VoucherStore::open(&self.store)
+                .with_context(|| format!("opening {}", self.store.display()))?,
+        );
+        let checker = Arc::new(VoucherChecker::new(
+            ServiceTerms {
+                domain: c.domain(),
+                provider: me,
+                token: terms.token,
+                payout: terms.payout,
+                price: terms.price,
+                thaw_margin_secs: 0,
+            },
+            [],
+        ));
+        Ok(Claimer::new(c, checker, store, ClaimPolicy::default(), 0))
+    }
+
+    async fn claim(self) -> Result<Outcome> {
+        let mut claimer = self.claimer().await?;
+        match claimer.claim_now().await? {
+            Some(r) => Ok(Outcome::ok(
+                format!("claimed {} (fee {}) in {}", r.paid, r.fee, r.tx),
+                json!({ "paid": r.paid.to_string(), "fee": r.fee.to_string(), "tx": r.tx }),
+            )),
+            None => Ok(Outcome::ok("nothing to claim", json!({ "paid": "0" }))),
+        }
+    }
+
+    async fn status(self) -> Result<Outcome> {
+        let mut claimer = self.claimer().await?;
+        claimer.sync().await?;
+        let (vouchers, total) = claimer.unclaimed()?;
+        Ok(Outcome::ok(
+            format!("{} payer(s) with unclaimed vouchers, {total} to claim", vouchers.len()),
+            json!({ "unclaimed": total.to_string(), "payers": vouchers.iter().map(|v| json!({ "payer": v.voucher.payer, "cumulative": v.voucher.cumulativeAmount.to_string() })).collect::<Vec<_>>() }),
+        ))
+    }
+}
+
+/// What a payer has promised each provider, kept between `rlnkit lightpush` runs.
+#[derive(Serialize, Deserialize, Default)]
+struct PaidState {
+    /// provider address → cumulative amount promised.
+    paid: std::collections::BTreeMap<String, String>,
+}
+
+/// `rlnkit lightpush`: push messages through a paid service node.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  RLNKIT_PRIVATE_KEY=0x... rlnkit lightpush --credentials 0x... --provider 0x... \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello\n\nThe payer's key (RLNKIT_PRIVATE_KEY) signs the vouchers, or a hot key from --signer-key-file\nthat the payer authorized (`rlnkit credentials authorize`); the running total per provider is\nkept in --state. A 402 that states the expected amount is corrected and retried once."
+)]
+pub(crate) struct LightpushArgs {
+    #[command(flatten)]
+    opts: CredOpts,
+    /// The service node (multiaddr with /p2p/<id>).
+    #[arg(long, value_name = "MULTIADDR")]
+    peer: String,
+    /// The node operator's provider address.
+    #[arg(long, value_name = "ADDRESS")]
+    provider: Address,
+    /// Hot key that signs the vouchers (the payer is --payer).
+    #[arg(long, value_name = "FILE", requires = "payer")]
+    signer_key_file: Option<PathBuf>,
+    /// The payer when a hot key signs.
+    #[arg(long, value_name = "ADDRESS")]
+    payer: Option<Address>,
+    #[arg(long, default_value_t = 1)]
+    cluster: u16,
+    #[arg(long, default_value_t = 0)]
+    shard: u16,
+    #[arg(long, value_name = "TOPIC")]
+    content_topic: String,
+    /// The payload as UTF-8 text.
+    #[arg(long, value_name = "TEXT")]
+    payload: String,
+    /// Push this many messages (payload suffixed with the index when > 1).
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// Where the running totals are kept. Default ./rlnkit-vouchers.json.
+    #[arg(long, value_name = "FILE", default_value = "rlnkit-vouchers.json")]
+    state: PathBuf,
+}
+
+impl LightpushArgs {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+        let rt = tokio::runtime::Runtime::new()?;
+        rt.block_on(self.push())
+    }
+
+    async fn push(self) -> Result<Outcome> {
+        let c = CredentialsClient::connect(
+            &self.opts.rpc,
+            None,
+            self.opts.contract()?,
+            self.opts.chain_id,
+        )
+        .await?;
+        let terms = c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?;
+        let (key, payer) = match &self.signer_key_file {
+            Some(f) => {
+                (read_key(Some(f), "")?.context("no hot key")?, self.payer.context("--payer")?)
+            }
+            None => {
+                let k = self.opts.need_signer()?;
+                let a = k.address();
+                (k, a)
+            }
+        };
+        let mut state: PaidState = match std::fs::read_to_string(&self.state) {
+            Ok(t) => serde_json::from_str(&t)
+                .with_context(|| format!("{} is not a voucher state file", self.state.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PaidState::default(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.state.display())),
+        };
+        let skey = format!("{}:{}:{}", c.chain_id(), self.provider, payer);
+        let paid = state.paid.get(&skey).map(|s| amount(s)).transpose()?.unwrap_or_default();
+        let mut stream = PaymentStream::new(terms, payer, key, paid);
+        let addr: libp2p::Multiaddr =
+            self.peer.parse().with_context(|| format!("{} is not a multiaddr", self.peer))?;
+        let topic = shard_topic(self.cluster, self.shard);
+        let client = LightpushClient::spawn()?;
+        let mut results = Vec::new();
+        let mut ok = 0;
+        for i in 0..self.count {
+            let payload =
+                if self.count > 1 { format!("{} {i}", self.payload) } else { self.payload.clone() };
+            let msg = WakuMessage {
+                payload: payload.into_bytes(),
+                content_topic: self.content_topic.clone(),
+                timestamp: Some(unix_now_ns() as i64),
+                ..Default::default()
+            };
+            let r = client.push_paid(&addr, Some(&topic), &msg, &mut stream).await?;
+            state.paid.insert(skey.clone(), stream.paid().to_string());
+            write_atomic(&self.state, serde_json::to_string_pretty(&state)?.as_bytes(), false)?;
+            let success = r.code() == Some(StatusCode::Success);
+            if success {
+                ok += 1;
+            } else {
+                eprintln!(
+                    "push {i}: {} {}",
+                    r.status_code,
+                    r.status_desc.clone().unwrap_or_default()
+                );
+            }
+            results.push(json!({ "status_code": r.status_code, "status_desc": r.status_desc, "relay_peer_count": r.relay_peer_count }));
+            if !success {
+                break;
+            }
+        }
+        let mut out = Outcome::ok(
+            format!(
+                "{ok} of {} pushed through {}; paid {} in total",
+                self.count,
+                self.provider,
+                stream.paid()
+            ),
+            json!({ "pushed": ok, "paid": stream.paid().to_string(), "responses": results }),
+        );
+        out.accepted = ok == self.count;
+        Ok(out)
+    }
+}
+
+/// `relay run` options of the paid lightpush service.
+#[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LightpushRunArgs {
+    /// Serve lightpush v3 (`/vac/waku/lightpush/3.0.0`), paid when --price is given.
+    #[arg(long)]
+    pub(crate) lightpush: bool,
+    /// Price per request in token units (needs --credentials and the operator's key in
+    /// RLNKIT_PRIVATE_KEY; the service is registered with this price if it differs).
+    #[arg(long, value_name = "AMOUNT", requires = "lightpush")]
+    pub(crate) price: Option<String>,
+    /// The ServiceCredentials contract.
+    #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
+    pub(crate) credentials: Option<String>,
+    /// Token the price is in.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) price_token: Option<String>,
+    /// The operator's RLN identity file: messages without a proof are published with it.
+    #[arg(long, value_name = "FILE", requires = "lightpush")]
+    pub(crate) lightpush_identity: Option<PathBuf>,
+    /// The operator membership's message limit.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[serde(skip)]
+    pub(crate) lightpush_limit: u64,
+    /// Claim when this much is unclaimed (token units). Default: only on schedule and before thaws end.
+    #[arg(long, value_name = "AMOUNT")]
+    pub(crate) claim_above: Option<String>,
+    /// Claim at least this often (seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    #[serde(skip)]
+    pub(crate) claim_every: u64,
+}
+
+/// What `relay run` starts for lightpush: the server for the node and the claimer task.
+pub(crate) struct LightpushSetup {
+    /// Goes into the node's config.
+    pub(crate) server: Arc<LightpushServer>,
+    /// Run on the node's runtime.
+    pub(crate) claimer: Option<Claimer>,
+}
+
+impl LightpushRunArgs {
+    /// Builds the server (and claimer) from the options; `None` without --lightpush.
+    pub(crate) async fn setup(
+        &self,
+        topics: Vec<String>,
+        rpc: &str,
+        members: Option<&Path>,
+        keys: Arc<rlnkit::CircuitKeys>,
+        data_dir: Option<&Path>,
+    ) -> Result<Option<LightpushSetup>> {
+        if !self.lightpush {
+            return Ok(None);
+        }
+        let mut server = LightpushServer::new(topics);
+        if let Some(idf) = &self.lightpush_identity {
+            let identity =
+                IdentityArgs { identity: Some(idf.clone()), secret_env: String::new() }.load()?;
+            let limit = UserMessageLimit::new(self.lightpush_limit)?;
+            let members =
+                members.context("--lightpush-identity needs --members (the membership path)")?;
+            let tree = members_tree(members)?;
+            let leaf = identity.rate_commitment(limit);
+            let index = (0..tree.next_index())
+                .find(|&i| tree.leaf(i).ok() == Some(leaf))
+                .with_context(|| {
+                    format!(
+                        "the operator identity (limit {}) is not in {}",
+                        self.lightpush_limit,
+                        members.display()
+                    )
+                })?;
+            server = server.with_publisher(Publisher::new(
+                Prover::new(keys),
+                identity,
+                limit,
+                tree.proof(index)?,
+            ));
+        }
+        let Some(price) = &self.price else {
+            return Ok(Some(LightpushSetup { server: Arc::new(server), claimer: None }));
+        };
+        let price = amount(price)?;
+        let contract: Address = self
+            .credentials
+            .as_deref()
+            .context("--price needs --credentials")?
+            .parse()
+            .context("--credentials")?;
+        let key = read_key(None, "RLNKIT_PRIVATE_KEY")?
+            .context("--price needs the operator's key in RLNKIT_PRIVATE_KEY")?;
+        let me = key.address();
+        let c = CredentialsClient::connect(rpc, Some(key), contract, None).await?;
+        let token: Address = match &self.price_token {
+            Some(t) => t.parse().context("--price-token")?,
+            None => {
+                c.service(me, LIGHTPUSH_SERVICE_ID)
+                    .await
+                    .context("no --price-token and no registered service")?
+                    .token
+            }
+        };
+        let registered = c.service(me, LIGHTPUSH_SERVICE_ID).await.ok();
+        let payout = registered.map(|t| t.payout).unwrap_or(me);
+        if registered.map(|t| (t.token, t.price)) != Some((token, price)) {
+            c.register_service(LIGHTPUSH_SERVICE_ID, token, price, payout).await?;
+            eprintln!("registered lightpush at {price} per request");
+        }
+        let dir = data_dir.context("--price needs --data-dir (served vouchers are kept there)")?;
+        std::fs::create_dir_all(dir)?;
+        let store = Arc::new(VoucherStore::open(dir.join("vouchers.redb"))?);
+        let policy = ClaimPolicy {
+            interval: Duration::from_secs(self.claim_every),
+            threshold: self.claim_above.as_deref().map(amount).transpose()?.unwrap_or(U256::MAX),
+            thaw_margin_secs: 600,
+            poll: Duration::from_secs(2),
+        };
+        let checker = Arc::new(VoucherChecker::new(
+            ServiceTerms {
+                domain: c.domain(),
+                provider: me,
+                token,
+                payout,
+                price,
+                thaw_margin_secs: 300,
+            },
+            store.served(token)?,
+        ));
+        let mut claimer = Claimer::new(c, checker.clone(), store.clone(), policy, 0);
+        claimer.sync().await?;
+        if server.checker().is_none() && self.lightpush_identity.is_none() {
+            eprintln!("note: without --lightpush-identity only messages with their own RLN proof are served");
+        }
+        let server = server.paid(checker, store);
+        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(claimer) }))
+    }
+}

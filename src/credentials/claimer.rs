@@ -1,0 +1,165 @@
+//! The provider's claimer: follows the contract's events into the checker's escrow book and
+//! redeems the served vouchers (from the store) in `claimMany` batches: on a schedule, when the
+//! unclaimed amount passes a threshold, and always before a payer's thaw ends.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+
+use super::check::VoucherChecker;
+use super::client::{ClaimReceipt, CredentialsClient};
+use super::store::{StoreError, VoucherStore};
+use super::voucher::SignedVoucher;
+use crate::chain::ChainError;
+
+/// When to claim.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimPolicy {
+    /// Claim whatever is unclaimed at least this often.
+    pub interval: Duration,
+    /// Claim as soon as the unclaimed total reaches this (token units).
+    pub threshold: U256,
+    /// Claim a payer's voucher when its thaw ends within this many seconds.
+    pub thaw_margin_secs: u64,
+    /// How often to read new events.
+    pub poll: Duration,
+}
+
+impl Default for ClaimPolicy {
+    fn default() -> Self {
+        ClaimPolicy {
+            interval: Duration::from_secs(3600),
+            threshold: U256::MAX,
+            thaw_margin_secs: 600,
+            poll: Duration::from_secs(12),
+        }
+    }
+}
+
+/// Errors of the claimer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The chain failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Follows events and claims; one per provider.
+#[derive(Debug)]
+pub struct Claimer {
+    client: CredentialsClient,
+    checker: Arc<VoucherChecker>,
+    store: Arc<VoucherStore>,
+    policy: ClaimPolicy,
+    next_block: u64,
+    last_claim: Instant,
+}
+
+impl Claimer {
+    /// A claimer that reads events from block `from_block` on.
+    pub fn new(
+        client: CredentialsClient,
+        checker: Arc<VoucherChecker>,
+        store: Arc<VoucherStore>,
+        policy: ClaimPolicy,
+        from_block: u64,
+    ) -> Self {
+        Claimer {
+            client,
+            checker,
+            store,
+            policy,
+            next_block: from_block,
+            last_claim: Instant::now(),
+        }
+    }
+
+    /// Reads new events into the checker's escrow book. Returns how many were applied.
+    pub async fn sync(&mut self) -> Result<usize, ClaimError> {
+        let head = self.client.block_number().await?;
+        if head < self.next_block {
+            return Ok(0);
+        }
+        let provider = self.checker.terms().provider;
+        let events = self.client.escrow_events(provider, self.next_block, head).await?;
+        self.checker.apply_events(&events);
+        self.next_block = head + 1;
+        Ok(events.len())
+    }
+
+    /// The stored vouchers with something left to collect, and the total (limited by escrows).
+    pub fn unclaimed(&self) -> Result<(Vec<SignedVoucher>, U256), ClaimError> {
+        let book = self.checker.book();
+        let token = self.checker.terms().token;
+        let mut out = Vec::new();
+        let mut total = U256::ZERO;
+        for v in self.store.all()? {
+            if v.voucher.token != token {
+                continue;
+            }
+            let Some(e) = book.escrow(v.voucher.payer, token) else { continue };
+            let owed = v.voucher.cumulativeAmount.saturating_sub(e.collected).min(e.balance);
+            if !owed.is_zero() {
+                total += owed;
+                out.push(v);
+            }
+        }
+        Ok((out, total))
+    }
+
+    /// Whether the policy says to claim now (`now`: unix seconds).
+    pub fn due(&self, vouchers: &[SignedVoucher], total: U256, now: u64) -> bool {
+        if vouchers.is_empty() {
+            return false;
+        }
+        if total >= self.policy.threshold || self.last_claim.elapsed() >= self.policy.interval {
+            return true;
+        }
+        let book = self.checker.book();
+        let token = self.checker.terms().token;
+        vouchers.iter().any(|v| {
+            book.escrow(v.voucher.payer, token).is_some_and(|e| {
+                e.thawing() && e.thaw_end <= now.saturating_add(self.policy.thaw_margin_secs)
+            })
+        })
+    }
+
+    /// Claims every voucher with something left, now (one `claimMany`), then reads its events.
+    pub async fn claim_now(&mut self) -> Result<Option<ClaimReceipt>, ClaimError> {
+        self.sync().await?;
+        let (vouchers, _) = self.unclaimed()?;
+        if vouchers.is_empty() {
+            return Ok(None);
+        }
+        let r = self.client.claim_many(&vouchers).await?;
+        self.last_claim = Instant::now();
+        self.sync().await?;
+        tracing::info!(vouchers = vouchers.len(), paid = %r.paid, fee = %r.fee, tx = %r.tx, "claimed");
+        Ok(Some(r))
+    }
+
+    /// One round: sync, and claim if due.
+    pub async fn tick(&mut self, now: u64) -> Result<Option<ClaimReceipt>, ClaimError> {
+        self.sync().await?;
+        let (vouchers, total) = self.unclaimed()?;
+        if self.due(&vouchers, total, now) {
+            return self.claim_now().await;
+        }
+        Ok(None)
+    }
+
+    /// Runs rounds every `policy.poll` until the task is dropped; errors are logged and retried.
+    pub async fn run(mut self) {
+        loop {
+            let now = crate::relay::unix_now_ns() / 1_000_000_000;
+            if let Err(e) = self.tick(now).await {
+                tracing::warn!(error = %e, "claimer round failed; retrying");
+            }
+            tokio::time::sleep(self.policy.poll).await;
+        }
+    }
+}

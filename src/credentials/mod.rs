@@ -1,0 +1,28 @@
+//! Service credentials (issue 12): operators are paid per request with signed cumulative vouchers
+//! against an escrow in the ServiceCredentials contract (SVC-ABI.md).
+//!
+//! - [`voucher`]: the EIP-712 voucher, its wire form, signing and the signature check;
+//! - [`escrow`]: the escrow state kept in memory from the contract's events;
+//! - [`check`]: the provider's per-request check (no RPC, no disk);
+//! - [`payer`]: the client's running total and the next voucher;
+//! - [`store`]: served vouchers on disk (redb), so a restart loses no money;
+//! - [`client`]: the contract over JSON-RPC (deposit, signers, thaw, withdraw, claim, events);
+//! - [`claimer`]: events into the book, served vouchers redeemed in batches.
+
+pub mod check;
+pub mod claimer;
+pub mod client;
+pub mod escrow;
+pub mod payer;
+pub mod store;
+pub mod voucher;
+
+pub use check::{Accepted, Refusal, ServiceTerms, VoucherChecker};
+pub use claimer::{ClaimError, ClaimPolicy, Claimer};
+pub use client::{
+    ClaimReceipt, CredentialsClient, CredentialsConfig, EscrowInfo, LIGHTPUSH_SERVICE_ID,
+};
+pub use escrow::{Escrow, EscrowBook, EscrowEvent, SignerStatus};
+pub use payer::{PaymentStream, ProviderTerms};
+pub use store::{StoreError, VoucherStore};
+pub use voucher::{KeyCache, SignedVoucher, Voucher, VoucherDomain, VoucherError};

@@ -1,0 +1,347 @@
+//! Paid lightpush end to end on real parts: the ServiceCredentials contract on anvil, two relays
+//! on loopback (the paid service node and a second relay), a light client that pays with
+//! vouchers. The payer deposits, N paid pushes reach the second relay, the spent escrow answers
+//! 402, a batch claim pays the operator N x price minus the fee and the treasury the fee, and the
+//! payer withdraws the rest. Then every kind of bad request gets its 4xx and costs nothing.
+
+mod anvil;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Address, U256};
+use alloy::providers::ext::AnvilApi;
+use rlnkit::chain::bindings::TestToken;
+use rlnkit::chain::{connect_provider, PrivateKeySigner};
+use rlnkit::credentials::{
+    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
+    VoucherChecker, VoucherDomain, VoucherStore, LIGHTPUSH_SERVICE_ID,
+};
+use rlnkit::incentives::EligibilityProof;
+use rlnkit::relay::lightpush::{LightPushRequest, LightpushServer, StatusCode};
+use rlnkit::relay::lightpush_client::LightpushClient;
+use rlnkit::relay::{spawn_node, NodeConfig, NodeHandle, NullifierLog, Publisher, WakuMessage};
+use rlnkit::relay::{unix_now_ns, Validator, ValidatorConfig};
+use rlnkit::StaticRoots;
+use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
+
+const TOPIC: &str = "/waku/2/rs/1/0";
+const CT: &str = "/rlnkit/1/paid/proto";
+const FEE_BPS: u16 = 250;
+const THAW: u64 = 100;
+const SIGNER_THAW: u64 = 50;
+
+struct World {
+    anvil: AnvilInstance,
+    token: Address,
+    treasury: Address,
+    operator: CredentialsClient,
+    payer: CredentialsClient,
+    payer_key: PrivateKeySigner,
+    price: U256,
+    checker: Arc<VoucherChecker>,
+    claimer: Claimer,
+    service: NodeHandle,
+    relay: NodeHandle,
+    service_addr: libp2p::Multiaddr,
+    client: LightpushClient,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn terms(&self) -> rlnkit::credentials::ProviderTerms {
+        rlnkit::credentials::ProviderTerms {
+            domain: self.operator.domain(),
+            provider: self.operator.sender().unwrap(),
+            token: self.token,
+            payout: self.operator.sender().unwrap(),
+            price: self.price,
+        }
+    }
+
+    async fn balance(&self, who: Address) -> U256 {
+        self.operator.token_balance(self.token, who).await.unwrap()
+    }
+}
+
+fn message(text: &str) -> WakuMessage {
+    WakuMessage {
+        payload: text.as_bytes().to_vec(),
+        content_topic: CT.to_string(),
+        timestamp: Some(unix_now_ns() as i64),
+        ..Default::default()
+    }
+}
+
+async fn world(deposit: U256, price: U256) -> World {
+    let anvil = anvil::spawn();
+    let url = anvil.endpoint();
+    let (owner, operator_key, payer_key) =
+        (anvil::signer(&anvil, 0), anvil::signer(&anvil, 1), anvil::signer(&anvil, 2));
+    let treasury = anvil.addresses()[9];
+    let (p, _) = connect_provider(&url, Some(owner.clone()), None).await.unwrap();
+    let token = *TestToken::deploy(p.clone()).await.unwrap().address();
+    TestToken::new(token, p.clone())
+        .mint(payer_key.address(), U256::from(10u64).pow(U256::from(24u64)))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let config = CredentialsConfig {
+        owner: owner.address(),
+        treasury,
+        fee_bps: FEE_BPS,
+        thaw_period: THAW,
+        signer_thaw_period: SIGNER_THAW,
+    };
+    let deployed = CredentialsClient::deploy(&url, owner, config).await.unwrap();
+    let contract = deployed.address();
+    let operator =
+        CredentialsClient::connect(&url, Some(operator_key.clone()), contract, None).await.unwrap();
+    let payer =
+        CredentialsClient::connect(&url, Some(payer_key.clone()), contract, None).await.unwrap();
+    let me = operator_key.address();
+    operator.register_service(LIGHTPUSH_SERVICE_ID, token, price, me).await.unwrap();
+    let terms = payer.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
+    assert_eq!((terms.token, terms.price, terms.payout), (token, price, me));
+    payer.deposit(me, token, deposit).await.unwrap();
+
+    // The operator's node: paid lightpush, its own RLN membership, served vouchers on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(VoucherStore::open(dir.path().join("vouchers.redb")).unwrap());
+    let checker = Arc::new(VoucherChecker::new(
+        ServiceTerms {
+            domain: operator.domain(),
+            provider: me,
+            token,
+            payout: me,
+            price,
+            thaw_margin_secs: 30,
+        },
+        store.served(token).unwrap(),
+    ));
+    let mut claimer =
+        Claimer::new(operator.clone(), checker.clone(), store.clone(), ClaimPolicy::default(), 0);
+    claimer.sync().await.unwrap();
+
+    let keys = CircuitKeys::embedded().unwrap();
+    let limit = UserMessageLimit::new(100).unwrap();
+    let identity = Identity::from_seed(b"credentials e2e: operator membership");
+    let mut tree = MerkleTree::default();
+    let index = tree.push(identity.rate_commitment(limit)).unwrap();
+    let roots = Arc::new(StaticRoots::new([tree.root()]));
+    let validator = || {
+        Arc::new(Validator::new(
+            ValidatorConfig::default(),
+            Verifier::new(keys.verifying_key()),
+            roots.clone(),
+            NullifierLog::in_memory(),
+        ))
+    };
+    let publisher =
+        Publisher::new(Prover::new(keys.clone()), identity, limit, tree.proof(index).unwrap());
+    let server = LightpushServer::new(vec![TOPIC.to_string()])
+        .paid(checker.clone(), store)
+        .with_publisher(publisher);
+    let node_config = |lightpush| NodeConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        topics: vec![TOPIC.to_string()],
+        heartbeat: Duration::from_millis(200),
+        lightpush,
+        ..NodeConfig::default()
+    };
+    let service = spawn_node(node_config(Some(Arc::new(server))), validator()).await.unwrap();
+    let relay = spawn_node(node_config(None), validator()).await.unwrap();
+    relay.dial(service.dial_addr().await.unwrap()).await.unwrap();
+    assert!(service.wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap());
+    assert!(relay.wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap());
+    let service_addr = service.dial_addr().await.unwrap();
+    World {
+        anvil,
+        token,
+        treasury,
+        operator,
+        payer,
+        payer_key,
+        price,
+        checker,
+        claimer,
+        service,
+        relay,
+        service_addr,
+        client: LightpushClient::spawn().unwrap(),
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
+    const N: u64 = 5;
+    let price = U256::from(10u64).pow(U256::from(15u64)); // 0.001 token
+    let deposit = price * U256::from(N) + price / U256::from(2u64);
+    let mut w = world(deposit, price).await;
+    let me = w.operator.sender().unwrap();
+    let mut delivered = w.relay.delivered();
+    let mut stream =
+        PaymentStream::new(w.terms(), w.payer_key.address(), w.payer_key.clone(), U256::ZERO);
+
+    for i in 0..N {
+        let r = w
+            .client
+            .push_paid(&w.service_addr, Some(TOPIC), &message(&format!("paid {i}")), &mut stream)
+            .await
+            .unwrap();
+        assert_eq!(r.code(), Some(StatusCode::Success), "push {i}: {r:?}");
+        assert_eq!(r.relay_peer_count, Some(1));
+        let d =
+            tokio::time::timeout(Duration::from_secs(10), delivered.recv()).await.unwrap().unwrap();
+        assert_eq!(d.message.payload, format!("paid {i}").into_bytes(), "reached the second relay");
+        assert!(d.message.rate_limit_proof.is_some(), "proved with the operator's membership");
+    }
+    assert_eq!(stream.paid(), price * U256::from(N));
+
+    // The escrow covers N and a half requests: the next one is refused, with the reason.
+    let r = w
+        .client
+        .push_paid(&w.service_addr, Some(TOPIC), &message("one too many"), &mut stream)
+        .await
+        .unwrap();
+    assert_eq!(r.code(), Some(StatusCode::PaymentRequired));
+    assert!(r.status_desc.as_deref().unwrap().contains("escrow spent"), "{r:?}");
+    assert_eq!(stream.paid(), price * U256::from(N), "a refused push costs nothing");
+
+    // Nothing is due yet (hourly schedule, no threshold, no thaw).
+    let now = || unix_now_ns() / 1_000_000_000;
+    assert!(w.claimer.tick(now()).await.unwrap().is_none(), "not due yet");
+    // The payer starts a thaw of everything: the claimer must claim before it ends, in one batch:
+    // the operator gets N x price minus the fee, the treasury the fee.
+    let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
+    assert_eq!(e.balance, deposit);
+    w.payer.thaw(me, w.token, e.balance).await.unwrap();
+    let (op0, tr0) = (w.balance(me).await, w.balance(w.treasury).await);
+    let receipt =
+        w.claimer.tick(now()).await.unwrap().expect("a thaw ending soon makes the claim due");
+    let earned = price * U256::from(N);
+    let fee = earned * U256::from(FEE_BPS) / U256::from(10_000u64);
+    assert_eq!((receipt.paid, receipt.fee), (earned, fee));
+    assert_eq!(w.balance(me).await - op0, earned - fee);
+    assert_eq!(w.balance(w.treasury).await - tr0, fee);
+    assert!(w.claimer.claim_now().await.unwrap().is_none(), "nothing is paid twice");
+    let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
+    assert_eq!((e.balance, e.collected), (deposit - earned, earned));
+
+    // After the thaw period the payer withdraws the unsigned rest.
+    let payer_addr = w.payer_key.address();
+    let before = w.balance(payer_addr).await;
+    let (p, _) = connect_provider(&w.anvil.endpoint(), None, None).await.unwrap();
+    p.anvil_increase_time(THAW + 1).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    assert_eq!(w.payer.withdraw(me, w.token).await.unwrap(), deposit - earned);
+    assert_eq!(w.balance(payer_addr).await - before, deposit - earned);
+    w.service.shutdown().await;
+    w.relay.shutdown().await;
+}
+
+/// Sends a request with this voucher; asserts the code and a description containing `reason`.
+async fn refused(w: &World, voucher: Option<Vec<u8>>, code: StatusCode, reason: &str) {
+    let req = LightPushRequest {
+        request_id: "neg".into(),
+        pubsub_topic: Some(TOPIC.into()),
+        message: Some(message("bad")),
+        eligibility_proof: voucher.map(|v| EligibilityProof { proof_of_payment: Some(v) }),
+    };
+    let r = w.client.send(&w.service_addr, &req).await.unwrap();
+    assert_eq!(r.code(), Some(code), "{reason}: {r:?}");
+    let desc = r.status_desc.clone().unwrap_or_default();
+    assert!(desc.contains(reason), "{reason}: {desc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
+    let price = U256::from(1000u64);
+    let mut w = world(U256::from(1_000_000u64), price).await;
+    let me = w.operator.sender().unwrap();
+    let payer = w.payer_key.address();
+    let stream = PaymentStream::new(w.terms(), payer, w.payer_key.clone(), U256::ZERO);
+    let mut paying = stream.clone();
+    // One good push so there is a served amount to stay below.
+    let r = w
+        .client
+        .push_paid(&w.service_addr, Some(TOPIC), &message("good"), &mut paying)
+        .await
+        .unwrap();
+    assert_eq!(r.code(), Some(StatusCode::Success), "{r:?}");
+
+    refused(&w, None, StatusCode::PaymentRequired, "no voucher").await;
+    // Lower cumulative than seen (a replay of the first voucher).
+    refused(
+        &w,
+        Some(stream.sign(price).unwrap().to_bytes()),
+        StatusCode::PaymentRequired,
+        "stale voucher",
+    )
+    .await;
+    // Forged: a stranger's signature in the payer's name.
+    let stranger = PrivateKeySigner::random();
+    let mut forged = PaymentStream::new(w.terms(), payer, stranger.clone(), U256::ZERO)
+        .sign(price * U256::from(2u64))
+        .unwrap();
+    forged.signer = payer;
+    refused(&w, Some(forged.to_bytes()), StatusCode::PaymentRequired, "bad signature").await;
+    // A hot key: authorized, then revoked (past its revocation time).
+    let hot = PrivateKeySigner::random();
+    w.payer.authorize_signer(hot.address()).await.unwrap();
+    w.payer.start_signer_revocation(hot.address()).await.unwrap();
+    let (p, _) = connect_provider(&w.anvil.endpoint(), None, None).await.unwrap();
+    p.anvil_increase_time(SIGNER_THAW + 1).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    w.payer.revoke_signer(hot.address()).await.unwrap();
+    w.claimer.sync().await.unwrap();
+    let hot_voucher = PaymentStream::new(w.terms(), payer, hot, price).next().unwrap();
+    refused(&w, Some(hot_voucher.to_bytes()), StatusCode::PaymentRequired, "was revoked").await;
+    // Another provider, another chain.
+    let mut other = w.terms();
+    other.provider = Address::repeat_byte(0x42);
+    let v = PaymentStream::new(other, payer, w.payer_key.clone(), price).next().unwrap();
+    refused(&w, Some(v.to_bytes()), StatusCode::PaymentRequired, "for provider").await;
+    let mut other = w.terms();
+    other.domain = VoucherDomain { chain_id: 1, contract: other.domain.contract };
+    let v = PaymentStream::new(other, payer, w.payer_key.clone(), price).next().unwrap();
+    refused(&w, Some(v.to_bytes()), StatusCode::PaymentRequired, "for chain 1").await;
+    // Garbage voucher bytes.
+    refused(&w, Some(vec![0xff; 40]), StatusCode::PaymentRequired, "malformed voucher").await;
+
+    // Malformed protobuf, oversized message, unsupported topic.
+    let r = w.client.send_bytes(&w.service_addr, vec![0x0a, 0xff, 0xff, 0xff]).await.unwrap();
+    assert_eq!(r.code(), Some(StatusCode::BadRequest), "{r:?}");
+    let big = WakuMessage { payload: vec![7; 160 * 1024], ..message("") };
+    let req = LightPushRequest {
+        request_id: "big".into(),
+        pubsub_topic: Some(TOPIC.into()),
+        message: Some(big),
+        eligibility_proof: Some(EligibilityProof {
+            proof_of_payment: Some(paying.next().unwrap().to_bytes()),
+        }),
+    };
+    let r = w.client.send(&w.service_addr, &req).await.unwrap();
+    assert_eq!(r.code(), Some(StatusCode::PayloadTooLarge), "{r:?}");
+    let req = LightPushRequest { pubsub_topic: Some("/waku/2/rs/9/9".into()), ..req.clone() };
+    let req = LightPushRequest { message: Some(message("x")), ..req };
+    let r = w.client.send(&w.service_addr, &req).await.unwrap();
+    assert_eq!(r.code(), Some(StatusCode::UnsupportedPubsubTopic), "{r:?}");
+
+    // Nothing was lost or taken: one request served, the next good voucher still works.
+    assert_eq!(w.checker.served(payer), price);
+    let r = w
+        .client
+        .push_paid(&w.service_addr, Some(TOPIC), &message("good 2"), &mut paying)
+        .await
+        .unwrap();
+    assert_eq!(r.code(), Some(StatusCode::Success), "{r:?}");
+    assert_eq!(w.checker.served(payer), price * U256::from(2u64));
+    let e = w.payer.escrow(payer, me, w.token).await.unwrap();
+    assert_eq!((e.balance, e.collected), (U256::from(1_000_000u64), U256::ZERO));
+}
