@@ -15,7 +15,7 @@ use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::bindings::TestToken;
 use rlnkit::chain::{connect_provider, PrivateKeySigner};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, PaymentStream, ServiceTerms,
     VoucherChecker, VoucherDomain, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::incentives::EligibilityProof;
@@ -36,8 +36,8 @@ struct World {
     anvil: AnvilInstance,
     token: Address,
     treasury: Address,
-    operator: CredentialsClient,
-    payer: CredentialsClient,
+    operator: CredentialsWriter,
+    payer: CredentialsWriter,
     payer_key: PrivateKeySigner,
     price: U256,
     checker: Arc<VoucherChecker>,
@@ -53,9 +53,9 @@ impl World {
     fn terms(&self) -> rlnkit::credentials::ProviderTerms {
         rlnkit::credentials::ProviderTerms {
             domain: self.operator.domain(),
-            provider: self.operator.sender().unwrap(),
+            provider: self.operator.sender(),
             token: self.token,
-            payout: self.operator.sender().unwrap(),
+            payout: self.operator.sender(),
             price: self.price,
         }
     }
@@ -97,12 +97,11 @@ async fn world(deposit: U256, price: U256) -> World {
         thaw_period: THAW,
         signer_thaw_period: SIGNER_THAW,
     };
-    let deployed = CredentialsClient::deploy(&url, owner, config).await.unwrap();
+    let deployed = CredentialsWriter::deploy(&url, owner, config).await.unwrap();
     let contract = deployed.address();
     let operator =
-        CredentialsClient::connect(&url, Some(operator_key.clone()), contract, None).await.unwrap();
-    let payer =
-        CredentialsClient::connect(&url, Some(payer_key.clone()), contract, None).await.unwrap();
+        CredentialsWriter::connect(&url, operator_key.clone(), contract, None).await.unwrap();
+    let payer = CredentialsWriter::connect(&url, payer_key.clone(), contract, None).await.unwrap();
     let me = operator_key.address();
     operator.register_service(LIGHTPUSH_SERVICE_ID, token, price, me).await.unwrap();
     let terms = payer.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
@@ -183,7 +182,7 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     let price = U256::from(10u64).pow(U256::from(15u64)); // 0.001 token
     let deposit = price * U256::from(N) + price / U256::from(2u64);
     let mut w = world(deposit, price).await;
-    let me = w.operator.sender().unwrap();
+    let me = w.operator.sender();
     let mut delivered = w.relay.delivered();
     let mut stream =
         PaymentStream::new(w.terms(), w.payer_key.address(), w.payer_key.clone(), U256::ZERO);
@@ -263,7 +262,7 @@ async fn refused(w: &World, voucher: Option<Vec<u8>>, code: StatusCode, reason: 
 async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
     let price = U256::from(1000u64);
     let mut w = world(U256::from(1_000_000u64), price).await;
-    let me = w.operator.sender().unwrap();
+    let me = w.operator.sender();
     let payer = w.payer_key.address();
     let stream = PaymentStream::new(w.terms(), payer, w.payer_key.clone(), U256::ZERO);
     let mut paying = stream.clone();

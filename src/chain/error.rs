@@ -69,12 +69,6 @@ pub enum ChainError {
         /// The service id asked for.
         service_id: u32,
     },
-    /// A transaction was asked of a credentials client connected without a signer.
-    #[error("{call} sends a transaction, but this client was connected without a signer")]
-    ReadOnly {
-        /// The contract function.
-        call: &'static str,
-    },
     /// A transaction was not mined in time.
     #[error("{call}: transaction {tx} not mined within {waited:?}")]
     NotMined {

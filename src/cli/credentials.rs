@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
-    VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, PaymentStream,
+    ServiceTerms, VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
 use rlnkit::relay::lightpush_client::LightpushClient;
@@ -73,9 +73,20 @@ impl CredOpts {
             .context("no contract: pass --credentials ADDRESS or set RLNKIT_CREDENTIALS (see `rlnkit credentials deploy`)")
     }
 
-    async fn client(&self) -> Result<CredentialsClient> {
-        Ok(CredentialsClient::connect(&self.rpc, self.signer()?, self.contract()?, self.chain_id)
-            .await?)
+    /// Reads need no key.
+    async fn reader(&self) -> Result<CredentialsReader> {
+        Ok(CredentialsReader::connect(&self.rpc, self.contract()?, self.chain_id).await?)
+    }
+
+    /// Transactions are signed with the key of RLNKIT_PRIVATE_KEY or --private-key-file.
+    async fn writer(&self) -> Result<CredentialsWriter> {
+        Ok(CredentialsWriter::connect(
+            &self.rpc,
+            self.need_signer()?,
+            self.contract()?,
+            self.chain_id,
+        )
+        .await?)
     }
 }
 
@@ -159,7 +170,7 @@ impl DeployArgs {
             thaw_period: self.thaw_period,
             signer_thaw_period: self.signer_thaw_period,
         };
-        let c = CredentialsClient::deploy(&self.opts.rpc, key, config).await?;
+        let c = CredentialsWriter::deploy(&self.opts.rpc, key, config).await?;
         Ok(Outcome::ok(
             format!(
                 "ServiceCredentials at {} (chain {}), fee {} bps",
@@ -189,8 +200,8 @@ pub(crate) struct RegisterArgs {
 
 impl RegisterArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
-        let me = c.sender().context("no signer")?;
+        let c = self.opts.writer().await?;
+        let me = c.sender();
         let payout = self.payout.unwrap_or(me);
         let price = amount(&self.price)?;
         let tx = c.register_service(LIGHTPUSH_SERVICE_ID, self.token, price, payout).await?;
@@ -217,7 +228,7 @@ pub(crate) struct ProviderArgs {
 }
 
 impl ProviderArgs {
-    async fn token(&self, c: &CredentialsClient) -> Result<Address> {
+    async fn token(&self, c: &CredentialsReader) -> Result<Address> {
         match self.token {
             Some(t) => Ok(t),
             None => Ok(c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?.token),
@@ -225,7 +236,7 @@ impl ProviderArgs {
     }
 
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
+        let c = self.opts.writer().await?;
         let token = self.token(&c).await?;
         let got = c.withdraw(self.provider, token).await?;
         Ok(Outcome::ok(format!("withdrew {got}"), json!({ "withdrawn": got.to_string() })))
@@ -243,7 +254,7 @@ pub(crate) struct DepositArgs {
 
 impl DepositArgs {
     async fn deposit(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.writer().await?;
         let token = self.p.token(&c).await?;
         let a = amount(&self.amount)?;
         let tx = c.deposit(self.p.provider, token, a).await?;
@@ -254,11 +265,11 @@ impl DepositArgs {
     }
 
     async fn thaw(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.writer().await?;
         let token = self.p.token(&c).await?;
         let a = amount(&self.amount)?;
         let tx = c.thaw(self.p.provider, token, a).await?;
-        let e = c.escrow(c.sender().context("no signer")?, self.p.provider, token).await?;
+        let e = c.escrow(c.sender(), self.p.provider, token).await?;
         Ok(Outcome::ok(
             format!("thawing {a}: withdrawable from unix time {}", e.thaw_end),
             json!({ "amount": a.to_string(), "thaw_end": e.thaw_end, "tx": tx }),
@@ -277,7 +288,7 @@ pub(crate) struct SignerArgs {
 
 impl SignerArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
+        let c = self.opts.writer().await?;
         let tx = c.authorize_signer(self.signer).await?;
         Ok(Outcome::ok(
             format!("authorized signer {}", self.signer),
@@ -297,7 +308,7 @@ pub(crate) struct RevokeArgs {
 
 impl RevokeArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.s.opts.client().await?;
+        let c = self.s.opts.writer().await?;
         let tx = if self.finish {
             c.revoke_signer(self.s.signer).await?
         } else {
@@ -322,9 +333,10 @@ pub(crate) struct BalanceArgs {
 
 impl BalanceArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.reader().await?;
         let token = self.p.token(&c).await?;
-        let payer = self.payer.or(c.sender()).context("pass --payer or a signer")?;
+        let signer = self.p.opts.signer()?.map(|k| k.address());
+        let payer = self.payer.or(signer).context("pass --payer or a signer")?;
         let e = c.escrow(payer, self.p.provider, token).await?;
         Ok(Outcome::ok(
             format!(
@@ -347,8 +359,8 @@ pub(crate) struct StoreArgs {
 
 impl StoreArgs {
     async fn claimer(&self) -> Result<Claimer> {
-        let c = self.opts.client().await?;
-        let me = c.sender().context("the operator's key signs claims: set RLNKIT_PRIVATE_KEY")?;
+        let c = self.opts.writer().await?;
+        let me = c.sender();
         let terms = c.service(me, LIGHTPUSH_SERVICE_ID).await?;
         let store = Arc::new(
             VoucherStore::open(&self.store)
@@ -441,13 +453,7 @@ impl LightpushArgs {
     }
 
     async fn push(self) -> Result<Outcome> {
-        let c = CredentialsClient::connect(
-            &self.opts.rpc,
-            None,
-            self.opts.contract()?,
-            self.opts.chain_id,
-        )
-        .await?;
+        let c = self.opts.reader().await?;
         let terms = c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?;
         let (key, payer) = match &self.signer_key_file {
             Some(f) => {
@@ -607,7 +613,7 @@ impl LightpushRunArgs {
         let key = read_key(None, "RLNKIT_PRIVATE_KEY")?
             .context("--price needs the operator's key in RLNKIT_PRIVATE_KEY")?;
         let me = key.address();
-        let c = CredentialsClient::connect(rpc, Some(key), contract, None).await?;
+        let c = CredentialsWriter::connect(rpc, key, contract, None).await?;
         let token: Address = match &self.price_token {
             Some(t) => t.parse().context("--price-token")?,
             None => {

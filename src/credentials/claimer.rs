@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 
 use super::check::VoucherChecker;
-use super::client::{ClaimReceipt, CredentialsClient};
 use super::store::{StoreError, VoucherStore};
 use super::voucher::SignedVoucher;
+use super::writer::{ClaimReceipt, CredentialsWriter};
 use crate::chain::ChainError;
 
 /// When to claim.
@@ -51,7 +51,7 @@ pub enum ClaimError {
 /// Follows events and claims; one per provider.
 #[derive(Debug)]
 pub struct Claimer {
-    client: CredentialsClient,
+    client: CredentialsWriter,
     checker: Arc<VoucherChecker>,
     store: Arc<VoucherStore>,
     policy: ClaimPolicy,
@@ -62,7 +62,7 @@ pub struct Claimer {
 impl Claimer {
     /// A claimer that reads events from block `from_block` on.
     pub fn new(
-        client: CredentialsClient,
+        client: CredentialsWriter,
         checker: Arc<VoucherChecker>,
         store: Arc<VoucherStore>,
         policy: ClaimPolicy,
