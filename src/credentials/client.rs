@@ -117,7 +117,7 @@ impl CredentialsReader {
             .service(provider, service_id)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("service", e))?;
+            .map_err(|e| ChainError::from_credentials("service", e))?;
         if r.token == Address::ZERO {
             return Err(ChainError::NoService { provider, service_id });
         }
@@ -142,13 +142,13 @@ impl CredentialsReader {
             .escrow(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("escrow", e))?;
+            .map_err(|e| ChainError::from_credentials("escrow", e))?;
         let collected = self
             .c()
             .collected(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("collected", e))?;
+            .map_err(|e| ChainError::from_credentials("collected", e))?;
         Ok(EscrowInfo {
             balance: e.balance,
             thaw_amount: e.thawAmount,
@@ -163,19 +163,23 @@ impl CredentialsReader {
             .isAuthorized(payer, signer)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("isAuthorized", e))
+            .map_err(|e| ChainError::from_credentials("isAuthorized", e))
     }
 
     /// The protocol fee (basis points) and the treasury.
     pub async fn fee(&self) -> Result<(u16, Address)> {
-        let bps =
-            self.c().feeBps().call().await.map_err(|e| ChainError::from_contract("feeBps", e))?;
+        let bps = self
+            .c()
+            .feeBps()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_credentials("feeBps", e))?;
         let t = self
             .c()
             .treasury()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("treasury", e))?;
+            .map_err(|e| ChainError::from_credentials("treasury", e))?;
         Ok((bps, t))
     }
 
@@ -185,7 +189,7 @@ impl CredentialsReader {
             .hashVoucher(voucher_call(v))
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("hashVoucher", e))
+            .map_err(|e| ChainError::from_credentials("hashVoucher", e))
     }
 
     /// ERC20 balance.

@@ -19,6 +19,8 @@ pub mod store;
 pub mod voucher;
 pub mod writer;
 
+/// The contract's custom errors, as [`ChainError::credentials_error`](crate::chain::ChainError::credentials_error) returns them.
+pub use crate::chain::ServiceCredentialsErrors;
 pub use check::{Accepted, Refusal, ServiceTerms, VoucherChecker};
 pub use claimer::{ClaimError, ClaimPolicy, Claimer};
 pub use client::{CredentialsReader, EscrowInfo, LIGHTPUSH_SERVICE_ID};

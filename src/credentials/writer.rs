@@ -113,7 +113,7 @@ impl CredentialsWriter {
             config.signer_thaw_period,
         )
         .await
-        .map_err(|e| ChainError::from_contract("deploy ServiceCredentials", e))?;
+        .map_err(|e| ChainError::from_credentials("deploy ServiceCredentials", e))?;
         let reader = CredentialsReader { provider, contract: *c.address(), chain_id };
         Ok(Self::new(reader, sender))
     }
@@ -145,7 +145,7 @@ impl CredentialsWriter {
         call: &'static str,
         b: CallBuilder<&DynProvider, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
+        let pending = b.send().await.map_err(|e| ChainError::from_credentials(call, e))?;
         let tx = *pending.tx_hash();
         crate::chain::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
