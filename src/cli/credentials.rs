@@ -521,16 +521,19 @@ impl LightpushArgs {
     }
 }
 
-/// `relay run` options of the paid lightpush service.
-#[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
+/// `relay run` options of the paid lightpush service. In the relay's config file they form a
+/// `[lightpush]` section with the same names (`enabled` for --lightpush, on when the section is
+/// there); command-line values win.
+#[derive(clap::Args, Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LightpushRunArgs {
     /// Serve lightpush v3 (`/vac/waku/lightpush/3.0.0`), paid when --price is given.
     #[arg(long)]
+    #[serde(rename = "enabled", default = "enabled_by_its_section")]
     pub(crate) lightpush: bool,
     /// Price per request in token units (needs --credentials and the operator's key in
     /// RLNKIT_PRIVATE_KEY; the service is registered with this price if it differs).
-    #[arg(long, value_name = "AMOUNT", requires = "lightpush")]
+    #[arg(long, value_name = "AMOUNT")]
     pub(crate) price: Option<String>,
     /// The ServiceCredentials contract.
     #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
@@ -539,19 +542,22 @@ pub(crate) struct LightpushRunArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) price_token: Option<String>,
     /// The operator's RLN identity file: messages without a proof are published with it.
-    #[arg(long, value_name = "FILE", requires = "lightpush")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) lightpush_identity: Option<PathBuf>,
-    /// The operator membership's message limit.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    #[serde(skip)]
-    pub(crate) lightpush_limit: u64,
+    /// The operator membership's message limit. Default 100.
+    #[arg(long, value_name = "N")]
+    pub(crate) lightpush_limit: Option<u64>,
     /// Claim when this much is unclaimed (token units). Default: only on schedule and before thaws end.
     #[arg(long, value_name = "AMOUNT")]
     pub(crate) claim_above: Option<String>,
-    /// Claim at least this often (seconds).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
-    #[serde(skip)]
-    pub(crate) claim_every: u64,
+    /// Claim at least this often (seconds). Default 3600.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) claim_every: Option<u64>,
+}
+
+/// A `[lightpush]` section in the config file turns the service on unless it says otherwise.
+fn enabled_by_its_section() -> bool {
+    true
 }
 
 /// What `relay run` starts for lightpush: the server for the node and the claimer task.
@@ -563,6 +569,20 @@ pub(crate) struct LightpushSetup {
 }
 
 impl LightpushRunArgs {
+    /// The command-line values over `file`'s (the config file's `[lightpush]` section).
+    pub(crate) fn merged(self, file: LightpushRunArgs) -> LightpushRunArgs {
+        LightpushRunArgs {
+            lightpush: self.lightpush || file.lightpush,
+            price: self.price.or(file.price),
+            credentials: self.credentials.or(file.credentials),
+            price_token: self.price_token.or(file.price_token),
+            lightpush_identity: self.lightpush_identity.or(file.lightpush_identity),
+            lightpush_limit: self.lightpush_limit.or(file.lightpush_limit),
+            claim_above: self.claim_above.or(file.claim_above),
+            claim_every: self.claim_every.or(file.claim_every),
+        }
+    }
+
     /// Builds the server (and claimer) from the options; `None` without --lightpush.
     pub(crate) async fn setup(
         &self,
@@ -573,13 +593,17 @@ impl LightpushRunArgs {
         data_dir: Option<&Path>,
     ) -> Result<Option<LightpushSetup>> {
         if !self.lightpush {
+            if self.price.is_some() || self.lightpush_identity.is_some() {
+                eprintln!("note: lightpush is off (no --lightpush, or `enabled = false` in the config's [lightpush]): --price and --lightpush-identity are ignored");
+            }
             return Ok(None);
         }
         let mut server = LightpushServer::new(topics);
         if let Some(idf) = &self.lightpush_identity {
             let identity =
                 IdentityArgs { identity: Some(idf.clone()), secret_env: String::new() }.load()?;
-            let limit = UserMessageLimit::new(self.lightpush_limit)?;
+            let limit_n = self.lightpush_limit.unwrap_or(100);
+            let limit = UserMessageLimit::new(limit_n)?;
             let members =
                 members.context("--lightpush-identity needs --members (the membership path)")?;
             let tree = members_tree(members)?;
@@ -589,7 +613,7 @@ impl LightpushRunArgs {
                 .with_context(|| {
                     format!(
                         "the operator identity (limit {}) is not in {}",
-                        self.lightpush_limit,
+                        limit_n,
                         members.display()
                     )
                 })?;
@@ -633,7 +657,7 @@ impl LightpushRunArgs {
         std::fs::create_dir_all(dir)?;
         let store = Arc::new(VoucherStore::open(dir.join("vouchers.redb"))?);
         let policy = ClaimPolicy {
-            interval: Duration::from_secs(self.claim_every),
+            interval: Duration::from_secs(self.claim_every.unwrap_or(3600)),
             threshold: self.claim_above.as_deref().map(amount).transpose()?.unwrap_or(U256::MAX),
             thaw_margin_secs: 600,
             poll: Duration::from_secs(2),
@@ -656,5 +680,65 @@ impl LightpushRunArgs {
         }
         let server = server.paid(checker, store);
         Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(claimer) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::relay::RunArgs;
+    use super::*;
+
+    fn config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn lightpush_options_come_from_the_relay_config_file() {
+        let (_dir, path) = config(
+            "cluster = 1\nshards = [0]\n\n[lightpush]\nprice = \"1000\"\ncredentials = \"0x00000000000000000000000000000000000000aa\"\nlightpush_identity = \"op.json\"\nlightpush_limit = 20\nclaim_above = \"50000\"\nclaim_every = 600\n",
+        );
+        // On the command line: the config file and a price that wins over the file's.
+        let cli = LightpushRunArgs { price: Some("7".into()), ..Default::default() };
+        let args = RunArgs { config: Some(path), lightpush: cli, ..Default::default() };
+        let lp = args.merged().unwrap().lightpush;
+        assert_eq!(
+            lp,
+            LightpushRunArgs {
+                lightpush: true,
+                price: Some("7".into()),
+                credentials: Some("0x00000000000000000000000000000000000000aa".into()),
+                price_token: None,
+                lightpush_identity: Some("op.json".into()),
+                lightpush_limit: Some(20),
+                claim_above: Some("50000".into()),
+                claim_every: Some(600),
+            }
+        );
+    }
+
+    #[test]
+    fn the_section_can_be_turned_off_and_its_absence_serves_nothing() {
+        let (_dir, path) = config("[lightpush]\nenabled = false\nprice = \"1\"\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        assert!(!args.merged().unwrap().lightpush.lightpush);
+        let (_dir, path) = config("cluster = 1\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        assert_eq!(args.merged().unwrap().lightpush, LightpushRunArgs::default());
+        // --lightpush on the command line turns it on over the file's `enabled = false`.
+        let (_dir, path) = config("[lightpush]\nenabled = false\n");
+        let cli = LightpushRunArgs { lightpush: true, ..Default::default() };
+        let args = RunArgs { config: Some(path), lightpush: cli, ..Default::default() };
+        assert!(args.merged().unwrap().lightpush.lightpush);
+    }
+
+    #[test]
+    fn a_misspelled_lightpush_option_is_an_error() {
+        let (_dir, path) = config("[lightpush]\nprise = \"1\"\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        let e = format!("{:#}", args.merged().unwrap_err());
+        assert!(e.contains("prise"), "{e}");
     }
 }
