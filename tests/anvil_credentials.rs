@@ -17,9 +17,9 @@ use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::bindings::TestToken;
 use rlnkit::chain::{connect_provider, ChainError, PrivateKeySigner};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, PaymentStream,
-    ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain, VoucherStore,
-    LIGHTPUSH_SERVICE_ID,
+    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, Offer, PaidService,
+    PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain,
+    VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::incentives::EligibilityProof;
 use rlnkit::relay::lightpush::{LightPushRequest, LightpushServer, StatusCode};
@@ -134,21 +134,17 @@ async fn world(deposit: U256, price: U256) -> World {
 
     // The operator's node: paid lightpush, its own RLN membership, served vouchers on disk.
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(VoucherStore::open(dir.path().join("vouchers.redb")).unwrap());
-    let checker = Arc::new(VoucherChecker::new(
-        ServiceTerms {
-            domain: operator.domain(),
-            provider: me,
-            token,
-            payout: me,
-            price,
-            thaw_margin_secs: 30,
-        },
-        store.served(token).unwrap(),
-    ));
-    let mut claimer =
-        Claimer::new(operator.clone(), checker.clone(), store.clone(), ClaimPolicy::default(), 0);
-    claimer.sync().await.unwrap();
+    let offer = Offer { thaw_margin_secs: 30, ..Offer::at(price) };
+    let paid = PaidService::start(
+        operator.clone(),
+        offer,
+        dir.path().join("vouchers.redb"),
+        ClaimPolicy::default(),
+    )
+    .await
+    .unwrap();
+    assert!(!paid.registered, "already registered at this price");
+    let PaidService { checker, store, claimer, .. } = paid;
 
     let keys = CircuitKeys::embedded().unwrap();
     let limit = UserMessageLimit::new(100).unwrap();
@@ -514,4 +510,57 @@ async fn the_claimer_claims_before_a_hot_key_goes_and_leaves_out_what_the_contra
     assert!(claimer.claim_now().await.unwrap().is_none());
     let kept = store.get(a_key.address(), c.token).unwrap().unwrap();
     assert_eq!(kept.voucher.cumulativeAmount, price * U256::from(2u64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_service_registers_once_and_restores_what_was_served_after_a_restart() {
+    let price = U256::from(1000u64);
+    let c = contract(price, 1).await;
+    let (payer, payer_key) = &c.payers[0];
+    // A second operator, with no service registered yet.
+    let key = anvil::signer(&c.anvil, 5);
+    let me = key.address();
+    let op = CredentialsWriter::connect(&c.anvil.endpoint(), key, c.operator.address(), None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vouchers.redb");
+    let policy = ClaimPolicy::default();
+    let e = PaidService::start(op.clone(), Offer::at(price), &path, policy).await.unwrap_err();
+    assert!(
+        matches!(e, ClaimError::Chain(ChainError::NoService { provider, .. }) if provider == me)
+    );
+
+    let offer = Offer { token: Some(c.token), ..Offer::at(price) };
+    let paid = PaidService::start(op.clone(), offer, &path, policy).await.unwrap();
+    assert!(paid.registered);
+    let terms = op.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
+    assert_eq!((terms.token, terms.price, terms.payout), (c.token, price, me));
+    // A payer deposits, is served once; the node stops.
+    payer.deposit(me, c.token, U256::from(50_000u64)).await.unwrap();
+    let mut pays = PaymentStream::new(terms, payer_key.address(), payer_key.clone(), U256::ZERO);
+    let mut claimer = paid.claimer;
+    claimer.sync().await.unwrap();
+    let v = pays.next().unwrap();
+    let accepted = paid.checker.check(Some(&v.to_bytes()), unix_now_ns() / 1_000_000_000).unwrap();
+    paid.store.save(&accepted.voucher).unwrap();
+    pays.served(&v);
+    drop((claimer, paid.checker, paid.store));
+
+    // Restarted with the same offer: nothing registered again, the served amount and the escrow
+    // are back, so a replay is refused and the next voucher accepted.
+    let paid = PaidService::start(op.clone(), offer, &path, policy).await.unwrap();
+    assert!(!paid.registered);
+    assert_eq!(paid.checker.served(payer_key.address()), price);
+    let escrow = *paid.checker.book().escrow(payer_key.address(), c.token).unwrap();
+    assert_eq!(escrow.balance, U256::from(50_000u64));
+    let now = unix_now_ns() / 1_000_000_000;
+    assert!(paid.checker.check(Some(&v.to_bytes()), now).is_err(), "a replay");
+    paid.checker.check(Some(&pays.next().unwrap().to_bytes()), now).unwrap();
+    drop(paid);
+
+    // A new price is registered.
+    let offer = Offer { price: price * U256::from(2u64), ..offer };
+    assert!(PaidService::start(op.clone(), offer, &path, policy).await.unwrap().registered);
+    assert_eq!(op.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap().price, offer.price);
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, PaymentStream,
-    ServiceTerms, VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, Offer,
+    PaidService, PaymentStream, ServiceTerms, VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
 use rlnkit::relay::lightpush_client::LightpushClient;
@@ -627,7 +627,6 @@ impl LightpushRunArgs {
         let Some(price) = &self.price else {
             return Ok(Some(LightpushSetup { server: Arc::new(server), claimer: None }));
         };
-        let price = amount(price)?;
         let contract: Address = self
             .credentials
             .as_deref()
@@ -636,50 +635,36 @@ impl LightpushRunArgs {
             .context("--credentials")?;
         let key = read_key(None, "RLNKIT_PRIVATE_KEY")?
             .context("--price needs the operator's key in RLNKIT_PRIVATE_KEY")?;
-        let me = key.address();
-        let c = CredentialsWriter::connect(rpc, key, contract, None).await?;
-        let token: Address = match &self.price_token {
-            Some(t) => t.parse().context("--price-token")?,
-            None => {
-                c.service(me, LIGHTPUSH_SERVICE_ID)
-                    .await
-                    .context("no --price-token and no registered service")?
-                    .token
-            }
+        let writer = CredentialsWriter::connect(rpc, key, contract, None).await?;
+        let offer = Offer {
+            token: self
+                .price_token
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .context("--price-token")?,
+            ..Offer::at(amount(price)?)
         };
-        let registered = c.service(me, LIGHTPUSH_SERVICE_ID).await.ok();
-        let payout = registered.map(|t| t.payout).unwrap_or(me);
-        if registered.map(|t| (t.token, t.price)) != Some((token, price)) {
-            c.register_service(LIGHTPUSH_SERVICE_ID, token, price, payout).await?;
-            eprintln!("registered lightpush at {price} per request");
-        }
         let dir = data_dir.context("--price needs --data-dir (served vouchers are kept there)")?;
         std::fs::create_dir_all(dir)?;
-        let store = Arc::new(VoucherStore::open(dir.join("vouchers.redb"))?);
         let policy = ClaimPolicy {
             interval: Duration::from_secs(self.claim_every.unwrap_or(3600)),
             threshold: self.claim_above.as_deref().map(amount).transpose()?.unwrap_or(U256::MAX),
             thaw_margin_secs: 600,
             poll: Duration::from_secs(2),
         };
-        let checker = Arc::new(VoucherChecker::new(
-            ServiceTerms {
-                domain: c.domain(),
-                provider: me,
-                token,
-                payout,
-                price,
-                thaw_margin_secs: 300,
-            },
-            store.served(token)?,
-        ));
-        let mut claimer = Claimer::new(c, checker.clone(), store.clone(), policy, 0);
-        claimer.sync().await?;
-        if server.checker().is_none() && self.lightpush_identity.is_none() {
+        let paid =
+            PaidService::start(writer, offer, dir.join("vouchers.redb"), policy).await.context(
+                "starting the paid lightpush service (no --price-token and no registered service?)",
+            )?;
+        if paid.registered {
+            eprintln!("registered lightpush at {} per request", paid.terms.price);
+        }
+        if self.lightpush_identity.is_none() {
             eprintln!("note: without --lightpush-identity only messages with their own RLN proof are served");
         }
-        let server = server.paid(checker, store);
-        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(claimer) }))
+        let server = server.paid(paid.checker, paid.store);
+        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(paid.claimer) }))
     }
 }
 

@@ -8,13 +8,15 @@
 //! - [`store`]: served vouchers on disk (redb), so a restart loses no money;
 //! - [`client`]: reads of the contract over JSON-RPC (services, escrows, events), no signer;
 //! - [`writer`]: its transactions (deposit, signers, thaw, withdraw, claim), a signer required;
-//! - [`claimer`]: events into the book, served vouchers redeemed in batches.
+//! - [`claimer`]: events into the book, served vouchers redeemed in batches;
+//! - [`provider`]: the operator's paid service assembled (registration, store, checker, claimer).
 
 pub mod check;
 pub mod claimer;
 pub mod client;
 pub mod escrow;
 pub mod payer;
+pub mod provider;
 pub mod store;
 pub mod voucher;
 pub mod writer;
@@ -26,6 +28,7 @@ pub use claimer::{ClaimError, ClaimPolicy, Claimer};
 pub use client::{CredentialsReader, EscrowInfo, LIGHTPUSH_SERVICE_ID};
 pub use escrow::{Escrow, EscrowBook, EscrowEvent, SignerStatus};
 pub use payer::{PaymentStream, ProviderTerms};
+pub use provider::{Offer, PaidService};
 pub use store::{StoreError, VoucherStore};
 pub use voucher::{KeyCache, SignedVoucher, Voucher, VoucherDomain, VoucherError};
 pub use writer::{ClaimReceipt, CredentialsConfig, CredentialsWriter};
