@@ -563,4 +563,11 @@ async fn a_paid_service_registers_once_and_restores_what_was_served_after_a_rest
     let offer = Offer { price: price * U256::from(2u64), ..offer };
     assert!(PaidService::start(op.clone(), offer, &path, policy).await.unwrap().registered);
     assert_eq!(op.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap().price, offer.price);
+    // The operator's tools resume the service as registered, sending nothing, and claim.
+    let resumed = PaidService::resume(op.clone(), &path, policy).await.unwrap();
+    assert!(!resumed.registered);
+    assert_eq!((resumed.terms.price, resumed.terms.token), (offer.price, c.token));
+    let mut claimer = resumed.claimer;
+    let r = claimer.claim_now().await.unwrap().expect("the served voucher");
+    assert_eq!(r.paid, price);
 }

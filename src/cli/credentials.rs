@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
     ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, Offer,
-    PaidService, PaymentStream, ServiceTerms, VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
+    PaidService, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
 use rlnkit::relay::lightpush_client::LightpushClient;
@@ -360,24 +360,10 @@ pub(crate) struct StoreArgs {
 impl StoreArgs {
     async fn claimer(&self) -> Result<Claimer> {
         let c = self.opts.writer().await?;
-        let me = c.sender();
-        let terms = c.service(me, LIGHTPUSH_SERVICE_ID).await?;
-        let store = Arc::new(
-            VoucherStore::open(&self.store)
-                .with_context(|| format!("opening {}", self.store.display()))?,
-        );
-        let checker = Arc::new(VoucherChecker::new(
-            ServiceTerms {
-                domain: c.domain(),
-                provider: me,
-                token: terms.token,
-                payout: terms.payout,
-                price: terms.price,
-                thaw_margin_secs: 0,
-            },
-            [],
-        ));
-        Ok(Claimer::new(c, checker, store, ClaimPolicy::default(), 0))
+        let paid = PaidService::resume(c, &self.store, ClaimPolicy::default())
+            .await
+            .with_context(|| format!("opening {}", self.store.display()))?;
+        Ok(paid.claimer)
     }
 
     async fn claim(self) -> Result<Outcome> {

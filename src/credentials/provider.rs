@@ -99,4 +99,16 @@ impl PaidService {
         claimer.sync().await?;
         Ok(PaidService { checker, store, claimer, terms, registered })
     }
+
+    /// The service as registered on chain (sends nothing): for the operator's tools that claim or
+    /// report while the relay is stopped. Fails with [`ChainError::NoService`] when none is.
+    pub async fn resume(
+        writer: CredentialsWriter,
+        store: impl AsRef<Path>,
+        policy: ClaimPolicy,
+    ) -> Result<Self, ClaimError> {
+        let t = writer.service(writer.sender(), LIGHTPUSH_SERVICE_ID).await?;
+        let offer = Offer { token: Some(t.token), payout: Some(t.payout), ..Offer::at(t.price) };
+        Self::start(writer, offer, store, policy).await
+    }
 }
