@@ -18,6 +18,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use criterion::{BatchSize, Criterion, Throughput};
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use rlnkit::credentials::voucher::digest_with_separator;
 use rlnkit::credentials::{
     EscrowEvent, PaymentStream, ProviderTerms, ServiceTerms, SignedVoucher, VoucherChecker,
     VoucherDomain, VoucherStore,
@@ -144,6 +145,11 @@ fn check(c: &mut Criterion) {
     });
     g.bench_function("decode_only", |b| {
         b.iter(|| SignedVoucher::from_bytes(black_box(&vs[1])).unwrap())
+    });
+    let sv = SignedVoucher::from_bytes(&vs[1]).unwrap();
+    let separator = terms().domain.separator();
+    g.bench_function("eip712_digest_only", |b| {
+        b.iter(|| digest_with_separator(black_box(&separator), black_box(&sv.voucher)))
     });
     g.finish();
 }
