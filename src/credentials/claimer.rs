@@ -139,10 +139,11 @@ impl Claimer {
     /// without them; `None` when the error is not about one voucher (the batch is not retried).
     fn refused_vouchers(e: &ChainError, batch: &[SignedVoucher]) -> Option<Vec<usize>> {
         let refused: Vec<usize> = match e.credentials_error()? {
+            // The signer the contract recovered; the batch holds one voucher per payer.
             E::UnauthorizedSigner(u) => batch
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| v.voucher.payer == u.payer && v.signer == u.signer)
+                .filter(|(_, v)| v.voucher.payer == u.payer)
                 .map(|(i, _)| i)
                 .collect(),
             E::MalformedSignature(m) => vec![usize::try_from(m.index).ok()?],
