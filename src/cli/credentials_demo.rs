@@ -8,7 +8,7 @@ use anyhow::{ensure, Context, Result};
 use rlnkit::chain::bindings::TestToken;
 use rlnkit::chain::{connect_provider, PrivateKeySigner, U256};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, PaymentStream, ServiceTerms,
     VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
@@ -75,11 +75,10 @@ impl CredentialsDemoArgs {
             thaw_period: 3600,
             signer_thaw_period: 600,
         };
-        let contract = CredentialsClient::deploy(&url, owner, config).await?.address();
+        let contract = CredentialsWriter::deploy(&url, owner, config).await?.address();
         let operator =
-            CredentialsClient::connect(&url, Some(operator_key.clone()), contract, None).await?;
-        let payer =
-            CredentialsClient::connect(&url, Some(payer_key.clone()), contract, None).await?;
+            CredentialsWriter::connect(&url, operator_key.clone(), contract, None).await?;
+        let payer = CredentialsWriter::connect(&url, payer_key.clone(), contract, None).await?;
         say(format!(
             "1. anvil (chain {}): ServiceCredentials at {contract}, fee 2.5% to the treasury",
             node.chain_id()
