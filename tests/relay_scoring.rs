@@ -94,8 +94,8 @@ async fn honest_forwarders_keep_their_score_and_the_spammer_is_graylisted() {
     let mut graylisted_by_a = a.graylisted();
 
     // The split double signal: both halves reach C, each from an honest forwarder.
-    s1.publish(TOPIC, &msgs[0]).await.unwrap();
-    s2.publish(TOPIC, &msgs[1]).await.unwrap();
+    s1.publish_unchecked(TOPIC, msgs[0].to_bytes()).await.unwrap();
+    s2.publish_unchecked(TOPIC, msgs[1].to_bytes()).await.unwrap();
     let mut c_verdicts = Vec::new();
     while let Ok(Ok(v)) = tokio::time::timeout(Duration::from_millis(1500), at_c.recv()).await {
         c_verdicts.push(v);
@@ -111,9 +111,9 @@ async fn honest_forwarders_keep_their_score_and_the_spammer_is_graylisted() {
     assert!(ab >= 0.0 && ba >= 0.0, "A and B penalized each other: {ab} {ba}");
 
     // S1 sends both halves itself: A rejects the second, S1's score falls.
-    s1.publish(TOPIC, &msgs[2]).await.unwrap();
+    s1.publish_unchecked(TOPIC, msgs[2].to_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    s1.publish(TOPIC, &msgs[3]).await.unwrap();
+    s1.publish_unchecked(TOPIC, msgs[3].to_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     let s = score(&a, &s1).await;
     // −100 for the rejected share, plus at most the small rewards of P1 and P2 (≤ 10.1).
@@ -125,7 +125,7 @@ async fn honest_forwarders_keep_their_score_and_the_spammer_is_graylisted() {
         sent += 1;
         let mut m = msgs[2].clone();
         m.payload = format!("forged {sent}").into_bytes();
-        if s1.publish(TOPIC, &m).await.is_err() {
+        if s1.publish_unchecked(TOPIC, m.to_bytes()).await.is_err() {
             // S1 has no peer left to publish to: A dropped it.
         }
         if let Ok(Ok(g)) =

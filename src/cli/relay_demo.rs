@@ -124,7 +124,8 @@ impl RelayDemoArgs {
             say(format!("4. alice published {} messages at the edge", honest_msgs.len()));
             tokio::time::sleep(Duration::from_millis(300)).await;
             for (name, m) in &spam {
-                edge.publish(&topic, m).await?;
+                // The edge plays mallory's node: it sends the spam unjudged.
+                edge.publish_unchecked(&topic, m.to_bytes()).await?;
                 say(format!("   mallory published: {name}"));
             }
             tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -14,7 +14,7 @@ use rlnkit::sim::{Attackers, SimConfig, SimReport};
 use super::{GlobalOpts, Outcome};
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
-pub enum TransportArg {
+pub(crate) enum TransportArg {
     /// libp2p's in-process memory transport (large runs).
     Memory,
     /// TCP on 127.0.0.1 (a realistic check at smaller sizes; needs file descriptors).
@@ -29,7 +29,7 @@ pub enum TransportArg {
 /// Example (the CI-sized run): `rlnkit sim --nodes 40 --attackers-each 1 --sybils 3`.
 /// Large run: `rlnkit sim --nodes 1000 --rate 2 --duration 30 --plots target/sim`.
 #[derive(clap::Args, Debug)]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// Relay nodes in the process, attackers included.
     #[arg(long, default_value_t = 50)]
     nodes: usize,
@@ -134,7 +134,7 @@ impl SimArgs {
         }
     }
 
-    pub fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let config = self.config();
         let bar = if g.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
         bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a template"));

@@ -72,6 +72,10 @@ pub enum NodeError {
     /// Gossipsub refused to publish (e.g. no peer on the topic).
     #[error("gossipsub did not publish the message: {0}")]
     Publish(String),
+    /// The node's own validator does not accept the message (its peers would penalize the node
+    /// for it), so it was not published.
+    #[error("not published: this node's validator judges the message {0:?}")]
+    NotValid(Verdict),
     /// The node's task has stopped.
     #[error("the node has stopped")]
     Stopped,
@@ -648,15 +652,41 @@ impl NodeHandle {
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
-    /// Publishes an encoded message as is (no local validation: the publisher is trusted to have
-    /// attached a proof). Returns the gossipsub message id.
-    pub async fn publish_bytes(&self, topic: &str, bytes: Vec<u8>) -> Result<[u8; 32], NodeError> {
+    /// Publishes an encoded message as is, without judging it first: for tests and simulations
+    /// that play a misbehaving peer. Returns the gossipsub message id.
+    pub async fn publish_unchecked(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+    ) -> Result<[u8; 32], NodeError> {
         self.ask(|reply| Command::Publish { topic: topic.to_string(), bytes, reply }).await?
     }
 
-    /// Publishes a message. Returns the gossipsub message id (sha256 of the encoding).
+    /// Judges an encoded message as a peer would (the pairing on a blocking thread), recording
+    /// its share in the nullifier log, and publishes it only if accepted: the node never sends
+    /// what its peers would penalize it for, and a copy of its own message coming back (or
+    /// replayed in a new envelope) is a duplicate. Returns the gossipsub message id.
+    pub async fn publish_encoded(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+    ) -> Result<[u8; 32], NodeError> {
+        let (validator, t, b) = (self.validator.clone(), topic.to_string(), bytes.clone());
+        let judgement = tokio::task::spawn_blocking(move || {
+            validator.validate_encoded_at(&b, &t, crate::relay::rules::unix_now_ns())
+        })
+        .await
+        .map_err(|_| NodeError::Stopped)?;
+        match judgement.verdict() {
+            Verdict::Accept => self.publish_unchecked(topic, bytes).await,
+            v => Err(NodeError::NotValid(v)),
+        }
+    }
+
+    /// Judges and publishes a message ([`Self::publish_encoded`]). Returns the gossipsub message
+    /// id (sha256 of the encoding).
     pub async fn publish(&self, topic: &str, message: &WakuMessage) -> Result<[u8; 32], NodeError> {
-        self.publish_bytes(topic, message.to_bytes()).await
+        self.publish_encoded(topic, message.to_bytes()).await
     }
 
     /// Subscribes to a pubsub topic.

@@ -36,6 +36,7 @@ pub enum TransportKind {
 /// The transport a node is built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TransportConfig {
+    /// TCP or in-memory.
     pub kind: TransportKind,
     /// Emulated one-way latency added to every received byte (zero: none).
     pub link_latency: Duration,

@@ -61,10 +61,15 @@ impl AttackKind {
 /// How many attacker nodes of each kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Attackers {
+    /// Members that publish two messages under one message id in an epoch.
     pub double_signal: usize,
+    /// Nodes that publish a valid proof reused for other payloads (the share no longer matches).
     pub invalid_proof: usize,
+    /// Nodes that publish messages without a proof.
     pub no_proof: usize,
+    /// Nodes that republish honest messages in a new envelope (same share).
     pub replay: usize,
+    /// Members whose proofs name the next epoch instead of the current one.
     pub wrong_epoch: usize,
     /// Nodes in the sybil set.
     pub sybil: usize,
@@ -126,6 +131,7 @@ pub struct SimConfig {
     /// How long to wait after the load for the last deliveries.
     #[serde(rename = "settle_ms", serialize_with = "millis")]
     pub settle: Duration,
+    /// Attacker nodes of each kind.
     pub attackers: Attackers,
     /// Spam messages per second per attacker (sybils send ten times as many).
     pub attack_rate: f64,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// What the model is fed: the simulation's measurements and the network's parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelInputs {
+    /// Users of the network (one membership each).
     pub users: f64,
     /// Bytes of one encoded message (payload + proof + envelope).
     pub message_bytes: f64,
@@ -30,12 +31,14 @@ pub struct ModelInputs {
     pub log_entry_bytes: f64,
     /// Epoch length and messages per membership per epoch (Waku: 600 s, 100).
     pub epoch_seconds: f64,
+    /// Messages one membership may publish per epoch.
     pub limit_per_epoch: f64,
 }
 
 /// The model at one load: messages per user per day.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ModelRow {
+    /// The load: messages each user publishes per day.
     pub messages_per_user_per_day: f64,
     /// Network-wide messages per second.
     pub messages_per_second: f64,
@@ -43,6 +46,7 @@ pub struct ModelRow {
     pub shards: f64,
     /// One relay in one shard: messages per second it validates and bits per second it receives.
     pub per_shard_messages_per_second: f64,
+    /// Bits per second one relay receives in its shard.
     pub per_relay_bps: f64,
     /// Share of one core spent validating.
     pub per_relay_cpu_cores: f64,

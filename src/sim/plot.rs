@@ -10,10 +10,22 @@ use crate::sim::report::SimReport;
 /// Why a plot could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
+    /// plotters could not draw a plot.
     #[error("drawing {plot}: {reason}")]
-    Draw { plot: &'static str, reason: String },
+    Draw {
+        /// The plot's file name.
+        plot: &'static str,
+        /// plotters' explanation.
+        reason: String,
+    },
+    /// A plot could not be written.
     #[error("writing {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 const SIZE: (u32, u32) = (800, 480);

@@ -15,52 +15,79 @@ use crate::sim::workload::{Role, Workload};
 /// One validation at a node.
 #[derive(Debug, Clone)]
 pub struct Validation {
+    /// The node that judged the message.
     pub node: usize,
+    /// When the verdict was reported.
     pub at: Instant,
+    /// The gossipsub message id.
     pub id: [u8; 32],
     /// The node that sent it (None: not a node of the run).
     pub from: Option<usize>,
+    /// The verdict.
     pub verdict: Verdict,
 }
 
 /// Everything a run recorded.
 #[derive(Debug)]
 pub struct Observations {
+    /// The network.
     pub topology: Topology,
+    /// Each node's role.
     pub roles: Vec<Role>,
+    /// The messages published.
     pub workload: Workload,
+    /// When the load began.
     pub load_start: Instant,
     /// From the load's start to the end of the settling time.
     pub window: Duration,
     /// When each message was handed to its node.
     pub published: HashMap<[u8; 32], Instant>,
+    /// Messages their node could not publish (no peer left, or refused by its own validator).
     pub publish_failed: u64,
+    /// Every verdict at every node.
     pub validations: Vec<Validation>,
     /// (node, when, the peer it disconnected).
     pub graylists: Vec<(usize, Instant, Option<usize>)>,
+    /// Events the observers missed.
     pub lagged_events: u64,
+    /// The quiet interval before the load, for the idle traffic rate.
     pub idle_window: Duration,
     /// Bytes (in, out) per node during the idle window and during the load window.
     pub idle_traffic: Vec<(u64, u64)>,
+    /// Bytes (in, out) per node during the load window.
     pub traffic: Vec<(u64, u64)>,
+    /// Process CPU time during the load window.
     pub cpu: Option<Duration>,
+    /// RSS before the nodes were started.
     pub rss_before: Option<u64>,
+    /// RSS once the nodes were meshed.
     pub rss_nodes: Option<u64>,
+    /// RSS at the end of the load.
     pub rss_end: Option<u64>,
+    /// Peak RSS of the process.
     pub peak_rss: Option<u64>,
+    /// Seconds to start every node.
     pub start_seconds: f64,
+    /// Seconds until the meshes formed (or the timeout).
     pub mesh_seconds: f64,
+    /// Every node had a mesh peer before the timeout.
     pub mesh_complete: bool,
+    /// Nodes whose mesh reached D_low.
     pub meshed_d_low: usize,
+    /// Nodes without a mesh peer.
     pub no_mesh: usize,
 }
 
 /// Min, median, mean, max.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Spread {
+    /// The least value.
     pub min: f64,
+    /// The median.
     pub p50: f64,
+    /// The mean.
     pub mean: f64,
+    /// The greatest value.
     pub max: f64,
 }
 
@@ -91,22 +118,33 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// The network as built.
 #[derive(Debug, Clone, Serialize)]
 pub struct Setup {
+    /// Nodes in the run.
     pub nodes: usize,
+    /// Honest nodes (publishers and relays).
     pub honest_nodes: usize,
+    /// Attacker nodes.
     pub attacker_nodes: usize,
+    /// Connections in the topology.
     pub links: usize,
+    /// Mean connections per node.
     pub mean_degree: f64,
     /// Sampled over 32 sources.
     pub diameter: usize,
+    /// Mean shortest-path length between nodes (same sample).
     pub mean_hops: f64,
+    /// Seconds to start every node.
     pub start_seconds: f64,
+    /// Seconds until the meshes formed (or the timeout).
     pub mesh_seconds: f64,
     /// Every node had a mesh peer before the timeout.
     pub mesh_complete: bool,
     /// Nodes whose mesh reached D_low (4), and nodes without a mesh peer.
     pub meshed_d_low: usize,
+    /// Nodes without a mesh peer when the load began.
     pub no_mesh: usize,
+    /// Proofs made for the workload.
     pub proofs: usize,
+    /// Seconds the workload's proofs took.
     pub proving_seconds: f64,
     /// Events the observers missed (their channel overflowed); 0 for a sound run.
     pub lagged_events: u64,
@@ -115,10 +153,13 @@ pub struct Setup {
 /// Honest traffic delivered to honest nodes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
+    /// Honest messages published.
     pub honest_messages: usize,
     /// Messages × (honest nodes − 1): every honest node but the publisher.
     pub expected: u64,
+    /// (message, honest node) pairs where the node accepted the message.
     pub delivered: u64,
+    /// delivered / expected.
     pub ratio: f64,
     /// Delivered within 2 s of the publish.
     pub within_2s_ratio: f64,
@@ -129,11 +170,17 @@ pub struct Delivery {
 /// Publish-to-delivery latency at honest nodes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
+    /// Deliveries measured.
     pub samples: usize,
+    /// Median, milliseconds.
     pub p50_ms: f64,
+    /// 95th percentile, milliseconds.
     pub p95_ms: f64,
+    /// 99th percentile, milliseconds.
     pub p99_ms: f64,
+    /// Slowest delivery, milliseconds.
     pub max_ms: f64,
+    /// Mean, milliseconds.
     pub mean_ms: f64,
     /// (ms, fraction of deliveries at or below), at most 200 points.
     pub cdf: Vec<(f64, f64)>,
@@ -142,8 +189,11 @@ pub struct Latency {
 /// One attack kind's spam and how the network dealt with it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttackReport {
+    /// The attack.
     pub kind: AttackKind,
+    /// Attacker nodes of this kind.
     pub attackers: usize,
+    /// Spam messages they published.
     pub spam_published: usize,
     /// Validations at the attackers' neighbours, received from the attacker.
     pub first_hop: u64,
@@ -153,6 +203,7 @@ pub struct AttackReport {
     pub accepted: u64,
     /// (attacker, neighbour) links, and how many of those neighbours graylisted the attacker.
     pub links: usize,
+    /// Neighbours that graylisted (and disconnected) their attacker.
     pub graylisted: usize,
     /// Invalid messages each neighbour validated from the attacker before graylisting it.
     pub invalid_until_graylist: Spread,
@@ -163,9 +214,11 @@ pub struct AttackReport {
 /// Bytes on the wire (noise + yamux framing included).
 #[derive(Debug, Clone, Serialize)]
 pub struct Traffic {
+    /// Length of the load window, seconds.
     pub window_seconds: f64,
     /// Per node, bytes per second.
     pub in_per_node: Spread,
+    /// Per node, bytes per second sent.
     pub out_per_node: Spread,
     /// Per node (index order), bytes per second in and out.
     pub per_node: Vec<(f64, f64)>,
@@ -181,7 +234,9 @@ pub struct Traffic {
 /// CPU of the whole process during the load window.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cpu {
+    /// Process CPU seconds in the window.
     pub process_seconds: f64,
+    /// Verdicts reported in the window.
     pub validations: u64,
     /// Process CPU per validation (networking, crypto and bookkeeping of the whole run).
     pub us_per_validation: f64,
@@ -192,9 +247,13 @@ pub struct Cpu {
 /// Memory of the process.
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
+    /// RSS before the nodes were started, MiB.
     pub rss_before_mb: f64,
+    /// RSS once the nodes were meshed, MiB.
     pub rss_nodes_started_mb: f64,
+    /// RSS at the end of the load, MiB.
     pub rss_end_mb: f64,
+    /// Peak RSS of the process, MiB.
     pub peak_mb: f64,
     /// (end RSS − RSS before the nodes) / nodes.
     pub per_node_kb: f64,
@@ -203,17 +262,27 @@ pub struct Memory {
 /// A run's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimReport {
+    /// The configuration of the run.
     pub config: SimConfig,
+    /// The network as built.
     pub setup: Setup,
+    /// Honest traffic delivered.
     pub delivery: Delivery,
+    /// Publish-to-delivery latency.
     pub latency: Latency,
+    /// Each attack kind and how the network dealt with it.
     pub attacks: Vec<AttackReport>,
     /// Spam validations by hop distance from the attacker (index 1: the first hop).
     pub spam_per_hop: Vec<u64>,
+    /// Spam validated beyond the first hop, all kinds (goal 0).
     pub spam_beyond_first_hop: u64,
+    /// Messages their node could not publish.
     pub publish_failed: u64,
+    /// Bytes on the wire.
     pub traffic: Traffic,
+    /// CPU of the load window.
     pub cpu: Cpu,
+    /// Memory of the process.
     pub memory: Memory,
     /// Validation verdicts over all nodes, by name.
     pub verdicts: BTreeMap<String, u64>,

@@ -31,14 +31,28 @@ use crate::Verifier;
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("the run needs at least 2 nodes, {honest} honest ones and 1 publisher; got {nodes} nodes, {attackers} attackers, {publishers} publishers")]
-    TooSmall { nodes: usize, honest: usize, attackers: usize, publishers: usize },
+    /// The configuration leaves too few honest nodes or publishers.
+    #[error("the run needs at least 2 nodes, 2 honest ones and 1 publisher; got {nodes} nodes ({honest} honest, {attackers} attackers) and {publishers} publishers")]
+    TooSmall {
+        /// Nodes configured.
+        nodes: usize,
+        /// Of which honest.
+        honest: usize,
+        /// Of which attackers.
+        attackers: usize,
+        /// Publishers configured.
+        publishers: usize,
+    },
+    /// The circuit keys could not be loaded.
     #[error("keys: {0}")]
     Keys(#[from] KeysError),
+    /// A node could not be started or stopped answering.
     #[error(transparent)]
     Node(#[from] NodeError),
+    /// The workload could not be made.
     #[error("workload: {0}")]
     Workload(#[from] WorkloadError),
+    /// The workload's blocking task panicked.
     #[error("the workload task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -46,27 +60,39 @@ pub enum SimError {
 /// A live view of the run, for a progress line.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
+    /// The phase.
     pub phase: Phase,
     /// Seconds since the phase started.
     pub elapsed: f64,
+    /// Nodes started (or meshed, while meshing).
     pub nodes_started: usize,
+    /// Messages published so far.
     pub published: u64,
+    /// Accept verdicts so far, all nodes.
     pub accepted: u64,
+    /// Reject verdicts so far, all nodes.
     pub rejected: u64,
+    /// Graylistings so far.
     pub graylisted: u64,
 }
 
 /// Where the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Starting the nodes and dialling.
     Starting,
+    /// Waiting for the gossipsub meshes.
     Meshing,
+    /// Making the workload's proofs.
     Proving,
+    /// Publishing the load.
     Load,
+    /// Waiting for the last deliveries.
     Settling,
 }
 
 impl Phase {
+    /// A short human name.
     pub fn name(self) -> &'static str {
         match self {
             Phase::Starting => "starting nodes",
@@ -310,14 +336,21 @@ pub async fn run(
             publish_failed.clone(),
             published_count.clone(),
         );
-        let plan: Vec<(Duration, usize, Vec<u8>, [u8; 32])> =
-            workload.messages.iter().map(|m| (m.at, m.node, m.bytes.clone(), m.id)).collect();
+        let plan = workload.messages.clone();
         tokio::spawn(async move {
-            for (at, node, bytes, id) in plan {
+            for m in plan {
+                let (at, node, bytes, id, attack) =
+                    (m.at, m.node, m.bytes, m.id, m.attack.is_some());
                 tokio::time::sleep_until(load_start + at).await;
                 published.lock().expect("lock").insert(id, Instant::now());
                 count.fetch_add(1, Ordering::Relaxed);
-                if nodes[node].publish_bytes(&topic, bytes).await.is_err() {
+                // Honest nodes judge their own messages (recording the share), attackers do not.
+                let sent = if attack {
+                    nodes[node].publish_unchecked(&topic, bytes).await
+                } else {
+                    nodes[node].publish_encoded(&topic, bytes).await
+                };
+                if sent.is_err() {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
             }

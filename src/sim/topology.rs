@@ -1,7 +1,10 @@
 //! A random connected topology: node `i` dials `degree / 2` distinct random nodes among the
 //! earlier ones (all of them while there are fewer), so the graph is connected, the average
 //! degree is about `degree`, and nodes can be started one after another, each dialing only
-//! running nodes.
+//! running nodes. Nodes that already have `degree + 2` connections take no more dials while
+//! others can (as a peer manager's connection limit would): otherwise the first nodes collect
+//! dozens of connections, prune their oversubscribed meshes, and late nodes whose every peer
+//! pruned them are left without a mesh for the minute of the prune backoff.
 
 use std::collections::VecDeque;
 
@@ -21,11 +24,18 @@ impl Topology {
     /// A random topology of `n` nodes with average degree about `degree` (at least 2).
     pub fn random(n: usize, degree: usize, rng: &mut impl Rng) -> Self {
         let per_node = (degree / 2).max(1);
+        let cap = degree.max(2) + 2;
         let mut dials = vec![Vec::new(); n];
-        let mut neighbours = vec![Vec::new(); n];
+        let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); n];
         for i in 1..n {
             let k = per_node.min(i);
-            for j in sample(rng, i, k).into_iter() {
+            let open: Vec<usize> = (0..i).filter(|&j| neighbours[j].len() < cap).collect();
+            let targets: Vec<usize> = if open.len() >= k {
+                sample(rng, open.len(), k).into_iter().map(|x| open[x]).collect()
+            } else {
+                sample(rng, i, k).into_iter().collect()
+            };
+            for j in targets {
                 dials[i].push(j);
                 neighbours[i].push(j);
                 neighbours[j].push(i);
@@ -100,6 +110,8 @@ mod tests {
         assert!(t.distances(0).iter().all(|&d| d != usize::MAX));
         let mean = t.neighbours.iter().map(Vec::len).sum::<usize>() as f64 / 500.0;
         assert!((7.5..=8.0).contains(&mean), "mean degree {mean}");
+        let max = t.neighbours.iter().map(Vec::len).max().unwrap();
+        assert!(max <= 10, "no node takes more than degree + 2 connections: {max}");
         for (i, d) in t.dials.iter().enumerate() {
             assert!(d.iter().all(|&j| j < i), "node {i} dials only earlier nodes");
         }

@@ -23,12 +23,15 @@ pub const CONTENT_TOPIC: &str = "/rlnkit/1/sim/proto";
 pub enum Role {
     /// An honest relay (publishing or not).
     Honest {
+        /// It publishes honest load.
         publisher: bool,
     },
+    /// An attacker of this kind.
     Attacker(AttackKind),
 }
 
 impl Role {
+    /// Whether the node is honest (a relay or a publisher).
     pub fn is_honest(self) -> bool {
         matches!(self, Role::Honest { .. })
     }
@@ -41,6 +44,7 @@ pub struct Planned {
     pub at: Duration,
     /// The node that publishes it.
     pub node: usize,
+    /// The encoded message.
     pub bytes: Vec<u8>,
     /// Its gossipsub id (sha256 of the bytes).
     pub id: [u8; 32],
@@ -53,10 +57,13 @@ pub struct Planned {
 /// Why the workload could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
+    /// The members did not fit the tree.
     #[error("membership tree: {0}")]
     Tree(#[from] TreeError),
+    /// A message could not be proved.
     #[error("cannot build a message: {0}")]
     Publish(#[from] PublishError),
+    /// The per-member message limit is out of range.
     #[error("invalid rate limit: {0}")]
     Limit(#[from] crate::identity::IdentityError),
 }
@@ -64,10 +71,13 @@ pub enum WorkloadError {
 /// The run's messages, sorted by time, and the membership root they prove against.
 #[derive(Debug, Clone)]
 pub struct Workload {
+    /// The membership root every proof is made against.
     pub root: Field,
+    /// The messages, sorted by time.
     pub messages: Vec<Planned>,
     /// Proofs made, and how long it took.
     pub proofs: usize,
+    /// How long making them took.
     pub proving: Duration,
 }
 
