@@ -24,7 +24,9 @@ use rlnkit::credentials::{
 use rlnkit::incentives::EligibilityProof;
 use rlnkit::relay::lightpush::{LightPushRequest, LightpushServer, StatusCode};
 use rlnkit::relay::lightpush_client::LightpushClient;
-use rlnkit::relay::{spawn_node, NodeConfig, NodeHandle, NullifierLog, Publisher, WakuMessage};
+use rlnkit::relay::{
+    spawn_node, NodeConfig, NodeHandle, NullifierLog, Publisher, RateLimitProof, WakuMessage,
+};
 use rlnkit::relay::{unix_now_ns, Validator, ValidatorConfig};
 use rlnkit::StaticRoots;
 use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
@@ -351,6 +353,22 @@ async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
     let req = LightPushRequest { message: Some(message("x")), ..req };
     let r = w.client.send(&w.service_addr, &req).await.unwrap();
     assert_eq!(r.code(), Some(StatusCode::UnsupportedPubsubTopic), "{r:?}");
+
+    // The client's own RLN proof, forged: the node's validator refuses it before anything is
+    // relayed (420, its peers would have penalized the node), and the voucher is not charged.
+    let proof = RateLimitProof {
+        proof: vec![1; 128],
+        merkle_root: vec![2; 32],
+        epoch: vec![0; 32],
+        share_x: vec![3; 32],
+        share_y: vec![4; 32],
+        nullifier: vec![5; 32],
+        rln_identifier: vec![6; 32],
+    };
+    let forged_rln = WakuMessage { rate_limit_proof: Some(proof), ..message("forged rln proof") };
+    let r = w.client.push_paid(&w.service_addr, Some(TOPIC), &forged_rln, &mut paying).await;
+    let r = r.unwrap();
+    assert_eq!(r.code(), Some(StatusCode::InvalidMessage), "{r:?}");
 
     // Nothing was lost or taken: one request served, the next good voucher still works.
     assert_eq!(w.checker.served(payer), price);

@@ -28,9 +28,9 @@ use prost::Message as _;
 use crate::credentials::{Accepted, Refusal, VoucherChecker, VoucherStore};
 use crate::incentives::EligibilityProof;
 use crate::relay::message::{WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::node::NodeHandle;
+use crate::relay::node::{NodeError, NodeHandle};
 use crate::relay::publisher::{PublishError, Publisher};
-use crate::relay::rules::{unix_now_ns, Verdict};
+use crate::relay::rules::unix_now_ns;
 
 /// The protocol id.
 pub const LIGHTPUSH_PROTOCOL: &str = "/vac/waku/lightpush/3.0.0";
@@ -615,69 +615,50 @@ impl LightpushServer {
         node: &NodeHandle,
     ) -> LightPushResponse {
         let m = &self.metrics;
-        if message.rate_limit_proof.is_some() {
-            // The client's own proof: the node's validator decides, as for any relayed message.
-            let v = node.validator().clone();
-            let (msg, t) = (message.clone(), topic.to_string());
-            let verdict = tokio::task::spawn_blocking(move || v.validate(&msg, &t)).await;
-            match verdict {
-                Ok(Verdict::Accept) => {}
-                Ok(other) => {
-                    m.error("message_validation_failure");
-                    return LightPushResponse::status(
-                        id,
-                        StatusCode::InvalidMessage,
-                        format!("RLN validation: {other:?}"),
-                    );
-                }
-                Err(_) => {
+        // A message with the client's own proof is judged by the node's validator when it is
+        // published (NodeHandle::publish), as any relayed message; one without is proved here.
+        if message.rate_limit_proof.is_none() {
+            if let Some(p) = &self.publisher {
+                let now = unix_now_ns();
+                let ts = message.timestamp_ns().unwrap_or(now);
+                let (p, payload, ct) =
+                    (p.clone(), message.payload.clone(), message.content_topic.clone());
+                // Proving takes tens of ms: on a blocking thread.
+                let built = tokio::task::spawn_blocking(move || {
+                    p.lock().unwrap_or_else(|e| e.into_inner()).build(&payload, &ct, ts)
+                })
+                .await;
+                let Ok(built) = built else {
                     return LightPushResponse::status(
                         id,
                         StatusCode::InternalServerError,
-                        "validation task failed",
-                    )
-                }
-            }
-        } else if let Some(p) = &self.publisher {
-            let now = unix_now_ns();
-            let ts = message.timestamp_ns().unwrap_or(now);
-            let (p, payload, ct) =
-                (p.clone(), message.payload.clone(), message.content_topic.clone());
-            // Proving takes tens of ms: on a blocking thread.
-            let built = tokio::task::spawn_blocking(move || {
-                p.lock().unwrap_or_else(|e| e.into_inner()).build(&payload, &ct, ts)
-            })
-            .await;
-            let Ok(built) = built else {
-                return LightPushResponse::status(
-                    id,
-                    StatusCode::InternalServerError,
-                    "proving task failed",
-                );
-            };
-            match built {
-                Ok(mut proven) => {
-                    proven.meta = message.meta.take();
-                    proven.ephemeral = message.ephemeral;
-                    proven.version = message.version.or(proven.version);
-                    // meta is not part of the RLN signal, so the proof stays valid.
-                    message = proven;
-                }
-                Err(PublishError::LimitReached { wait_seconds, .. }) => {
-                    m.error("request_limit_reached_failure");
-                    return LightPushResponse::status(
+                        "proving task failed",
+                    );
+                };
+                match built {
+                    Ok(mut proven) => {
+                        proven.meta = message.meta.take();
+                        proven.ephemeral = message.ephemeral;
+                        proven.version = message.version.or(proven.version);
+                        // meta is not part of the RLN signal, so the proof stays valid.
+                        message = proven;
+                    }
+                    Err(PublishError::LimitReached { wait_seconds, .. }) => {
+                        m.error("request_limit_reached_failure");
+                        return LightPushResponse::status(
                         id,
                         StatusCode::OutOfRlnProof,
                         format!("the node's RLN membership is at its rate limit; retry in {wait_seconds} s"),
                     );
-                }
-                Err(e) => {
-                    m.error("message_push_failure");
-                    return LightPushResponse::status(
-                        id,
-                        StatusCode::OutOfRlnProof,
-                        format!("cannot prove: {e}"),
-                    );
+                    }
+                    Err(e) => {
+                        m.error("message_push_failure");
+                        return LightPushResponse::status(
+                            id,
+                            StatusCode::OutOfRlnProof,
+                            format!("cannot prove: {e}"),
+                        );
+                    }
                 }
             }
         }
@@ -692,6 +673,15 @@ impl LightpushServer {
                 status_desc: None,
                 relay_peer_count: Some(peers as u32),
             },
+            Err(NodeError::NotValid(verdict)) => {
+                // The node's own validator refused it: relaying it would cost the node its score.
+                m.error("message_validation_failure");
+                LightPushResponse::status(
+                    id,
+                    StatusCode::InvalidMessage,
+                    format!("RLN validation: {verdict:?}"),
+                )
+            }
             Err(e) => {
                 m.error("not_published_to_any_peer");
                 LightPushResponse::status(

@@ -183,7 +183,9 @@ pub async fn run(
                 kind: config.transport,
                 link_latency: config.link_latency,
             },
-            event_capacity: 1024,
+            // Observers drain the events at once; every slot is preallocated (and a thousand nodes
+            // hold a thousand channels), so keep them short.
+            event_capacity: 256,
             ..NodeConfig::default()
         };
         let node = spawn_node(node_config, validator).await?;
