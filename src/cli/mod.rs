@@ -6,6 +6,7 @@ mod chain;
 mod credentials;
 mod credentials_demo;
 mod demo;
+mod devnet;
 mod id;
 mod inputs;
 mod keystore;
@@ -80,6 +81,9 @@ pub(crate) enum Command {
     Credentials(credentials::CredentialsCmd),
     /// Push messages through a paid lightpush node, paying with vouchers.
     Lightpush(credentials::LightpushArgs),
+    /// A local network of real parts: anvil + contracts, relay processes, an honest publisher, a
+    /// spammer that gets slashed, a client paying for lightpush; live summary, clean shutdown.
+    Devnet(devnet::DevnetArgs),
 }
 
 /// What a command produced: printed as text, or as the `data` of the JSON envelope.
@@ -153,6 +157,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Keystore(c) => c.run(&cli.global),
         Command::Credentials(c) => c.run(&cli.global),
         Command::Lightpush(c) => c.run(&cli.global),
+        Command::Devnet(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

@@ -98,6 +98,10 @@ pub(crate) struct RunArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) run_for: Option<u64>,
+    /// Once listening, write {peer_id, listen, metrics, pid} as JSON to this file (for
+    /// supervisors such as `rlnkit devnet`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ready_file: Option<PathBuf>,
     /// Paid lightpush service (command line only).
     #[command(flatten)]
     #[serde(skip)]
@@ -130,6 +134,7 @@ impl RunArgs {
             slash: self.slash || file.slash,
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
+            ready_file: self.ready_file.or(file.ready_file),
             lightpush: self.lightpush,
         })
     }
@@ -247,6 +252,9 @@ impl RunArgs {
             );
             if let Some(bound) = relay.metrics_addr() {
                 eprintln!("metrics on http://{bound}/metrics, health on /health");
+            }
+            if let Some(path) = &a.ready_file {
+                rlnkit::relay::RelayReady::of(&relay).await?.write(path)?;
             }
             match relay.slash_outcomes() {
                 Some(mut outcomes) => {

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod node;
 pub mod nullifier_log;
 pub mod publisher;
+pub mod ready;
 pub mod rules;
 pub mod validator;
 
@@ -23,6 +24,7 @@ pub use metrics::RelayMetrics;
 pub use node::{spawn_node, Delivered, NodeConfig, NodeHandle};
 pub use nullifier_log::{NullifierLog, Share, ShareStatus};
 pub use publisher::{PublishError, Publisher};
+pub use ready::{ReadyError, RelayReady};
 pub use rules::{unix_now_ns, IgnoreReason, Reason, ValidatorConfig, Verdict};
 pub use validator::{AcceptedMessage, Judgement, Precheck, SpamEvent, Validator};
 
