@@ -31,16 +31,17 @@ pub fn anvil_path() -> std::path::PathBuf {
     }
 }
 
-/// Starts anvil (`bin`, e.g. [`anvil_path`]) on a free port with `accounts` funded accounts
-/// (at least 10) and drains its log output on a thread so it never blocks on a full pipe. The
-/// node is killed when the returned instance is dropped.
-pub fn start_anvil(bin: &std::path::Path, accounts: usize) -> Result<AnvilInstance> {
-    let mut node = Anvil::at(bin)
-        .port(0u16)
-        .args(["--accounts".to_string(), accounts.max(10).to_string()])
-        .keep_stdout()
-        .try_spawn()
-        .map_err(|e| ChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) })?;
+/// Starts anvil (`bin`, e.g. [`anvil_path`]) on a free port with extra command-line `args`
+/// (e.g. `["--accounts", "20"]`), and drains its log output on a thread so it never blocks on
+/// a full pipe or dies on a closed one. The node is killed when the returned instance is dropped.
+pub fn start_anvil(bin: &std::path::Path, args: &[&str]) -> Result<AnvilInstance> {
+    let mut node =
+        Anvil::at(bin)
+            .port(0u16)
+            .args(args.iter().copied())
+            .keep_stdout()
+            .try_spawn()
+            .map_err(|e| ChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) })?;
     if let Some(out) = node.child_mut().stdout.take() {
         std::thread::spawn(move || {
             std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())

@@ -4,7 +4,6 @@
 
 mod chain;
 mod credentials;
-mod credentials_demo;
 mod demo;
 mod devnet;
 mod id;
@@ -12,7 +11,6 @@ mod inputs;
 mod keystore;
 mod proofs;
 mod relay;
-mod relay_demo;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,7 +57,7 @@ pub(crate) enum Command {
     /// Membership trees: from a members file, or synced from the registry (`tree sync`).
     #[command(subcommand)]
     Tree(proofs::TreeCmd),
-    /// The rate-limited Waku relay: run a node, publish, or watch the local demo.
+    /// The rate-limited Waku relay: run a node or publish.
     #[command(subcommand)]
     Relay(relay::RelayCmd),
     /// Deploy the membership registry.
@@ -74,7 +72,8 @@ pub(crate) enum Command {
     /// Manage nwaku-compatible credential keystores.
     #[command(subcommand)]
     Keystore(keystore::KeystoreCmd),
-    /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
+    /// The proof story offline: identity, tree, proof, verification, double signal, recovery
+    /// (`rlnkit devnet` runs it all on a chain and relays).
     Demo(demo::DemoArgs),
     /// Service credentials: escrows, hot keys, thaws, claims (ServiceCredentials contract).
     #[command(subcommand)]

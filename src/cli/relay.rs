@@ -1,4 +1,4 @@
-//! `rlnkit relay run | publish | demo`: the rate-limited Waku relay from the command line.
+//! `rlnkit relay run | publish`: the rate-limited Waku relay from the command line.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,10 +24,7 @@ pub(crate) enum RelayCmd {
     /// Run a relay node that validates every message's RLN proof.
     Run(Box<RunArgs>),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
-    Publish(PublishArgs),
-    /// Three relays on loopback, an honest publisher and a spammer: what gets through, what is
-    /// rejected, recovered and paid.
-    Demo(super::relay_demo::RelayDemoArgs),
+    Publish(Box<PublishArgs>),
 }
 
 impl RelayCmd {
@@ -35,7 +32,6 @@ impl RelayCmd {
         match self {
             RelayCmd::Run(a) => a.run(g),
             RelayCmd::Publish(a) => a.run(g),
-            RelayCmd::Demo(a) => a.run(g),
         }
     }
 }

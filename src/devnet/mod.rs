@@ -451,7 +451,8 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     };
 
     // The chain: anvil, the registry, the memberships.
-    let anvil = start_anvil(&b.anvil, FIRST_OPERATOR + b.relays)?;
+    let accounts = (FIRST_OPERATOR + b.relays).max(10).to_string();
+    let anvil = start_anvil(&b.anvil, &["--accounts", &accounts])?;
     let rpc = anvil.endpoint();
     let key = |i: usize| PrivateKeySigner::from(anvil.keys()[i].clone());
     let operators: Vec<PrivateKeySigner> = (0..b.relays).map(|i| key(FIRST_OPERATOR + i)).collect();
