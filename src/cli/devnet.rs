@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rlnkit::devnet::{Devnet, Report, StopReason};
+use rlnkit::devnet::{tokens, Devnet, Report, StopReason};
 
 use super::{GlobalOpts, Outcome};
 
@@ -19,8 +19,8 @@ a spammer that double-signals once (enters at relay 1, which recovers its secret
 on chain: its operator is paid); a client paying the last relay for lightpush with vouchers (the \
 relay claims them on chain).
 
-The live line reads: relays #i accepted/expected messages | honest messages | spam messages, \
-slash | lightpush pushes, paid and claimed (token base units).
+The live line reads: relays #i accepted/expected messages (spam caught) | honest messages | spam \
+messages, slash | lightpush pushes, tokens paid and claimed on chain.
 
 Examples:
   rlnkit devnet                          # 3 relays until Ctrl-C
@@ -29,8 +29,9 @@ Examples:
   rlnkit devnet --dir devnet-data        # keep the relays' data and logs")]
 pub(crate) struct DevnetArgs {
     /// Relay processes to start (1 to 32).
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    relays: usize,
+    #[arg(long, default_value_t = 3, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=rlnkit::devnet::MAX_RELAYS as u64))]
+    relays: u64,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     run_for: Option<f64>,
@@ -63,7 +64,7 @@ impl DevnetArgs {
     pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
         let exe = std::env::current_exe().context("finding the rlnkit binary")?;
         let mut b = Devnet::builder(exe)
-            .relays(self.relays)
+            .relays(self.relays as usize)
             .publish_every(secs(self.publish_every, "--publish-every")?)
             .push_every(secs(self.push_every, "--push-every")?)
             .spam_after(secs(self.spam_after, "--spam-after")?)
@@ -151,7 +152,11 @@ fn setup_text(d: &Devnet) -> String {
 
 /// What the devnet promises: every relay got every message, the spammer was slashed and the
 /// catcher paid, every paid push was claimed.
+/// Not checked after Ctrl-C (the chain stops with it).
 fn checks_pass(r: &Report) -> bool {
+    if r.stopped_by == StopReason::CtrlC {
+        return true;
+    }
     let s = &r.summary;
     let slashed = s.spam_sent < 2 || s.slash.as_ref().is_some_and(|x| x.catcher.is_some());
     s.all_delivered() && s.all_claimed() && slashed
@@ -182,22 +187,26 @@ fn report_text(r: &Report) -> String {
     }
     t += &match (&s.slash, s.spam_sent) {
         (Some(x), _) => format!(
-            "spammer: double-signalled; slashed in block {} (tx {}): relay {} operator {} paid {} (withdrawable {}), treasury {}\n",
+            "spammer: double-signalled; slashed in block {} (tx {}): relay {}'s operator {} paid {} tokens (withdrawable {}), treasury {}\n",
             x.block,
             x.tx.map(|h| h.to_string()).unwrap_or_default(),
             x.catcher.map_or("?".into(), |c| c.to_string()),
             x.reward_receiver,
-            x.reward,
-            x.withdrawable,
-            x.treasury_amount
+            tokens(x.reward),
+            tokens(x.withdrawable),
+            tokens(x.treasury_amount)
         ),
         (None, n) if n >= 2 => "spammer: double-signalled, but no slash reached the chain\n".into(),
         (None, _) => "spammer: stopped before it double-signalled\n".into(),
     };
     let p = &s.payments;
     t += &format!(
-        "lightpush: {} paid pushes ({} failed), vouchers total {}; claimed on chain {}, operator received {} (the rest is the fee)",
-        p.pushes_ok, p.pushes_failed, p.paid, p.collected, p.operator_received
+        "lightpush: {} paid pushes ({} failed), vouchers total {} tokens; claimed on chain {}, operator received {} (the rest is the fee)",
+        p.pushes_ok,
+        p.pushes_failed,
+        tokens(p.paid),
+        tokens(p.collected),
+        tokens(p.operator_received)
     );
     if !checks_pass(r) {
         t += "\nNOT everything landed: see the relay logs (rerun with --dir to keep them)";

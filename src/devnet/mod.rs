@@ -69,7 +69,8 @@ use crate::verifier::Verifier;
 
 use process::{RelayProcess, RelaySpec};
 pub use summary::{
-    PaymentSummary, RelayInfo, RelaySummary, Report, Setup, SlashSummary, StopReason, Summary,
+    tokens, PaymentSummary, RelayInfo, RelaySummary, Report, Setup, SlashSummary, StopReason,
+    Summary,
 };
 pub use traffic::CONTENT_TOPIC;
 use traffic::{lock, SharedCounters};
@@ -313,7 +314,9 @@ impl Devnet {
         pids
     }
 
-    /// Runs until `run_for` passes (`None`: forever) or Ctrl-C, then shuts down.
+    /// Runs until `run_for` passes (`None`: forever), then shuts down like [`Self::shutdown`];
+    /// or until Ctrl-C, then stops at once (a terminal's Ctrl-C also stops anvil, which runs in
+    /// this process's group) and reports the last snapshot.
     pub async fn run(self, run_for: Option<Duration>) -> Result<Report, DevnetError> {
         let timer = async {
             match run_for {
@@ -341,19 +344,23 @@ impl Devnet {
         for task in self.traffic.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        let end = tokio::time::Instant::now() + SETTLE_TIMEOUT;
         let mut live = self.summary.clone();
-        loop {
-            let settled = {
-                let s = live.borrow_and_update();
-                s.all_delivered() && s.all_claimed() && (s.spam_sent < 2 || s.slash.is_some())
-            };
-            if settled || tokio::time::timeout_at(end, live.changed()).await.is_err() {
-                break;
+        // A terminal's Ctrl-C reaches anvil too (alloy starts it in our process group), so
+        // there is no chain left to settle against: report what was seen.
+        if reason != StopReason::CtrlC {
+            let end = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+            loop {
+                let settled = {
+                    let s = live.borrow_and_update();
+                    s.all_delivered() && s.all_claimed() && (s.spam_sent < 2 || s.slash.is_some())
+                };
+                if settled || tokio::time::timeout_at(end, live.changed()).await.is_err() {
+                    break;
+                }
             }
+            // One more round, so the report holds what the chain and relays have now.
+            let _ = tokio::time::timeout(Duration::from_secs(3), live.changed()).await;
         }
-        // One more round, so the report holds what the chain and relays have now.
-        let _ = tokio::time::timeout(Duration::from_secs(3), live.changed()).await;
         let summary = live.borrow().clone();
         self.teardown().await;
         Ok(Report {

@@ -170,7 +170,7 @@ impl fmt::Display for Summary {
         write!(f, " | honest {} | spam {}", self.honest_published, self.spam_sent)?;
         match &self.slash {
             Some(s) => match s.catcher {
-                Some(c) => write!(f, " slashed (relay {c} paid {})", s.reward)?,
+                Some(c) => write!(f, " slashed (relay {c} paid {})", tokens(s.reward))?,
                 None => write!(f, " slashed (paid {})", s.reward_receiver)?,
             },
             None if self.spam_sent > 1 => write!(f, " slashing…")?,
@@ -179,8 +179,23 @@ impl fmt::Display for Summary {
         write!(
             f,
             " | lightpush {} ok, paid {} claimed {}",
-            self.payments.pushes_ok, self.payments.paid, self.payments.collected
+            self.payments.pushes_ok,
+            tokens(self.payments.paid),
+            tokens(self.payments.collected)
         )
+    }
+}
+
+/// An amount of an 18-decimal token, as tokens with up to 6 decimals (`0.0045`).
+pub fn tokens(amount: U256) -> String {
+    let unit = U256::from(crate::chain::TOKEN_UNIT);
+    let micro = (amount % unit) / U256::from(crate::chain::TOKEN_UNIT / 1_000_000);
+    let frac = format!("{:06}", micro.to::<u64>());
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{}", amount / unit)
+    } else {
+        format!("{}.{frac}", amount / unit)
     }
 }
 
@@ -209,4 +224,20 @@ pub enum StopReason {
     CtrlC,
     /// The caller shut it down.
     Shutdown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tokens;
+    use alloy::primitives::U256;
+
+    #[test]
+    fn tokens_shows_whole_tokens_and_up_to_six_decimals() {
+        let unit = U256::from(crate::chain::TOKEN_UNIT);
+        assert_eq!(tokens(U256::ZERO), "0");
+        assert_eq!(tokens(unit * U256::from(3u64)), "3");
+        assert_eq!(tokens(unit / U256::from(2u64)), "0.5");
+        assert_eq!(tokens(U256::from(4_500_000_000_000_000u64)), "0.0045");
+        assert_eq!(tokens(U256::from(1u64)), "0", "below a millionth: rounded down");
+    }
 }
