@@ -100,3 +100,27 @@ async fn devnet_delivers_slashes_the_spammer_and_pays_the_operators() {
     }
     assert!(!setup.dir.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_devnet_kills_its_children_and_removes_its_directory() {
+    let devnet = Devnet::builder(env!("CARGO_BIN_EXE_rlnkit"))
+        .relays(2)
+        .fillers(0)
+        .start()
+        .await
+        .expect("devnet starts");
+    let pids = devnet.child_pids();
+    let dir = devnet.setup().dir.clone();
+    assert_eq!(pids.len(), 3, "anvil and two relays");
+    for pid in &pids {
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} runs");
+    }
+    drop(devnet);
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} still runs"
+        );
+    }
+    assert!(!dir.exists());
+}
