@@ -349,10 +349,14 @@ impl Devnet {
         // there is no chain left to settle against: report what was seen.
         if reason != StopReason::CtrlC {
             let end = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+            let stopped_ms = self.started.elapsed().as_millis() as u64;
             loop {
                 let settled = {
                     let s = live.borrow_and_update();
-                    s.all_delivered() && s.all_claimed() && (s.spam_sent < 2 || s.slash.is_some())
+                    s.elapsed_ms >= stopped_ms
+                        && s.all_delivered()
+                        && s.all_claimed()
+                        && (s.spam_sent < 2 || s.slash.is_some())
                 };
                 if settled || tokio::time::timeout_at(end, live.changed()).await.is_err() {
                     break;
@@ -740,9 +744,11 @@ impl Observer {
     }
 
     async fn observe(&self, last: &Summary) -> Summary {
+        // The time first: a snapshot stamped after the traffic stopped has its final counts.
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
         let c = lock(&self.counters).clone();
         let mut s = Summary {
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms,
             honest_published: c.honest_published,
             honest_held_back: c.honest_held_back,
             spam_sent: c.spam_sent,
