@@ -125,14 +125,14 @@ async fn dropping_a_devnet_kills_its_children_and_removes_its_directory() {
     assert!(!dir.exists());
 }
 
-/// `rlnkit devnet` as a script runs it: one relay, a short run, one JSON report, exit 0, and
+/// `rlnkit devnet` as a script runs it: one relay, a 4 s run, one JSON report, exit 0, and
 /// the directory given with --dir kept with the relay's log.
 #[test]
 fn rlnkit_devnet_prints_a_json_report_and_keeps_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlnkit"))
-        .args(["devnet", "--relays", "1", "--fillers", "0", "--run-for", "2"])
+        .args(["devnet", "--relays", "1", "--fillers", "0", "--run-for", "4"])
         .args(["--spam-after", "0.2", "--publish-every", "0.3", "--push-every", "0.3", "--json"])
         .arg("--dir")
         .arg(&dir)
@@ -147,6 +147,7 @@ fn rlnkit_devnet_prints_a_json_report_and_keeps_dir() {
     let s = &d["summary"];
     let relay = &s["relays"][0];
     assert!(relay["valid"].as_u64().unwrap() >= 2);
+    assert_eq!(s["spam_sent"], 2, "the spammer double-signalled within the run");
     assert_eq!(relay["valid"], relay["expected"]);
     assert_eq!(s["slash"]["catcher"], 1);
     assert_eq!(s["payments"]["collected"], s["payments"]["paid"]);
