@@ -1,8 +1,11 @@
 //! Service credential benchmarks (criterion). Run: `cargo bench --bench credentials`.
 //! - the signature check alone: libsecp256k1 (`secp256k1`, verify against a known key, and
 //!   recovery) vs k256 (alloy's signer: verify and recovery)
-//! - the whole voucher check of a lightpush request (decode + terms + escrow lookup + EIP-712
-//!   digest + signature against the known key + the cumulative update)
+//! - the whole relay-side voucher check of a lightpush request, from the node's memory (no chain
+//!   round trip, no disk): decode + terms + escrow lookup + EIP-712 digest + signature against the
+//!   signer's known key + the cumulative update; and the same for a signer's first voucher, whose
+//!   key is recovered
+//! - the check's latency per request: p50 / p99 of single checks, printed after the groups
 //! - a paid lightpush round trip on loopback (client → node: check, the operator's RLN proof,
 //!   publish to a second relay → response): p50 / p99 and the share of the voucher check,
 //!   printed after the criterion groups (the node's check histogram / the round trip).
@@ -13,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use criterion::{Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use rlnkit::credentials::voucher::digest_with_separator;
 use rlnkit::credentials::{
     EscrowEvent, PaymentStream, ProviderTerms, ServiceTerms, SignedVoucher, VoucherChecker,
     VoucherDomain, VoucherStore,
@@ -132,10 +136,47 @@ fn check(c: &mut Criterion) {
             total
         })
     });
+    g.bench_function("first_voucher_of_a_signer (recover)", |b| {
+        b.iter_batched(
+            || fresh_checker(&key),
+            |checker| black_box(checker.check(Some(black_box(&vs[0])), 0).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
     g.bench_function("decode_only", |b| {
         b.iter(|| SignedVoucher::from_bytes(black_box(&vs[1])).unwrap())
     });
+    let sv = SignedVoucher::from_bytes(&vs[1]).unwrap();
+    let separator = terms().domain.separator();
+    g.bench_function("eip712_digest_only", |b| {
+        b.iter(|| digest_with_separator(black_box(&separator), black_box(&sv.voucher)))
+    });
     g.finish();
+}
+
+/// Single checks timed one by one (a running node's known signer): p50 / p99 of the latency a
+/// paid request gets from the check.
+fn check_latency() {
+    let key = PrivateKeySigner::from_bytes(&B256::repeat_byte(1)).unwrap();
+    let n = if quick() { 64 } else { 20_000 };
+    let vs = vouchers(&key, n);
+    let checker = fresh_checker(&key);
+    checker.check(Some(&vs[0]), 0).unwrap();
+    let mut times = Vec::with_capacity(n);
+    for v in &vs[1..] {
+        let t = Instant::now();
+        black_box(checker.check(Some(black_box(v)), 0).unwrap());
+        times.push(t.elapsed());
+    }
+    let total: Duration = times.iter().sum();
+    println!(
+        "voucher_check/latency  n={}  p50 {:?}  p99 {:?}  mean {:?}  ({:.0} checks/s on one core)",
+        times.len(),
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.99),
+        total / times.len() as u32,
+        times.len() as f64 / total.as_secs_f64(),
+    );
 }
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
@@ -251,5 +292,6 @@ fn main() {
     signatures(&mut c);
     check(&mut c);
     c.final_summary();
+    check_latency();
     round_trip();
 }

@@ -2,7 +2,9 @@
 //! on loopback (the paid service node and a second relay), a light client that pays with
 //! vouchers. The payer deposits, N paid pushes reach the second relay, the spent escrow answers
 //! 402, a batch claim pays the operator N x price minus the fee and the treasury the fee, and the
-//! payer withdraws the rest. Then every kind of bad request gets its 4xx and costs nothing.
+//! payer withdraws the rest. Then every kind of bad request gets its 4xx and costs nothing; the
+//! contract's reverts come back as typed errors; the claimer claims before a hot key's revocation
+//! and leaves a voucher the contract refuses out of its batch.
 
 mod anvil;
 
@@ -13,10 +15,11 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::bindings::TestToken;
-use rlnkit::chain::{connect_provider, PrivateKeySigner};
+use rlnkit::chain::{connect_provider, ChainError, PrivateKeySigner};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
-    VoucherChecker, VoucherDomain, VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, Offer, PaidService,
+    PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain,
+    VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::incentives::EligibilityProof;
 use rlnkit::relay::lightpush::{LightPushRequest, LightpushServer, StatusCode};
@@ -36,8 +39,8 @@ struct World {
     anvil: AnvilInstance,
     token: Address,
     treasury: Address,
-    operator: CredentialsClient,
-    payer: CredentialsClient,
+    operator: CredentialsWriter,
+    payer: CredentialsWriter,
     payer_key: PrivateKeySigner,
     price: U256,
     checker: Arc<VoucherChecker>,
@@ -53,9 +56,9 @@ impl World {
     fn terms(&self) -> rlnkit::credentials::ProviderTerms {
         rlnkit::credentials::ProviderTerms {
             domain: self.operator.domain(),
-            provider: self.operator.sender().unwrap(),
+            provider: self.operator.sender(),
             token: self.token,
-            payout: self.operator.sender().unwrap(),
+            payout: self.operator.sender(),
             price: self.price,
         }
     }
@@ -74,22 +77,23 @@ fn message(text: &str) -> WakuMessage {
     }
 }
 
-async fn world(deposit: U256, price: U256) -> World {
+/// The contract on anvil with a token, the operator's service registered at `price`, and
+/// `payers` funded payers (anvil accounts 2, 3, ...), none of which has deposited yet.
+struct Contract {
+    anvil: AnvilInstance,
+    token: Address,
+    treasury: Address,
+    operator: CredentialsWriter,
+    payers: Vec<(CredentialsWriter, PrivateKeySigner)>,
+}
+
+async fn contract(price: U256, payers: usize) -> Contract {
     let anvil = anvil::spawn();
     let url = anvil.endpoint();
-    let (owner, operator_key, payer_key) =
-        (anvil::signer(&anvil, 0), anvil::signer(&anvil, 1), anvil::signer(&anvil, 2));
+    let (owner, operator_key) = (anvil::signer(&anvil, 0), anvil::signer(&anvil, 1));
     let treasury = anvil.addresses()[9];
     let (p, _) = connect_provider(&url, Some(owner.clone()), None).await.unwrap();
     let token = *TestToken::deploy(p.clone()).await.unwrap().address();
-    TestToken::new(token, p.clone())
-        .mint(payer_key.address(), U256::from(10u64).pow(U256::from(24u64)))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
     let config = CredentialsConfig {
         owner: owner.address(),
         treasury,
@@ -97,35 +101,50 @@ async fn world(deposit: U256, price: U256) -> World {
         thaw_period: THAW,
         signer_thaw_period: SIGNER_THAW,
     };
-    let deployed = CredentialsClient::deploy(&url, owner, config).await.unwrap();
-    let contract = deployed.address();
+    let deployed = CredentialsWriter::deploy(&url, owner, config).await.unwrap();
+    let address = deployed.address();
     let operator =
-        CredentialsClient::connect(&url, Some(operator_key.clone()), contract, None).await.unwrap();
-    let payer =
-        CredentialsClient::connect(&url, Some(payer_key.clone()), contract, None).await.unwrap();
+        CredentialsWriter::connect(&url, operator_key.clone(), address, None).await.unwrap();
     let me = operator_key.address();
     operator.register_service(LIGHTPUSH_SERVICE_ID, token, price, me).await.unwrap();
+    let mut funded = Vec::new();
+    for i in 0..payers {
+        let key = anvil::signer(&anvil, 2 + i);
+        TestToken::new(token, p.clone())
+            .mint(key.address(), U256::from(10u64).pow(U256::from(24u64)))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let w = CredentialsWriter::connect(&url, key.clone(), address, None).await.unwrap();
+        funded.push((w, key));
+    }
+    Contract { anvil, token, treasury, operator, payers: funded }
+}
+
+async fn world(deposit: U256, price: U256) -> World {
+    let Contract { anvil, token, treasury, operator, mut payers } = contract(price, 1).await;
+    let (payer, payer_key) = payers.remove(0);
+    let me = operator.sender();
     let terms = payer.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
     assert_eq!((terms.token, terms.price, terms.payout), (token, price, me));
     payer.deposit(me, token, deposit).await.unwrap();
 
     // The operator's node: paid lightpush, its own RLN membership, served vouchers on disk.
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(VoucherStore::open(dir.path().join("vouchers.redb")).unwrap());
-    let checker = Arc::new(VoucherChecker::new(
-        ServiceTerms {
-            domain: operator.domain(),
-            provider: me,
-            token,
-            payout: me,
-            price,
-            thaw_margin_secs: 30,
-        },
-        store.served(token).unwrap(),
-    ));
-    let mut claimer =
-        Claimer::new(operator.clone(), checker.clone(), store.clone(), ClaimPolicy::default(), 0);
-    claimer.sync().await.unwrap();
+    let offer = Offer { thaw_margin_secs: 30, ..Offer::at(price) };
+    let paid = PaidService::start(
+        operator.clone(),
+        offer,
+        dir.path().join("vouchers.redb"),
+        ClaimPolicy::default(),
+    )
+    .await
+    .unwrap();
+    assert!(!paid.registered, "already registered at this price");
+    let PaidService { checker, store, claimer, .. } = paid;
 
     let keys = CircuitKeys::embedded().unwrap();
     let limit = UserMessageLimit::new(100).unwrap();
@@ -183,7 +202,7 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     let price = U256::from(10u64).pow(U256::from(15u64)); // 0.001 token
     let deposit = price * U256::from(N) + price / U256::from(2u64);
     let mut w = world(deposit, price).await;
-    let me = w.operator.sender().unwrap();
+    let me = w.operator.sender();
     let mut delivered = w.relay.delivered();
     let mut stream =
         PaymentStream::new(w.terms(), w.payer_key.address(), w.payer_key.clone(), U256::ZERO);
@@ -263,7 +282,7 @@ async fn refused(w: &World, voucher: Option<Vec<u8>>, code: StatusCode, reason: 
 async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
     let price = U256::from(1000u64);
     let mut w = world(U256::from(1_000_000u64), price).await;
-    let me = w.operator.sender().unwrap();
+    let me = w.operator.sender();
     let payer = w.payer_key.address();
     let stream = PaymentStream::new(w.terms(), payer, w.payer_key.clone(), U256::ZERO);
     let mut paying = stream.clone();
@@ -344,4 +363,211 @@ async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
     assert_eq!(w.checker.served(payer), price * U256::from(2u64));
     let e = w.payer.escrow(payer, me, w.token).await.unwrap();
     assert_eq!((e.balance, e.collected), (U256::from(1_000_000u64), U256::ZERO));
+}
+
+/// The contract's custom error in `e`, or a panic naming what came instead.
+fn revert(e: ChainError) -> E {
+    e.credentials_error().cloned().unwrap_or_else(|| panic!("not a ServiceCredentials revert: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_reverts_come_back_as_typed_errors() {
+    let price = U256::from(1000u64);
+    let c = contract(price, 1).await;
+    let (payer, key) = &c.payers[0];
+    let (me, p) = (c.operator.sender(), key.address());
+    let deposit = U256::from(10_000u64);
+    payer.deposit(me, c.token, deposit).await.unwrap();
+    let terms = payer.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
+    let stream = PaymentStream::new(terms, p, key.clone(), U256::ZERO);
+
+    // Withdrawing without a thaw.
+    match revert(payer.withdraw(me, c.token).await.unwrap_err()) {
+        E::NoThaw(e) => assert_eq!((e.payer, e.provider, e.token), (p, me, c.token)),
+        other => panic!("{other:?}"),
+    }
+    // Thawing more than the escrow holds.
+    let too_much = deposit + U256::from(1u64);
+    match revert(payer.thaw(me, c.token, too_much).await.unwrap_err()) {
+        E::ThawExceedsBalance(e) => assert_eq!((e.amount, e.balance), (too_much, deposit)),
+        other => panic!("{other:?}"),
+    }
+    // Withdrawing before the thaw ends.
+    payer.thaw(me, c.token, deposit).await.unwrap();
+    let thaw_end = payer.escrow(p, me, c.token).await.unwrap().thaw_end;
+    match revert(payer.withdraw(me, c.token).await.unwrap_err()) {
+        E::ThawNotEnded(e) => assert_eq!(e.thawEnd, thaw_end),
+        other => panic!("{other:?}"),
+    }
+    // The same voucher claimed twice: the second time it is stale.
+    let v = stream.sign(price).unwrap();
+    assert_eq!(c.operator.claim(&v, U256::MAX).await.unwrap().paid, price);
+    let e = c.operator.claim(&v, U256::MAX).await.unwrap_err();
+    assert_eq!(e.revert_name(), Some("StaleVoucher"), "printed by name: {e}");
+    match revert(e) {
+        E::StaleVoucher(e) => assert_eq!((e.cumulativeAmount, e.collected), (price, price)),
+        other => panic!("{other:?}"),
+    }
+    // Someone else than the provider claims its voucher.
+    let v2 = stream.sign(price * U256::from(2u64)).unwrap();
+    match revert(payer.claim(&v2, U256::MAX).await.unwrap_err()) {
+        E::NotProvider(e) => assert_eq!((e.caller, e.provider), (p, me)),
+        other => panic!("{other:?}"),
+    }
+    // A voucher signed by a key the payer never authorized.
+    let hot = PrivateKeySigner::random();
+    let forged = PaymentStream::new(*stream.terms(), p, hot.clone(), U256::ZERO)
+        .sign(price * U256::from(2u64))
+        .unwrap();
+    match revert(c.operator.claim(&forged, U256::MAX).await.unwrap_err()) {
+        E::UnauthorizedSigner(e) => assert_eq!((e.payer, e.signer), (p, hot.address())),
+        other => panic!("{other:?}"),
+    }
+    // Signers: the payer itself cannot be one; an unknown signer cannot be revoked.
+    match revert(payer.authorize_signer(p).await.unwrap_err()) {
+        E::InvalidSigner(e) => assert_eq!(e.signer, p),
+        other => panic!("{other:?}"),
+    }
+    match revert(payer.start_signer_revocation(hot.address()).await.unwrap_err()) {
+        E::SignerNotAuthorized(e) => assert_eq!((e.payer, e.signer), (p, hot.address())),
+        other => panic!("{other:?}"),
+    }
+    // Nothing moved but the one claim.
+    let e = payer.escrow(p, me, c.token).await.unwrap();
+    assert_eq!((e.balance, e.collected), (deposit - price, price));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claimer_claims_before_a_hot_key_goes_and_leaves_out_what_the_contract_refuses() {
+    let price = U256::from(1000u64);
+    let c = contract(price, 2).await;
+    let me = c.operator.sender();
+    for (w, _) in &c.payers {
+        w.deposit(me, c.token, U256::from(100_000u64)).await.unwrap();
+    }
+    let ((a, a_key), (_, b_key)) = (&c.payers[0], &c.payers[1]);
+    let hot = PrivateKeySigner::random();
+    a.authorize_signer(hot.address()).await.unwrap();
+    let terms = c.operator.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
+    let mut a_pays = PaymentStream::new(terms, a_key.address(), hot.clone(), U256::ZERO);
+    let mut b_pays = PaymentStream::new(terms, b_key.address(), b_key.clone(), U256::ZERO);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(VoucherStore::open(dir.path().join("vouchers.redb")).unwrap());
+    let checker = Arc::new(VoucherChecker::new(
+        ServiceTerms {
+            domain: c.operator.domain(),
+            provider: me,
+            token: c.token,
+            payout: me,
+            price,
+            thaw_margin_secs: 30,
+        },
+        [],
+    ));
+    let policy = ClaimPolicy { thaw_margin_secs: 600, ..ClaimPolicy::default() };
+    let mut claimer = Claimer::new(c.operator.clone(), checker.clone(), store.clone(), policy, 0);
+    claimer.sync().await.unwrap();
+    let now = || unix_now_ns() / 1_000_000_000;
+    // What the node does for a paid request: check the voucher, keep it.
+    let serve = |s: &mut PaymentStream| {
+        let v = s.next().unwrap();
+        let accepted = checker.check(Some(&v.to_bytes()), now()).unwrap();
+        store.save(&accepted.voucher).unwrap();
+        s.served(&v);
+    };
+    serve(&mut a_pays);
+    serve(&mut b_pays);
+    assert!(claimer.tick(now()).await.unwrap().is_none(), "not due yet");
+
+    // Payer A starts revoking its hot key: the claim is due before the revocation takes effect.
+    a.start_signer_revocation(hot.address()).await.unwrap();
+    let r = claimer.tick(now()).await.unwrap().expect("due before the hot key goes");
+    assert_eq!(r.paid, price * U256::from(2u64));
+
+    // Both pay once more (the hot key is valid until its revocation time); then the revocation
+    // takes effect and the contract refuses A's voucher: B's is claimed without it.
+    serve(&mut a_pays);
+    serve(&mut b_pays);
+    let (p, _) = connect_provider(&c.anvil.endpoint(), None, None).await.unwrap();
+    p.anvil_increase_time(SIGNER_THAW + 1).await.unwrap();
+    p.anvil_mine(Some(1), None).await.unwrap();
+    a.revoke_signer(hot.address()).await.unwrap();
+    let (tr0, op0) = (
+        c.operator.token_balance(c.token, c.treasury).await.unwrap(),
+        c.operator.token_balance(c.token, me).await.unwrap(),
+    );
+    let r = claimer.claim_now().await.unwrap().expect("B's voucher is claimed");
+    assert_eq!(r.paid, price, "only B's second request");
+    let fee = price * U256::from(FEE_BPS) / U256::from(10_000u64);
+    assert_eq!(c.operator.token_balance(c.token, me).await.unwrap() - op0, price - fee);
+    assert_eq!(c.operator.token_balance(c.token, c.treasury).await.unwrap() - tr0, fee);
+    let op = &c.operator;
+    let collected = |payer| async move { op.escrow(payer, me, c.token).await.unwrap().collected };
+    assert_eq!(collected(a_key.address()).await, price);
+    assert_eq!(collected(b_key.address()).await, price * U256::from(2u64));
+    // A's refused voucher blocks nothing and is not thrown away.
+    assert!(claimer.claim_now().await.unwrap().is_none());
+    let kept = store.get(a_key.address(), c.token).unwrap().unwrap();
+    assert_eq!(kept.voucher.cumulativeAmount, price * U256::from(2u64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_service_registers_once_and_restores_what_was_served_after_a_restart() {
+    let price = U256::from(1000u64);
+    let c = contract(price, 1).await;
+    let (payer, payer_key) = &c.payers[0];
+    // A second operator, with no service registered yet.
+    let key = anvil::signer(&c.anvil, 5);
+    let me = key.address();
+    let op = CredentialsWriter::connect(&c.anvil.endpoint(), key, c.operator.address(), None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vouchers.redb");
+    let policy = ClaimPolicy::default();
+    let e = PaidService::start(op.clone(), Offer::at(price), &path, policy).await.unwrap_err();
+    assert!(
+        matches!(e, ClaimError::Chain(ChainError::NoService { provider, .. }) if provider == me)
+    );
+
+    let offer = Offer { token: Some(c.token), ..Offer::at(price) };
+    let paid = PaidService::start(op.clone(), offer, &path, policy).await.unwrap();
+    assert!(paid.registered);
+    let terms = op.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap();
+    assert_eq!((terms.token, terms.price, terms.payout), (c.token, price, me));
+    // A payer deposits, is served once; the node stops.
+    payer.deposit(me, c.token, U256::from(50_000u64)).await.unwrap();
+    let mut pays = PaymentStream::new(terms, payer_key.address(), payer_key.clone(), U256::ZERO);
+    let mut claimer = paid.claimer;
+    claimer.sync().await.unwrap();
+    let v = pays.next().unwrap();
+    let accepted = paid.checker.check(Some(&v.to_bytes()), unix_now_ns() / 1_000_000_000).unwrap();
+    paid.store.save(&accepted.voucher).unwrap();
+    pays.served(&v);
+    drop((claimer, paid.checker, paid.store));
+
+    // Restarted with the same offer: nothing registered again, the served amount and the escrow
+    // are back, so a replay is refused and the next voucher accepted.
+    let paid = PaidService::start(op.clone(), offer, &path, policy).await.unwrap();
+    assert!(!paid.registered);
+    assert_eq!(paid.checker.served(payer_key.address()), price);
+    let escrow = *paid.checker.book().escrow(payer_key.address(), c.token).unwrap();
+    assert_eq!(escrow.balance, U256::from(50_000u64));
+    let now = unix_now_ns() / 1_000_000_000;
+    assert!(paid.checker.check(Some(&v.to_bytes()), now).is_err(), "a replay");
+    paid.checker.check(Some(&pays.next().unwrap().to_bytes()), now).unwrap();
+    drop(paid);
+
+    // A new price is registered.
+    let offer = Offer { price: price * U256::from(2u64), ..offer };
+    assert!(PaidService::start(op.clone(), offer, &path, policy).await.unwrap().registered);
+    assert_eq!(op.service(me, LIGHTPUSH_SERVICE_ID).await.unwrap().price, offer.price);
+    // The operator's tools resume the service as registered, sending nothing, and claim.
+    let resumed = PaidService::resume(op.clone(), &path, policy).await.unwrap();
+    assert!(!resumed.registered);
+    assert_eq!((resumed.terms.price, resumed.terms.token), (offer.price, c.token));
+    let mut claimer = resumed.claimer;
+    let r = claimer.claim_now().await.unwrap().expect("the served voucher");
+    assert_eq!(r.paid, price);
 }

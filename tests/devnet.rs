@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use rlnkit::chain::{MembershipReader, U256};
-use rlnkit::credentials::CredentialsClient;
+use rlnkit::credentials::CredentialsReader;
 use rlnkit::devnet::{Devnet, Summary};
 
 async fn wait_for(
@@ -64,7 +64,7 @@ async fn devnet_delivers_slashes_the_spammer_and_pays_the_operators() {
     // The lightpush relay's operator claimed vouchers on chain: the escrow says so, and the
     // tokens arrived.
     let operator = setup.relays[2].operator;
-    let escrow = CredentialsClient::connect(&setup.rpc, None, setup.credentials, None)
+    let escrow = CredentialsReader::connect(&setup.rpc, setup.credentials, None)
         .await
         .unwrap()
         .escrow(setup.payer, operator, setup.token)

@@ -8,7 +8,7 @@ use alloy::json_abi::JsonAbi;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::{SolError, SolInterface};
 
-use super::bindings::{LinearPriceCalculator, RlnMembership};
+use super::bindings::{LinearPriceCalculator, RlnMembership, ServiceCredentials};
 
 /// Errors of the chain client and the tree sync. Messages name no CLI flag: the CLI adds that
 /// context.
@@ -68,12 +68,6 @@ pub enum ChainError {
         provider: Address,
         /// The service id asked for.
         service_id: u32,
-    },
-    /// A transaction was asked of a credentials client connected without a signer.
-    #[error("{call} sends a transaction, but this client was connected without a signer")]
-    ReadOnly {
-        /// The contract function.
-        call: &'static str,
     },
     /// A transaction was not mined in time.
     #[error("{call}: transaction {tx} not mined within {waited:?}")]
@@ -265,11 +259,35 @@ impl ChainError {
         ChainError::Rpc { call, source: boxed }
     }
 
+    /// Wraps the error of a call to the ServiceCredentials contract: reverts become
+    /// [`ChainError::Reverted`] with the contract's custom error decoded first (two contracts may
+    /// declare an error alike, e.g. `InvalidTreasury()`; the callee's reading wins).
+    pub(crate) fn from_credentials(call: &'static str, e: alloy::contract::Error) -> Self {
+        match e.as_revert_data() {
+            Some(data) => {
+                ChainError::Reverted { call, revert: Box::new(Revert::decode_credentials(&data)) }
+            }
+            None => ChainError::Rpc { call, source: Box::new(e) },
+        }
+    }
+
     /// The decoded registry error, if this is a revert of the registry.
     pub fn registry_error(&self) -> Option<&RlnMembership::RlnMembershipErrors> {
         match self {
             ChainError::Reverted { revert, .. } => match &revert.decoded {
                 Some(DecodedRevert::Registry(e)) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The decoded ServiceCredentials error, if this is a revert of that contract
+    /// (`StaleVoucher`, `UnauthorizedSigner`, `ThawNotEnded`, ...).
+    pub fn credentials_error(&self) -> Option<&ServiceCredentials::ServiceCredentialsErrors> {
+        match self {
+            ChainError::Reverted { revert, .. } => match &revert.decoded {
+                Some(DecodedRevert::Credentials(e)) => Some(e),
                 _ => None,
             },
             _ => None,
@@ -293,7 +311,8 @@ pub struct Revert {
     pub name: String,
     /// Decoded arguments, printed (numbers in decimal, addresses checksummed, bytes in hex).
     pub args: Vec<String>,
-    /// The typed error, when it is one of the registry's or the price calculator's.
+    /// The typed error, when it is one of our contracts' (registry, price calculator,
+    /// ServiceCredentials).
     pub decoded: Option<DecodedRevert>,
     /// The raw revert data.
     pub data: Bytes,
@@ -306,6 +325,8 @@ pub enum DecodedRevert {
     Registry(RlnMembership::RlnMembershipErrors),
     /// An error of the price calculator.
     PriceCalculator(LinearPriceCalculator::LinearPriceCalculatorErrors),
+    /// An error of the ServiceCredentials contract.
+    Credentials(ServiceCredentials::ServiceCredentialsErrors),
 }
 
 fn all_abis() -> &'static Vec<JsonAbi> {
@@ -315,6 +336,7 @@ fn all_abis() -> &'static Vec<JsonAbi> {
             include_str!("../../contracts/artifacts/RlnMembership.json"),
             include_str!("../../contracts/artifacts/LinearPriceCalculator.json"),
             include_str!("../../contracts/artifacts/TestToken.json"),
+            include_str!("../../contracts/artifacts/ServiceCredentials.json"),
         ]
         .iter()
         .filter_map(|s| serde_json::from_str::<serde_json::Value>(s).ok())
@@ -340,16 +362,32 @@ fn show(v: &DynSolValue) -> String {
 }
 
 impl Revert {
-    /// Decodes revert data: our custom errors, `Error(string)`, `Panic(uint256)`.
+    /// Decodes revert data: our custom errors (the registry's first), `Error(string)`,
+    /// `Panic(uint256)`.
     pub fn decode(data: &[u8]) -> Self {
-        let bytes = Bytes::copy_from_slice(data);
         let decoded = if let Ok(e) = RlnMembership::RlnMembershipErrors::abi_decode(data) {
             Some(DecodedRevert::Registry(e))
         } else if let Ok(e) = LinearPriceCalculator::LinearPriceCalculatorErrors::abi_decode(data) {
             Some(DecodedRevert::PriceCalculator(e))
+        } else if let Ok(e) = ServiceCredentials::ServiceCredentialsErrors::abi_decode(data) {
+            Some(DecodedRevert::Credentials(e))
         } else {
             None
         };
+        Self::with_decoded(data, decoded)
+    }
+
+    /// Decodes the revert data of a call to the ServiceCredentials contract: its custom errors
+    /// first, then as [`Revert::decode`].
+    pub fn decode_credentials(data: &[u8]) -> Self {
+        match ServiceCredentials::ServiceCredentialsErrors::abi_decode(data) {
+            Ok(e) => Self::with_decoded(data, Some(DecodedRevert::Credentials(e))),
+            Err(_) => Self::decode(data),
+        }
+    }
+
+    fn with_decoded(data: &[u8], decoded: Option<DecodedRevert>) -> Self {
+        let bytes = Bytes::copy_from_slice(data);
         if let Ok(r) = alloy::sol_types::Revert::abi_decode(data) {
             return Revert {
                 name: "Error".into(),
@@ -428,5 +466,29 @@ mod tests {
         let data = alloy::sol_types::Revert::from("ERC20: insufficient allowance").abi_encode();
         assert_eq!(Revert::decode(&data).to_string(), "Error(\"ERC20: insufficient allowance\")");
         assert_eq!(Revert::decode(&[1, 2]).name, "unknown");
+    }
+
+    #[test]
+    fn credentials_errors_decode_to_their_variant() {
+        use ServiceCredentials::ServiceCredentialsErrors as E;
+        let data = ServiceCredentials::StaleVoucher {
+            cumulativeAmount: U256::from(5u64),
+            collected: U256::from(7u64),
+        }
+        .abi_encode();
+        let r = Revert::decode(&data);
+        assert_eq!(r.to_string(), "StaleVoucher(5, 7)");
+        assert!(matches!(r.decoded, Some(DecodedRevert::Credentials(E::StaleVoucher(_)))));
+        // Declared alike by the registry and the credentials contract: the callee's reading wins.
+        let data = ServiceCredentials::InvalidTreasury {}.abi_encode();
+        assert!(matches!(
+            Revert::decode_credentials(&data).decoded,
+            Some(DecodedRevert::Credentials(E::InvalidTreasury(_)))
+        ));
+        assert!(matches!(Revert::decode(&data).decoded, Some(DecodedRevert::Registry(_))));
+        // Not a credentials error: decoded as usual.
+        let data = alloy::sol_types::Revert::from("no").abi_encode();
+        let r = Revert::decode_credentials(&data);
+        assert_eq!((r.name.as_str(), r.decoded), ("Error", None));
     }
 }

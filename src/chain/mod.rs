@@ -23,6 +23,7 @@ mod writer;
 pub use alloy::primitives::{Address, B256, U256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use bindings::RlnMembership::RlnMembershipErrors;
+pub use bindings::ServiceCredentials::ServiceCredentialsErrors;
 pub use client::{
     connect_provider, field_to_u256, u256_to_field, MembershipInfo, MembershipReader, TOKEN_UNIT,
 };

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsClient, CredentialsConfig, PaymentStream, ServiceTerms,
-    VoucherChecker, VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, Offer,
+    PaidService, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
 use rlnkit::relay::lightpush_client::LightpushClient;
@@ -73,9 +73,20 @@ impl CredOpts {
             .context("no contract: pass --credentials ADDRESS or set RLNKIT_CREDENTIALS (see `rlnkit credentials deploy`)")
     }
 
-    async fn client(&self) -> Result<CredentialsClient> {
-        Ok(CredentialsClient::connect(&self.rpc, self.signer()?, self.contract()?, self.chain_id)
-            .await?)
+    /// Reads need no key.
+    async fn reader(&self) -> Result<CredentialsReader> {
+        Ok(CredentialsReader::connect(&self.rpc, self.contract()?, self.chain_id).await?)
+    }
+
+    /// Transactions are signed with the key of RLNKIT_PRIVATE_KEY or --private-key-file.
+    async fn writer(&self) -> Result<CredentialsWriter> {
+        Ok(CredentialsWriter::connect(
+            &self.rpc,
+            self.need_signer()?,
+            self.contract()?,
+            self.chain_id,
+        )
+        .await?)
     }
 }
 
@@ -156,7 +167,7 @@ impl DeployArgs {
             thaw_period: self.thaw_period,
             signer_thaw_period: self.signer_thaw_period,
         };
-        let c = CredentialsClient::deploy(&self.opts.rpc, key, config).await?;
+        let c = CredentialsWriter::deploy(&self.opts.rpc, key, config).await?;
         Ok(Outcome::ok(
             format!(
                 "ServiceCredentials at {} (chain {}), fee {} bps",
@@ -186,8 +197,8 @@ pub(crate) struct RegisterArgs {
 
 impl RegisterArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
-        let me = c.sender().context("no signer")?;
+        let c = self.opts.writer().await?;
+        let me = c.sender();
         let payout = self.payout.unwrap_or(me);
         let price = amount(&self.price)?;
         let tx = c.register_service(LIGHTPUSH_SERVICE_ID, self.token, price, payout).await?;
@@ -214,7 +225,7 @@ pub(crate) struct ProviderArgs {
 }
 
 impl ProviderArgs {
-    async fn token(&self, c: &CredentialsClient) -> Result<Address> {
+    async fn token(&self, c: &CredentialsReader) -> Result<Address> {
         match self.token {
             Some(t) => Ok(t),
             None => Ok(c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?.token),
@@ -222,7 +233,7 @@ impl ProviderArgs {
     }
 
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
+        let c = self.opts.writer().await?;
         let token = self.token(&c).await?;
         let got = c.withdraw(self.provider, token).await?;
         Ok(Outcome::ok(format!("withdrew {got}"), json!({ "withdrawn": got.to_string() })))
@@ -240,7 +251,7 @@ pub(crate) struct DepositArgs {
 
 impl DepositArgs {
     async fn deposit(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.writer().await?;
         let token = self.p.token(&c).await?;
         let a = amount(&self.amount)?;
         let tx = c.deposit(self.p.provider, token, a).await?;
@@ -251,11 +262,11 @@ impl DepositArgs {
     }
 
     async fn thaw(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.writer().await?;
         let token = self.p.token(&c).await?;
         let a = amount(&self.amount)?;
         let tx = c.thaw(self.p.provider, token, a).await?;
-        let e = c.escrow(c.sender().context("no signer")?, self.p.provider, token).await?;
+        let e = c.escrow(c.sender(), self.p.provider, token).await?;
         Ok(Outcome::ok(
             format!("thawing {a}: withdrawable from unix time {}", e.thaw_end),
             json!({ "amount": a.to_string(), "thaw_end": e.thaw_end, "tx": tx }),
@@ -274,7 +285,7 @@ pub(crate) struct SignerArgs {
 
 impl SignerArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.opts.client().await?;
+        let c = self.opts.writer().await?;
         let tx = c.authorize_signer(self.signer).await?;
         Ok(Outcome::ok(
             format!("authorized signer {}", self.signer),
@@ -294,7 +305,7 @@ pub(crate) struct RevokeArgs {
 
 impl RevokeArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.s.opts.client().await?;
+        let c = self.s.opts.writer().await?;
         let tx = if self.finish {
             c.revoke_signer(self.s.signer).await?
         } else {
@@ -319,9 +330,10 @@ pub(crate) struct BalanceArgs {
 
 impl BalanceArgs {
     async fn run(self) -> Result<Outcome> {
-        let c = self.p.opts.client().await?;
+        let c = self.p.opts.reader().await?;
         let token = self.p.token(&c).await?;
-        let payer = self.payer.or(c.sender()).context("pass --payer or a signer")?;
+        let signer = self.p.opts.signer()?.map(|k| k.address());
+        let payer = self.payer.or(signer).context("pass --payer or a signer")?;
         let e = c.escrow(payer, self.p.provider, token).await?;
         Ok(Outcome::ok(
             format!(
@@ -344,25 +356,11 @@ pub(crate) struct StoreArgs {
 
 impl StoreArgs {
     async fn claimer(&self) -> Result<Claimer> {
-        let c = self.opts.client().await?;
-        let me = c.sender().context("the operator's key signs claims: set RLNKIT_PRIVATE_KEY")?;
-        let terms = c.service(me, LIGHTPUSH_SERVICE_ID).await?;
-        let store = Arc::new(
-            VoucherStore::open(&self.store)
-                .with_context(|| format!("opening {}", self.store.display()))?,
-        );
-        let checker = Arc::new(VoucherChecker::new(
-            ServiceTerms {
-                domain: c.domain(),
-                provider: me,
-                token: terms.token,
-                payout: terms.payout,
-                price: terms.price,
-                thaw_margin_secs: 0,
-            },
-            [],
-        ));
-        Ok(Claimer::new(c, checker, store, ClaimPolicy::default(), 0))
+        let c = self.opts.writer().await?;
+        let paid = PaidService::resume(c, &self.store, ClaimPolicy::default())
+            .await
+            .with_context(|| format!("opening {}", self.store.display()))?;
+        Ok(paid.claimer)
     }
 
     async fn claim(self) -> Result<Outcome> {
@@ -438,13 +436,7 @@ impl LightpushArgs {
     }
 
     async fn push(self) -> Result<Outcome> {
-        let c = CredentialsClient::connect(
-            &self.opts.rpc,
-            None,
-            self.opts.contract()?,
-            self.opts.chain_id,
-        )
-        .await?;
+        let c = self.opts.reader().await?;
         let terms = c.service(self.provider, LIGHTPUSH_SERVICE_ID).await?;
         let (key, payer) = match &self.signer_key_file {
             Some(f) => {
@@ -512,16 +504,19 @@ impl LightpushArgs {
     }
 }
 
-/// `relay run` options of the paid lightpush service.
-#[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
+/// `relay run` options of the paid lightpush service. In the relay's config file they form a
+/// `[lightpush]` section with the same names (`enabled` for --lightpush, on when the section is
+/// there); command-line values win.
+#[derive(clap::Args, Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LightpushRunArgs {
     /// Serve lightpush v3 (`/vac/waku/lightpush/3.0.0`), paid when --price is given.
     #[arg(long)]
+    #[serde(rename = "enabled", default = "enabled_by_its_section")]
     pub(crate) lightpush: bool,
     /// Price per request in token units (needs --credentials and the operator's key in
     /// RLNKIT_PRIVATE_KEY; the service is registered with this price if it differs).
-    #[arg(long, value_name = "AMOUNT", requires = "lightpush")]
+    #[arg(long, value_name = "AMOUNT")]
     pub(crate) price: Option<String>,
     /// The ServiceCredentials contract.
     #[arg(long, env = "RLNKIT_CREDENTIALS", value_name = "ADDRESS")]
@@ -530,19 +525,22 @@ pub(crate) struct LightpushRunArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) price_token: Option<String>,
     /// The operator's RLN identity file: messages without a proof are published with it.
-    #[arg(long, value_name = "FILE", requires = "lightpush")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) lightpush_identity: Option<PathBuf>,
-    /// The operator membership's message limit.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    #[serde(skip)]
-    pub(crate) lightpush_limit: u64,
+    /// The operator membership's message limit. Default 100.
+    #[arg(long, value_name = "N")]
+    pub(crate) lightpush_limit: Option<u64>,
     /// Claim when this much is unclaimed (token units). Default: only on schedule and before thaws end.
     #[arg(long, value_name = "AMOUNT")]
     pub(crate) claim_above: Option<String>,
-    /// Claim at least this often (seconds).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
-    #[serde(skip)]
-    pub(crate) claim_every: u64,
+    /// Claim at least this often (seconds). Default 3600.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) claim_every: Option<u64>,
+}
+
+/// A `[lightpush]` section in the config file turns the service on unless it says otherwise.
+fn enabled_by_its_section() -> bool {
+    true
 }
 
 /// What `relay run` starts for lightpush: the server for the node and the claimer task.
@@ -554,6 +552,20 @@ pub(crate) struct LightpushSetup {
 }
 
 impl LightpushRunArgs {
+    /// The command-line values over `file`'s (the config file's `[lightpush]` section).
+    pub(crate) fn merged(self, file: LightpushRunArgs) -> LightpushRunArgs {
+        LightpushRunArgs {
+            lightpush: self.lightpush || file.lightpush,
+            price: self.price.or(file.price),
+            credentials: self.credentials.or(file.credentials),
+            price_token: self.price_token.or(file.price_token),
+            lightpush_identity: self.lightpush_identity.or(file.lightpush_identity),
+            lightpush_limit: self.lightpush_limit.or(file.lightpush_limit),
+            claim_above: self.claim_above.or(file.claim_above),
+            claim_every: self.claim_every.or(file.claim_every),
+        }
+    }
+
     /// Builds the server (and claimer) from the options; `None` without --lightpush.
     pub(crate) async fn setup(
         &self,
@@ -564,13 +576,17 @@ impl LightpushRunArgs {
         data_dir: Option<&Path>,
     ) -> Result<Option<LightpushSetup>> {
         if !self.lightpush {
+            if self.price.is_some() || self.lightpush_identity.is_some() {
+                eprintln!("note: lightpush is off (no --lightpush, or `enabled = false` in the config's [lightpush]): --price and --lightpush-identity are ignored");
+            }
             return Ok(None);
         }
         let mut server = LightpushServer::new(topics);
         if let Some(idf) = &self.lightpush_identity {
             let identity =
                 IdentityArgs { identity: Some(idf.clone()), secret_env: String::new() }.load()?;
-            let limit = UserMessageLimit::new(self.lightpush_limit)?;
+            let limit_n = self.lightpush_limit.unwrap_or(100);
+            let limit = UserMessageLimit::new(limit_n)?;
             let members =
                 members.context("--lightpush-identity needs --members (the membership path)")?;
             let tree = members_tree(members)?;
@@ -580,7 +596,7 @@ impl LightpushRunArgs {
                 .with_context(|| {
                     format!(
                         "the operator identity (limit {}) is not in {}",
-                        self.lightpush_limit,
+                        limit_n,
                         members.display()
                     )
                 })?;
@@ -594,7 +610,6 @@ impl LightpushRunArgs {
         let Some(price) = &self.price else {
             return Ok(Some(LightpushSetup { server: Arc::new(server), claimer: None }));
         };
-        let price = amount(price)?;
         let contract: Address = self
             .credentials
             .as_deref()
@@ -603,49 +618,95 @@ impl LightpushRunArgs {
             .context("--credentials")?;
         let key = read_key(None, "RLNKIT_PRIVATE_KEY")?
             .context("--price needs the operator's key in RLNKIT_PRIVATE_KEY")?;
-        let me = key.address();
-        let c = CredentialsClient::connect(rpc, Some(key), contract, None).await?;
-        let token: Address = match &self.price_token {
-            Some(t) => t.parse().context("--price-token")?,
-            None => {
-                c.service(me, LIGHTPUSH_SERVICE_ID)
-                    .await
-                    .context("no --price-token and no registered service")?
-                    .token
-            }
+        let writer = CredentialsWriter::connect(rpc, key, contract, None).await?;
+        let offer = Offer {
+            token: self
+                .price_token
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .context("--price-token")?,
+            ..Offer::at(amount(price)?)
         };
-        let registered = c.service(me, LIGHTPUSH_SERVICE_ID).await.ok();
-        let payout = registered.map(|t| t.payout).unwrap_or(me);
-        if registered.map(|t| (t.token, t.price)) != Some((token, price)) {
-            c.register_service(LIGHTPUSH_SERVICE_ID, token, price, payout).await?;
-            eprintln!("registered lightpush at {price} per request");
-        }
         let dir = data_dir.context("--price needs --data-dir (served vouchers are kept there)")?;
         std::fs::create_dir_all(dir)?;
-        let store = Arc::new(VoucherStore::open(dir.join("vouchers.redb"))?);
         let policy = ClaimPolicy {
-            interval: Duration::from_secs(self.claim_every),
+            interval: Duration::from_secs(self.claim_every.unwrap_or(3600)),
             threshold: self.claim_above.as_deref().map(amount).transpose()?.unwrap_or(U256::MAX),
             thaw_margin_secs: 600,
             poll: Duration::from_secs(2),
         };
-        let checker = Arc::new(VoucherChecker::new(
-            ServiceTerms {
-                domain: c.domain(),
-                provider: me,
-                token,
-                payout,
-                price,
-                thaw_margin_secs: 300,
-            },
-            store.served(token)?,
-        ));
-        let mut claimer = Claimer::new(c, checker.clone(), store.clone(), policy, 0);
-        claimer.sync().await?;
-        if server.checker().is_none() && self.lightpush_identity.is_none() {
+        let paid =
+            PaidService::start(writer, offer, dir.join("vouchers.redb"), policy).await.context(
+                "starting the paid lightpush service (no --price-token and no registered service?)",
+            )?;
+        if paid.registered {
+            eprintln!("registered lightpush at {} per request", paid.terms.price);
+        }
+        if self.lightpush_identity.is_none() {
             eprintln!("note: without --lightpush-identity only messages with their own RLN proof are served");
         }
-        let server = server.paid(checker, store);
-        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(claimer) }))
+        let server = server.paid(paid.checker, paid.store);
+        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(paid.claimer) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::relay::RunArgs;
+    use super::*;
+
+    fn config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn lightpush_options_come_from_the_relay_config_file() {
+        let (_dir, path) = config(
+            "cluster = 1\nshards = [0]\n\n[lightpush]\nprice = \"1000\"\ncredentials = \"0x00000000000000000000000000000000000000aa\"\nlightpush_identity = \"op.json\"\nlightpush_limit = 20\nclaim_above = \"50000\"\nclaim_every = 600\n",
+        );
+        // On the command line: the config file and a price that wins over the file's.
+        let cli = LightpushRunArgs { price: Some("7".into()), ..Default::default() };
+        let args = RunArgs { config: Some(path), lightpush: cli, ..Default::default() };
+        let lp = args.merged().unwrap().lightpush;
+        assert_eq!(
+            lp,
+            LightpushRunArgs {
+                lightpush: true,
+                price: Some("7".into()),
+                credentials: Some("0x00000000000000000000000000000000000000aa".into()),
+                price_token: None,
+                lightpush_identity: Some("op.json".into()),
+                lightpush_limit: Some(20),
+                claim_above: Some("50000".into()),
+                claim_every: Some(600),
+            }
+        );
+    }
+
+    #[test]
+    fn the_section_can_be_turned_off_and_its_absence_serves_nothing() {
+        let (_dir, path) = config("[lightpush]\nenabled = false\nprice = \"1\"\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        assert!(!args.merged().unwrap().lightpush.lightpush);
+        let (_dir, path) = config("cluster = 1\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        assert_eq!(args.merged().unwrap().lightpush, LightpushRunArgs::default());
+        // --lightpush on the command line turns it on over the file's `enabled = false`.
+        let (_dir, path) = config("[lightpush]\nenabled = false\n");
+        let cli = LightpushRunArgs { lightpush: true, ..Default::default() };
+        let args = RunArgs { config: Some(path), lightpush: cli, ..Default::default() };
+        assert!(args.merged().unwrap().lightpush.lightpush);
+    }
+
+    #[test]
+    fn a_misspelled_lightpush_option_is_an_error() {
+        let (_dir, path) = config("[lightpush]\nprise = \"1\"\n");
+        let args = RunArgs { config: Some(path), ..Default::default() };
+        let e = format!("{:#}", args.merged().unwrap_err());
+        assert!(e.contains("prise"), "{e}");
     }
 }

@@ -41,7 +41,7 @@ impl RelayCmd {
 #[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[command(
-    after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008"
+    after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008\n  [lightpush]\n  price = \"1000\"\n  credentials = \"0x...\"\n  lightpush_identity = \"operator.json\""
 )]
 pub(crate) struct RunArgs {
     /// TOML config file with any of these options.
@@ -98,15 +98,14 @@ pub(crate) struct RunArgs {
     /// supervisors such as `rlnkit devnet`).
     #[arg(long, value_name = "FILE")]
     pub(crate) ready_file: Option<PathBuf>,
-    /// Paid lightpush service (command line only).
+    /// Paid lightpush service (in the config file: a `[lightpush]` section).
     #[command(flatten)]
-    #[serde(skip)]
     pub(crate) lightpush: super::credentials::LightpushRunArgs,
 }
 
 impl RunArgs {
     /// The command-line values over the config file's.
-    fn merged(self) -> Result<RunArgs> {
+    pub(crate) fn merged(self) -> Result<RunArgs> {
         let Some(path) = &self.config else { return Ok(self) };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading relay config {}", path.display()))?;
@@ -131,7 +130,7 @@ impl RunArgs {
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
             ready_file: self.ready_file.or(file.ready_file),
-            lightpush: self.lightpush,
+            lightpush: self.lightpush.merged(file.lightpush),
         })
     }
 

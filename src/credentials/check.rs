@@ -25,7 +25,8 @@ pub struct ServiceTerms {
     pub payout: Address,
     /// Price of one request in token units.
     pub price: U256,
-    /// Refuse a payer whose thaw ends within this many seconds (the claimer needs the time).
+    /// Refuse a payer whose thaw ends, or a hot key whose revocation takes effect, within this
+    /// many seconds (the claimer needs the time to claim what was served).
     pub thaw_margin_secs: u64,
 }
 
@@ -129,6 +130,16 @@ pub enum Refusal {
         /// The signer.
         signer: Address,
     },
+    /// The signer's revocation takes effect too soon for this node to claim its voucher.
+    #[error("signer {signer} of payer {payer} is being revoked (from {revoke_at}); sign with the payer's key or another signer")]
+    RevokingSigner {
+        /// The payer.
+        payer: Address,
+        /// The signer.
+        signer: Address,
+        /// When the revocation takes effect (unix seconds).
+        revoke_at: u64,
+    },
     /// The signature is not the signer's (forged or tampered).
     #[error("bad signature: {0}")]
     BadSignature(#[from] SignatureError),
@@ -150,6 +161,7 @@ impl Refusal {
             Refusal::Thawing { .. } => "thawing",
             Refusal::UnauthorizedSigner { .. } => "unauthorized_signer",
             Refusal::RevokedSigner { .. } => "revoked_signer",
+            Refusal::RevokingSigner { .. } => "revoking_signer",
             Refusal::BadSignature(_) => "bad_signature",
         }
     }
@@ -279,7 +291,18 @@ impl VoucherChecker {
                 return Err(Refusal::Thawing { thaw_end: escrow.thaw_end });
             }
             match book.signer_status(v.payer, sv.signer, now) {
-                SignerStatus::Valid => {}
+                SignerStatus::Valid => {
+                    // Claims of its vouchers fail once the revocation takes effect.
+                    if let Some(revoke_at) = book.signer_revoke_at(v.payer, sv.signer) {
+                        if revoke_at <= now.saturating_add(t.thaw_margin_secs) {
+                            return Err(Refusal::RevokingSigner {
+                                payer: v.payer,
+                                signer: sv.signer,
+                                revoke_at,
+                            });
+                        }
+                    }
+                }
                 SignerStatus::Unknown => {
                     return Err(Refusal::UnauthorizedSigner { payer: v.payer, signer: sv.signer })
                 }
@@ -420,6 +443,11 @@ mod tests {
             signer: hot.address(),
             revoke_at: 5,
         }]);
+        // Still valid on chain until 5, but too soon to claim what this node would serve now.
+        assert_eq!(
+            c.check(Some(&signed(&t, &hot, k.address(), 20)), 0).unwrap_err().label(),
+            "revoking_signer"
+        );
         assert_eq!(
             c.check(Some(&signed(&t, &hot, k.address(), 20)), 5).unwrap_err().label(),
             "revoked_signer"

@@ -1,6 +1,8 @@
 //! The provider's claimer: follows the contract's events into the checker's escrow book and
 //! redeems the served vouchers (from the store) in `claimMany` batches: on a schedule, when the
-//! unclaimed amount passes a threshold, and always before a payer's thaw ends.
+//! unclaimed amount passes a threshold, and always before a payer's thaw ends or a hot key's
+//! revocation takes effect. A voucher the contract refuses (its signer revoked, a bad signature)
+//! is left out of the batch by the typed revert, so it never blocks the others' payment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,10 +10,11 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 
 use super::check::VoucherChecker;
-use super::client::{ClaimReceipt, CredentialsClient};
 use super::store::{StoreError, VoucherStore};
 use super::voucher::SignedVoucher;
+use super::writer::{ClaimReceipt, CredentialsWriter};
 use crate::chain::ChainError;
+use crate::chain::ServiceCredentialsErrors as E;
 
 /// When to claim.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +23,8 @@ pub struct ClaimPolicy {
     pub interval: Duration,
     /// Claim as soon as the unclaimed total reaches this (token units).
     pub threshold: U256,
-    /// Claim a payer's voucher when its thaw ends within this many seconds.
+    /// Claim a payer's voucher when its thaw ends, or its signer's revocation takes effect,
+    /// within this many seconds.
     pub thaw_margin_secs: u64,
     /// How often to read new events.
     pub poll: Duration,
@@ -51,7 +55,7 @@ pub enum ClaimError {
 /// Follows events and claims; one per provider.
 #[derive(Debug)]
 pub struct Claimer {
-    client: CredentialsClient,
+    client: CredentialsWriter,
     checker: Arc<VoucherChecker>,
     store: Arc<VoucherStore>,
     policy: ClaimPolicy,
@@ -62,7 +66,7 @@ pub struct Claimer {
 impl Claimer {
     /// A claimer that reads events from block `from_block` on.
     pub fn new(
-        client: CredentialsClient,
+        client: CredentialsWriter,
         checker: Arc<VoucherChecker>,
         store: Arc<VoucherStore>,
         policy: ClaimPolicy,
@@ -121,24 +125,72 @@ impl Claimer {
         }
         let book = self.checker.book();
         let token = self.checker.terms().token;
+        let soon = now.saturating_add(self.policy.thaw_margin_secs);
         vouchers.iter().any(|v| {
-            book.escrow(v.voucher.payer, token).is_some_and(|e| {
-                e.thawing() && e.thaw_end <= now.saturating_add(self.policy.thaw_margin_secs)
-            })
+            let payer = v.voucher.payer;
+            let thaw_ends =
+                book.escrow(payer, token).is_some_and(|e| e.thawing() && e.thaw_end <= soon);
+            let signer_goes = book.signer_revoke_at(payer, v.signer).is_some_and(|at| at <= soon);
+            thaw_ends || signer_goes
         })
     }
 
-    /// Claims every voucher with something left, now (one `claimMany`), then reads its events.
+    /// Which vouchers of a refused batch the contract's error names, so the rest can be claimed
+    /// without them; `None` when the error is not about one voucher (the batch is not retried).
+    fn refused_vouchers(e: &ChainError, batch: &[SignedVoucher]) -> Option<Vec<usize>> {
+        let refused: Vec<usize> = match e.credentials_error()? {
+            // The signer the contract recovered; the batch holds one voucher per payer.
+            E::UnauthorizedSigner(u) => batch
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.voucher.payer == u.payer)
+                .map(|(i, _)| i)
+                .collect(),
+            E::MalformedSignature(m) => vec![usize::try_from(m.index).ok()?],
+            E::MixedBatch(m) => vec![usize::try_from(m.index).ok()?],
+            _ => return None,
+        };
+        (!refused.is_empty() && refused.iter().all(|&i| i < batch.len())).then_some(refused)
+    }
+
+    /// `claimMany` of `vouchers`; a voucher the contract refuses is left out and the rest is
+    /// claimed (`None`: every voucher was refused).
+    async fn claim_batch(
+        &self,
+        mut vouchers: Vec<SignedVoucher>,
+    ) -> Result<Option<(ClaimReceipt, usize)>, ClaimError> {
+        while !vouchers.is_empty() {
+            match self.client.claim_many(&vouchers).await {
+                Ok(r) => return Ok(Some((r, vouchers.len()))),
+                Err(e) => {
+                    let Some(refused) = Self::refused_vouchers(&e, &vouchers) else {
+                        return Err(e.into());
+                    };
+                    for &i in refused.iter().rev() {
+                        let v = vouchers.remove(i);
+                        tracing::warn!(
+                            payer = %v.voucher.payer,
+                            signer = %v.signer,
+                            cumulative = %v.voucher.cumulativeAmount,
+                            error = %e,
+                            "the contract refuses this voucher; claiming the others without it"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Claims every voucher with something left, now (one `claimMany`, without the vouchers
+    /// the contract refuses), then reads its events.
     pub async fn claim_now(&mut self) -> Result<Option<ClaimReceipt>, ClaimError> {
         self.sync().await?;
         let (vouchers, _) = self.unclaimed()?;
-        if vouchers.is_empty() {
-            return Ok(None);
-        }
-        let r = self.client.claim_many(&vouchers).await?;
+        let Some((r, n)) = self.claim_batch(vouchers).await? else { return Ok(None) };
         self.last_claim = Instant::now();
         self.sync().await?;
-        tracing::info!(vouchers = vouchers.len(), paid = %r.paid, fee = %r.fee, tx = %r.tx, "claimed");
+        tracing::info!(vouchers = n, paid = %r.paid, fee = %r.fee, tx = %r.tx, "claimed");
         Ok(Some(r))
     }
 

@@ -1,16 +1,12 @@
-//! [`CredentialsClient`]: the ServiceCredentials contract over JSON-RPC (alloy, `sol!` bindings
-//! from `contracts/artifacts/ServiceCredentials.json`). Payer side: deposit (approving first),
-//! authorize and revoke signers, thaw, withdraw, balances. Provider side: register the service,
-//! claim, claim many, and read the contract's events into [`EscrowEvent`]s.
+//! [`CredentialsReader`]: reads of the ServiceCredentials contract over JSON-RPC (alloy, `sol!`
+//! bindings from `contracts/artifacts/ServiceCredentials.json`): services, escrows, signers, the
+//! fee, balances, and the contract's events as [`EscrowEvent`]s. It needs no signer; transactions
+//! (deposit, signers, thaw, withdraw, register, claim) are
+//! [`CredentialsWriter`](super::CredentialsWriter)'s, which cannot be built without one.
 
-use std::time::Duration;
-
-use alloy::contract::{CallBuilder, CallDecoder};
-use alloy::network::Ethereum;
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::{Filter, Log, TransactionReceipt};
-use alloy::signers::local::PrivateKeySigner;
+use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
@@ -25,21 +21,6 @@ type Result<T> = std::result::Result<T, ChainError>;
 /// The lightpush service id in `registerService`.
 pub const LIGHTPUSH_SERVICE_ID: u32 = 1;
 
-/// Parameters of a new ServiceCredentials deployment.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct CredentialsConfig {
-    /// Contract owner (sets the fee and the treasury).
-    pub owner: Address,
-    /// Receives the protocol fee.
-    pub treasury: Address,
-    /// Protocol fee in basis points (<= 1000).
-    pub fee_bps: u16,
-    /// Seconds between a thaw and the withdrawal.
-    pub thaw_period: u64,
-    /// Seconds a revoked signer stays valid.
-    pub signer_thaw_period: u64,
-}
-
 /// An escrow as the contract reports it.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct EscrowInfo {
@@ -53,30 +34,25 @@ pub struct EscrowInfo {
     pub collected: U256,
 }
 
-/// A mined claim: what left the escrows, the fee of it, the transaction.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct ClaimReceipt {
-    /// Paid out of the escrows (fee included).
-    pub paid: U256,
-    /// Of which to the treasury.
-    pub fee: U256,
-    /// The transaction.
-    pub tx: B256,
-    /// Its block.
-    pub block: u64,
-}
-
-/// Client of one ServiceCredentials contract. Reads need no signer; transactions do.
+/// Reads of one ServiceCredentials contract over JSON-RPC. Needs no signer; cheap to clone.
+///
+/// It has no transaction methods: sending one takes a
+/// [`CredentialsWriter`](super::CredentialsWriter).
+///
+/// ```compile_fail
+/// use rlnkit::chain::{Address, U256};
+/// async fn f(r: rlnkit::credentials::CredentialsReader) {
+///     let _ = r.deposit(Address::ZERO, Address::ZERO, U256::ZERO).await;
+/// }
+/// ```
 #[derive(Clone, Debug)]
-pub struct CredentialsClient {
-    provider: DynProvider,
-    contract: Address,
-    sender: Option<Address>,
-    chain_id: u64,
-    receipt_timeout: Duration,
+pub struct CredentialsReader {
+    pub(super) provider: DynProvider,
+    pub(super) contract: Address,
+    pub(super) chain_id: u64,
 }
 
-fn voucher_call(v: &SignedVoucher) -> IServiceCredentials::Voucher {
+pub(super) fn voucher_call(v: &SignedVoucher) -> IServiceCredentials::Voucher {
     let x = &v.voucher;
     IServiceCredentials::Voucher {
         payer: x.payer,
@@ -87,55 +63,30 @@ fn voucher_call(v: &SignedVoucher) -> IServiceCredentials::Voucher {
     }
 }
 
-impl CredentialsClient {
-    /// Connects to the contract at `contract` (checks that code is there).
+impl CredentialsReader {
+    /// Connects to the contract at `contract`, checking the chain id (when given) and that code
+    /// is there.
     pub async fn connect(
         url: &str,
-        signer: Option<PrivateKeySigner>,
         contract: Address,
         expected_chain_id: Option<u64>,
     ) -> Result<Self> {
-        let sender = signer.as_ref().map(|s| s.address());
-        let (provider, chain_id) = connect_provider(url, signer, expected_chain_id).await?;
+        let (provider, chain_id) = connect_provider(url, None, expected_chain_id).await?;
+        Self::at(provider, chain_id, contract).await
+    }
+
+    /// A reader of the contract at `contract` through an existing provider (checks for code).
+    pub(super) async fn at(
+        provider: DynProvider,
+        chain_id: u64,
+        contract: Address,
+    ) -> Result<Self> {
         let code =
             provider.get_code_at(contract).await.map_err(|e| ChainError::rpc("eth_getCode", e))?;
         if code.is_empty() {
             return Err(ChainError::NoContract { address: contract, chain_id });
         }
-        Ok(CredentialsClient {
-            provider,
-            contract,
-            sender,
-            chain_id,
-            receipt_timeout: Duration::from_secs(300),
-        })
-    }
-
-    /// Deploys a ServiceCredentials contract and returns a client of it.
-    pub async fn deploy(
-        url: &str,
-        signer: PrivateKeySigner,
-        config: CredentialsConfig,
-    ) -> Result<Self> {
-        let sender = Some(signer.address());
-        let (provider, chain_id) = connect_provider(url, Some(signer), None).await?;
-        let c = ServiceCredentials::deploy(
-            provider.clone(),
-            config.owner,
-            config.treasury,
-            config.fee_bps,
-            config.thaw_period,
-            config.signer_thaw_period,
-        )
-        .await
-        .map_err(|e| ChainError::from_contract("deploy ServiceCredentials", e))?;
-        Ok(CredentialsClient {
-            provider,
-            contract: *c.address(),
-            sender,
-            chain_id,
-            receipt_timeout: Duration::from_secs(300),
-        })
+        Ok(CredentialsReader { provider, contract, chain_id })
     }
 
     /// The contract's address.
@@ -153,27 +104,8 @@ impl CredentialsClient {
         VoucherDomain { chain_id: self.chain_id, contract: self.contract }
     }
 
-    /// The signer's address, if any.
-    pub fn sender(&self) -> Option<Address> {
-        self.sender
-    }
-
-    fn c(&self) -> ServiceCredentials::ServiceCredentialsInstance<DynProvider> {
+    pub(super) fn c(&self) -> ServiceCredentials::ServiceCredentialsInstance<DynProvider> {
         ServiceCredentials::new(self.contract, self.provider.clone())
-    }
-
-    fn signer(&self, call: &'static str) -> Result<Address> {
-        self.sender.ok_or(ChainError::ReadOnly { call })
-    }
-
-    async fn mined<D: CallDecoder>(
-        &self,
-        call: &'static str,
-        b: CallBuilder<&DynProvider, D, Ethereum>,
-    ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
-        let tx = *pending.tx_hash();
-        crate::chain::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
     // ------------------------------------------------------------------ reads
@@ -185,7 +117,7 @@ impl CredentialsClient {
             .service(provider, service_id)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("service", e))?;
+            .map_err(|e| ChainError::from_credentials("service", e))?;
         if r.token == Address::ZERO {
             return Err(ChainError::NoService { provider, service_id });
         }
@@ -210,13 +142,13 @@ impl CredentialsClient {
             .escrow(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("escrow", e))?;
+            .map_err(|e| ChainError::from_credentials("escrow", e))?;
         let collected = self
             .c()
             .collected(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("collected", e))?;
+            .map_err(|e| ChainError::from_credentials("collected", e))?;
         Ok(EscrowInfo {
             balance: e.balance,
             thaw_amount: e.thawAmount,
@@ -231,19 +163,23 @@ impl CredentialsClient {
             .isAuthorized(payer, signer)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("isAuthorized", e))
+            .map_err(|e| ChainError::from_credentials("isAuthorized", e))
     }
 
     /// The protocol fee (basis points) and the treasury.
     pub async fn fee(&self) -> Result<(u16, Address)> {
-        let bps =
-            self.c().feeBps().call().await.map_err(|e| ChainError::from_contract("feeBps", e))?;
+        let bps = self
+            .c()
+            .feeBps()
+            .call()
+            .await
+            .map_err(|e| ChainError::from_credentials("feeBps", e))?;
         let t = self
             .c()
             .treasury()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("treasury", e))?;
+            .map_err(|e| ChainError::from_credentials("treasury", e))?;
         Ok((bps, t))
     }
 
@@ -253,7 +189,7 @@ impl CredentialsClient {
             .hashVoucher(voucher_call(v))
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("hashVoucher", e))
+            .map_err(|e| ChainError::from_credentials("hashVoucher", e))
     }
 
     /// ERC20 balance.
@@ -357,112 +293,5 @@ impl CredentialsClient {
             out.push(ev);
         }
         Ok(out)
-    }
-
-    // ------------------------------------------------------------------ payer side
-
-    /// Deposits `amount` of `token` into the sender's escrow for `provider` (approving first).
-    pub async fn deposit(&self, provider: Address, token: Address, amount: U256) -> Result<B256> {
-        let me = self.signer("deposit")?;
-        let t = TestToken::new(token, self.provider.clone());
-        let allowance = t
-            .allowance(me, self.contract)
-            .call()
-            .await
-            .map_err(|e| ChainError::from_contract("allowance", e))?;
-        if allowance < amount {
-            self.mined("approve", t.approve(self.contract, amount)).await?;
-        }
-        let r = self.mined("deposit", self.c().deposit(provider, token, amount)).await?;
-        Ok(r.transaction_hash)
-    }
-
-    /// Authorizes a hot key to sign vouchers for the sender.
-    pub async fn authorize_signer(&self, signer: Address) -> Result<B256> {
-        self.signer("authorizeSigner")?;
-        Ok(self.mined("authorizeSigner", self.c().authorizeSigner(signer)).await?.transaction_hash)
-    }
-
-    /// Starts revoking a signer (valid until now + signerThawPeriod).
-    pub async fn start_signer_revocation(&self, signer: Address) -> Result<B256> {
-        self.signer("startSignerRevocation")?;
-        Ok(self
-            .mined("startSignerRevocation", self.c().startSignerRevocation(signer))
-            .await?
-            .transaction_hash)
-    }
-
-    /// Completes a revocation after its time.
-    pub async fn revoke_signer(&self, signer: Address) -> Result<B256> {
-        self.signer("revokeSigner")?;
-        Ok(self.mined("revokeSigner", self.c().revokeSigner(signer)).await?.transaction_hash)
-    }
-
-    /// Starts (0: cancels) a thaw of the sender's escrow with `provider`.
-    pub async fn thaw(&self, provider: Address, token: Address, amount: U256) -> Result<B256> {
-        self.signer("thaw")?;
-        Ok(self.mined("thaw", self.c().thaw(provider, token, amount)).await?.transaction_hash)
-    }
-
-    /// Withdraws the thawed amount after the thaw; returns what came back.
-    pub async fn withdraw(&self, provider: Address, token: Address) -> Result<U256> {
-        self.signer("withdraw")?;
-        let r = self.mined("withdraw", self.c().withdraw(provider, token)).await?;
-        Ok(r.inner
-            .logs()
-            .iter()
-            .find_map(|l| l.log_decode::<ServiceCredentials::Withdrawn>().ok())
-            .map(|e| e.inner.data.amount)
-            .unwrap_or_default())
-    }
-
-    // ------------------------------------------------------------------ provider side
-
-    /// Registers (or updates) the sender's service.
-    pub async fn register_service(
-        &self,
-        service_id: u32,
-        token: Address,
-        price: U256,
-        payout: Address,
-    ) -> Result<B256> {
-        self.signer("registerService")?;
-        Ok(self
-            .mined("registerService", self.c().registerService(service_id, token, price, payout))
-            .await?
-            .transaction_hash)
-    }
-
-    fn claim_receipt(r: &TransactionReceipt) -> ClaimReceipt {
-        let (mut paid, mut fee) = (U256::ZERO, U256::ZERO);
-        for l in r.inner.logs() {
-            if let Ok(e) = l.log_decode::<ServiceCredentials::Claimed>() {
-                paid += e.inner.data.paid;
-                fee += e.inner.data.fee;
-            }
-        }
-        ClaimReceipt {
-            paid,
-            fee,
-            tx: r.transaction_hash,
-            block: r.block_number.unwrap_or_default(),
-        }
-    }
-
-    /// Claims one voucher (up to `max_amount`).
-    pub async fn claim(&self, v: &SignedVoucher, max_amount: U256) -> Result<ClaimReceipt> {
-        self.signer("claim")?;
-        let sig = Bytes::copy_from_slice(&v.signature);
-        let r = self.mined("claim", self.c().claim(voucher_call(v), sig, max_amount)).await?;
-        Ok(Self::claim_receipt(&r))
-    }
-
-    /// Claims many vouchers (same token and payout) in one transaction.
-    pub async fn claim_many(&self, vs: &[SignedVoucher]) -> Result<ClaimReceipt> {
-        self.signer("claimMany")?;
-        let calls: Vec<_> = vs.iter().map(voucher_call).collect();
-        let sigs: Vec<Bytes> = vs.iter().map(|v| Bytes::copy_from_slice(&v.signature)).collect();
-        let r = self.mined("claimMany", self.c().claimMany(calls, sigs)).await?;
-        Ok(Self::claim_receipt(&r))
     }
 }

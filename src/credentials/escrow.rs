@@ -172,6 +172,12 @@ impl EscrowBook {
         self.escrows.iter()
     }
 
+    /// When `signer`'s revocation for `payer` takes effect, if one was started (the payer itself
+    /// and signers without a revocation: `None`).
+    pub fn signer_revoke_at(&self, payer: Address, signer: Address) -> Option<u64> {
+        self.signers.get(&(payer, signer)).copied().flatten()
+    }
+
     /// Whether `signer` may sign for `payer` at `now` (unix seconds). The contract keeps a
     /// signer valid until its revocation time; this node stops trusting it at that time.
     pub fn signer_status(&self, payer: Address, signer: Address, now: u64) -> SignerStatus {

@@ -6,23 +6,29 @@
 //! - [`check`]: the provider's per-request check (no RPC, no disk);
 //! - [`payer`]: the client's running total and the next voucher;
 //! - [`store`]: served vouchers on disk (redb), so a restart loses no money;
-//! - [`client`]: the contract over JSON-RPC (deposit, signers, thaw, withdraw, claim, events);
-//! - [`claimer`]: events into the book, served vouchers redeemed in batches.
+//! - [`client`]: reads of the contract over JSON-RPC (services, escrows, events), no signer;
+//! - [`writer`]: its transactions (deposit, signers, thaw, withdraw, claim), a signer required;
+//! - [`claimer`]: events into the book, served vouchers redeemed in batches;
+//! - [`provider`]: the operator's paid service assembled (registration, store, checker, claimer).
 
 pub mod check;
 pub mod claimer;
 pub mod client;
 pub mod escrow;
 pub mod payer;
+pub mod provider;
 pub mod store;
 pub mod voucher;
+pub mod writer;
 
+/// The contract's custom errors, as [`ChainError::credentials_error`](crate::chain::ChainError::credentials_error) returns them.
+pub use crate::chain::ServiceCredentialsErrors;
 pub use check::{Accepted, Refusal, ServiceTerms, VoucherChecker};
 pub use claimer::{ClaimError, ClaimPolicy, Claimer};
-pub use client::{
-    ClaimReceipt, CredentialsClient, CredentialsConfig, EscrowInfo, LIGHTPUSH_SERVICE_ID,
-};
+pub use client::{CredentialsReader, EscrowInfo, LIGHTPUSH_SERVICE_ID};
 pub use escrow::{Escrow, EscrowBook, EscrowEvent, SignerStatus};
 pub use payer::{PaymentStream, ProviderTerms};
+pub use provider::{Offer, PaidService};
 pub use store::{StoreError, VoucherStore};
 pub use voucher::{KeyCache, SignedVoucher, Voucher, VoucherDomain, VoucherError};
+pub use writer::{ClaimReceipt, CredentialsConfig, CredentialsWriter};

@@ -57,7 +57,7 @@ use crate::chain::{
 };
 use crate::circuit::{CircuitKeys, KeysError};
 use crate::credentials::{
-    CredentialsClient, CredentialsConfig, PaymentStream, LIGHTPUSH_SERVICE_ID,
+    CredentialsConfig, CredentialsReader, CredentialsWriter, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
 use crate::identity::{Identity, IdentityError, UserMessageLimit};
 use crate::prover::Prover;
@@ -513,7 +513,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     // the last relay (before that relay starts, so its claimer sees the deposit at once).
     let payer_key = key(PAYER);
     let lp_operator = operators[b.relays - 1].address();
-    let credentials = CredentialsClient::deploy(
+    let credentials = CredentialsWriter::deploy(
         &rpc,
         key(DEPLOYER),
         CredentialsConfig {
@@ -528,8 +528,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     let deposit = b.price * U256::from(100_000u64);
     writer.dev().mint_test_tokens(deployment.token, payer_key.address(), deposit).await?;
     let payer_client =
-        CredentialsClient::connect(&rpc, Some(payer_key.clone()), credentials.address(), None)
-            .await?;
+        CredentialsWriter::connect(&rpc, payer_key.clone(), credentials.address(), None).await?;
     payer_client.deposit(lp_operator, deployment.token, deposit).await?;
     let received_before = reader.token_balance(deployment.token, lp_operator).await?;
 
@@ -688,7 +687,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         lightpush_relay: b.relays,
         operators: operators.iter().map(|o| o.address()).collect(),
         reader,
-        credentials,
+        credentials: credentials.reader().clone(),
         token: deployment.token,
         payer: payer_key.address(),
         lp_operator,
@@ -719,7 +718,7 @@ struct Observer {
     lightpush_relay: usize,
     operators: Vec<Address>,
     reader: MembershipReader,
-    credentials: CredentialsClient,
+    credentials: CredentialsReader,
     token: Address,
     payer: Address,
     lp_operator: Address,
