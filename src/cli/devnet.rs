@@ -181,7 +181,7 @@ fn report_text(r: &Report) -> String {
     );
     for x in &s.relays {
         t += &format!(
-            "  relay {}: accepted {} of {} expected, rejected {}, double signals caught {}, peers {}\n",
+            "  relay {}: accepted {} of {} expected, rejected {} invalid, double signals caught {}, peers {}\n",
             x.index, x.valid, x.expected, x.invalid, x.spam, x.peers
         );
     }
