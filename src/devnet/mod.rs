@@ -467,9 +467,11 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     let rpc = anvil.endpoint();
     let key = |i: usize| PrivateKeySigner::from(anvil.keys()[i].clone());
     let operators: Vec<PrivateKeySigner> = (0..b.relays).map(|i| key(FIRST_OPERATOR + i)).collect();
+    tracing::info!(rpc = %rpc, "anvil started");
     let (writer, deployment) =
         deploy_registry(&rpc, key(DEPLOYER), Some(anvil.chain_id()), &DeployConfig::default())
             .await?;
+    tracing::info!(registry = %deployment.registry, "registry deployed");
     let honest_id = Identity::from_seed(b"rlnkit devnet: honest publisher");
     let spammer_id = Identity::from_seed(b"rlnkit devnet: spammer");
     let operator_id = Identity::from_seed(b"rlnkit devnet: lightpush operator");
@@ -507,6 +509,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     }
     let (honest_path, spam_path) = (path_of(honest.index)?, path_of(spam.index)?);
     let members = tree.next_index();
+    tracing::info!(members, root = %synced.root.to_hex(), "memberships registered and synced");
     drop(sync);
 
     // Service credentials: the contract, the payer's tokens and its escrow for the operator of
@@ -587,6 +590,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             ]);
         }
         let env = vec![(s("RLNKIT_PRIVATE_KEY"), hex::encode(operator.to_bytes()))];
+        tracing::info!(relay = i, "starting relay process");
         relays.push(
             RelayProcess::start(&b.rlnkit, RelaySpec { index: i, dir: rdir, args, env }).await?,
         );
@@ -698,6 +702,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         started,
     };
     let observer = tokio::spawn(observer.run(summary_tx));
+    tracing::info!(startup_ms = setup.startup_ms, "devnet running");
     Ok(Devnet {
         setup,
         summary,
