@@ -158,6 +158,14 @@ pub enum DevnetError {
         /// Its log file.
         log: PathBuf,
     },
+    /// A relay reported no address to dial it at.
+    #[error("relay {index} reported no dialable address; its log: {}", log.display())]
+    NoAddress {
+        /// The relay (1-based).
+        index: usize,
+        /// Its log file.
+        log: PathBuf,
+    },
     /// A relay's ready file was unreadable.
     #[error(transparent)]
     Ready(#[from] ReadyError),
@@ -568,9 +576,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             members_file.display().to_string(),
         ]);
         for earlier in relays.iter().rev().take(DIALS_PER_RELAY) {
-            if let Some(a) = earlier.dial_addr() {
-                args.extend([s("--peer"), a.to_string()]);
-            }
+            args.extend([s("--peer"), earlier.dial_addr().to_string()]);
         }
         if i == b.relays {
             args.extend([
@@ -600,7 +606,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         .map(|r| RelayInfo {
             index: r.index,
             peer_id: r.ready.peer_id.clone(),
-            addr: r.dial_addr().map(|a| a.to_string()).unwrap_or_default(),
+            addr: r.dial_addr().to_string(),
             metrics: r.metrics_addr(),
             operator: operators[r.index - 1].address(),
             pid: r.pid(),
@@ -613,7 +619,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     let verifier = Verifier::new(keys.verifying_key());
     let roots =
         crate::chain::ContractRoots::polling(reader.clone(), Duration::from_secs(2)).await?;
-    let entry = |r: &RelayProcess| r.dial_addr().into_iter().collect::<Vec<_>>();
+    let entry = |r: &RelayProcess| vec![r.dial_addr().clone()];
     let node = |peers| {
         RelayBuilder::new(verifier.clone(), roots.clone())
             .listen(["/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr")])
@@ -678,7 +684,7 @@ async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         )),
         tokio::spawn(traffic::payer(
             lp_client,
-            relays[b.relays - 1].dial_addr().expect("a ready relay has an address"),
+            relays[b.relays - 1].dial_addr().clone(),
             stream,
             topic,
             b.push_every,

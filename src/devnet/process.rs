@@ -42,6 +42,7 @@ pub(super) struct RelayProcess {
     pub(super) index: usize,
     child: Child,
     pub(super) ready: RelayReady,
+    addr: Multiaddr,
     pub(super) log: PathBuf,
 }
 
@@ -78,12 +79,16 @@ impl RelayProcess {
             index: spec.index,
             child,
             ready: RelayReady { peer_id: String::new(), listen: vec![], metrics: None, pid: 0 },
+            addr: Multiaddr::empty(),
             log,
         };
         let end = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(r) = RelayReady::read(&ready_file)? {
-                p.ready = r;
+                let Some(addr) = r.dial_addrs().into_iter().next() else {
+                    return Err(DevnetError::NoAddress { index: p.index, log: p.log.clone() });
+                };
+                (p.ready, p.addr) = (r, addr);
                 return Ok(p);
             }
             if let Ok(Some(status)) = p.child.try_wait() {
@@ -110,8 +115,8 @@ impl RelayProcess {
     }
 
     /// An address to dial the relay at (with its peer id).
-    pub(super) fn dial_addr(&self) -> Option<Multiaddr> {
-        self.ready.dial_addrs().into_iter().next()
+    pub(super) fn dial_addr(&self) -> &Multiaddr {
+        &self.addr
     }
 
     /// Where its metrics can be fetched (an unspecified bind address means loopback).
