@@ -217,7 +217,8 @@ impl DevnetBuilder {
     }
 
     /// Keep the relays' data, logs and the synced tree in this directory (default: a temporary
-    /// directory, removed at shutdown).
+    /// directory, removed at shutdown). What an earlier devnet left there (`relay-N/`,
+    /// `tree.redb`, `members.txt`, `lightpush-operator.json`) is removed at start; nothing else.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = Some(dir.into());
         self
@@ -433,7 +434,37 @@ fn work_dir(given: Option<PathBuf>) -> Result<(PathBuf, bool), DevnetError> {
         path: dir.clone(),
         source,
     })?;
+    if !temp {
+        clear_previous_run(&dir)?;
+    }
     Ok((dir, temp))
+}
+
+/// Removes what an earlier devnet left in `dir` (and nothing else): a new chain starts from
+/// block 0, so an old tree file or ready file would be wrong, and an old nullifier log would
+/// take this run's first messages (same seeded identities, same epoch) for double signals.
+fn clear_previous_run(dir: &Path) -> Result<(), DevnetError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| DevnetError::Io {
+        what: "reading",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = matches!(name.as_str(), "tree.redb" | "members.txt" | "lightpush-operator.json")
+            || name.strip_prefix("relay-").is_some_and(|n| n.parse::<usize>().is_ok());
+        if !ours {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|source| DevnetError::Io { what: "removing", path, source })?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), DevnetError> {
@@ -820,5 +851,29 @@ impl Observer {
             s.payments.operator_received = b.saturating_sub(self.received_before);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clear_previous_run;
+
+    #[test]
+    fn a_reused_dir_loses_the_previous_run_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("relay-1")).unwrap();
+        std::fs::write(d.join("relay-1/ready.json"), "{}").unwrap();
+        std::fs::create_dir_all(d.join("relay-notes")).unwrap();
+        for f in ["tree.redb", "members.txt", "lightpush-operator.json", "keep.txt"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        clear_previous_run(d).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keep.txt", "relay-notes"]);
     }
 }
