@@ -51,6 +51,7 @@ pub mod prover;
 pub mod relay;
 /// The Merkle roots a proof may be made against (one trait, newest last).
 pub mod roots;
+pub mod sim;
 /// The membership Merkle tree.
 pub mod tree;
 /// Proof verification, single and batched.

@@ -89,9 +89,14 @@ where
     (a, b)
 }
 
+/// The input bases' fixed-base tables, built once by whichever verification claims them first.
+/// Nobody ever waits for them: until they are set, verifications use the variable-base MSM. (A
+/// blocking `OnceLock::get_or_init` here deadlocked: the builder's `par_iter` needs the rayon
+/// workers, and those workers, running [`overlap`]'s jobs, were waiting on the same `OnceLock`.)
 #[derive(Default)]
 struct InputTables {
     uses: AtomicUsize,
+    claimed: AtomicBool,
     tables: OnceLock<Vec<fixed_base::FixedBaseTable>>,
 }
 
@@ -133,10 +138,13 @@ impl Verifier {
         if t.uses.fetch_add(proofs, Ordering::Relaxed) + proofs <= TABLES_AFTER {
             return None;
         }
+        if t.claimed.swap(true, Ordering::AcqRel) {
+            // Another verification is building them: do not wait.
+            return None;
+        }
         let bases = &self.pvk.vk.gamma_abc_g1[1..];
-        Some(t.tables.get_or_init(|| {
-            bases.par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect()
-        }))
+        let built: Vec<_> = bases.par_iter().map(|p| fixed_base::FixedBaseTable::new(*p)).collect();
+        Some(t.tables.get_or_init(|| built))
     }
 
     /// The verifying key.

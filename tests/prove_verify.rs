@@ -185,3 +185,41 @@ fn verdicts_on_one_thread() {
         v.verify_batch(&good).unwrap();
     });
 }
+
+/// A fresh verifier shared by many threads while its input tables get built: verifications run
+/// from outside the rayon pool (as the relay's blocking threads do) and inside it (as `overlap`'s
+/// jobs do) at once. The tables used to be built under a blocking `OnceLock` with `par_iter`,
+/// which deadlocked when the rayon workers were the ones waiting on it.
+#[test]
+fn concurrent_verifications_while_the_input_tables_are_built() {
+    let fx = fixture();
+    let root = fx.tree.root();
+    let proofs: Vec<RlnProof> =
+        (0..4).map(|k| prove(k % 8, k as u64, 3, b"concurrent").unwrap()).collect();
+    for round in 0..5 {
+        let verifier = Verifier::new(fx.keys.verifying_key());
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for t in 0..8 {
+            let (v, p, tx) = (verifier.clone(), proofs.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                for _ in 0..4 {
+                    v.verify_batch(&p).expect("a valid batch");
+                }
+                let _ = tx.send(t);
+            });
+            let (v, p, tx) = (verifier.clone(), proofs.clone(), done_tx.clone());
+            rayon::spawn(move || {
+                for q in &p {
+                    v.verify(q, b"concurrent", &[root]).expect("a valid proof");
+                }
+                let _ = tx.send(100 + t);
+            });
+        }
+        drop(done_tx);
+        for _ in 0..16 {
+            done_rx
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .unwrap_or_else(|e| panic!("round {round}: a verification never finished ({e})"));
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod inputs;
 mod keystore;
 mod proofs;
 mod relay;
+mod sim;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,6 +84,8 @@ pub(crate) enum Command {
     /// A local network of real parts: anvil + contracts, relay processes, an honest publisher, a
     /// spammer that gets slashed, a client paying for lightpush; live summary, clean shutdown.
     Devnet(devnet::DevnetArgs),
+    /// Simulate many real relays in this process under honest load and attack; report capacity.
+    Sim(sim::SimArgs),
 }
 
 /// What a command produced: printed as text, or as the `data` of the JSON envelope.
@@ -157,6 +160,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Credentials(c) => c.run(&cli.global),
         Command::Lightpush(c) => c.run(&cli.global),
         Command::Devnet(c) => c.run(&cli.global),
+        Command::Sim(c) => c.run(&cli.global),
     };
     match result {
         Ok(outcome) => {

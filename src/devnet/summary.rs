@@ -84,8 +84,8 @@ pub struct RelaySummary {
     pub invalid: u64,
     /// Double signals caught (`waku_rln_spam_messages_total`).
     pub spam: u64,
-    /// Accepted messages it should have by now: everything published except what it published
-    /// itself (the lightpush operator's relay does not validate its own publishes).
+    /// Accepted messages it should have by now: everything published (the honest messages, the
+    /// spammer's first message, the paid pushes).
     pub expected: u64,
 }
 

@@ -19,9 +19,11 @@ use crate::epoch::RlnIdentifier;
 use crate::incentives::{slash_spammers, SlashBackend, SlashConfig, SlashOutcome};
 use crate::relay::batch::BatchConfig;
 use crate::relay::metrics::{self, RelayMetrics};
-use crate::relay::node::{spawn_node, NodeConfig, NodeError, NodeHandle};
+use crate::relay::node::{spawn_node, ConnectionLimits, NodeConfig, NodeError, NodeHandle};
 use crate::relay::nullifier_log::{LogError, NullifierLog};
 use crate::relay::rules::ValidatorConfig;
+use crate::relay::scoring::ScoringConfig;
+use crate::relay::transport::TransportConfig;
 use crate::relay::validator::{SpamEvent, Validator};
 use crate::roots::AcceptedRoots;
 use crate::verifier::Verifier;
@@ -169,7 +171,7 @@ impl RelayBuilder {
         self
     }
 
-    /// Gossipsub's heartbeat interval (default 700 ms).
+    /// Gossipsub's heartbeat interval (default 1 s, as nwaku).
     pub fn heartbeat(mut self, every: Duration) -> Self {
         self.node.heartbeat = every;
         self
@@ -178,6 +180,31 @@ impl RelayBuilder {
     /// How pairings are batched.
     pub fn batching(mut self, batch: BatchConfig) -> Self {
         self.node.batch = batch;
+        self
+    }
+
+    /// Peer scoring (default [`ScoringConfig::waku`]: nwaku's parameters, graylisted peers
+    /// disconnected; use [`ScoringConfig::loopback`] when every node shares one IP).
+    pub fn scoring(mut self, scoring: ScoringConfig) -> Self {
+        self.node.scoring = scoring;
+        self
+    }
+
+    /// Connection limits per peer and in total (default [`ConnectionLimits::default`]).
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.node.limits = limits;
+        self
+    }
+
+    /// TCP (default) or the in-process memory transport, with an optional emulated latency.
+    pub fn transport(mut self, transport: TransportConfig) -> Self {
+        self.node.transport = transport;
+        self
+    }
+
+    /// Capacity of the node's delivered / validated event channels (default 4,096).
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.node.event_capacity = capacity;
         self
     }
 

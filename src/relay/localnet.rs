@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::relay::builder::{Relay, RelayBuilder, RelayError};
 use crate::relay::node::{NodeError, NodeHandle};
+use crate::relay::scoring::ScoringConfig;
 
 /// The nodes of a local network: `nodes[0]` is the edge, `nodes[1..]` the relays.
 #[derive(Debug)]
@@ -19,7 +20,8 @@ pub struct LocalNet {
 
 impl LocalNet {
     /// Starts the edge and `relays` relays on 127.0.0.1 (OS-assigned ports), node `i` assembled
-    /// by `make_relay(i)` (listen address, topic and a 200 ms heartbeat are set here), and waits
+    /// by `make_relay(i)` (listen address, topic, a 200 ms heartbeat and loopback scoring are set
+    /// here), and waits
     /// until every gossipsub mesh is complete (or `timeout` passes).
     pub async fn start(
         relays: usize,
@@ -33,6 +35,8 @@ impl LocalNet {
                 .listen(["/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr")])
                 .topics([topic.to_string()])
                 .heartbeat(Duration::from_millis(200))
+                // Every node is on 127.0.0.1: no IP-colocation penalty.
+                .scoring(ScoringConfig::loopback())
                 .start()
                 .await?;
             // The edge dials relay 1 (when it exists); relay i dials relays 1..i.

@@ -5,6 +5,11 @@
 //! Most users start a node through [`RelayBuilder`](super::RelayBuilder), which also wires the
 //! roots, the nullifier log, metrics and slashing; [`spawn_node`] is the bare node.
 //!
+//! Peers are scored with the Waku network's parameters ([`crate::relay::scoring`]); graylisted
+//! peers are disconnected, and a double signal's second share penalizes only the peer that sent
+//! both halves ([`FirstShares`]). Connections are limited per peer and in total
+//! ([`ConnectionLimits`]). The transport is TCP or in-memory ([`crate::relay::transport`]).
+//!
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
 //! so the swarm never waits for a pairing.
@@ -19,13 +24,16 @@ use libp2p::gossipsub::{
 use libp2p::request_response;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, identity::Keypair, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
 use crate::relay::lightpush::{self, LightPushResponse, LightpushServer};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::rules::Verdict;
+use crate::relay::rules::{Reason, Verdict};
+use crate::relay::scoring::{self, encoded_share_key, share_key, FirstShares, ScoringConfig};
+use crate::relay::scoring::{ShareKey, GRAYLIST_THRESHOLD};
+use crate::relay::transport::{build_transport, Traffic, TransportConfig};
 use crate::relay::validator::{Judgement, Validator};
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
@@ -64,6 +72,10 @@ pub enum NodeError {
     /// Gossipsub refused to publish (e.g. no peer on the topic).
     #[error("gossipsub did not publish the message: {0}")]
     Publish(String),
+    /// The node's own validator does not accept the message (its peers would penalize the node
+    /// for it), so it was not published.
+    #[error("not published: this node's validator judges the message {0:?}")]
+    NotValid(Verdict),
     /// The node's task has stopped.
     #[error("the node has stopped")]
     Stopped,
@@ -78,7 +90,7 @@ mod behaviour {
 
     use libp2p::swarm::behaviour::toggle::Toggle;
     use libp2p::swarm::NetworkBehaviour;
-    use libp2p::{gossipsub, identify, ping, request_response};
+    use libp2p::{connection_limits, gossipsub, identify, ping, request_response};
 
     use crate::relay::lightpush::LightpushCodec;
 
@@ -94,6 +106,39 @@ mod behaviour {
         /// Lightpush v3 service (on when [`NodeConfig::lightpush`](super::NodeConfig::lightpush)
         /// is set).
         pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
+        /// Connection limits per peer and in total.
+        pub limits: connection_limits::Behaviour,
+    }
+}
+
+/// Connection limits (pending handshakes and established connections, per peer and in total).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Established connections to one peer.
+    pub per_peer: u32,
+    /// Established connections in total.
+    pub total: u32,
+    /// Incoming connections still in their handshake.
+    pub pending_incoming: u32,
+}
+
+impl Default for ConnectionLimits {
+    /// Two connections per peer (a simultaneous dial), 300 in total (nwaku's default
+    /// `maxConnections` is 50 for a desktop node; a relay serving a shard takes more), 64
+    /// handshakes at once.
+    fn default() -> Self {
+        ConnectionLimits { per_peer: 2, total: 300, pending_incoming: 64 }
+    }
+}
+
+impl ConnectionLimits {
+    fn behaviour(self) -> connection_limits::Behaviour {
+        connection_limits::Behaviour::new(
+            connection_limits::ConnectionLimits::default()
+                .with_max_established_per_peer(Some(self.per_peer))
+                .with_max_established(Some(self.total))
+                .with_max_pending_incoming(Some(self.pending_incoming)),
+        )
     }
 }
 
@@ -114,6 +159,15 @@ pub struct NodeConfig {
     pub batch: BatchConfig,
     /// Serve lightpush v3 with this server (paid or free).
     pub lightpush: Option<Arc<LightpushServer>>,
+    /// Peer scoring (default: the Waku network's, IP colocation on).
+    pub scoring: ScoringConfig,
+    /// Connection limits per peer and in total.
+    pub limits: ConnectionLimits,
+    /// TCP (default) or in-memory, with an optional emulated link latency.
+    pub transport: TransportConfig,
+    /// Capacity of the delivered / validated event channels (each preallocates its slots: small
+    /// values keep a thousand nodes in one process light; slow subscribers lose the oldest).
+    pub event_capacity: usize,
 }
 
 impl Default for NodeConfig {
@@ -123,9 +177,13 @@ impl Default for NodeConfig {
             peers: Vec::new(),
             topics: Vec::new(),
             keypair: None,
-            heartbeat: Duration::from_millis(700),
+            heartbeat: Duration::from_secs(1),
             batch: BatchConfig::default(),
             lightpush: None,
+            scoring: ScoringConfig::default(),
+            limits: ConnectionLimits::default(),
+            transport: TransportConfig::default(),
+            event_capacity: 4096,
         }
     }
 }
@@ -157,6 +215,15 @@ pub struct Validated {
     pub verdict: Verdict,
 }
 
+/// A peer this node disconnected because its score fell below the graylist threshold.
+#[derive(Debug, Clone)]
+pub struct Graylisted {
+    /// The peer.
+    pub peer: PeerId,
+    /// Its score when it was disconnected.
+    pub score: f64,
+}
+
 enum Command {
     Publish {
         topic: String,
@@ -181,6 +248,10 @@ enum Command {
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
+    Score {
+        peer: PeerId,
+        reply: oneshot::Sender<Option<f64>>,
+    },
     LightpushRespond {
         channel: request_response::ResponseChannel<LightPushResponse>,
         response: LightPushResponse,
@@ -193,6 +264,8 @@ struct Report {
     source: PeerId,
     topic: String,
     judgement: Judgement,
+    /// The share key of a double signal (decoded only then), to judge its forwarder.
+    double_signal: Option<ShareKey>,
 }
 
 /// A handle to a running node (cheap to clone).
@@ -202,7 +275,9 @@ pub struct NodeHandle {
     peer_id: PeerId,
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
     validator: Arc<Validator>,
+    traffic: Arc<Traffic>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -211,9 +286,31 @@ impl std::fmt::Debug for NodeHandle {
     }
 }
 
+/// Gossipsub as nwaku runs it (SPEC §10): D 6/4/8, D_out 3, flood publish, gossip factor 0.25,
+/// history 6/3, fanout TTL 1 min, seen TTL 2 min, prune backoff 1 min, unsubscribe backoff 5 s.
+///
+/// IDONTWANT (gossipsub v1.2) is configured (sent for messages of 1,000 bytes or more, also after
+/// our own publish) but rust-libp2p 0.57 sends it only to peers that negotiated a v1.2 protocol
+/// id, and a custom id such as `/vac/waku/relay/2.0.0` can only be declared v1.0 or v1.1: on the
+/// Waku protocol no IDONTWANT is exchanged until gossipsub lets a custom id be v1.2.
 fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError> {
     gossipsub::ConfigBuilder::default()
         .protocol_id(RELAY_PROTOCOL, gossipsub::Version::V1_1)
+        .mesh_n(6)
+        .mesh_n_low(4)
+        .mesh_n_high(8)
+        .mesh_outbound_min(3)
+        .gossip_lazy(6)
+        .gossip_factor(0.25)
+        .history_length(6)
+        .history_gossip(3)
+        .fanout_ttl(Duration::from_secs(60))
+        .duplicate_cache_time(Duration::from_secs(120))
+        .prune_backoff(Duration::from_secs(60))
+        .unsubscribe_backoff(Duration::from_secs(5))
+        .flood_publish(true)
+        .idontwant_message_size_threshold(1000)
+        .idontwant_on_publish(true)
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(gossip_id(&m.data).to_vec()))
@@ -232,13 +329,26 @@ pub async fn spawn_node(
 ) -> Result<NodeHandle, NodeError> {
     let keypair = config.keypair.clone().unwrap_or_else(Keypair::generate_ed25519);
     let gs_config = gossipsub_config(config.heartbeat)?;
+    let traffic = Arc::new(Traffic::default());
+    let transport = build_transport(&keypair, config.transport, traffic.clone())
+        .map_err(|e| NodeError::Setup(e.to_string()))?;
+    let topic_hashes: Vec<_> = config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
+    let scoring_config = config.scoring.clone();
+    let limits = config.limits.behaviour();
     let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_other_transport(|_| transport)
         .map_err(|e| NodeError::Setup(e.to_string()))?
         .with_behaviour(|key| {
-            let gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
-                .map_err(|e| e.to_string())?;
+            let mut gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
+                    .map_err(|e| e.to_string())?;
+            if scoring_config.enabled {
+                gossipsub.with_peer_score(
+                    scoring::peer_score_params(&scoring_config, &topic_hashes),
+                    scoring::peer_score_thresholds(),
+                )?;
+            }
             let identify = identify::Behaviour::new(
                 identify::Config::new("/vac/waku/2.0.0".into(), key.public())
                     .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
@@ -246,7 +356,7 @@ pub async fn spawn_node(
             let ping = ping::Behaviour::new(ping::Config::new());
             let lightpush =
                 Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
-            Ok(RelayBehaviour { gossipsub, identify, ping, lightpush })
+            Ok(RelayBehaviour { gossipsub, identify, ping, lightpush, limits })
         })
         .map_err(|e| NodeError::Setup(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -270,45 +380,79 @@ pub async fn spawn_node(
     }
     let peer_id = *swarm.local_peer_id();
     let (tx, rx) = mpsc::channel(256);
-    let (delivered, _) = broadcast::channel(4096);
-    let (validated, _) = broadcast::channel(4096);
+    let capacity = config.event_capacity.max(1);
+    let (delivered, _) = broadcast::channel(capacity);
+    let (validated, _) = broadcast::channel(capacity);
+    let (graylisted, _) = broadcast::channel(capacity.min(256));
     let batch = BatchValidator::spawn(validator.clone(), config.batch);
     let handle = NodeHandle {
         tx,
         peer_id,
         delivered: delivered.clone(),
         validated: validated.clone(),
+        graylisted: graylisted.clone(),
         validator: validator.clone(),
+        traffic,
     };
     let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
-    tokio::spawn(run(swarm, rx, batch, delivered, validated, lightpush));
+    let outputs = Outputs { delivered, validated, graylisted };
+    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, lightpush));
     Ok(handle)
+}
+
+/// Where the swarm task sends what it sees.
+struct Outputs {
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
+}
+
+/// Disconnects `peer` if its score is below the graylist threshold.
+fn drop_if_graylisted(
+    swarm: &mut Swarm<RelayBehaviour>,
+    peer: &PeerId,
+    graylisted: &broadcast::Sender<Graylisted>,
+) {
+    let Some(score) = swarm.behaviour().gossipsub.peer_score(peer) else { return };
+    if score < GRAYLIST_THRESHOLD && swarm.is_connected(peer) {
+        tracing::info!(%peer, score, "graylisted peer disconnected");
+        let _ = swarm.disconnect_peer_id(*peer);
+        let _ = graylisted.send(Graylisted { peer: *peer, score });
+    }
 }
 
 async fn run(
     mut swarm: Swarm<RelayBehaviour>,
     mut commands: mpsc::Receiver<Command>,
     batch: BatchValidator,
-    delivered: broadcast::Sender<Delivered>,
-    validated: broadcast::Sender<Validated>,
+    out: Outputs,
+    scoring: ScoringConfig,
     lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
 ) {
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
     let metrics = batch.validator().metrics().clone();
+    let mut firsts = FirstShares::default();
+    let epoch = Duration::from_secs(batch.validator().config().epoch_seconds.max(1));
+    let mut rotate = tokio::time::interval_at(tokio::time::Instant::now() + epoch, epoch);
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    let disconnect = scoring.enabled && scoring.disconnect_graylisted;
     loop {
         tokio::select! {
             cmd = commands.recv() => match cmd {
                 None | Some(Command::Shutdown) => break,
                 Some(cmd) => handle_command(&mut swarm, cmd, &listen_addrs),
             },
+            _ = rotate.tick() => firsts.rotate(),
+            _ = sweep.tick(), if disconnect => {
+                let peers: Vec<PeerId> = swarm.connected_peers().copied().collect();
+                for p in peers {
+                    drop_if_graylisted(&mut swarm, &p, &out.graylisted);
+                }
+            }
             Some(r) = reports.recv() => {
                 let verdict = r.judgement.verdict();
-                let acceptance = match verdict {
-                    Verdict::Accept => MessageAcceptance::Accept,
-                    Verdict::Reject(_) => MessageAcceptance::Reject,
-                    Verdict::Ignore(_) => MessageAcceptance::Ignore,
-                };
+                let acceptance = firsts.acceptance(verdict, &r.source, r.double_signal.as_ref());
                 let cached = swarm.behaviour_mut().gossipsub.report_message_validation_result(&r.id, &r.source, acceptance);
                 if !cached {
                     tracing::debug!(id = %r.id, "validated message was no longer in gossipsub's cache");
@@ -316,11 +460,19 @@ async fn run(
                 let gossip_id: [u8; 32] = r.id.0.as_slice().try_into().unwrap_or([0; 32]);
                 match r.judgement.into_accepted() {
                     Some(a) => {
-                        let _ = delivered.send(Delivered { pubsub_topic: a.pubsub_topic, message: a.message, message_hash: a.message_hash, from: r.source });
+                        if let Some(k) = a.message.rate_limit_proof.as_ref().and_then(share_key) {
+                            firsts.record(k, r.source);
+                        }
+                        let _ = out.delivered.send(Delivered { pubsub_topic: a.pubsub_topic, message: a.message, message_hash: a.message_hash, from: r.source });
                     }
-                    None => tracing::info!(from = %r.source, ?verdict, "message not forwarded"),
+                    None => {
+                        tracing::debug!(from = %r.source, ?verdict, "message not forwarded");
+                        if disconnect && acceptance == MessageAcceptance::Reject {
+                            drop_if_graylisted(&mut swarm, &r.source, &out.graylisted);
+                        }
+                    }
                 }
-                let _ = validated.send(Validated { gossip_id, pubsub_topic: r.topic, from: r.source, verdict });
+                let _ = out.validated.send(Validated { gossip_id, pubsub_topic: r.topic, from: r.source, verdict });
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
@@ -328,7 +480,10 @@ async fn run(
                     tokio::spawn(async move {
                         let topic = message.topic.into_string();
                         let judgement = batch.validate(&message.data, &topic).await;
-                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement });
+                        let double_signal = (judgement.verdict() == Verdict::Reject(Reason::DoubleSignal))
+                            .then(|| encoded_share_key(&message.data))
+                            .flatten();
+                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement, double_signal });
                     });
                 }
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
@@ -351,13 +506,17 @@ async fn run(
                 SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                     tracing::debug!(%peer_id, "connected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
+                    // A graylisted peer's score is kept for ten minutes: it cannot come back.
+                    if disconnect {
+                        drop_if_graylisted(&mut swarm, &peer_id, &out.graylisted);
+                    }
                 }
                 SwarmEvent::ConnectionClosed { peer_id, .. } => {
                     tracing::debug!(%peer_id, "disconnected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
                 }
                 SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                    tracing::warn!(?peer_id, %error, "dial failed");
+                    tracing::debug!(?peer_id, %error, "dial failed");
                 }
                 _ => {}
             },
@@ -378,9 +537,10 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
             let _ = reply.send(r);
         }
         Command::Subscribe { topic, reply } => {
-            let r = swarm
-                .behaviour_mut()
-                .gossipsub
+            let gs = &mut swarm.behaviour_mut().gossipsub;
+            // Scored like the topics given at start (an error only means scoring is off).
+            let _ = gs.set_topic_params(IdentTopic::new(&topic), scoring::topic_score_params());
+            let r = gs
                 .subscribe(&IdentTopic::new(&topic))
                 .map(|_| ())
                 .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
@@ -401,6 +561,9 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
         }
         Command::ListenAddrs { reply } => {
             let _ = reply.send(listen_addrs.to_vec());
+        }
+        Command::Score { peer, reply } => {
+            let _ = reply.send(swarm.behaviour().gossipsub.peer_score(&peer));
         }
         Command::LightpushRespond { channel, response } => {
             if swarm
@@ -423,7 +586,9 @@ struct WeakHandle {
     peer_id: PeerId,
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
     validator: Arc<Validator>,
+    traffic: Arc<Traffic>,
 }
 
 impl WeakHandle {
@@ -433,7 +598,9 @@ impl WeakHandle {
             peer_id: self.peer_id,
             delivered: self.delivered.clone(),
             validated: self.validated.clone(),
+            graylisted: self.graylisted.clone(),
             validator: self.validator.clone(),
+            traffic: self.traffic.clone(),
         })
     }
 }
@@ -445,7 +612,9 @@ impl NodeHandle {
             peer_id: self.peer_id,
             delivered: self.delivered.clone(),
             validated: self.validated.clone(),
+            graylisted: self.graylisted.clone(),
             validator: self.validator.clone(),
+            traffic: self.traffic.clone(),
         }
     }
 
@@ -459,6 +628,21 @@ impl NodeHandle {
         &self.validator
     }
 
+    /// Raw bytes this node sent and received.
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
+    }
+
+    /// Peers this node disconnected for a graylisted score, as it happens.
+    pub fn graylisted(&self) -> broadcast::Receiver<Graylisted> {
+        self.graylisted.subscribe()
+    }
+
+    /// This node's gossipsub score of `peer` (`None` with scoring off or for an unknown peer).
+    pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, NodeError> {
+        self.ask(|reply| Command::Score { peer, reply }).await
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
@@ -468,15 +652,41 @@ impl NodeHandle {
         rx.await.map_err(|_| NodeError::Stopped)
     }
 
-    /// Publishes an encoded message as is (no local validation: the publisher is trusted to have
-    /// attached a proof). Returns the gossipsub message id.
-    pub async fn publish_bytes(&self, topic: &str, bytes: Vec<u8>) -> Result<[u8; 32], NodeError> {
+    /// Publishes an encoded message as is, without judging it first: for tests and simulations
+    /// that play a misbehaving peer. Returns the gossipsub message id.
+    pub async fn publish_unchecked(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+    ) -> Result<[u8; 32], NodeError> {
         self.ask(|reply| Command::Publish { topic: topic.to_string(), bytes, reply }).await?
     }
 
-    /// Publishes a message. Returns the gossipsub message id (sha256 of the encoding).
+    /// Judges an encoded message as a peer would (the pairing on a blocking thread), recording
+    /// its share in the nullifier log, and publishes it only if accepted: the node never sends
+    /// what its peers would penalize it for, and a copy of its own message coming back (or
+    /// replayed in a new envelope) is a duplicate. Returns the gossipsub message id.
+    pub async fn publish_encoded(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+    ) -> Result<[u8; 32], NodeError> {
+        let (validator, t, b) = (self.validator.clone(), topic.to_string(), bytes.clone());
+        let judgement = tokio::task::spawn_blocking(move || {
+            validator.validate_encoded_at(&b, &t, crate::relay::rules::unix_now_ns())
+        })
+        .await
+        .map_err(|_| NodeError::Stopped)?;
+        match judgement.verdict() {
+            Verdict::Accept => self.publish_unchecked(topic, bytes).await,
+            v => Err(NodeError::NotValid(v)),
+        }
+    }
+
+    /// Judges and publishes a message ([`Self::publish_encoded`]). Returns the gossipsub message
+    /// id (sha256 of the encoding).
     pub async fn publish(&self, topic: &str, message: &WakuMessage) -> Result<[u8; 32], NodeError> {
-        self.publish_bytes(topic, message.to_bytes()).await
+        self.publish_encoded(topic, message.to_bytes()).await
     }
 
     /// Subscribes to a pubsub topic.
