@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rlnkit::devnet::Devnet;
+use rlnkit::devnet::{tokens, Devnet};
 
 fn rlnkit_bin() -> Result<PathBuf, Box<dyn std::error::Error>> {
     if let Some(p) = std::env::var_os("RLNKIT_BIN") {
@@ -46,13 +46,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = &report.summary;
     if let Some(slash) = &s.slash {
         println!(
-            "spammer slashed in block {}: relay {:?}'s operator {} was paid {}",
-            slash.block, slash.catcher, slash.reward_receiver, slash.reward
+            "spammer slashed in block {}: relay {:?}'s operator {} was paid {} tokens",
+            slash.block,
+            slash.catcher,
+            slash.reward_receiver,
+            tokens(slash.reward)
         );
     }
     println!(
-        "{} paid pushes, {} claimed on chain by the operator",
-        s.payments.pushes_ok, s.payments.collected
+        "{} paid pushes, {} tokens claimed on chain by the operator",
+        s.payments.pushes_ok,
+        tokens(s.payments.collected)
     );
     Ok(())
 }
