@@ -1,5 +1,5 @@
 # rlnkit: one entry point for newcomers and CI.
-#   make demo   - the main job end to end
+#   make demo   - the main job end to end: a local devnet of real parts (rlnkit devnet)
 #   make test   - every test (Rust, circuit keys, contracts)
 #   make zkeys  - regenerate the development circuit keys (slow: a local ceremony)
 #   make bench  - criterion benchmarks (see BENCHMARKS.md)
@@ -31,10 +31,10 @@ test-rust: deps
 
 test: deps $(TEST_TARGETS) test-rust
 
+# The devnet: anvil + contracts, 3 relay processes, an honest publisher, a spammer slashed on
+# chain, a client paying for lightpush; 20 s, then a report (exit 1 if something did not land).
 demo: deps
-	$(CARGO) run --locked --quiet -- demo --chain
-	$(CARGO) run --locked --quiet -- relay demo
-	$(CARGO) run --locked --quiet -- credentials demo
+	$(CARGO) run --locked --quiet -- devnet --run-for 20
 
 bench: deps
 	$(CARGO) bench --locked --bench rln

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use alloy::node_bindings::Anvil;
 use criterion::{criterion_group, Criterion};
 use rlnkit::chain::{deploy_registry, DeployConfig, PrivateKeySigner, SyncOptions, TreeSync};
 use rlnkit::tree::disk::{ChunkUpdate, LeafChange, TreeStore};
@@ -116,13 +115,7 @@ fn build_full_store(path: &Path) -> Field {
 fn chain(c: &mut Criterion) {
     let rt = runtime();
     let anvil_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil");
-    let mut anvil =
-        Anvil::at(anvil_bin).port(0u16).args(["--gas-limit", "1000000000"]).keep_stdout().spawn();
-    // Drain anvil's log output: a closed pipe would stop it after a few thousand transactions.
-    let out = anvil.child_mut().stdout.take().unwrap();
-    std::thread::spawn(move || {
-        std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
-    });
+    let anvil = rlnkit::chain::start_anvil(&anvil_bin, &["--gas-limit", "1000000000"]).unwrap();
     let signer = PrivateKeySigner::from(anvil.keys()[0].clone());
     let t = Instant::now();
     let client = rt.block_on(async {

@@ -28,6 +28,7 @@ pub mod chain;
 /// Circuit artifacts (embedded or loaded), verifying keys, the witness generator.
 pub mod circuit;
 pub mod credentials;
+pub mod devnet;
 /// Epochs, RLN identifiers, external nullifiers.
 pub mod epoch;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.

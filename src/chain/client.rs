@@ -340,6 +340,46 @@ impl MembershipReader {
             .map_err(|e| ChainError::from_contract("withdrawableBalance", e))
     }
 
+    /// The slashes (`MembershipSlashed` events) in blocks `from..=to` (default: up to the
+    /// latest), in chain order: who was slashed, who was paid and how much.
+    pub async fn slashes(
+        &self,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Vec<crate::incentives::Slashed>> {
+        let mut filter = alloy::rpc::types::Filter::new()
+            .address(self.registry)
+            .event_signature(RlnMembership::MembershipSlashed::SIGNATURE_HASH)
+            .from_block(from);
+        if let Some(to) = to {
+            filter = filter.to_block(to);
+        }
+        let logs =
+            self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+        let mut out = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let ev = log
+                .log_decode::<RlnMembership::MembershipSlashed>()
+                .map_err(|source| ChainError::BadEvent {
+                    event: "MembershipSlashed",
+                    block: log.block_number,
+                    source: Box::new(source),
+                })?
+                .inner
+                .data;
+            out.push(crate::incentives::Slashed {
+                id_commitment: u256_to_field(ev.idCommitment)?,
+                index: ev.index,
+                reward_receiver: ev.rewardReceiver,
+                reward: ev.reward,
+                treasury_amount: ev.treasuryAmount,
+                tx: log.transaction_hash,
+                block: log.block_number.ok_or(ChainError::LogWithoutBlock)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// ERC20 balance.
     pub async fn token_balance(&self, token: Address, holder: Address) -> Result<U256> {
         TestToken::new(token, self.provider.clone())

@@ -1,6 +1,8 @@
-//! [`DevChain`]: helpers for development chains (anvil) only: minting the unrestricted test token
-//! and registering in bulk with `evm_mine`.
+//! Development chains only: [`start_anvil`] (the one place rlnkit starts a local anvil) and
+//! [`DevChain`], helpers for minting the unrestricted test token and registering in bulk with
+//! `evm_mine`.
 
+use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::Provider;
@@ -14,6 +16,39 @@ use super::writer::{BulkPlan, MembershipWriter};
 use crate::field::Field;
 
 type Result<T> = std::result::Result<T, ChainError>;
+
+/// The anvil binary to use: `RLNKIT_ANVIL` if set, else the repository's npm install
+/// (`node_modules/.bin/anvil`, what `make deps` installs), else `anvil` on the `PATH`.
+pub fn anvil_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("RLNKIT_ANVIL") {
+        return p.into();
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/anvil");
+    if repo.exists() {
+        repo
+    } else {
+        "anvil".into()
+    }
+}
+
+/// Starts anvil (`bin`, e.g. [`anvil_path`]) on a free port with extra command-line `args`
+/// (e.g. `["--accounts", "20"]`), and drains its log output on a thread so it never blocks on
+/// a full pipe or dies on a closed one. The node is killed when the returned instance is dropped.
+pub fn start_anvil(bin: &std::path::Path, args: &[&str]) -> Result<AnvilInstance> {
+    let mut node =
+        Anvil::at(bin)
+            .port(0u16)
+            .args(args.iter().copied())
+            .keep_stdout()
+            .try_spawn()
+            .map_err(|e| ChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) })?;
+    if let Some(out) = node.child_mut().stdout.take() {
+        std::thread::spawn(move || {
+            std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
+        });
+    }
+    Ok(node)
+}
 
 /// Registrations `DevChain::register_many` mines per block (fewer when a block cannot hold that
 /// many).

@@ -91,6 +91,15 @@ pub enum ChainError {
     /// The private key is not 32 bytes of hex.
     #[error("the private key is not 32 bytes of hex")]
     BadPrivateKey,
+    /// A local anvil did not start.
+    #[error("cannot start anvil at {path} (run `make deps`, or set RLNKIT_ANVIL)")]
+    AnvilStart {
+        /// The binary.
+        path: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: Box<alloy::node_bindings::NodeError>,
+    },
     /// The contract returned a uint256 that is not a BN254 scalar.
     #[error("the contract returned {value}, not a field element")]
     NotAField {

@@ -28,7 +28,7 @@ pub use client::{
     connect_provider, field_to_u256, u256_to_field, MembershipInfo, MembershipReader, TOKEN_UNIT,
 };
 pub use deploy::{deploy_registry, DeployConfig, Deployment};
-pub use dev::DevChain;
+pub use dev::{anvil_path, start_anvil, DevChain};
 pub use error::{ChainError, DecodedRevert, Revert};
 pub use roots::ContractRoots;
 pub use sync::{SyncOptions, SyncProgress, SyncReport, TreeSync};

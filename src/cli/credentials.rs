@@ -116,12 +116,10 @@ pub(crate) enum CredentialsCmd {
     Claim(StoreArgs),
     /// Operator: served vouchers in the store and what is left to claim.
     Status(StoreArgs),
-    /// Local demo: anvil, two relays, a client paying for pushes, the operator claiming.
-    Demo(super::credentials_demo::CredentialsDemoArgs),
 }
 
 impl CredentialsCmd {
-    pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+    pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(async move {
             match self {
@@ -135,7 +133,6 @@ impl CredentialsCmd {
                 CredentialsCmd::Balance(a) => a.run().await,
                 CredentialsCmd::Claim(a) => a.claim().await,
                 CredentialsCmd::Status(a) => a.status().await,
-                CredentialsCmd::Demo(a) => a.run(g).await,
             }
         })
     }

@@ -4,14 +4,13 @@
 
 mod chain;
 mod credentials;
-mod credentials_demo;
 mod demo;
+mod devnet;
 mod id;
 mod inputs;
 mod keystore;
 mod proofs;
 mod relay;
-mod relay_demo;
 mod sim;
 
 use std::io::Write;
@@ -59,7 +58,7 @@ pub(crate) enum Command {
     /// Membership trees: from a members file, or synced from the registry (`tree sync`).
     #[command(subcommand)]
     Tree(proofs::TreeCmd),
-    /// The rate-limited Waku relay: run a node, publish, or watch the local demo.
+    /// The rate-limited Waku relay: run a node or publish.
     #[command(subcommand)]
     Relay(relay::RelayCmd),
     /// Deploy the membership registry.
@@ -74,13 +73,17 @@ pub(crate) enum Command {
     /// Manage nwaku-compatible credential keystores.
     #[command(subcommand)]
     Keystore(keystore::KeystoreCmd),
-    /// Run the end-to-end demonstration: identity, tree, proof, verification, double signal, recovery.
+    /// The proof story offline: identity, tree, proof, verification, double signal, recovery
+    /// (`rlnkit devnet` runs it all on a chain and relays).
     Demo(demo::DemoArgs),
     /// Service credentials: escrows, hot keys, thaws, claims (ServiceCredentials contract).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCmd),
     /// Push messages through a paid lightpush node, paying with vouchers.
     Lightpush(credentials::LightpushArgs),
+    /// A local network of real parts: anvil + contracts, relay processes, an honest publisher, a
+    /// spammer that gets slashed, a client paying for lightpush; live summary, clean shutdown.
+    Devnet(devnet::DevnetArgs),
     /// Simulate many real relays in this process under honest load and attack; report capacity.
     Sim(sim::SimArgs),
 }
@@ -156,6 +159,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Keystore(c) => c.run(&cli.global),
         Command::Credentials(c) => c.run(&cli.global),
         Command::Lightpush(c) => c.run(&cli.global),
+        Command::Devnet(c) => c.run(&cli.global),
         Command::Sim(c) => c.run(&cli.global),
     };
     match result {

@@ -1,4 +1,4 @@
-//! `rlnkit relay run | publish | demo`: the rate-limited Waku relay from the command line.
+//! `rlnkit relay run | publish`: the rate-limited Waku relay from the command line.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,10 +24,7 @@ pub(crate) enum RelayCmd {
     /// Run a relay node that validates every message's RLN proof.
     Run(Box<RunArgs>),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
-    Publish(PublishArgs),
-    /// Three relays on loopback, an honest publisher and a spammer: what gets through, what is
-    /// rejected, recovered and paid.
-    Demo(super::relay_demo::RelayDemoArgs),
+    Publish(Box<PublishArgs>),
 }
 
 impl RelayCmd {
@@ -35,7 +32,6 @@ impl RelayCmd {
         match self {
             RelayCmd::Run(a) => a.run(g),
             RelayCmd::Publish(a) => a.run(g),
-            RelayCmd::Demo(a) => a.run(g),
         }
     }
 }
@@ -98,6 +94,10 @@ pub(crate) struct RunArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) run_for: Option<u64>,
+    /// Once listening, write {peer_id, listen, metrics, pid} as JSON to this file (for
+    /// supervisors such as `rlnkit devnet`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ready_file: Option<PathBuf>,
     /// Paid lightpush service (in the config file: a `[lightpush]` section).
     #[command(flatten)]
     pub(crate) lightpush: super::credentials::LightpushRunArgs,
@@ -129,6 +129,7 @@ impl RunArgs {
             slash: self.slash || file.slash,
             reward_address: self.reward_address.or(file.reward_address),
             run_for: self.run_for.or(file.run_for),
+            ready_file: self.ready_file.or(file.ready_file),
             lightpush: self.lightpush.merged(file.lightpush),
         })
     }
@@ -246,6 +247,9 @@ impl RunArgs {
             );
             if let Some(bound) = relay.metrics_addr() {
                 eprintln!("metrics on http://{bound}/metrics, health on /health");
+            }
+            if let Some(path) = &a.ready_file {
+                rlnkit::relay::RelayReady::of(&relay).await?.write(path)?;
             }
             match relay.slash_outcomes() {
                 Some(mut outcomes) => {

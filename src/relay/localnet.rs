@@ -1,4 +1,4 @@
-//! A small relay network on loopback in one process (tests, the demo and `examples/`): an edge
+//! A small relay network on loopback in one process (tests and `examples/`): an edge
 //! node where publishers connect, linked to relay 1 only, and relays 1..=n connected to each
 //! other. Spam published at the edge meets relay 1 first.
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::node_bindings::AnvilInstance;
 use rlnkit::chain::{
     deploy_registry, DeployConfig, Deployment, MembershipWriter, PrivateKeySigner,
 };
@@ -14,13 +14,7 @@ pub(crate) fn anvil_path() -> PathBuf {
 }
 
 pub(crate) fn spawn() -> AnvilInstance {
-    let mut node = Anvil::at(anvil_path()).port(0u16).keep_stdout().spawn();
-    // Drain anvil's log output so it never blocks or dies on a closed pipe.
-    let out = node.child_mut().stdout.take().expect("stdout kept");
-    std::thread::spawn(move || {
-        std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
-    });
-    node
+    rlnkit::chain::start_anvil(&anvil_path(), &[]).expect("anvil starts")
 }
 
 pub(crate) fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
