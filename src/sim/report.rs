@@ -163,7 +163,8 @@ pub struct Delivery {
     pub ratio: f64,
     /// Delivered within 2 s of the publish.
     pub within_2s_ratio: f64,
-    /// (second of the load, delivery ratio of the messages published in it).
+    /// (second of the load, delivery ratio of the messages published in it); seconds without
+    /// an honest message are left out.
     pub over_time: Vec<(f64, f64)>,
 }
 
@@ -532,6 +533,7 @@ impl SimReport {
                 over_time: per_second
                     .iter()
                     .enumerate()
+                    .filter(|(_, &(_, e))| e > 0)
                     .map(|(s, &(d, e))| (s as f64, ratio(d, e)))
                     .collect(),
             },

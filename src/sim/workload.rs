@@ -15,6 +15,9 @@ use crate::sim::config::{AttackKind, SimConfig};
 use crate::tree::{MerkleTree, TreeError};
 use crate::{Identity, Prover, UserMessageLimit};
 
+/// How long after an honest message a replayer sends it again.
+pub const REPLAY_DELAY: Duration = Duration::from_secs(3);
+
 /// The content topic of the simulation's messages.
 pub const CONTENT_TOPIC: &str = "/rlnkit/1/sim/proto";
 
@@ -184,11 +187,17 @@ impl Workload {
             match kind {
                 AttackKind::DoubleSignal => {
                     let p = member.expect("a double signaller has a membership");
+                    // Message id 0 again and again: the first message of each epoch is a valid
+                    // share, every other one a double signal (a run may cross an epoch boundary).
+                    let mut first_epoch = None;
                     for j in 0..count {
                         let payload = format!("double signal {node} {j}").into_bytes();
                         let m = p.build_with_id(&payload, CONTENT_TOPIC, ts(at(j)), 0)?;
                         proofs += 1;
-                        push(at(j), node, m.to_bytes(), Some(kind), j > 0);
+                        let epoch = crate::relay::message::epoch_of_timestamp(ts(at(j)), 600);
+                        let spam = first_epoch == Some(epoch);
+                        first_epoch = Some(epoch);
+                        push(at(j), node, m.to_bytes(), Some(kind), spam);
                     }
                 }
                 AttackKind::InvalidProof | AttackKind::SybilFlood => {
@@ -209,11 +218,12 @@ impl Workload {
                     }
                 }
                 AttackKind::Replay => {
-                    // Honest messages again, half a second after the original, in a new envelope.
+                    // Honest messages again, in a new envelope, once the original has reached
+                    // every node (REPLAY_DELAY later): a duplicate share wherever it arrives.
                     for (j, (t, m)) in honest_msgs.iter().take(count).enumerate() {
                         let mut r = m.clone();
                         r.meta = Some(format!("replay {node} {j}").into_bytes());
-                        push(*t + Duration::from_millis(500), node, r.to_bytes(), Some(kind), true);
+                        push(*t + REPLAY_DELAY, node, r.to_bytes(), Some(kind), true);
                     }
                 }
                 AttackKind::WrongEpoch => {
