@@ -196,7 +196,10 @@ pub struct AttackReport {
     pub attackers: usize,
     /// Spam messages they published.
     pub spam_published: usize,
-    /// Validations at the attackers' neighbours, received from the attacker.
+    /// Validations at the attackers' neighbours, received from the attacker. A replay counts only
+    /// where its original was accepted before it, and beyond the first hop only if its
+    /// forwarder had accepted the original first (elsewhere it is the honest signal's first
+    /// copy, accepted and forwarded once).
     pub first_hop: u64,
     /// Validations anywhere else: spam that an honest node forwarded (goal 0).
     pub beyond_first_hop: u64,
@@ -396,10 +399,29 @@ impl SimReport {
                 }
             }
         }
+        // Where each message was first accepted, to tell a replay (the original share seen
+        // before: spam) from a copy that beat its original (the honest signal's first arrival,
+        // accepted once: not spam).
+        let mut accepted_at: HashMap<([u8; 32], usize), Instant> = HashMap::new();
+        for v in &o.validations {
+            if v.verdict == Verdict::Accept {
+                accepted_at.entry((v.id, v.node)).or_insert(v.at);
+            }
+        }
         for v in &o.validations {
             let Some(&m) = by_id.get(&v.id) else { continue };
             let msg = &o.workload.messages[m];
             let (Some(kind), true) = (msg.attack, msg.spam) else { continue };
+            if let Some(original) = msg.replays {
+                // Spam where it arrives after its original; beyond the first hop only if the
+                // node that forwarded it had accepted the original first (it should have known).
+                let seen_before =
+                    |node: usize| accepted_at.get(&(original, node)).is_some_and(|&t| t <= v.at);
+                let forwarder_knew = v.from.is_none_or(|f| f == msg.node || seen_before(f));
+                if !seen_before(v.node) || !forwarder_knew {
+                    continue;
+                }
+            }
             let d = dist_cache.entry(msg.node).or_insert_with(|| o.topology.distances(msg.node))
                 [v.node];
             let d = if d == usize::MAX { 0 } else { d };

@@ -55,6 +55,8 @@ pub struct Planned {
     pub attack: Option<AttackKind>,
     /// Whether it is spam (a double signaller's first message is not).
     pub spam: bool,
+    /// For a replay: the gossipsub id of the honest message it replays.
+    pub replays: Option<[u8; 32]>,
 }
 
 /// Why the workload could not be made.
@@ -142,8 +144,9 @@ impl Workload {
         let ts = |at: Duration| start_unix_ns + at.as_nanos() as u64;
         let mut proofs = 0usize;
         let mut messages = Vec::new();
-        let mut push = |at, node, bytes: Vec<u8>, attack, spam| {
-            messages.push(Planned { at, node, id: gossip_id(&bytes), bytes, attack, spam });
+        let mut push = |at, node, bytes: Vec<u8>, attack, spam, replays| {
+            let id = gossip_id(&bytes);
+            messages.push(Planned { at, node, id, bytes, attack, spam, replays });
         };
 
         // Honest load: message k at k / rate from publisher k mod P.
@@ -156,7 +159,7 @@ impl Workload {
             payload[..8].copy_from_slice(&(k as u64).to_le_bytes());
             let m = honest[p].build(&payload, CONTENT_TOPIC, ts(at))?;
             proofs += 1;
-            push(at, publishers[p], m.to_bytes(), None, false);
+            push(at, publishers[p], m.to_bytes(), None, false, None);
             honest_msgs.push((at, m));
         }
 
@@ -197,13 +200,13 @@ impl Workload {
                         let epoch = crate::relay::message::epoch_of_timestamp(ts(at(j)), 600);
                         let spam = first_epoch == Some(epoch);
                         first_epoch = Some(epoch);
-                        push(at(j), node, m.to_bytes(), Some(kind), spam);
+                        push(at(j), node, m.to_bytes(), Some(kind), spam, None);
                     }
                 }
                 AttackKind::InvalidProof | AttackKind::SybilFlood => {
                     for j in 0..count {
                         let m = forge(format!("forged {node} {j}").into_bytes(), ts(at(j)));
-                        push(at(j), node, m.to_bytes(), Some(kind), true);
+                        push(at(j), node, m.to_bytes(), Some(kind), true, None);
                     }
                 }
                 AttackKind::NoProof => {
@@ -214,7 +217,7 @@ impl Workload {
                             timestamp: Some(ts(at(j)) as i64),
                             ..Default::default()
                         };
-                        push(at(j), node, m.to_bytes(), Some(kind), true);
+                        push(at(j), node, m.to_bytes(), Some(kind), true, None);
                     }
                 }
                 AttackKind::Replay => {
@@ -223,7 +226,8 @@ impl Workload {
                     for (j, (t, m)) in honest_msgs.iter().take(count).enumerate() {
                         let mut r = m.clone();
                         r.meta = Some(format!("replay {node} {j}").into_bytes());
-                        push(*t + REPLAY_DELAY, node, r.to_bytes(), Some(kind), true);
+                        let original = Some(gossip_id(&m.to_bytes()));
+                        push(*t + REPLAY_DELAY, node, r.to_bytes(), Some(kind), true, original);
                     }
                 }
                 AttackKind::WrongEpoch => {
@@ -239,7 +243,7 @@ impl Workload {
                             let next = e.index().unwrap_or(0) + 1;
                             proof.epoch = Field::from_u64(next).to_le_bytes().to_vec();
                         }
-                        push(at(j), node, m.to_bytes(), Some(kind), true);
+                        push(at(j), node, m.to_bytes(), Some(kind), true, None);
                     }
                 }
             }
