@@ -57,6 +57,7 @@ async fn forty_relays_deliver_honest_traffic_and_stop_spam_at_the_first_hop() {
         }
     }
     assert_eq!(r.missed_graylists(), 0);
+    assert_eq!(r.honest_graylisted, 0, "an honest peer was graylisted");
     assert!(
         r.traffic.amplification > 1.0,
         "bytes in per byte delivered: {}",

@@ -218,6 +218,9 @@ fn summary(r: &SimReport) -> String {
             a.seconds_until_graylist.max
         );
     }
+    if !r.attacks.is_empty() {
+        let _ = writeln!(s, "honest peers graylisted by honest nodes: {}", r.honest_graylisted);
+    }
     let t = &r.traffic;
     let _ = writeln!(
         s,

@@ -280,6 +280,8 @@ pub struct SimReport {
     pub spam_per_hop: Vec<u64>,
     /// Spam validated beyond the first hop, all kinds (goal 0).
     pub spam_beyond_first_hop: u64,
+    /// Times an honest node graylisted (and disconnected) an honest peer (goal 0).
+    pub honest_graylisted: usize,
     /// Messages their node could not publish.
     pub publish_failed: u64,
     /// Bytes on the wire.
@@ -575,6 +577,13 @@ impl SimReport {
             attacks,
             spam_per_hop: per_hop,
             spam_beyond_first_hop: spam_beyond,
+            honest_graylisted: o
+                .graylists
+                .iter()
+                .filter(|&&(node, _, peer)| {
+                    honest[node] && peer.is_some_and(|p| honest.get(p).copied().unwrap_or(false))
+                })
+                .count(),
             publish_failed: o.publish_failed,
             traffic: Traffic {
                 window_seconds: w,
