@@ -125,14 +125,14 @@ async fn dropping_a_devnet_kills_its_children_and_removes_its_directory() {
     assert!(!dir.exists());
 }
 
-/// `rlnkit devnet` as a script runs it: one relay, a 4 s run, one JSON report, exit 0, and
+/// `rlnkit devnet` as a script runs it: one relay, a 6 s run, one JSON report, exit 0, and
 /// the directory given with --dir kept with the relay's log.
 #[test]
 fn rlnkit_devnet_prints_a_json_report_and_keeps_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlnkit"))
-        .args(["devnet", "--relays", "1", "--fillers", "0", "--run-for", "4"])
+        .args(["devnet", "--relays", "1", "--fillers", "0", "--run-for", "6"])
         .args(["--spam-after", "0.2", "--publish-every", "0.3", "--push-every", "0.3", "--json"])
         .arg("--dir")
         .arg(&dir)
