@@ -173,7 +173,7 @@ impl CredentialsWriter {
         Ok(self.mined("authorizeSigner", self.c().authorizeSigner(signer)).await?.transaction_hash)
     }
 
-    /// Starts revoking a signer (valid until now + signerThawPeriod).
+    /// Starts revoking a signer (valid until now + signerThawPeriod, never shorter than the thaw).
     pub async fn start_signer_revocation(&self, signer: Address) -> Result<B256> {
         Ok(self
             .mined("startSignerRevocation", self.c().startSignerRevocation(signer))
@@ -198,6 +198,17 @@ impl CredentialsWriter {
             .logs()
             .iter()
             .find_map(|l| l.log_decode::<ServiceCredentials::Withdrawn>().ok())
+            .map(|e| e.inner.data.amount)
+            .unwrap_or_default())
+    }
+
+    /// The treasury pulls the protocol fees accrued in `token`; returns what it was paid.
+    pub async fn withdraw_fees(&self, token: Address) -> Result<U256> {
+        let r = self.mined("withdrawFees", self.c().withdrawFees(token)).await?;
+        Ok(r.inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<ServiceCredentials::FeesWithdrawn>().ok())
             .map(|e| e.inner.data.amount)
             .unwrap_or_default())
     }
