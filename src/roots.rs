@@ -163,7 +163,8 @@ impl RootWindow {
         if self.current == Some(root) || self.superseded.contains_key(&root) {
             return;
         }
-        let pos = self.order.iter().position(|r| self.superseded[r] > at).unwrap_or(self.order.len());
+        let pos =
+            self.order.iter().position(|r| self.superseded[r] > at).unwrap_or(self.order.len());
         self.superseded.insert(root, at);
         self.order.insert(pos, root);
     }
@@ -274,7 +275,10 @@ mod tests {
         w.push(a, 1_000);
         w.confirm(1_000);
         assert!(w.accepts(&a, 1_059));
-        assert!(!w.accepts(&a, 1_060), "not confirmed for a whole window: the current root too expires");
+        assert!(
+            !w.accepts(&a, 1_060),
+            "not confirmed for a whole window: the current root too expires"
+        );
         w.push(b, 1_010); // a superseded at 1,010
         w.confirm(1_030);
         assert!(w.accepts(&a, 1_069) && !w.accepts(&a, 1_070), "a: until 1,010 + 60");
@@ -288,7 +292,11 @@ mod tests {
         assert!(!w.accepts(&c, 1_020), "an unknown root is not acceptable");
         w.prune(1_075);
         assert!(!w.acceptable(1_075).contains(&a));
-        assert_eq!(w.acceptable(1_075).len(), 191, "b, the 189 roots superseded at 1,020, the current");
+        assert_eq!(
+            w.acceptable(1_075).len(),
+            191,
+            "b, the 189 roots superseded at 1,020, the current"
+        );
         w.confirm(1_075);
         assert_eq!(w.acceptable(1_075).last(), Some(&Field::from_u64(199)), "newest last");
         w.insert_superseded(c, 1_000);

@@ -252,10 +252,14 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     assert_eq!(w.balance(me).await - op0, earned - fee);
     assert_eq!(w.operator.accrued_fees(w.token).await.unwrap() - tr0, fee);
     // The treasury (anvil account 9) pulls its fees.
-    let treasury =
-        CredentialsWriter::connect(&w.anvil.endpoint(), anvil::signer(&w.anvil, 9), w.operator.address(), None)
-            .await
-            .unwrap();
+    let treasury = CredentialsWriter::connect(
+        &w.anvil.endpoint(),
+        anvil::signer(&w.anvil, 9),
+        w.operator.address(),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(treasury.sender(), w.treasury);
     let before = w.balance(w.treasury).await;
     assert_eq!(treasury.withdraw_fees(w.token).await.unwrap(), tr0 + fee);

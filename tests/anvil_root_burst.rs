@@ -98,9 +98,8 @@ async fn no_valid_message_is_rejected_during_a_registration_burst() {
         ValidatorConfig { pubsub_topics: vec![TOPIC.to_string()], ..ValidatorConfig::default() };
     let mut relays = Vec::new();
     for _ in 0..2 {
-        let roots = ContractRoots::polling(owner.reader().clone(), DEFAULT_ROOT_REFRESH)
-            .await
-            .unwrap();
+        let roots =
+            ContractRoots::polling(owner.reader().clone(), DEFAULT_ROOT_REFRESH).await.unwrap();
         relays.push(Arc::new(Validator::new(
             config.clone(),
             Verifier::new(keys.verifying_key()),
@@ -205,7 +204,7 @@ async fn no_valid_message_is_rejected_during_a_registration_burst() {
         if !ring.contains(&root) {
             tally.outside_ring += 1;
         }
-        let mut accepted_by = 0;
+        let mut accepted_by = 0u64;
         for (i, v) in relays.iter().enumerate() {
             let verdict = tokio::task::block_in_place(|| v.validate_at(&msg, TOPIC, now));
             match verdict {
@@ -215,7 +214,8 @@ async fn no_valid_message_is_rejected_during_a_registration_burst() {
             }
         }
         tally.accepted += accepted_by;
-        if accepted_by < relays.len() && age > DEFAULT_ROOT_REFRESH + Duration::from_secs(1) {
+        if accepted_by < relays.len() as u64 && age > DEFAULT_ROOT_REFRESH + Duration::from_secs(1)
+        {
             tally.old_root_not_accepted += 1;
         }
     }
@@ -225,7 +225,8 @@ async fn no_valid_message_is_rejected_during_a_registration_burst() {
     let elapsed = start.elapsed().as_secs_f64();
     let registrations = *registered.lock().unwrap();
     let rate = registrations as f64 / elapsed;
-    let unknown_counted: u64 = relays.iter().map(|v| v.metrics().ignored_count("unknown_root")).sum();
+    let unknown_counted: u64 =
+        relays.iter().map(|v| v.metrics().ignored_count("unknown_root")).sum();
     println!(
         "burst: {registrations} registrations in {elapsed:.1} s ({rate:.1}/s); {} messages x {} \
          relays: {} accepted, {} stale roots (unknown to a relay, ignored without penalty), {} \

@@ -255,7 +255,10 @@ fn a_root_outside_the_window_costs_no_penalty_unless_the_proof_is_invalid() {
     let v = validator_with(vec![Field::from_u64(1)], NullifierLog::in_memory());
     // A valid proof against a root this relay does not accept: ignored (no penalty), counted.
     assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Ignore(IgnoreReason::UnknownRoot));
-    assert!(v.metrics().encode().contains("rlnkit_relay_ignored_messages_total{type=\"unknown_root\"} 1"));
+    assert!(v
+        .metrics()
+        .encode()
+        .contains("rlnkit_relay_ignored_messages_total{type=\"unknown_root\"} 1"));
     // Not recorded: the same message is judged the same way again, not as a duplicate.
     assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Ignore(IgnoreReason::UnknownRoot));
     // An unknown root does not excuse a proof that does not verify: rejected, penalized.

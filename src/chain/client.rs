@@ -293,19 +293,24 @@ impl MembershipReader {
         for log in logs.iter().filter(|l| !l.removed) {
             let block = log.block_number.ok_or(ChainError::LogWithoutBlock)?;
             let ev = log.log_decode::<RlnMembership::RootStored>().map_err(|e| {
-                ChainError::BadEvent { event: "RootStored", block: Some(block), source: Box::new(e) }
+                ChainError::BadEvent {
+                    event: "RootStored",
+                    block: Some(block),
+                    source: Box::new(e),
+                }
             })?;
             let ts = match (log.block_timestamp, last) {
                 (Some(ts), _) => ts,
                 (None, Some((b, ts))) if b == block => ts,
-                (None, _) => self
-                    .provider
-                    .get_block_by_number(block.into())
-                    .await
-                    .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?
-                    .ok_or(ChainError::MissingBlock(block))?
-                    .header
-                    .timestamp,
+                (None, _) => {
+                    self.provider
+                        .get_block_by_number(block.into())
+                        .await
+                        .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?
+                        .ok_or(ChainError::MissingBlock(block))?
+                        .header
+                        .timestamp
+                }
             };
             last = Some((block, ts));
             out.push((u256_to_field(ev.inner.data.newRoot)?, ts));
