@@ -5,12 +5,14 @@
 //   <Name>.json      {"abi": [...], "bytecode": {"object": "0x..."}} for RlnMembership,
 //                    LinearPriceCalculator, TestToken, ERC1967Proxy (OpenZeppelin 4.9.6) and
 //                    ServiceCredentials
-//   libraries.json   how to deploy the Poseidon libraries RlnMembership is linked against
+//   libraries.json   how to deploy the libraries RlnMembership is linked against, in order
 //
-// RlnMembership calls the external libraries PoseidonT2 and PoseidonT3 (poseidon-solidity 0.0.5). Its
-// bytecode is linked to their canonical addresses, where anyone can deploy them on any EVM chain by
-// sending salt ++ initCode to the deterministic-deployment proxy 0x4e59b44847b379578588920ca78fbf26c0b4956c
-// (present on anvil at genesis); libraries.json has both.
+// RlnMembership calls the external libraries PoseidonT2 and PoseidonT3 (poseidon-solidity 0.0.5) and
+// RlnMembershipTree (ours: the tree code and proof helpers, itself linked to PoseidonT3). Its bytecode is
+// linked to their CREATE2 addresses, where anyone can deploy them on any EVM chain by sending
+// salt ++ initCode to the deterministic-deployment proxy 0x4e59b44847b379578588920ca78fbf26c0b4956c
+// (present on anvil at genesis): the Poseidon ones at poseidon-solidity's canonical addresses,
+// RlnMembershipTree with salt 0 at the address its linked initCode gives. libraries.json has all three.
 //
 //   node scripts/export-artifacts.mjs           write the artifacts
 //   node scripts/export-artifacts.mjs --check   exit 1 if the committed artifacts differ from out/
@@ -30,8 +32,21 @@ const CONTRACTS = [
   ['ServiceCredentials', 'ServiceCredentials.sol'],
 ];
 const CREATE2_DEPLOYER = '0x4e59b44847b379578588920ca78fbf26c0b4956c';
+// Our own linked library: deployed with CREATE2 (salt 0) at the address its linked initCode gives.
+const TREE_LIBRARY = ['RlnMembershipTree', 'RlnMembershipTree.sol'];
+const ZERO_SALT = `0x${'00'.repeat(32)}`;
 
-const poseidon = createRequire(import.meta.url)(join(ROOT, 'node_modules', 'poseidon-solidity'));
+const require = createRequire(import.meta.url);
+const poseidon = require(join(ROOT, 'node_modules', 'poseidon-solidity'));
+// js-sha3 comes with the pinned solc-js.
+const { keccak256 } = require(join(ROOT, 'node_modules', 'js-sha3'));
+
+/** The CREATE2 address of initCode deployed by CREATE2_DEPLOYER with `salt` (EIP-1014). */
+function create2Address(salt, initCode) {
+  const codeHash = keccak256(Buffer.from(initCode.slice(2), 'hex'));
+  const preimage = Buffer.from(`ff${CREATE2_DEPLOYER.slice(2)}${salt.slice(2)}${codeHash}`, 'hex');
+  return `0x${keccak256(preimage).slice(24)}`;
+}
 if (poseidon.proxy.address.toLowerCase() !== CREATE2_DEPLOYER) {
   throw new Error(`poseidon-solidity expects deployer ${poseidon.proxy.address}, not ${CREATE2_DEPLOYER}`);
 }
@@ -75,6 +90,21 @@ function render(value) {
 
 function expectedFiles() {
   const files = {};
+  {
+    const [name, source] = TREE_LIBRARY;
+    const path = join(OUT, source, `${name}.json`);
+    if (!existsSync(path)) {
+      throw new Error(`${relative(ROOT, path)} not found: run \`forge build\` first`);
+    }
+    const artifact = JSON.parse(readFileSync(path, 'utf8'));
+    const initCode = link(name, artifact.bytecode.object, artifact.bytecode.linkReferences);
+    LIBRARIES[name] = {
+      address: create2Address(ZERO_SALT, initCode),
+      create2Deployer: CREATE2_DEPLOYER,
+      salt: ZERO_SALT,
+      initCode,
+    };
+  }
   for (const [name, source] of CONTRACTS) {
     const path = join(OUT, source, `${name}.json`);
     if (!existsSync(path)) {
@@ -86,8 +116,9 @@ function expectedFiles() {
   }
   files['libraries.json'] = render({
     _about:
-      'External libraries linked into RlnMembership at these addresses. Deploy each by sending ' +
-      'salt ++ initCode (as calldata) to create2Deployer; skip if code is already at address.',
+      'External libraries linked into RlnMembership at these addresses. Deploy each, in this order ' +
+      '(RlnMembershipTree is linked to PoseidonT3), by sending salt ++ initCode (as calldata) to ' +
+      'create2Deployer; skip if code is already at address.',
     ...LIBRARIES,
   });
   return files;

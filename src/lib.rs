@@ -71,7 +71,7 @@ pub use proof::{
     recover_secret, Groth16Proof, ProofFormatError, PublicValues, RecoverError, RlnProof,
 };
 pub use prover::{Prover, ProverError, RlnInputs};
-pub use roots::{AcceptedRoots, StaticRoots};
+pub use roots::{AcceptedRoots, RootWindow, StaticRoots};
 pub use service::{Relay, RelayBuilder, RelayConfig};
 pub use tree::{root_from_path, MerkleProof, MerkleTree, TreeError};
 pub use verifier::{BatchRejection, Rejection, Verifier};

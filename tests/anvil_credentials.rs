@@ -37,7 +37,8 @@ const TOPIC: &str = "/waku/2/rs/1/0";
 const CT: &str = "/rlnkit/1/paid/proto";
 const FEE_BPS: u16 = 250;
 const THAW: u64 = 100;
-const SIGNER_THAW: u64 = 50;
+/// The contract raises a signer revocation period shorter than the thaw to the thaw.
+const SIGNER_THAW: u64 = THAW;
 
 struct World {
     anvil: AnvilInstance,
@@ -250,18 +251,32 @@ async fn paid_pushes_are_relayed_claimed_in_a_batch_and_the_rest_withdrawn() {
     let now = || unix_now_ns() / 1_000_000_000;
     assert!(w.claimer.tick(now()).await.unwrap().is_none(), "not due yet");
     // The payer starts a thaw of everything: the claimer must claim before it ends, in one batch:
-    // the operator gets N x price minus the fee, the treasury the fee.
+    // the operator gets N x price minus the fee, the treasury is credited the fee.
     let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
     assert_eq!(e.balance, deposit);
     w.payer.thaw(me, w.token, e.balance).await.unwrap();
-    let (op0, tr0) = (w.balance(me).await, w.balance(w.treasury).await);
+    let (op0, tr0) = (w.balance(me).await, w.operator.accrued_fees(w.token).await.unwrap());
     let receipt =
         w.claimer.tick(now()).await.unwrap().expect("a thaw ending soon makes the claim due");
     let earned = price * U256::from(N);
     let fee = earned * U256::from(FEE_BPS) / U256::from(10_000u64);
     assert_eq!((receipt.paid, receipt.fee), (earned, fee));
     assert_eq!(w.balance(me).await - op0, earned - fee);
-    assert_eq!(w.balance(w.treasury).await - tr0, fee);
+    assert_eq!(w.operator.accrued_fees(w.token).await.unwrap() - tr0, fee);
+    // The treasury (anvil account 9) pulls its fees.
+    let treasury = CredentialsWriter::connect(
+        &w.anvil.endpoint(),
+        anvil::signer(&w.anvil, 9),
+        w.operator.address(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(treasury.sender(), w.treasury);
+    let before = w.balance(w.treasury).await;
+    assert_eq!(treasury.withdraw_fees(w.token).await.unwrap(), tr0 + fee);
+    assert_eq!(w.balance(w.treasury).await - before, tr0 + fee);
+    assert!(w.operator.accrued_fees(w.token).await.unwrap().is_zero());
     assert!(w.claimer.claim_now().await.unwrap().is_none(), "nothing is paid twice");
     let e = w.payer.escrow(w.payer_key.address(), me, w.token).await.unwrap();
     assert_eq!((e.balance, e.collected), (deposit - earned, earned));
@@ -524,14 +539,14 @@ async fn the_claimer_claims_before_a_hot_key_goes_and_leaves_out_what_the_contra
     p.anvil_mine(Some(1), None).await.unwrap();
     a.revoke_signer(hot.address()).await.unwrap();
     let (tr0, op0) = (
-        c.operator.token_balance(c.token, c.treasury).await.unwrap(),
+        c.operator.accrued_fees(c.token).await.unwrap(),
         c.operator.token_balance(c.token, me).await.unwrap(),
     );
     let r = claimer.claim_now().await.unwrap().expect("B's voucher is claimed");
     assert_eq!(r.paid, price, "only B's second request");
     let fee = price * U256::from(FEE_BPS) / U256::from(10_000u64);
     assert_eq!(c.operator.token_balance(c.token, me).await.unwrap() - op0, price - fee);
-    assert_eq!(c.operator.token_balance(c.token, c.treasury).await.unwrap() - tr0, fee);
+    assert_eq!(c.operator.accrued_fees(c.token).await.unwrap() - tr0, fee);
     let op = &c.operator;
     let collected = |payer| async move { op.escrow(payer, me, c.token).await.unwrap().collected };
     assert_eq!(collected(a_key.address()).await, price);

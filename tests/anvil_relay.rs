@@ -18,7 +18,13 @@ const S: u64 = 1_000_000_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spammer_is_slashed_on_chain_and_the_operator_paid() {
     let node = anvil::spawn();
-    let (owner, d) = anvil::deploy(&node, &anvil::test_config()).await;
+    // The default root window (300 s): the validator below reads the roots once, without polling.
+    let cfg = rlnkit::chain::DeployConfig {
+        root_acceptance_window: None,
+        withdrawal_delay: None,
+        ..anvil::test_config()
+    };
+    let (owner, d) = anvil::deploy(&node, &cfg).await;
     let limit = UserMessageLimit::new(20).unwrap();
     let spammer = Identity::from_seed(b"anvil relay: spammer");
     owner

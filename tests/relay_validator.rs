@@ -250,11 +250,24 @@ fn epoch_must_be_the_timestamps_epoch() {
 }
 
 #[test]
-fn root_outside_the_window_is_rejected() {
+fn a_root_outside_the_window_costs_no_penalty_unless_the_proof_is_invalid() {
     let f = fixture();
     let v = validator_with(vec![Field::from_u64(1)], NullifierLog::in_memory());
-    assert_eq!(v.validate_at(&f.m1, TOPIC, T0), reject(Reason::RootNotInWindow));
-    // A root that fell out of the 50-root window is no longer accepted.
+    // A valid proof against a root this relay does not accept: ignored (no penalty), counted.
+    assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Ignore(IgnoreReason::UnknownRoot));
+    assert!(v
+        .metrics()
+        .encode()
+        .contains("rlnkit_relay_ignored_messages_total{type=\"unknown_root\"} 1"));
+    // Not recorded: the same message is judged the same way again, not as a duplicate.
+    assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Ignore(IgnoreReason::UnknownRoot));
+    // An unknown root does not excuse a proof that does not verify: rejected, penalized.
+    let mut forged = f.m1.clone();
+    let mut p = proof_of(&f.m1);
+    p.proof = proof_of(&f.m3).proof;
+    forged.rate_limit_proof = Some(p);
+    assert_eq!(v.validate_at(&forged, TOPIC, T0), reject(Reason::InvalidProof));
+    // A root that fell out of the 50-root window is no longer accepted either.
     let roots = StaticRoots::new([f.root]);
     for i in 0..50 {
         roots.push(Field::from_u64(100 + i));
@@ -266,7 +279,7 @@ fn root_outside_the_window_is_rejected() {
         Arc::new(roots),
         NullifierLog::in_memory(),
     );
-    assert_eq!(v.validate_at(&f.m1, TOPIC, T0), reject(Reason::RootNotInWindow));
+    assert_eq!(v.validate_at(&f.m1, TOPIC, T0), Verdict::Ignore(IgnoreReason::UnknownRoot));
 }
 
 #[test]

@@ -6,8 +6,8 @@ import {Vm} from "../test/utils/Vm.sol";
 
 /// @title DeployServiceCredentials
 /// @notice Deploys ServiceCredentials: owner = the sender unless OWNER is set, treasury = the owner unless TREASURY
-/// is set, a 1 % protocol fee (FEE_BPS), a 7-day thaw (THAW_PERIOD) and a 1-day signer revocation period
-/// (SIGNER_THAW_PERIOD), in seconds.
+/// is set, a 1 % protocol fee (FEE_BPS), a 7-day thaw (THAW_PERIOD) and a 7-day signer revocation period
+/// (SIGNER_THAW_PERIOD, never shorter than the thaw: the contract raises it), in seconds.
 ///
 ///   forge script contracts/script/DeployServiceCredentials.s.sol --rpc-url http://127.0.0.1:8545 --broadcast \
 ///     --private-key <key>          (or PRIVATE_KEY=<key> in the environment)
@@ -16,7 +16,7 @@ contract DeployServiceCredentials {
 
     uint16 public constant DEFAULT_FEE_BPS = 100;
     uint64 public constant DEFAULT_THAW_PERIOD = 7 days;
-    uint64 public constant DEFAULT_SIGNER_THAW_PERIOD = 1 days;
+    uint64 public constant DEFAULT_SIGNER_THAW_PERIOD = 7 days;
 
     /// @notice Entry point of `forge script`.
     function run() external returns (ServiceCredentials credentials) {

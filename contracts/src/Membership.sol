@@ -391,18 +391,20 @@ abstract contract Membership is Initializable, IMembership {
         seized = true;
     }
 
-    /// @dev The lazily erased membership with this idCommitment, whose leaf is still in the tree, or a revert.
+    /// @dev The lazily erased membership with this idCommitment, whose leaf is still in the tree, if any.
     /// Its deposit's release is scheduled; the caller clears the leaf.
+    /// @return found Whether there is one (nothing changed if not).
     /// @return index The leaf's index.
-    function _erasedLeafOf(uint256 idCommitment) internal returns (uint32 index) {
+    function _erasedLeafOf(uint256 idCommitment) internal returns (bool found, uint32 index) {
         PendingDeposit storage p = pendingDeposits[idCommitment];
-        if (p.releaseBlock != LEAF_IN_TREE) revert NoErasedLeaf(idCommitment);
+        if (p.releaseBlock != LEAF_IN_TREE) return (false, 0);
         index = p.index;
         _erasedLeafLeaves(index);
+        found = true;
     }
 
     /// @dev Pays `sender` everything withdrawable in `token`: its balance and each of its deposits whose own
-    /// release block has come.
+    /// release block has come. Visits every pending deposit of `sender` in `token` (see _withdrawListed).
     function _withdraw(address sender, address token) internal {
         if (token == address(0)) revert InvalidWithdrawalToken();
         uint256 amount = depositsToWithdraw[sender][token];
@@ -412,12 +414,33 @@ abstract contract Membership is Initializable, IMembership {
             uint256 idCommitment = ids[i];
             PendingDeposit storage p = pendingDeposits[idCommitment];
             if (p.releaseBlock > block.number) continue;
-            uint256 deposit = p.amount;
-            amount += deposit;
-            _dropPending(idCommitment, p); // moves the last entry (already visited) to i
-            emit DepositReleased(idCommitment, sender, token, deposit);
+            amount += _releaseDue(idCommitment, p, sender, token); // moves the last entry (visited) to i
         }
         _pay(sender, token, amount);
+    }
+
+    /// @dev Pays `sender` its balance in `token` and the listed deposits that are due (others are skipped):
+    /// the cost is bounded by the list, however many entries others added to the holder's list.
+    function _withdrawListed(address sender, address token, uint256[] calldata idCommitments) internal {
+        if (token == address(0)) revert InvalidWithdrawalToken();
+        uint256 amount = depositsToWithdraw[sender][token];
+        for (uint256 i = 0; i < idCommitments.length; ++i) {
+            uint256 idCommitment = idCommitments[i];
+            PendingDeposit storage p = pendingDeposits[idCommitment];
+            if (p.holder != sender || p.token != token) revert NotYourDeposit(idCommitment);
+            if (p.releaseBlock > block.number) continue;
+            amount += _releaseDue(idCommitment, p, sender, token);
+        }
+        _pay(sender, token, amount);
+    }
+
+    function _releaseDue(uint256 idCommitment, PendingDeposit storage p, address sender, address token)
+        private
+        returns (uint256 deposit)
+    {
+        deposit = p.amount;
+        _dropPending(idCommitment, p);
+        emit DepositReleased(idCommitment, sender, token, deposit);
     }
 
     function _pay(address sender, address token, uint256 amount) private {

@@ -12,6 +12,7 @@ import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
 import {IPriceCalculator} from "./IPriceCalculator.sol";
 import {Membership} from "./Membership.sol";
+import {RlnMembershipTree} from "./RlnMembershipTree.sol";
 import {IRlnMembership} from "./interfaces/IRlnMembership.sol";
 
 /// @title RlnMembership
@@ -26,9 +27,13 @@ import {IRlnMembership} from "./interfaces/IRlnMembership.sol";
 /// cleared (clearErasedLeaves) or slashed, which set the leaf to 0. A deposit is released only
 /// withdrawalDelay blocks after its leaf left the tree, so a leaf that can prove always has a slashable
 /// deposit behind it. Each tree change stores the new root in a ring of the
-/// HISTORY_SIZE most recent roots. Deploy behind an ERC1967Proxy and call initialize.
+/// HISTORY_SIZE most recent roots and records when the previous one was superseded. Validators accept a root
+/// for at most rootAcceptanceWindow seconds after it was superseded, and withdrawalDelay exceeds that window
+/// plus slashRevealWindow, so no root a validator accepts can hold the leaf of a released deposit (blocks are
+/// assumed at least one second apart, as on Ethereum). Deploy behind an ERC1967Proxy and call initialize.
 ///
-/// Libraries: PoseidonT2 and PoseidonT3 are external (linked); the tree code is compiled in.
+/// Libraries: PoseidonT2, PoseidonT3 and RlnMembershipTree (the tree code and proof helpers) are external
+/// (linked).
 contract RlnMembership is
     Initializable,
     Ownable2StepUpgradeable,
@@ -72,6 +77,10 @@ contract RlnMembership is
     /// @notice Withdrawal delay set by initialize (blocks): ~1 day of 12 s blocks, ~4 hours of 2 s blocks.
     uint32 public constant DEFAULT_WITHDRAWAL_DELAY = 7_200;
 
+    /// @notice Root acceptance window set by initialize (seconds): validators accept a root for 5 minutes after
+    /// it was superseded, enough for publishers whose last sync is a few minutes old.
+    uint32 public constant DEFAULT_ROOT_ACCEPTANCE_WINDOW = 300;
+
     /// @notice Block in which the proxy was initialized (where event sync can start).
     uint32 public deployedBlockNumber;
 
@@ -94,6 +103,14 @@ contract RlnMembership is
 
     /// @notice Block number of each live slash commitment per committer (0 if none).
     mapping(address committer => mapping(bytes32 commitment => uint256 blockNumber)) public slashCommitments;
+
+    /// @notice How long (seconds) validators may accept a proof against a root after the root was superseded
+    /// (block.timestamp of the tree change that replaced it; see getRecentRootsSupersededAt). The current root
+    /// is always acceptable. withdrawalDelay stays above this window plus slashRevealWindow.
+    uint32 public rootAcceptanceWindow;
+
+    /// @dev When the root in each ring slot was superseded (unix seconds; 0 for the newest).
+    uint40[HISTORY_SIZE] private _rootSupersededAt;
 
     /// @custom:oz-upgrades-unsafe-allow constructor
     constructor() {
@@ -127,10 +144,11 @@ contract RlnMembership is
             _gracePeriod,
             DEFAULT_WITHDRAWAL_DELAY
         );
-        InternalLazyIMT._init(merkleTree, MERKLE_TREE_DEPTH);
+        RlnMembershipTree.init(merkleTree);
         deployedBlockNumber = uint32(block.number);
         slashRewardBps = DEFAULT_SLASH_REWARD_BPS;
         slashRevealWindow = DEFAULT_SLASH_REVEAL_WINDOW;
+        rootAcceptanceWindow = DEFAULT_ROOT_ACCEPTANCE_WINDOW;
         treasury = _msgSender();
     }
 
@@ -172,30 +190,27 @@ contract RlnMembership is
         view
         returns (uint256[] memory)
     {
-        if (startIndex > endIndex || endIndex >= nextFreeIndex) {
-            revert InvalidPaginationQuery(startIndex, endIndex);
-        }
-        uint256[] memory leaves = new uint256[](uint256(endIndex) - startIndex + 1);
-        uint40 index = startIndex;
-        for (uint256 i = 0; i < leaves.length; ++i) {
-            leaves[i] = _leaf(index++);
-        }
-        return leaves;
+        return RlnMembershipTree.leafRange(merkleTree, startIndex, endIndex, nextFreeIndex);
     }
 
     /// @notice The current root of the membership tree (depth 20; the empty tree's root if no leaves).
     /// @return The root.
     function root() public view returns (uint256) {
-        return InternalLazyIMT._root(merkleTree, MERKLE_TREE_DEPTH);
+        return RlnMembershipTree.root(merkleTree);
     }
 
     /// @notice The HISTORY_SIZE most recent roots, newest first; 0 where fewer were stored.
     /// @return ordered The roots.
     function getRecentRoots() external view returns (uint256[HISTORY_SIZE] memory ordered) {
-        if (!_rootsStored) return ordered;
-        for (uint8 i = 0; i < HISTORY_SIZE; ++i) {
-            ordered[i] = _recentRoots[(_rootCursor + HISTORY_SIZE - 1 - i) % HISTORY_SIZE];
-        }
+        (ordered,) = RlnMembershipTree.recentRoots(_recentRoots, _rootSupersededAt, _rootCursor);
+    }
+
+    /// @notice When each of getRecentRoots() was superseded by the next tree change (unix seconds, the
+    /// block.timestamp of that change), in the same order; 0 for the newest (the current root). A validator
+    /// following the chain accepts a root only before supersededAt + rootAcceptanceWindow.
+    /// @return supersededAt The times.
+    function getRecentRootsSupersededAt() external view returns (uint256[HISTORY_SIZE] memory supersededAt) {
+        (, supersededAt) = RlnMembershipTree.recentRoots(_recentRoots, _rootSupersededAt, _rootCursor);
     }
 
     /// @notice One of the recent roots: 0 is the newest.
@@ -212,29 +227,7 @@ contract RlnMembership is
     /// @param index A leaf index below nextFreeIndex (erased slots included).
     /// @return The MERKLE_TREE_DEPTH siblings.
     function getMerkleProof(uint40 index) external view returns (uint256[MERKLE_TREE_DEPTH] memory) {
-        uint256[MERKLE_TREE_DEPTH] memory proof;
-        uint40 n = merkleTree.numberOfLeaves;
-        if (index >= n) revert MerkleIndexOutOfRange(index, n);
-        // frontier[i]: the level-i node over the last leaf, which may cover a partly filled subtree.
-        uint256[MERKLE_TREE_DEPTH] memory frontier;
-        uint40 last = n - 1;
-        frontier[0] = _leaf(last);
-        for (uint8 i = 1; i < MERKLE_TREE_DEPTH; ++i) {
-            uint40 child = last >> (i - 1);
-            if (child & 1 == 1) {
-                frontier[i] = PoseidonT3.hash([_node(i - 1, child - 1), frontier[i - 1]]);
-            } else {
-                frontier[i] = PoseidonT3.hash([frontier[i - 1], InternalLazyIMT._defaultZero(i - 1)]);
-            }
-        }
-        for (uint8 i = 0; i < MERKLE_TREE_DEPTH; ++i) {
-            uint40 sibling = (index >> i) ^ 1;
-            uint40 edge = last >> i;
-            if (sibling < edge) proof[i] = _node(i, sibling);
-            else if (sibling == edge) proof[i] = frontier[i];
-            else proof[i] = InternalLazyIMT._defaultZero(i);
-        }
-        return proof;
+        return RlnMembershipTree.merkleProof(merkleTree, index);
     }
 
     // ------------------------------------------------------------------------------------------ lifecycle
@@ -328,21 +321,36 @@ contract RlnMembership is
     }
 
     /// @notice Clears the leaves of lazily erased memberships that are still in the tree (anyone may call):
-    /// each one's deposit is then released withdrawalDelay (as recorded at its erasure) blocks from now.
-    /// Stores one new root for the batch. Reverts NoErasedLeaf if one has no leaf left to clear.
+    /// each one's deposit is then released withdrawalDelay (as recorded at its erasure) blocks from now
+    /// (DepositReleaseScheduled). One without a leaf left to clear is skipped, so one stale entry cannot void
+    /// the batch. Stores one new root for the batch if any leaf was cleared.
     /// @param idCommitments The erased memberships.
-    function clearErasedLeaves(uint256[] calldata idCommitments) external {
+    /// @return cleared How many leaves were cleared.
+    function clearErasedLeaves(uint256[] calldata idCommitments) external returns (uint256 cleared) {
         for (uint256 i = 0; i < idCommitments.length; ++i) {
-            _setLeaf(_erasedLeafOf(idCommitments[i]), 0);
+            (bool found, uint32 index) = _erasedLeafOf(idCommitments[i]);
+            if (!found) continue;
+            _setLeaf(index, 0);
+            ++cleared;
         }
-        if (idCommitments.length != 0) _storeRoot();
+        if (cleared != 0) _storeRoot();
     }
 
     /// @notice Pays the caller everything withdrawable in `token`: released deposits (each at its own release
-    /// block, withdrawalDelay blocks after its leaf left the tree), slash rewards and treasury shares.
+    /// block, withdrawalDelay blocks after its leaf left the tree), slash rewards and treasury shares. Visits
+    /// every pending deposit of the caller in `token` (~5 k gas each): with thousands, use withdrawDeposits.
     /// @param token The token.
     function withdraw(address token) external {
         _withdraw(_msgSender(), token);
+    }
+
+    /// @notice Like withdraw(token), but releases only the listed deposits (those not yet due are skipped), so
+    /// its cost is bounded by the list however many pending deposits the caller has (lockedDepositIds).
+    /// Reverts NotYourDeposit for an idCommitment without a pending deposit of the caller in `token`.
+    /// @param token The token.
+    /// @param idCommitments The erased memberships whose deposits to release.
+    function withdrawDeposits(address token, uint256[] calldata idCommitments) external {
+        _withdrawListed(_msgSender(), token, idCommitments);
     }
 
     // ------------------------------------------------------------------------------------------ slashing
@@ -459,19 +467,20 @@ contract RlnMembership is
     }
 
     /// @notice Sets the treasury credited with the non-reward share of slashes.
-    /// @param _treasury The new treasury (not zero).
+    /// @param _treasury The new treasury (not zero, not the registry).
     function setTreasury(address _treasury) external onlyOwner {
-        if (_treasury == address(0)) revert InvalidTreasury();
+        if (_treasury == address(0) || _treasury == address(this)) revert InvalidTreasury();
         treasury = _treasury;
         emit TreasurySet(_treasury);
     }
 
     /// @notice Sets the reveal window; applies to commitments not yet revealed too.
-    /// @param _slashRevealWindow Blocks, in [1, MAX_SLASH_REVEAL_WINDOW] and below withdrawalDelay.
+    /// @param _slashRevealWindow Blocks, in [1, MAX_SLASH_REVEAL_WINDOW]; plus rootAcceptanceWindow below
+    /// withdrawalDelay.
     function setSlashRevealWindow(uint32 _slashRevealWindow) external onlyOwner {
         if (
             _slashRevealWindow == 0 || _slashRevealWindow > MAX_SLASH_REVEAL_WINDOW
-                || _slashRevealWindow >= withdrawalDelay
+                || uint256(_slashRevealWindow) + rootAcceptanceWindow >= withdrawalDelay
         ) revert InvalidSlashRevealWindow(_slashRevealWindow, withdrawalDelay);
         slashRevealWindow = _slashRevealWindow;
         emit SlashRevealWindowSet(_slashRevealWindow);
@@ -479,13 +488,29 @@ contract RlnMembership is
 
     /// @notice Sets how long deposits of memberships erased from now on stay locked after their leaves left
     /// the tree (deposits locked already keep the delay recorded at their erasure).
-    /// @param _withdrawalDelay Blocks, above slashRevealWindow and at most MAX_WITHDRAWAL_DELAY.
+    /// @param _withdrawalDelay Blocks, above slashRevealWindow + rootAcceptanceWindow and at most
+    /// MAX_WITHDRAWAL_DELAY.
     function setWithdrawalDelay(uint32 _withdrawalDelay) external onlyOwner {
-        if (_withdrawalDelay <= slashRevealWindow || _withdrawalDelay > MAX_WITHDRAWAL_DELAY) {
+        if (
+            _withdrawalDelay <= uint256(slashRevealWindow) + rootAcceptanceWindow
+                || _withdrawalDelay > MAX_WITHDRAWAL_DELAY
+        ) {
             revert InvalidWithdrawalDelay(_withdrawalDelay, slashRevealWindow);
         }
         withdrawalDelay = _withdrawalDelay;
         emit WithdrawalDelaySet(_withdrawalDelay);
+    }
+
+    /// @notice Sets how long validators may accept a root after it was superseded (they read it here). Applies
+    /// to roots superseded before too; deposits locked already keep the delay recorded at their erasure, so
+    /// raise it only with a withdrawalDelay whose margin covers the deposits still locked.
+    /// @param _rootAcceptanceWindow Seconds; plus slashRevealWindow below withdrawalDelay.
+    function setRootAcceptanceWindow(uint32 _rootAcceptanceWindow) external onlyOwner {
+        if (uint256(_rootAcceptanceWindow) + slashRevealWindow >= withdrawalDelay) {
+            revert InvalidRootAcceptanceWindow(_rootAcceptanceWindow, withdrawalDelay);
+        }
+        rootAcceptanceWindow = _rootAcceptanceWindow;
+        emit RootAcceptanceWindowSet(_rootAcceptanceWindow);
     }
 
     // ------------------------------------------------------------------------------------------ tree
@@ -503,7 +528,7 @@ contract RlnMembership is
     /// same way once numberOfLeaves counts the new leaf, which also makes the last slot (2^20 - 1) usable:
     /// LazyIMT's own insert stops one slot short of maxIndex.
     function _setLeaf(uint32 index, uint256 leaf) private {
-        InternalLazyIMT._update(merkleTree, leaf, index);
+        RlnMembershipTree.setLeaf(merkleTree, leaf, index);
     }
 
     /// @dev The leaf at `index` (0 if never written or cleared).
@@ -511,16 +536,14 @@ contract RlnMembership is
         return merkleTree.elements[InternalLazyIMT._indexForElement(0, index)];
     }
 
-    /// @dev A stored node of a complete subtree.
-    function _node(uint8 level, uint40 position) private view returns (uint256) {
-        return merkleTree.elements[InternalLazyIMT._indexForElement(level, position)];
-    }
-
-    /// @dev Pushes the current root into the ring of recent roots.
+    /// @dev Pushes the current root into the ring of recent roots and records that the previous one was
+    /// superseded now.
     function _storeRoot() private {
         uint256 newRoot = root();
         uint8 cursor = _rootCursor;
         _recentRoots[cursor] = newRoot;
+        _rootSupersededAt[cursor] = 0;
+        _rootSupersededAt[(cursor + HISTORY_SIZE - 1) % HISTORY_SIZE] = uint40(block.timestamp);
         _rootCursor = (cursor + 1) % HISTORY_SIZE;
         _rootsStored = true;
         emit RootStored(newRoot);

@@ -13,8 +13,8 @@ import {IServiceCredentials} from "./interfaces/IServiceCredentials.sol";
 /// @title ServiceCredentials
 /// @notice Pays node operators (providers) for the service they give, from escrows funded by payers, with
 /// signed cumulative vouchers (EIP-712); a protocol fee on every claim goes to a treasury.
-/// @dev Not upgradeable. Money flows: deposit (payer -> escrow), claim/claimMany (escrow -> payout + treasury),
-/// withdraw (escrow -> payer, after a thaw). Every state change happens before the token transfers; deposit,
+/// @dev Not upgradeable. Money flows: deposit (payer -> escrow), claim/claimMany (escrow -> payout + fees credited
+/// to the treasury), withdrawFees (fees -> treasury), withdraw (escrow -> payer, after a thaw). Every state change happens before the token transfers; deposit,
 /// which must measure what arrived, is guarded against reentrancy instead.
 contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -65,7 +65,10 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     address public treasury;
 
     /// @inheritdoc IServiceCredentials
-    uint16 public feeBps; // packed with treasury: a claim reads both with one SLOAD
+    uint16 public feeBps; // packed with treasury
+
+    /// @inheritdoc IServiceCredentials
+    mapping(address token => uint256) public accruedFees;
 
     mapping(address payer => mapping(address provider => mapping(address token => Escrow))) private _escrows;
     mapping(address payer => mapping(address signer => SignerInfo)) private _signers;
@@ -76,7 +79,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
     /// @param feeBps_ The protocol fee in basis points (<= MAX_FEE_BPS).
     /// @param thawPeriod_ How long a thaw lasts before withdraw, in seconds (1 ... 365 days).
     /// @param signerThawPeriod_ How long a signer stays valid after its revocation starts, in seconds
-    /// (1 ... 365 days).
+    /// (1 ... 365 days); raised to thawPeriod_ if shorter (a revocation never takes effect inside a payer's thaw).
     constructor(
         address owner_,
         address treasury_,
@@ -92,7 +95,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
             revert InvalidThawPeriods(thawPeriod_, signerThawPeriod_);
         }
         thawPeriod = thawPeriod_;
-        signerThawPeriod = signerThawPeriod_;
+        signerThawPeriod = signerThawPeriod_ < thawPeriod_ ? thawPeriod_ : signerThawPeriod_;
         _setTreasury(treasury_);
         _setProtocolFee(feeBps_);
         _transferOwnership(owner_);
@@ -152,13 +155,12 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         unchecked {
             fee = paid * feeBps / BPS; // paid < 2^128, feeBps <= 1000: no overflow; fee <= paid
         }
+        if (fee != 0) accruedFees[v.token] += fee;
         emit Claimed(payer, msg.sender, v.token, v.payout, paid, fee, total);
 
-        IERC20 token = IERC20(v.token);
         unchecked {
-            token.safeTransfer(v.payout, paid - fee);
+            IERC20(v.token).safeTransfer(v.payout, paid - fee);
         }
-        if (fee != 0) token.safeTransfer(treasury, fee);
     }
 
     /// @inheritdoc IServiceCredentials
@@ -169,7 +171,7 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         address token = vs[0].token;
         address payout = vs[0].payout;
         if (payout == address(0) || payout == address(this)) revert InvalidPayout();
-        (address treasury_, uint256 bps) = (treasury, feeBps);
+        uint256 bps = feeBps;
 
         uint256 fees;
         for (uint256 i = 0; i < n;) {
@@ -183,12 +185,22 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
             }
         }
 
+        if (fees != 0) accruedFees[token] += fees;
         if (paid != 0) {
             unchecked {
                 IERC20(token).safeTransfer(payout, paid - fees); // fees <= paid
             }
-            if (fees != 0) IERC20(token).safeTransfer(treasury_, fees);
         }
+    }
+
+    /// @inheritdoc IServiceCredentials
+    function withdrawFees(address token) external returns (uint256 amount) {
+        address treasury_ = treasury;
+        if (msg.sender != treasury_) revert NotTreasury(msg.sender, treasury_);
+        amount = accruedFees[token];
+        accruedFees[token] = 0;
+        emit FeesWithdrawn(treasury_, token, amount);
+        if (amount != 0) IERC20(token).safeTransfer(treasury_, amount);
     }
 
     // ------------------------------------------------------------------------------------------ payer side
@@ -282,7 +294,8 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         returns (uint256 balance, uint256 thawAmount, uint64 thawEnd)
     {
         Escrow storage e = _escrows[payer][provider][token];
-        return (e.balance, e.thawAmount, e.thawEnd);
+        (balance, thawAmount, thawEnd) = (e.balance, e.thawAmount, e.thawEnd);
+        if (thawAmount > balance) thawAmount = balance; // claims took part of it since the thaw started
     }
 
     /// @inheritdoc IServiceCredentials
@@ -355,8 +368,9 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         emit TreasurySet(treasury_);
     }
 
-    /// @dev One voucher of claimMany: checks it, debits its escrow by its unclaimed rest (limited by the balance,
-    /// possibly 0) and emits its Claimed event. Transfers are left to the caller.
+    /// @dev One voucher of claimMany: checks it (a voucher a claim would refuse is skipped with VoucherSkipped),
+    /// debits its escrow by its unclaimed rest (limited by the balance, possibly 0) and emits its Claimed event.
+    /// Transfers are left to the caller.
     function _claimInBatch(
         Voucher calldata v,
         bytes calldata signature,
@@ -366,9 +380,18 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         uint256 bps
     ) private returns (uint256 amount, uint256 fee) {
         address payer = v.payer;
-        if (v.provider != msg.sender) revert NotProvider(msg.sender, v.provider);
-        if (v.token != token || v.payout != payout) revert MixedBatch(index);
-        _checkSignature(v, payer, signature, index);
+        bytes memory refusal;
+        if (v.provider != msg.sender) {
+            refusal = abi.encodeWithSelector(NotProvider.selector, msg.sender, v.provider);
+        } else if (v.token != token || v.payout != payout) {
+            refusal = abi.encodeWithSelector(MixedBatch.selector, index);
+        } else {
+            refusal = _signatureRefusal(v, payer, signature, index);
+        }
+        if (refusal.length != 0) {
+            emit VoucherSkipped(index, refusal);
+            return (0, 0);
+        }
 
         Escrow storage e = _escrows[payer][msg.sender][token];
         (uint256 balance, uint256 done) = _loadClaimSlot(e);
@@ -423,7 +446,21 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         private
         view
     {
-        if (signature.length != 65) revert MalformedSignature(index);
+        bytes memory refusal = _signatureRefusal(v, payer, signature, index);
+        if (refusal.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(refusal, 0x20), mload(refusal))
+            }
+        }
+    }
+
+    /// @dev The error _checkSignature reverts with, ABI-encoded (empty if the signature is good).
+    function _signatureRefusal(Voucher calldata v, address payer, bytes calldata signature, uint256 index)
+        private
+        view
+        returns (bytes memory)
+    {
+        if (signature.length != 65) return abi.encodeWithSelector(MalformedSignature.selector, index);
         bytes32 r;
         bytes32 s;
         uint8 recId;
@@ -434,9 +471,12 @@ contract ServiceCredentials is IServiceCredentials, EIP712, Ownable2Step, Reentr
         }
         // tryRecover rejects high-s values and v other than 27/28 (OpenZeppelin 4.9.6).
         (address signer, ECDSA.RecoverError err) = ECDSA.tryRecover(hashVoucher(v), recId, r, s);
-        if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(index);
-        if (signer != payer && !_isValid(_signers[payer][signer])) {
-            revert UnauthorizedSigner(payer, signer);
+        if (err != ECDSA.RecoverError.NoError) {
+            return abi.encodeWithSelector(MalformedSignature.selector, index);
         }
+        if (signer != payer && !_isValid(_signers[payer][signer])) {
+            return abi.encodeWithSelector(UnauthorizedSigner.selector, payer, signer);
+        }
+        return "";
     }
 }

@@ -21,7 +21,7 @@ contract DeployServiceCredentialsTest is Test {
         assertEq(sc.treasury(), address(0x7EA5), "treasury");
         assertEq(sc.feeBps(), 100, "1 % fee");
         assertEq(sc.thawPeriod(), 7 days, "thaw");
-        assertEq(sc.signerThawPeriod(), 1 days, "signer thaw");
+        assertEq(sc.signerThawPeriod(), 7 days, "signer thaw");
     }
 
     function test_RevertIf_deploy_feeAboveCap() public {

@@ -224,14 +224,40 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
 
     function test_setWithdrawalDelay_emits() public {
         vm.expectEmit(address(rln));
-        emit IRlnMembership.WithdrawalDelaySet(257);
-        rln.setWithdrawalDelay(257);
-        assertEq(rln.withdrawalDelay(), 257, "set");
+        emit IRlnMembership.WithdrawalDelaySet(557);
+        rln.setWithdrawalDelay(557); // the reveal window (256) + the root window (300) + 1
+        assertEq(rln.withdrawalDelay(), 557, "set");
     }
 
     function test_RevertIf_setWithdrawalDelay_notAboveRevealWindow() public {
         vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidWithdrawalDelay.selector, 256, 256));
         rln.setWithdrawalDelay(256);
+    }
+
+    function test_RevertIf_setWithdrawalDelay_notAboveRevealAndRootWindows() public {
+        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidWithdrawalDelay.selector, 556, 256));
+        rln.setWithdrawalDelay(556);
+    }
+
+    function test_rootAcceptanceWindow_defaultAndSetter() public {
+        assertEq(rln.rootAcceptanceWindow(), rln.DEFAULT_ROOT_ACCEPTANCE_WINDOW(), "default");
+        vm.expectEmit(address(rln));
+        emit IRlnMembership.RootAcceptanceWindowSet(60);
+        rln.setRootAcceptanceWindow(60);
+        assertEq(rln.rootAcceptanceWindow(), 60, "set");
+        rln.setWithdrawalDelay(317); // now 256 + 60 < 317
+        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidRootAcceptanceWindow.selector, 61, 317));
+        rln.setRootAcceptanceWindow(61);
+        vm.expectRevert(abi.encodeWithSelector(IRlnMembership.InvalidSlashRevealWindow.selector, 257, 317));
+        rln.setSlashRevealWindow(257);
+        vm.expectRevert(NOT_OWNER);
+        vm.prank(alice);
+        rln.setRootAcceptanceWindow(1);
+    }
+
+    function test_RevertIf_setTreasury_theRegistry() public {
+        vm.expectRevert(IRlnMembership.InvalidTreasury.selector);
+        rln.setTreasury(address(rln));
     }
 
     function test_RevertIf_setWithdrawalDelay_aboveMaximum() public {
@@ -278,6 +304,7 @@ contract RlnMembershipAdminTest is RlnMembershipTestBase {
     }
 
     function testFuzz_setSlashTiming(uint32 window, uint32 delay) public {
+        rln.setRootAcceptanceWindow(0); // the root window's own bound is tested above
         // Raise the delay first if needed, so the window check is against the final delay.
         bool delayValid = delay > rln.slashRevealWindow() && delay <= rln.MAX_WITHDRAWAL_DELAY();
         if (!delayValid) {

@@ -115,13 +115,14 @@ contract RlnMembershipEraseTest is RlnMembershipTestBase {
         assertEq(token.balanceOf(bob), _price(200), "bob paid");
     }
 
-    function test_RevertIf_clearErasedLeaves_noLeafLeft() public {
+    function test_clearErasedLeaves_skipsEntriesWithNoLeafLeft() public {
         _warpToExpiry(idA);
         _eraseAs(carol, idA, true);
-        vm.expectRevert(abi.encodeWithSelector(IMembership.NoErasedLeaf.selector, idA));
-        rln.clearErasedLeaves(_ids(idA));
-        vm.expectRevert(abi.encodeWithSelector(IMembership.NoErasedLeaf.selector, idB));
-        rln.clearErasedLeaves(_ids(idB)); // registered, not erased
+        uint256[5] memory rootsBefore = rln.getRecentRoots();
+        assertEq(rln.clearErasedLeaves(_ids(idA)), 0, "fully erased: nothing to clear");
+        assertEq(rln.clearErasedLeaves(_ids(idB)), 0, "registered, not erased: nothing to clear");
+        assertEq(rln.getRecentRoots()[0], rootsBefore[0], "no root stored when nothing was cleared");
+        assertEq(_leafAt(1), _leaf(idB, 200), "a registered leaf is never cleared");
     }
 
     function test_eraseMemberships_fullEraseClearsLeavesAndStoresOneRoot() public {

@@ -117,4 +117,62 @@ contract RlnMembershipGasTest is RlnMembershipTestBase {
         rln.revealSlash(SECRET, receiver);
         _report("revealSlash (lazily erased, leaf in tree)", g - gasleft());
     }
+
+    /// The holder has `n` pending deposits that are not due (erased lazily by anyone) and one due deposit.
+    function _pendingEntries(uint256 n) internal returns (uint256 due) {
+        due = _id(0xD0E);
+        _register(bob, due, 20);
+        uint256[] memory others = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            others[i] = _id(0x1000 + i);
+            _register(bob, others[i], 20);
+        }
+        _warpToExpiry(due);
+        _eraseAs(bob, due, true);
+        _rollBlocks(rln.withdrawalDelay());
+        vm.prank(carol);
+        rln.eraseMemberships(others);
+    }
+
+    function test_gas_withdrawDeposits() public {
+        _warpToExpiry(_id(1));
+        _eraseAs(carol, _id(1), true);
+        _rollBlocks(rln.withdrawalDelay());
+        uint256[] memory list = _ids(_id(1));
+        vm.prank(bob);
+        uint256 g = gasleft();
+        rln.withdrawDeposits(address(token), list);
+        _report("withdrawDeposits (1 deposit)", g - gasleft());
+    }
+
+    function test_gas_withdrawWith50PendingEntries() public {
+        _pendingEntries(50);
+        vm.prank(bob);
+        uint256 g = gasleft();
+        rln.withdraw(address(token));
+        _report("withdraw (1 due deposit, 50 more pending)", g - gasleft());
+    }
+
+    function test_gas_withdrawDepositsWith50PendingEntries() public {
+        uint256 due = _pendingEntries(50);
+        uint256[] memory list = _ids(due);
+        vm.prank(bob);
+        uint256 g = gasleft();
+        rln.withdrawDeposits(address(token), list);
+        _report("withdrawDeposits (1 due deposit listed, 50 more pending)", g - gasleft());
+    }
+
+    function test_gas_clearErasedLeaves10() public {
+        uint256[] memory erased = new uint256[](10);
+        for (uint256 i = 0; i < 10; ++i) {
+            erased[i] = _id(i + 1);
+        }
+        _warpToExpiry(_id(1));
+        vm.prank(carol);
+        rln.eraseMemberships(erased);
+        vm.prank(carol);
+        uint256 g = gasleft();
+        rln.clearErasedLeaves(erased);
+        _report("clearErasedLeaves (10 leaves)", g - gasleft());
+    }
 }

@@ -32,6 +32,7 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
             abi.encodeCall(RlnMembership.initialize, (address(calculator), 3_000, 20, 600, 2 days, 1 days));
         rln = RlnMembership(address(new ERC1967Proxy(address(implementation), init)));
         rln.setSlashRevealWindow(10);
+        rln.setRootAcceptanceWindow(20);
         rln.setWithdrawalDelay(40);
         address treasury = address(0x7EA5);
         rln.setTreasury(treasury);
@@ -90,6 +91,36 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
         uint256[5] memory recent = rln.getRecentRoots();
         for (uint256 i = 0; i < 5 && i < n; ++i) {
             assertEq(recent[i], handler.ghostRoots(n - 1 - i), "recent root i = i-th newest stored root");
+        }
+    }
+
+    /// @notice Each recent root's supersession time is when the next root was stored (0 for the newest).
+    function invariant_recentRootTimesAreWhenSuperseded() public view {
+        uint256 n = handler.rootCount();
+        uint256[5] memory times = rln.getRecentRootsSupersededAt();
+        assertEq(times[0], 0, "the newest root is not superseded");
+        for (uint256 i = 1; i < 5 && i < n; ++i) {
+            assertEq(times[i], handler.rootTime(n - i), "superseded when the next root was stored");
+        }
+    }
+
+    /// @notice No root a relay following the chain accepts (the current one, or one superseded less than
+    /// rootAcceptanceWindow ago) can hold the leaf of a deposit that is no longer slashable: every root stored
+    /// before a due deposit's leaf left the tree is past its window.
+    function invariant_dueDepositsLeaveNoAcceptableRoot() public atHandlerClock {
+        uint256 n = handler.rootCount();
+        uint256[5] memory times = rln.getRecentRootsSupersededAt();
+        uint256 window = rln.rootAcceptanceWindow();
+        for (uint256 k = 0; k < handler.idCount(); ++k) {
+            uint256 id = handler.ids(k);
+            (address holder, uint64 releaseBlock,,,,,,) = rln.pendingDeposits(id);
+            if (holder == address(0) || releaseBlock > block.number) continue;
+            uint256 before = handler.ghostRootsBeforeLeave(id);
+            for (uint256 i = 0; i < 5 && i < n; ++i) {
+                if (n - 1 - i >= before) continue; // stored after the leaf left
+                bool accepted = times[i] == 0 || block.timestamp < times[i] + window;
+                assertFalse(accepted, "a relay accepts a root holding a released deposit's leaf");
+            }
         }
     }
 
@@ -266,6 +297,15 @@ contract RlnMembershipInvariantTest is Test, InvariantTest {
             assertLe(delay, rln.MAX_WITHDRAWAL_DELAY(), "delay within bounds");
             assertLe(releaseBlock, block.number + delay, "released at most its delay from now");
         }
+    }
+
+    /// @notice Every deposit is locked for more than rootAcceptanceWindow + slashRevealWindow (as at its erasure)
+    /// after its leaf left the tree, so spam against the last root holding the leaf can still be slashed; the
+    /// owner's setters refuse exactly the values that would break this, and bounded withdrawals pay exactly
+    /// the listed deposits that are due.
+    function invariant_locksCoverTheRootWindowAndTheReveal() public view {
+        assertEq(handler.ghostShortDelays(), 0, "a delay within the root window and the reveal");
+        assertEq(handler.ghostListedWithdrawSurprises(), 0, "withdrawDeposits paid against the model");
     }
 
     /// @notice Reveals succeed exactly when the model says: committed by the sender, in the window, and a

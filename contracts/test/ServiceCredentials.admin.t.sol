@@ -95,17 +95,36 @@ contract ServiceCredentialsAdminTest is ServiceCredentialsTestBase {
         sc.setProtocolFee(0);
     }
 
-    function test_setTreasury_redirectsLaterFees() public {
+    function test_setTreasury_newTreasuryPullsTheFees() public {
+        _deposit(payer, provider, 10 * PRICE);
+        IServiceCredentials.Voucher memory v = _voucher(payer, 10 * PRICE);
+        _claim(v, _sign(PAYER_KEY, v), type(uint256).max);
+        assertEq(sc.accruedFees(address(token)), _fee(10 * PRICE), "the fee is credited, not sent");
+        assertEq(token.balanceOf(treasury), 0, "nothing pushed to the treasury");
+
         address newTreasury = address(0x7EA6);
         vm.expectEmit(address(sc));
         emit IServiceCredentials.TreasurySet(newTreasury);
         vm.prank(owner);
         sc.setTreasury(newTreasury);
-        _deposit(payer, provider, 10 * PRICE);
-        IServiceCredentials.Voucher memory v = _voucher(payer, 10 * PRICE);
-        _claim(v, _sign(PAYER_KEY, v), type(uint256).max);
+        vm.prank(treasury);
+        vm.expectRevert(
+            abi.encodeWithSelector(IServiceCredentials.NotTreasury.selector, treasury, newTreasury)
+        );
+        sc.withdrawFees(address(token));
+        vm.expectEmit(address(sc));
+        emit IServiceCredentials.FeesWithdrawn(newTreasury, address(token), _fee(10 * PRICE));
+        vm.prank(newTreasury);
+        assertEq(sc.withdrawFees(address(token)), _fee(10 * PRICE), "pulled");
         assertEq(token.balanceOf(newTreasury), _fee(10 * PRICE), "fee to the new treasury");
-        assertEq(token.balanceOf(treasury), 0, "not to the old one");
+        assertEq(sc.accruedFees(address(token)), 0, "nothing left");
+        vm.prank(newTreasury);
+        assertEq(sc.withdrawFees(address(token)), 0, "a second pull pays nothing");
+    }
+
+    function test_constructor_raisesAShortSignerThawToTheThaw() public {
+        ServiceCredentials c = new ServiceCredentials(owner, treasury, FEE_BPS, 7 days, 1 days);
+        assertEq(c.signerThawPeriod(), 7 days, "a revocation never takes effect inside the escrow thaw");
     }
 
     function test_RevertIf_setTreasury_zero() public {

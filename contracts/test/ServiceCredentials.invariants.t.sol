@@ -28,7 +28,7 @@ contract ServiceCredentialsInvariantTest is Test, InvariantTest {
         sc.acceptOwnership();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = ServiceCredentialsHandler.deposit.selector;
         selectors[1] = ServiceCredentialsHandler.sign.selector;
         selectors[2] = ServiceCredentialsHandler.authorizeSigner.selector;
@@ -42,11 +42,12 @@ contract ServiceCredentialsInvariantTest is Test, InvariantTest {
         selectors[10] = ServiceCredentialsHandler.foreign.selector;
         selectors[11] = ServiceCredentialsHandler.setProtocolFee.selector;
         selectors[12] = ServiceCredentialsHandler.advanceTime.selector;
+        selectors[13] = ServiceCredentialsHandler.withdrawFees.selector;
         targetSelector(address(handler), selectors);
     }
 
     /// @notice Funds are conserved per token: what arrived = escrow balances + claimed (fees included) + withdrawn,
-    /// and the contract holds exactly the escrow balances.
+    /// and the contract holds exactly the escrow balances and the fees not yet pulled by the treasury.
     function invariant_fundsConserved() public view {
         for (uint256 t = 0; t < 2; ++t) {
             address token = handler.tokens(t);
@@ -60,18 +61,26 @@ contract ServiceCredentialsInvariantTest is Test, InvariantTest {
                 "deposits = escrows + claimed + withdrawn"
             );
             assertEq(
-                IERC20(token).balanceOf(address(sc)), escrowed, "the contract holds the escrows, no more"
+                IERC20(token).balanceOf(address(sc)),
+                escrowed + sc.accruedFees(token),
+                "the contract holds the escrows and the accrued fees, no more"
             );
         }
     }
 
     /// @notice The plain token's claims reached the payouts and the treasury exactly: fee = paid * feeBps / 10000
-    /// per voucher, never above MAX_FEE_BPS.
+    /// per voucher, never above MAX_FEE_BPS, credited to the treasury (accruedFees) until it pulls them.
     function invariant_feesToTreasuryRestToPayouts() public view {
         address token = handler.tokens(0);
         uint256 paid = handler.ghostPaid(token);
         uint256 fees = handler.ghostFees(token);
-        assertEq(IERC20(token).balanceOf(TREASURY), fees, "treasury = sum of the fees");
+        assertEq(
+            sc.accruedFees(token) + handler.ghostFeesPulled(token), fees, "accrued + pulled = sum of the fees"
+        );
+        assertEq(
+            IERC20(token).balanceOf(TREASURY), handler.ghostFeesPulled(token), "treasury = what it pulled"
+        );
+        assertEq(handler.ghostFeesLost(), 0, "accrued fees never shrink but by a pull");
         assertEq(
             IERC20(token).balanceOf(handler.payouts(0)) + IERC20(token).balanceOf(handler.payouts(1)),
             paid - fees,

@@ -60,7 +60,7 @@ contract ServiceCredentialsReentrancyTest is ServiceCredentialsTestBase {
             "collected was written before the transfer"
         );
         assertEq(sc.collected(payer, reProvider, address(re)), 300, "collected once");
-        assertEq(re.balanceOf(address(sc)), 200, "the rest stays");
+        assertEq(re.balanceOf(address(sc)), 200 + _fee(300), "the rest stays (and the fee, credited)");
     }
 
     function test_withdraw_reentryPaysNothingMore() public {

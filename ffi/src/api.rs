@@ -551,12 +551,12 @@ const LABELS: &[&CStr] = &[
     c"invalid_timestamp",
     c"invalid_rln_identifier",
     c"invalid_epoch",
-    c"invalid_root",
     c"invalid_signal",
     c"invalid_proof",
     c"spam",
     c"duplicate",
     c"unavailable",
+    c"unknown_root",
 ];
 
 fn reason_label(v: &Verdict) -> &'static CStr {

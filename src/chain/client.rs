@@ -246,6 +246,78 @@ impl MembershipReader {
         roots.into_iter().rev().filter(|r| !r.is_zero()).map(u256_to_field).collect()
     }
 
+    /// The registry's recent roots with the time each was superseded (unix seconds; 0 for the
+    /// current root), newest last, and its `rootAcceptanceWindow` (seconds), as of `block`.
+    pub async fn recent_roots_with_times(&self, block: u64) -> Result<(Vec<(Field, u64)>, u64)> {
+        let c = self.contract();
+        let roots = c
+            .getRecentRoots()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("getRecentRoots", e))?;
+        let times = c
+            .getRecentRootsSupersededAt()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("getRecentRootsSupersededAt", e))?;
+        let window = c
+            .rootAcceptanceWindow()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract("rootAcceptanceWindow", e))?;
+        let mut out = Vec::new();
+        // The contract lists them newest first.
+        for (r, t) in roots.into_iter().zip(times).rev() {
+            if !r.is_zero() {
+                out.push((u256_to_field(r)?, t.saturating_to::<u64>()));
+            }
+        }
+        Ok((out, u64::from(window)))
+    }
+
+    /// The roots the registry stored in blocks `from..=to`, in chain order, each with the
+    /// timestamp of its block (when it superseded the root before it).
+    pub async fn stored_roots(&self, from: u64, to: u64) -> Result<Vec<(Field, u64)>> {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.registry)
+            .event_signature(RlnMembership::RootStored::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to);
+        let logs =
+            self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+        let mut out = Vec::with_capacity(logs.len());
+        let mut last: Option<(u64, u64)> = None; // (block, timestamp)
+        for log in logs.iter().filter(|l| !l.removed) {
+            let block = log.block_number.ok_or(ChainError::LogWithoutBlock)?;
+            let ev = log.log_decode::<RlnMembership::RootStored>().map_err(|e| {
+                ChainError::BadEvent {
+                    event: "RootStored",
+                    block: Some(block),
+                    source: Box::new(e),
+                }
+            })?;
+            let ts = match (log.block_timestamp, last) {
+                (Some(ts), _) => ts,
+                (None, Some((b, ts))) if b == block => ts,
+                (None, _) => {
+                    self.provider
+                        .get_block_by_number(block.into())
+                        .await
+                        .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?
+                        .ok_or(ChainError::MissingBlock(block))?
+                        .header
+                        .timestamp
+                }
+            };
+            last = Some((block, ts));
+            out.push((u256_to_field(ev.inner.data.newRoot)?, ts));
+        }
+        Ok(out)
+    }
+
     /// The number of slots ever used (the next new index).
     pub async fn next_free_index(&self) -> Result<u32> {
         self.contract()

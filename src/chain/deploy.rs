@@ -1,4 +1,4 @@
-//! Deploying a registry: the Poseidon libraries (at their CREATE2 addresses), the token, the price
+//! Deploying a registry: its linked libraries (at their CREATE2 addresses), the token, the price
 //! calculator, the registry and its proxy.
 
 use alloy::network::TransactionBuilder;
@@ -21,6 +21,10 @@ type Result<T> = std::result::Result<T, ChainError>;
 
 /// The registry's default reveal window (blocks).
 const DEFAULT_SLASH_REVEAL_WINDOW: u32 = 256;
+/// The registry's default root acceptance window (seconds).
+const DEFAULT_ROOT_ACCEPTANCE_WINDOW: u32 = 300;
+/// The registry's default withdrawal delay (blocks).
+const DEFAULT_WITHDRAWAL_DELAY: u32 = 7_200;
 
 /// Parameters of a new deployment. The defaults are the deployed Waku RLN v2 contract's (rate
 /// limit 20..600 per membership, 1,000,000 in total, active 180 days, grace 30 days, 0.05 tokens
@@ -47,8 +51,11 @@ pub struct DeployConfig {
     pub slash_reward_bps: Option<u16>,
     /// Blocks (`None`: the contract's default, 256).
     pub slash_reveal_window: Option<u32>,
-    /// Blocks (`None`: the contract's default, 7,200).
+    /// Blocks (`None`: the contract's default, 7,200); above the reveal window plus the root
+    /// acceptance window.
     pub withdrawal_delay: Option<u32>,
+    /// Seconds a superseded root stays acceptable to relays (`None`: the contract's default, 300).
+    pub root_acceptance_window: Option<u32>,
     /// Treasury receiving the rest of slashed deposits (`None`: the deployer).
     pub treasury: Option<Address>,
 }
@@ -67,6 +74,7 @@ impl Default for DeployConfig {
             slash_reward_bps: None,
             slash_reveal_window: None,
             withdrawal_delay: None,
+            root_acceptance_window: None,
             treasury: None,
         }
     }
@@ -93,7 +101,7 @@ pub struct Deployment {
     pub deployed_block: u64,
 }
 
-/// Deploys the Poseidon libraries, the token (unless given), the price calculator, the
+/// Deploys the linked libraries (Poseidon, the tree), the token (unless given), the price calculator, the
 /// registry implementation and its ERC1967 proxy (initialized in the same transaction), then
 /// applies non-default slashing parameters. Returns a writer of the new registry, signing with
 /// the deployer's key.
@@ -199,19 +207,32 @@ pub async fn deploy_registry(
         deployer,
     );
     let reg = me.contract();
-    // Order matters: the reveal window must stay below the withdrawal delay.
-    if let Some(d) = cfg.withdrawal_delay {
-        if d > DEFAULT_SLASH_REVEAL_WINDOW {
-            me.mined("setWithdrawalDelay", reg.setWithdrawalDelay(d)).await?;
-        }
+    // Order matters: reveal window + root window < withdrawal delay after every step. Raise the
+    // delay first, then lower the windows, then raise them, then lower the delay.
+    let (r0, w0, d0) =
+        (DEFAULT_SLASH_REVEAL_WINDOW, DEFAULT_ROOT_ACCEPTANCE_WINDOW, DEFAULT_WITHDRAWAL_DELAY);
+    let (r, w, d) = (
+        cfg.slash_reveal_window.unwrap_or(r0),
+        cfg.root_acceptance_window.unwrap_or(w0),
+        cfg.withdrawal_delay.unwrap_or(d0),
+    );
+    if d > d0 {
+        me.mined("setWithdrawalDelay", reg.setWithdrawalDelay(d)).await?;
     }
-    if let Some(w) = cfg.slash_reveal_window {
-        me.mined("setSlashRevealWindow", reg.setSlashRevealWindow(w)).await?;
+    if w < w0 {
+        me.mined("setRootAcceptanceWindow", reg.setRootAcceptanceWindow(w)).await?;
     }
-    if let Some(d) = cfg.withdrawal_delay {
-        if d <= DEFAULT_SLASH_REVEAL_WINDOW {
-            me.mined("setWithdrawalDelay", reg.setWithdrawalDelay(d)).await?;
-        }
+    if r < r0 {
+        me.mined("setSlashRevealWindow", reg.setSlashRevealWindow(r)).await?;
+    }
+    if w > w0 {
+        me.mined("setRootAcceptanceWindow", reg.setRootAcceptanceWindow(w)).await?;
+    }
+    if r > r0 {
+        me.mined("setSlashRevealWindow", reg.setSlashRevealWindow(r)).await?;
+    }
+    if d < d0 {
+        me.mined("setWithdrawalDelay", reg.setWithdrawalDelay(d)).await?;
     }
     if let Some(b) = cfg.slash_reward_bps {
         me.mined("setSlashRewardBps", reg.setSlashRewardBps(b)).await?;

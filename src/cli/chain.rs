@@ -188,9 +188,13 @@ pub(crate) struct DeployArgs {
     #[arg(long, value_name = "BLOCKS")]
     reveal_window: Option<u32>,
     /// Lock of erased memberships' deposits in blocks, counted from when their leaves left the
-    /// tree (default 7200).
+    /// tree (default 7200); above the reveal window plus the root acceptance window.
     #[arg(long, value_name = "BLOCKS")]
     withdrawal_delay: Option<u32>,
+    /// How long relays accept a root after it was superseded, seconds (default 300): above the
+    /// publishers' sync interval and the relays' refresh interval (docs/ROOTS.md).
+    #[arg(long, value_name = "SECONDS")]
+    root_acceptance_window: Option<u32>,
     /// Active period of new memberships, seconds (default 180 days).
     #[arg(long, value_name = "SECONDS")]
     active_duration: Option<u32>,
@@ -218,6 +222,7 @@ impl ChainCmd {
             slash_reward_bps: a.slash_reward_bps,
             slash_reveal_window: a.reveal_window,
             withdrawal_delay: a.withdrawal_delay,
+            root_acceptance_window: a.root_acceptance_window,
             active_duration: a.active_duration.unwrap_or(d.active_duration),
             grace_period: a.grace_period.unwrap_or(d.grace_period),
             ..d

@@ -150,8 +150,9 @@ pub(crate) struct DeployArgs {
     /// Escrow thaw period in seconds.
     #[arg(long, default_value_t = 86_400)]
     thaw_period: u64,
-    /// Signer revocation period in seconds.
-    #[arg(long, default_value_t = 3_600)]
+    /// Signer revocation period in seconds; the contract raises a shorter one to the thaw period
+    /// (a revocation never takes effect inside an escrow thaw).
+    #[arg(long, default_value_t = 86_400)]
     signer_thaw_period: u64,
 }
 

@@ -125,7 +125,8 @@ pub(crate) struct RunArgs {
     /// Epoch length in seconds. Default 600.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) epoch_seconds: Option<u64>,
-    /// Membership registry: accept its recent roots (polled every 12 s) as the root window.
+    /// Membership registry: accept its roots under its time rule (the current root, and each root
+    /// for its rootAcceptanceWindow after it was superseded), read from its events every 2 s.
     #[arg(long, env = "RLNKIT_CONTRACT", value_name = "ADDRESS")]
     pub(crate) contract: Option<String>,
     /// JSON-RPC endpoint of the registry's chain (with --contract).

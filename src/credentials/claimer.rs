@@ -186,7 +186,22 @@ impl Claimer {
     /// the contract refuses), then reads its events.
     pub async fn claim_now(&mut self) -> Result<Option<ClaimReceipt>, ClaimError> {
         self.sync().await?;
-        let (vouchers, _) = self.unclaimed()?;
+        let (mut vouchers, _) = self.unclaimed()?;
+        // The contract skips (pays nothing for) a voucher whose signer was revoked: do not pay
+        // gas to send it. It stays in the store.
+        let now = crate::relay::unix_now_ns() / 1_000_000_000;
+        let book = self.checker.book();
+        vouchers.retain(|v| {
+            let valid = matches!(
+                book.signer_status(v.voucher.payer, v.signer, now),
+                super::SignerStatus::Valid
+            );
+            if !valid {
+                tracing::debug!(payer = %v.voucher.payer, signer = %v.signer, "not claiming a voucher of a revoked signer");
+            }
+            valid
+        });
+
         let Some((r, n)) = self.claim_batch(vouchers).await? else { return Ok(None) };
         self.last_claim = Instant::now();
         self.sync().await?;

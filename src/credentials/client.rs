@@ -183,6 +183,15 @@ impl CredentialsReader {
         Ok((bps, t))
     }
 
+    /// Protocol fees credited to the treasury in `token` and not pulled yet (`withdrawFees`).
+    pub async fn accrued_fees(&self, token: Address) -> Result<U256> {
+        self.c()
+            .accruedFees(token)
+            .call()
+            .await
+            .map_err(|e| ChainError::from_credentials("accruedFees", e))
+    }
+
     /// The contract's EIP-712 digest of a voucher (to cross-check the local one).
     pub async fn hash_voucher(&self, v: &SignedVoucher) -> Result<B256> {
         self.c()

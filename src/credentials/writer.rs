@@ -12,6 +12,7 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolInterface;
 use serde::Serialize;
 
 use super::client::{voucher_call, CredentialsReader};
@@ -173,7 +174,7 @@ impl CredentialsWriter {
         Ok(self.mined("authorizeSigner", self.c().authorizeSigner(signer)).await?.transaction_hash)
     }
 
-    /// Starts revoking a signer (valid until now + signerThawPeriod).
+    /// Starts revoking a signer (valid until now + signerThawPeriod, never shorter than the thaw).
     pub async fn start_signer_revocation(&self, signer: Address) -> Result<B256> {
         Ok(self
             .mined("startSignerRevocation", self.c().startSignerRevocation(signer))
@@ -202,6 +203,17 @@ impl CredentialsWriter {
             .unwrap_or_default())
     }
 
+    /// The treasury pulls the protocol fees accrued in `token`; returns what it was paid.
+    pub async fn withdraw_fees(&self, token: Address) -> Result<U256> {
+        let r = self.mined("withdrawFees", self.c().withdrawFees(token)).await?;
+        Ok(r.inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<ServiceCredentials::FeesWithdrawn>().ok())
+            .map(|e| e.inner.data.amount)
+            .unwrap_or_default())
+    }
+
     // ------------------------------------------------------------------ provider side
 
     /// Registers (or updates) the sender's service.
@@ -225,11 +237,26 @@ impl CredentialsWriter {
         Ok(claim_receipt(&r))
     }
 
-    /// Claims many vouchers (same token and payout) in one transaction.
+    /// Claims many vouchers (same token and payout) in one transaction. A voucher the contract
+    /// refuses (a revoked signer, another token or payout) is skipped by the contract and logged
+    /// here; the others are paid.
     pub async fn claim_many(&self, vs: &[SignedVoucher]) -> Result<ClaimReceipt> {
         let calls: Vec<_> = vs.iter().map(voucher_call).collect();
         let sigs: Vec<Bytes> = vs.iter().map(|v| Bytes::copy_from_slice(&v.signature)).collect();
         let r = self.mined("claimMany", self.c().claimMany(calls, sigs)).await?;
+        for l in r.inner.logs() {
+            if let Ok(e) = l.log_decode::<ServiceCredentials::VoucherSkipped>() {
+                let reason =
+                    ServiceCredentials::ServiceCredentialsErrors::abi_decode(&e.inner.data.reason)
+                        .map(|e| format!("{e:?}"))
+                        .unwrap_or_else(|_| alloy::hex::encode(&e.inner.data.reason));
+                let payer = usize::try_from(e.inner.data.index)
+                    .ok()
+                    .and_then(|i| vs.get(i))
+                    .map(|v| v.voucher.payer);
+                tracing::warn!(index = %e.inner.data.index, ?payer, %reason, "claimMany skipped a voucher the contract refuses");
+            }
+        }
         Ok(claim_receipt(&r))
     }
 }

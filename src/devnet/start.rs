@@ -182,7 +182,7 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             treasury: key(TREASURY).address(),
             fee_bps: 250,
             thaw_period: 3600,
-            signer_thaw_period: 600,
+            signer_thaw_period: 3600,
         },
     )
     .await?;

@@ -535,7 +535,8 @@ mod tests {
         assert_eq!(ok.published(), 1, "only the valid request reached the relay");
         // The relay's typed refusals.
         for (refusal, want) in [
-            (PublishRefusal::NotValid(Verdict::Reject(Reason::RootNotInWindow)), 420),
+            (PublishRefusal::NotValid(Verdict::Reject(Reason::InvalidProof)), 420),
+            (PublishRefusal::NotValid(Verdict::Ignore(IgnoreReason::UnknownRoot)), 420),
             (PublishRefusal::NotValid(Verdict::Ignore(IgnoreReason::Duplicate)), 420),
             (PublishRefusal::Duplicate, 420),
             (PublishRefusal::NoPeers, 505),

@@ -165,6 +165,11 @@ impl RelayMetrics {
         self.ignored.get_or_create(&vec![("type".to_string(), kind.to_string())]).inc();
     }
 
+    /// Ignored messages of this `type` so far (`unknown_root`: stale roots).
+    pub fn ignored_count(&self, kind: &str) -> u64 {
+        self.ignored.get_or_create(&vec![("type".to_string(), kind.to_string())]).get()
+    }
+
     /// The text exposition format.
     pub fn encode(&self) -> String {
         let mut s = String::new();
@@ -238,13 +243,13 @@ mod tests {
     fn names_match_nwaku() {
         let m = RelayMetrics::new();
         m.messages.inc();
-        m.invalid("invalid_root");
+        m.invalid("invalid_proof");
         m.valid("3");
         let text = m.encode();
         for name in [
             "waku_rln_messages_total 1",
             "waku_rln_spam_messages_total",
-            "waku_rln_invalid_messages_total{type=\"invalid_root\"} 1",
+            "waku_rln_invalid_messages_total{type=\"invalid_proof\"} 1",
             "waku_rln_valid_messages_total{shard=\"3\"} 1",
             "waku_rln_proof_verification_total",
             "waku_rln_proof_verification_duration_seconds_bucket",

@@ -4,9 +4,12 @@
 //! pairing and the counting around them.
 //!
 //! Order (SPEC §5, nwaku's rules plus rlnkit's): size, decode, topic, proof present, canonical
-//! fields, timestamp window, pinned rln_identifier, epoch == f(timestamp), root accepted,
-//! x == hash_to_field(signal). The validator then asks the nullifier log (same share → Ignore),
-//! checks the curve points, runs the pairing and settles the nullifier.
+//! fields, timestamp window, pinned rln_identifier, epoch == f(timestamp), x ==
+//! hash_to_field(signal); whether the root is accepted is noted, not judged here. The validator
+//! then asks the nullifier log (same share → Ignore), checks the curve points, runs the pairing
+//! and settles the nullifier. A root this relay does not accept (not known yet, or past the
+//! registry's window) is not the forwarding peer's fault: the message is ignored (no penalty)
+//! unless its proof does not verify, which shows it invalid (rejected, penalized).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,9 +60,6 @@ pub enum Reason {
     /// The proof's epoch is not the epoch of the timestamp.
     #[error("the proof's epoch is not the epoch of the message's timestamp")]
     EpochMismatch,
-    /// The proof's Merkle root is not among the accepted roots.
-    #[error("the proof's Merkle root is not in the window of acceptable roots")]
-    RootNotInWindow,
     /// x is not the hash of this message's signal.
     #[error("the share's x is not hash_to_field(signal): the proof is for another message")]
     SignalMismatch,
@@ -88,7 +88,6 @@ impl Reason {
             Reason::TimestampTooOld | Reason::TimestampInFuture => "invalid_timestamp",
             Reason::WrongRlnIdentifier => "invalid_rln_identifier",
             Reason::EpochMismatch => "invalid_epoch",
-            Reason::RootNotInWindow => "invalid_root",
             Reason::SignalMismatch => "invalid_signal",
             Reason::InvalidPoints | Reason::InvalidProof => "invalid_proof",
             Reason::DoubleSignal => "spam",
@@ -115,6 +114,9 @@ pub enum IgnoreReason {
     Duplicate,
     /// The batch verifier is gone (the node is shutting down).
     Unavailable,
+    /// The proof verifies, but against a root this relay does not accept now: newer than its last
+    /// look at the chain, or superseded longer ago than the registry's window (a stale root).
+    UnknownRoot,
 }
 
 impl IgnoreReason {
@@ -123,6 +125,7 @@ impl IgnoreReason {
         match self {
             IgnoreReason::Duplicate => "duplicate",
             IgnoreReason::Unavailable => "unavailable",
+            IgnoreReason::UnknownRoot => "unknown_root",
         }
     }
 }
@@ -185,11 +188,13 @@ pub struct RulesPassed {
     pub proof: CheckedProof,
     /// The epoch index of the message's timestamp (= the proof's epoch).
     pub epoch: u64,
+    /// Whether the proof's root is among the accepted roots now.
+    pub root_accepted: bool,
 }
 
 /// Every rule of a decoded message that needs no state: topic, meta size, proof fields, timestamp
-/// window, rln identifier, epoch, root, signal. `now_ns`: the validator's clock (ns since the
-/// Unix epoch).
+/// window, rln identifier, epoch, signal; and whether the root is accepted (not a rule: see the
+/// module's doc). `now_ns`: the validator's clock (ns since the Unix epoch).
 pub fn check_message(
     config: &ValidatorConfig,
     roots: &(impl AcceptedRoots + ?Sized),
@@ -224,13 +229,11 @@ pub fn check_message(
     }
     // A u64 timestamp over a nonzero epoch length always fits.
     let epoch = epoch.index().ok_or(EpochMismatch)?;
-    if !roots.contains_root(&proof.root) {
-        return Err(RootNotInWindow);
-    }
+    let root_accepted = roots.contains_root(&proof.root);
     if proof.x != hash_to_field(&msg.rln_signal()) {
         return Err(SignalMismatch);
     }
-    Ok(RulesPassed { proof, epoch })
+    Ok(RulesPassed { proof, epoch, root_accepted })
 }
 
 /// The shard of `/waku/2/rs/<cluster>/<shard>` (or the whole topic): the `shard` label of

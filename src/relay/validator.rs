@@ -102,6 +102,7 @@ impl Judgement {
 #[derive(Debug)]
 pub struct AwaitingPairing {
     epoch: u64,
+    root_accepted: bool,
     proof: RlnProof,
     accepted: AcceptedMessage,
 }
@@ -313,7 +314,11 @@ impl Validator {
         let passed =
             rules::check_message(&self.config, self.roots.as_ref(), &msg, pubsub_topic, now_ns)
                 .map_err(Verdict::Reject)?;
-        let (epoch, p) = (passed.epoch, &passed.proof);
+        let (epoch, root_accepted, p) = (passed.epoch, passed.root_accepted, &passed.proof);
+        if !root_accepted {
+            // Maybe newer than our view of the chain: look again soon.
+            self.roots.note_unknown_root();
+        }
         if let ShareStatus::SameShare = lock(&self.log).check(epoch, &p.nullifier, &p.x, &p.y) {
             return Err(Verdict::Ignore(IgnoreReason::Duplicate));
         }
@@ -323,6 +328,7 @@ impl Validator {
         let message_hash = msg.message_hash(pubsub_topic);
         Ok(Box::new(AwaitingPairing {
             epoch,
+            root_accepted,
             proof,
             accepted: AcceptedMessage {
                 pubsub_topic: pubsub_topic.to_string(),
@@ -360,6 +366,11 @@ impl Validator {
         let topic = p.accepted.pubsub_topic.clone();
         if !proof_ok {
             return self.refuse(Verdict::Reject(Reason::InvalidProof), &topic);
+        }
+        if !p.root_accepted {
+            // A valid proof against a root we do not accept: the publisher's view of the chain
+            // differs from ours, which no forwarding peer can check. Not forwarded, not penalized.
+            return self.refuse(Verdict::Ignore(IgnoreReason::UnknownRoot), &topic);
         }
         let values = p.proof.values;
         let share = Share { x: values.x, y: values.y, message_hash: p.accepted.message_hash };

@@ -74,9 +74,10 @@ pub enum ConfigError {
 pub struct ChainConfig {
     /// JSON-RPC endpoint.
     pub rpc_url: String,
-    /// The membership registry (its recent roots are accepted; slashing goes there).
+    /// The membership registry (its roots are accepted under its time rule, see
+    /// [`ContractRoots`]; slashing goes there).
     pub registry: Option<Address>,
-    /// How often the registry's recent roots are read.
+    /// How often the registry's new roots are read (well below its `rootAcceptanceWindow`).
     pub roots_poll: Duration,
     /// The operator's key: slashing transactions and the paid service's registration and
     /// claims.
@@ -84,12 +85,13 @@ pub struct ChainConfig {
 }
 
 impl ChainConfig {
-    /// A chain at `rpc_url`, roots polled every 12 s, no registry, no key.
+    /// A chain at `rpc_url`, roots read every 2 s ([`crate::chain::DEFAULT_ROOT_REFRESH`]), no
+    /// registry, no key.
     pub fn new(rpc_url: impl Into<String>) -> Self {
         ChainConfig {
             rpc_url: rpc_url.into(),
             registry: None,
-            roots_poll: Duration::from_secs(12),
+            roots_poll: crate::chain::DEFAULT_ROOT_REFRESH,
             operator_key: None,
         }
     }

@@ -21,12 +21,14 @@ pub(crate) fn signer(anvil: &AnvilInstance, n: usize) -> PrivateKeySigner {
     PrivateKeySigner::from(anvil.keys()[n].clone())
 }
 
-/// Local-chain defaults with a short lifecycle, a 2-block reveal window and a 5-block withdrawal delay.
+/// Local-chain defaults with a short lifecycle, a 2-block reveal window, a 2-second root
+/// acceptance window and a 5-block withdrawal delay.
 pub(crate) fn test_config() -> DeployConfig {
     DeployConfig {
         active_duration: 100,
         grace_period: 50,
         slash_reveal_window: Some(2),
+        root_acceptance_window: Some(2),
         withdrawal_delay: Some(5),
         ..DeployConfig::default()
     }

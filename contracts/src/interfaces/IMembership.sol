@@ -62,9 +62,9 @@ interface IMembership {
     /// @param maxDeposit The most the caller accepts to pay.
     error DepositAboveMaximum(address token, uint256 deposit, address maxToken, uint256 maxDeposit);
 
-    /// @notice No lazily erased membership with this idCommitment still has its leaf in the tree.
+    /// @notice withdrawDeposits was given an idCommitment without a pending deposit of the caller in that token.
     /// @param idCommitment The idCommitment.
-    error NoErasedLeaf(uint256 idCommitment);
+    error NotYourDeposit(uint256 idCommitment);
 
     /// @notice Deposits are ERC20 tokens: the zero address is not a token.
     error InvalidWithdrawalToken();

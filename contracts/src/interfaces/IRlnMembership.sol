@@ -78,18 +78,25 @@ interface IRlnMembership is IMembership {
     /// @param slashRewardBps The rejected share.
     error InvalidSlashRewardBps(uint16 slashRewardBps);
 
-    /// @notice The treasury cannot be the zero address.
+    /// @notice The treasury cannot be the zero address nor the registry itself.
     error InvalidTreasury();
 
-    /// @notice The reveal window must be in [1, MAX_SLASH_REVEAL_WINDOW] and below withdrawalDelay.
+    /// @notice The reveal window must be in [1, MAX_SLASH_REVEAL_WINDOW], and with rootAcceptanceWindow below
+    /// withdrawalDelay.
     /// @param slashRevealWindow The rejected window (blocks).
     /// @param withdrawalDelay The withdrawal delay it must stay below (blocks).
     error InvalidSlashRevealWindow(uint32 slashRevealWindow, uint32 withdrawalDelay);
 
-    /// @notice The withdrawal delay must be above slashRevealWindow and at most MAX_WITHDRAWAL_DELAY.
+    /// @notice The withdrawal delay must be above slashRevealWindow + rootAcceptanceWindow and at most
+    /// MAX_WITHDRAWAL_DELAY.
     /// @param withdrawalDelay The rejected delay (blocks).
-    /// @param slashRevealWindow The reveal window it must stay above (blocks).
+    /// @param slashRevealWindow The reveal window it must stay above, with rootAcceptanceWindow (blocks).
     error InvalidWithdrawalDelay(uint32 withdrawalDelay, uint32 slashRevealWindow);
+
+    /// @notice The root acceptance window, with slashRevealWindow, must stay below withdrawalDelay.
+    /// @param rootAcceptanceWindow The rejected window (seconds).
+    /// @param withdrawalDelay The withdrawal delay it must stay below (blocks).
+    error InvalidRootAcceptanceWindow(uint32 rootAcceptanceWindow, uint32 withdrawalDelay);
 
     // ---------------------------------------------------------------- events shared with Waku RLN v2
 
@@ -133,6 +140,10 @@ interface IRlnMembership is IMembership {
     /// @notice The owner set the withdrawal delay of erased memberships' deposits.
     /// @param withdrawalDelay The new delay, in blocks.
     event WithdrawalDelaySet(uint32 withdrawalDelay);
+
+    /// @notice The owner set how long validators may accept a root after it was superseded.
+    /// @param rootAcceptanceWindow The new window, in seconds.
+    event RootAcceptanceWindowSet(uint32 rootAcceptanceWindow);
 
     // ---------------------------------------------------------------- slashing
 

@@ -31,6 +31,9 @@ interface IServiceCredentials {
     /// @notice The treasury must not be the zero address nor this contract.
     error InvalidTreasury();
 
+    /// @notice Only the treasury may pull the accrued fees.
+    error NotTreasury(address caller, address treasury);
+
     /// @notice The protocol fee is at most MAX_FEE_BPS.
     /// @param bps The rejected fee, in basis points.
     /// @param maxBps MAX_FEE_BPS.
@@ -180,6 +183,13 @@ interface IServiceCredentials {
     /// @notice The owner set the treasury.
     event TreasurySet(address treasury);
 
+    /// @notice claimMany left out the voucher at `index`: `reason` is the error a claim of it alone reverts with
+    /// (NotProvider, MixedBatch, MalformedSignature or UnauthorizedSigner, ABI-encoded). Nothing was paid for it.
+    event VoucherSkipped(uint256 index, bytes reason);
+
+    /// @notice The treasury pulled `amount` of accrued protocol fees in `token`.
+    event FeesWithdrawn(address indexed treasury, address indexed token, uint256 amount);
+
     // ---------------------------------------------------------------- provider side
 
     /// @notice Registers or updates a service of msg.sender (the provider). Informational for clients: a claim
@@ -198,7 +208,8 @@ interface IServiceCredentials {
         returns (address token, uint256 pricePerRequest, address payout);
 
     /// @notice Claims a voucher (only `v.provider` may): pays min(maxAmount, v.cumulativeAmount - collected,
-    /// escrow balance); fee = paid * feeBps / 10000 to the treasury, the rest to v.payout.
+    /// escrow balance); fee = paid * feeBps / 10000 is credited to the treasury (accruedFees), the rest is
+    /// transferred to v.payout.
     /// @param v The voucher.
     /// @param signature 65 bytes r ‖ s ‖ v by the payer or a signer it authorized.
     /// @param maxAmount The most to claim now (type(uint256).max for all).
@@ -208,8 +219,10 @@ interface IServiceCredentials {
         returns (uint256 paid);
 
     /// @notice Claims many vouchers of msg.sender in one token to one payout: each pays its unclaimed rest,
-    /// limited by its escrow (possibly 0); one transfer to the payout, one to the treasury, one Claimed event
-    /// per voucher.
+    /// limited by its escrow (possibly 0); one transfer to the payout, fees credited to the treasury, one
+    /// Claimed event per voucher. A voucher that a claim of it alone would refuse (another provider, token or
+    /// payout than vs[0]'s, a malformed or unauthorized signature) is skipped with a VoucherSkipped event, so
+    /// one bad voucher cannot void the batch.
     /// @param vs The vouchers (same provider = msg.sender, same token, same payout).
     /// @param signatures One signature per voucher.
     /// @return paid What left the escrows in total (fees included).
@@ -224,7 +237,8 @@ interface IServiceCredentials {
     /// @notice Authorizes `signer` to sign vouchers for msg.sender (cancels a pending revocation of it).
     function authorizeSigner(address signer) external;
 
-    /// @notice Starts revoking `signer`: it stays valid until now + signerThawPeriod.
+    /// @notice Starts revoking `signer`: it stays valid until now + signerThawPeriod (never shorter than the
+    /// escrow thaw, so a provider that claims before a payer's thaw ends never loses a voucher to a revocation).
     function startSignerRevocation(address signer) external;
 
     /// @notice Completes a revocation once its time has come (the signer is invalid from revokeAt on anyway).
@@ -240,7 +254,7 @@ interface IServiceCredentials {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice An escrow's balance and thaw.
+    /// @notice An escrow's balance and thaw (the thaw amount is at most the balance: what withdraw would pay).
     function escrow(address payer, address provider, address token)
         external
         view
@@ -270,13 +284,22 @@ interface IServiceCredentials {
     /// @notice The cap of the protocol fee (1000 = 10 %).
     function MAX_FEE_BPS() external view returns (uint16);
 
-    /// @notice Where protocol fees go.
+    /// @notice Who may pull the accrued protocol fees (withdrawFees).
     function treasury() external view returns (address);
+
+    /// @notice Protocol fees credited and not yet pulled by the treasury, per token.
+    function accruedFees(address token) external view returns (uint256);
+
+    /// @notice Pays the accrued fees in `token` to the treasury (only the treasury may call). Fees are credited,
+    /// not pushed, so a treasury a token refuses to pay can never block claims; the owner can name another.
+    /// @return amount What was paid.
+    function withdrawFees(address token) external returns (uint256 amount);
 
     /// @notice How long a thaw lasts, in seconds.
     function thawPeriod() external view returns (uint64);
 
-    /// @notice How long a revoked signer stays valid, in seconds.
+    /// @notice How long a revoked signer stays valid, in seconds: at least thawPeriod (the constructor raises a
+    /// shorter one to thawPeriod).
     function signerThawPeriod() external view returns (uint64);
 
     // ---------------------------------------------------------------- owner
@@ -284,6 +307,6 @@ interface IServiceCredentials {
     /// @notice Sets the protocol fee (<= MAX_FEE_BPS). Owner only.
     function setProtocolFee(uint16 bps) external;
 
-    /// @notice Sets the treasury (non-zero). Owner only.
+    /// @notice Sets the treasury (non-zero, not this contract); it may pull every fee accrued so far. Owner only.
     function setTreasury(address treasury_) external;
 }

@@ -6,6 +6,7 @@ import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 
 import {LinearPriceCalculator} from "../../src/LinearPriceCalculator.sol";
 import {RlnMembership} from "../../src/RlnMembership.sol";
+import {IMembership} from "../../src/interfaces/IMembership.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {Test} from "../utils/Test.sol";
 
@@ -67,7 +68,15 @@ contract RlnMembershipHandler is Test {
     uint256 public ghostRevealSurprises; // a reveal succeeded or failed against the model
     uint256 public ghostOverLimit; // a registration took the total rate limit above the maximum
     uint256[] public ghostRoots; // every root stored, oldest first
+    uint256[] public ghostRootTimes; // when each was stored (= when the one before it was superseded)
     uint256[5] private _ringBefore;
+    uint256 private _rootsBefore; // ghostRoots.length when the current action started
+    // Per deposit: roots stored before its leaf left the tree (each may hold the leaf), and the smallest delay
+    // the rules allowed when it was locked (rootAcceptanceWindow + slashRevealWindow + 1).
+    mapping(uint256 idCommitment => uint256) public ghostRootsBeforeLeave;
+    mapping(uint256 idCommitment => uint256) public ghostMinDelay;
+    uint256 public ghostShortDelays; // a deposit locked with a delay below ghostMinDelay
+    uint256 public ghostListedWithdrawSurprises; // withdrawDeposits paid other than the model says
     // Outcome counters (how much of the state space a campaign reached).
     mapping(bytes32 outcome => uint256) public reached;
     mapping(bytes32 action => uint256) public calls;
@@ -98,6 +107,7 @@ contract RlnMembershipHandler is Test {
         vm.roll(blockNumber);
         calls[action] += 1;
         _ringBefore = rln.getRecentRoots();
+        _rootsBefore = ghostRoots.length;
         _;
         _afterAction();
     }
@@ -109,6 +119,7 @@ contract RlnMembershipHandler is Test {
         for (uint256 i = 0; i < 5; ++i) {
             if (ring[i] != _ringBefore[i]) {
                 ghostRoots.push(rln.root());
+                ghostRootTimes.push(time);
                 break;
             }
         }
@@ -125,6 +136,8 @@ contract RlnMembershipHandler is Test {
                 // New record (erased in this action): the delay in force, counted from now if the leaf left.
                 if (delay != rln.withdrawalDelay()) ghostLockViolations += 1;
                 ghostDelay[id] = delay;
+                ghostMinDelay[id] = uint256(rln.rootAcceptanceWindow()) + rln.slashRevealWindow() + 1;
+                if (delay < ghostMinDelay[id]) ghostShortDelays += 1;
                 if (releaseBlock != leafInTree && releaseBlock != blockNumber + delay) {
                     ghostLockViolations += 1;
                 }
@@ -137,6 +150,9 @@ contract RlnMembershipHandler is Test {
                 ghostLockViolations += 1; // a scheduled release never moves
             }
             if (delay != ghostDelay[id]) ghostLockViolations += 1;
+            if (releaseBlock != leafInTree && (known_ == 0 || known_ == leafInTree)) {
+                ghostRootsBeforeLeave[id] = _rootsBefore; // the leaf left in this action
+            }
             ghostReleaseBlock[id] = releaseBlock;
         }
     }
@@ -302,13 +318,52 @@ contract RlnMembershipHandler is Test {
         else reached["slash locked deposit"] += 1;
     }
 
-    function withdraw(uint256 accountSeed, uint256 tokenSeed) external useClock("withdraw") {
+    function withdraw(uint256 accountSeed, uint256 tokenSeed, uint256 listSeed)
+        external
+        useClock("withdraw")
+    {
         address who = _account(accountSeed);
         address token = address(tokens[tokenSeed % 2]);
-        if (rln.withdrawableBalance(who, token) == 0) return;
         uint256 before = TestToken(token).balanceOf(who);
-        vm.prank(who);
-        rln.withdraw(token);
+        if (listSeed % 2 == 0) {
+            if (rln.withdrawableBalance(who, token) == 0) return;
+            vm.prank(who);
+            rln.withdraw(token);
+        } else {
+            // A bounded withdrawal by a holder: a random part of its pending deposits, due or not.
+            who = actors[accountSeed % actors.length];
+            uint256[] memory pending = rln.lockedDepositIds(who, token);
+            if (pending.length == 0) {
+                token = address(tokens[1 - tokenSeed % 2]);
+                pending = rln.lockedDepositIds(who, token);
+            }
+            before = TestToken(token).balanceOf(who);
+            if (pending.length == 0 && rln.depositsToWithdraw(who, token) == 0) return;
+            uint256[] memory list = new uint256[](pending.length);
+            uint256 n;
+            uint256 expected = rln.depositsToWithdraw(who, token);
+            for (uint256 i = 0; i < pending.length; ++i) {
+                if ((listSeed >> (2 * (i % 100) + 1)) & 3 == 0) continue; // 3 in 4 listed
+                list[n++] = pending[i];
+                (,,,,,,, uint256 amount) = rln.pendingDeposits(pending[i]);
+                if (ghostReleaseBlock[pending[i]] <= blockNumber) expected += amount;
+            }
+            assembly ("memory-safe") {
+                mstore(list, n)
+            }
+            vm.prank(who);
+            try rln.withdrawDeposits(token, list) {
+                if (expected == 0) ghostListedWithdrawSurprises += 1; // paid what was not due
+            } catch (bytes memory err) {
+                if (expected != 0 || bytes4(err) != IMembership.NothingToWithdraw.selector) {
+                    ghostListedWithdrawSurprises += 1;
+                }
+                reached["withdraw listed: nothing due"] += 1;
+                return;
+            }
+            if (TestToken(token).balanceOf(who) - before != expected) ghostListedWithdrawSurprises += 1;
+            reached["withdraw listed deposits"] += 1;
+        }
         uint256 paid = TestToken(token).balanceOf(who) - before;
         ghostWithdrawn[token] += paid;
         ghostHolderWithdrawn[who][token] += paid;
@@ -319,13 +374,53 @@ contract RlnMembershipHandler is Test {
         rln.setSlashRewardBps(uint16(bound(bps, 0, rln.MAX_SLASH_REWARD_BPS())));
     }
 
-    /// @dev Owner changes of the delay and the reveal window (each within its bounds, in either order).
+    /// @dev Owner changes of the delay, the reveal window and the root acceptance window, sometimes out of
+    /// bounds: a refusal must be the typed error, and a value the rules forbid must be refused.
     function setDelays(uint256 delaySeed, uint256 windowSeed) external useClock("setDelays") {
-        uint32 window = rln.slashRevealWindow();
-        if (windowSeed % 2 == 0) {
-            rln.setWithdrawalDelay(uint32(bound(delaySeed, uint256(window) + 1, 60)));
+        uint256 reveal = rln.slashRevealWindow();
+        uint256 rootWindow = rln.rootAcceptanceWindow();
+        uint256 delay = rln.withdrawalDelay();
+        bytes memory err;
+        bool ok;
+        if (windowSeed % 3 == 0) {
+            uint32 d = uint32(bound(delaySeed, reveal, 60));
+            try rln.setWithdrawalDelay(d) {
+                ok = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+            _checkSetter(
+                ok, d > reveal + rootWindow, err, bytes4(keccak256("InvalidWithdrawalDelay(uint32,uint32)"))
+            );
+        } else if (windowSeed % 3 == 1) {
+            uint32 w = uint32(bound(windowSeed, 1, delay));
+            try rln.setSlashRevealWindow(w) {
+                ok = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+            _checkSetter(
+                ok, w + rootWindow < delay, err, bytes4(keccak256("InvalidSlashRevealWindow(uint32,uint32)"))
+            );
         } else {
-            rln.setSlashRevealWindow(uint32(bound(windowSeed, 1, rln.withdrawalDelay() - 1)));
+            uint32 w = uint32(bound(delaySeed, 0, delay));
+            try rln.setRootAcceptanceWindow(w) {
+                ok = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+            _checkSetter(
+                ok, w + reveal < delay, err, bytes4(keccak256("InvalidRootAcceptanceWindow(uint32,uint32)"))
+            );
+        }
+    }
+
+    /// @dev A setter succeeded exactly when the rules allow the value, and refused with the expected error.
+    function _checkSetter(bool ok, bool allowed, bytes memory err, bytes4 expected) internal {
+        if (ok != allowed) ghostShortDelays += 1;
+        if (!ok) {
+            assertEq(bytes32(bytes4(err)), bytes32(expected), "refused with the typed error");
+            reached["setter refused"] += 1;
         }
     }
 
@@ -370,6 +465,10 @@ contract RlnMembershipHandler is Test {
 
     function actorCount() external view returns (uint256) {
         return actors.length;
+    }
+
+    function rootTime(uint256 i) external view returns (uint256) {
+        return ghostRootTimes[i];
     }
 
     function rootCount() external view returns (uint256) {

@@ -54,7 +54,9 @@ contract ServiceCredentialsHandler is Test {
     // Ghosts per token.
     mapping(address token => uint256) public ghostDeposited;
     mapping(address token => uint256) public ghostPaid; // left the escrows by claims, fees included
-    mapping(address token => uint256) public ghostFees;
+    mapping(address token => uint256) public ghostFees; // credited to the treasury
+    mapping(address token => uint256) public ghostFeesPulled; // pulled by the treasury
+    uint256 public ghostFeesLost; // accrued fees went down other than by a pull
     mapping(address token => uint256) public ghostWithdrawn;
     // Things that must never happen (each counts the amount or the times it did).
     uint256 public ghostReplayPaid; // a voucher paid although collected was already at its amount
@@ -165,7 +167,10 @@ contract ServiceCredentialsHandler is Test {
         if (!_valid(p, hots[p])) return;
         vm.prank(payers[p]);
         sc.startSignerRevocation(hots[p]);
-        if (hotRevokeAt[p] == 0) hotRevokeAt[p] = block.timestamp + sc.signerThawPeriod();
+        // The model: a revocation never takes effect before a thaw started now would end.
+        if (hotRevokeAt[p] == 0) {
+            hotRevokeAt[p] = block.timestamp + _max(sc.signerThawPeriod(), sc.thawPeriod());
+        }
         reached["start signer revocation"] += 1;
     }
 
@@ -265,7 +270,8 @@ contract ServiceCredentialsHandler is Test {
         }
     }
 
-    /// @notice A provider redeems the newest vouchers (one token, one payout, valid signers) of every payer at once.
+    /// @notice A provider redeems the newest vouchers (one token, one payout) of every payer at once; those of
+    /// revoked signers must be skipped (VoucherSkipped) while the others are paid.
     function claimMany(uint256 providerSeed, uint256 tokenSeed, uint256 payoutSeed, bool duplicate)
         external
         useClock
@@ -280,12 +286,11 @@ contract ServiceCredentialsHandler is Test {
         for (uint256 id = 0; id < ESCROWS; ++id) {
             Signed memory s = latest[id];
             if (s.v.provider != provider || s.v.token != token || s.v.payout != payout) continue;
-            if (!_valid(_payerIndex(s.v.payer), s.signer)) continue;
             (vs[n], sigs[n], ids[n]) = (s.v, s.sig, id);
             ++n;
         }
         if (n == 0) return;
-        if (duplicate) {
+        if (duplicate && _valid(_payerIndex(vs[0].payer), latest[ids[0]].signer)) {
             // The same voucher twice in one batch: the second copy must pay nothing.
             (vs[n], sigs[n], ids[n]) = (vs[0], sigs[0], ids[0]);
             ++n;
@@ -298,6 +303,7 @@ contract ServiceCredentialsHandler is Test {
         }
         uint256[] memory expected = _expectBatch(vs, ids);
         uint256 bps = sc.feeBps();
+        uint256 feesBefore = sc.accruedFees(token);
         vm.prank(provider);
         uint256 paid = sc.claimMany(vs, sigs);
         uint256 total;
@@ -307,7 +313,13 @@ contract ServiceCredentialsHandler is Test {
             if (expected[i] != 0) history.push(Signed(vs[i], sigs[i], address(0)));
         }
         assertEq(paid, total, "claimMany pays each voucher's unclaimed rest, limited by its escrow");
+        for (uint256 i = 0; i < n; ++i) {
+            if (!_valid(_payerIndex(vs[i].payer), latest[ids[i]].signer)) {
+                reached["claimMany skipped a voucher"] += 1;
+            }
+        }
         reached["claimMany"] += 1;
+        if (sc.accruedFees(token) < feesBefore) ghostFeesLost += 1;
     }
 
     /// @notice A voucher that was claimed before is presented again.
@@ -375,6 +387,19 @@ contract ServiceCredentialsHandler is Test {
         }
     }
 
+    /// @notice The treasury pulls the fees accrued in a token.
+    function withdrawFees(uint256 tokenSeed) external useClock {
+        address token = tokens[tokenSeed % 2];
+        uint256 owed = sc.accruedFees(token);
+        uint256 before = IERC20(token).balanceOf(treasury);
+        vm.prank(treasury);
+        uint256 amount = sc.withdrawFees(token);
+        assertEq(amount, owed, "withdrawFees pays every accrued fee");
+        assertEq(sc.accruedFees(token), 0, "nothing left accrued");
+        ghostFeesPulled[token] += IERC20(token).balanceOf(treasury) - before;
+        if (amount != 0) reached["withdraw fees"] += 1;
+    }
+
     function advanceTime(uint256 seconds_) external {
         time += bound(seconds_, 1, 2 days);
         vm.warp(time);
@@ -409,6 +434,7 @@ contract ServiceCredentialsHandler is Test {
                 seen[id] = true;
             }
             uint256 owed = vs[i].cumulativeAmount > done[id] ? vs[i].cumulativeAmount - done[id] : 0;
+            if (!_valid(_payerIndex(vs[i].payer), latest[id].signer)) owed = 0; // skipped: a revoked signer
             expected[i] = _min(owed, balances[id]);
             balances[id] -= expected[i];
             done[id] += expected[i];

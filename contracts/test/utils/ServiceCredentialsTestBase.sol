@@ -12,7 +12,7 @@ import {VoucherDigest} from "./VoucherDigest.sol";
 abstract contract ServiceCredentialsTestBase is Test {
     uint16 internal constant FEE_BPS = 200; // 2 %
     uint64 internal constant THAW = 1 days;
-    uint64 internal constant SIGNER_THAW = 1 hours;
+    uint64 internal constant SIGNER_THAW = 2 days; // longer than THAW (a shorter one is raised to THAW)
     uint256 internal constant PRICE = 1e15; // per request
     uint256 internal constant FUNDS = 1_000e18; // minted to each payer
 
@@ -109,6 +109,11 @@ abstract contract ServiceCredentialsTestBase is Test {
 
     function _fee(uint256 amount) internal pure returns (uint256) {
         return amount * FEE_BPS / 10_000;
+    }
+
+    /// @dev What the treasury got in `token`: fees credited to it and fees it pulled already.
+    function _treasuryFees() internal view returns (uint256) {
+        return sc.accruedFees(address(token)) + token.balanceOf(treasury);
     }
 
     function _balance(address from) internal view returns (uint256 balance) {
