@@ -296,7 +296,7 @@ struct MarketArgs {
     /// Protocol fee rate on claims, 0 to 0.1 (default: the devnet's fee).
     #[arg(long)]
     fee: Option<f64>,
-    /// An operator claims once its unclaimed vouchers reach this many tokens.
+    /// An operator claims once its unclaimed vouchers are worth this many tokens each (mean).
     #[arg(long)]
     claim_threshold: Option<f64>,
     /// Median gas price, gwei.
@@ -411,7 +411,7 @@ fn market_text(r: &MarketReport) -> String {
     let m = &r.summary;
     let _ = writeln!(
         s,
-        "scenario: {} clients ({} agents), {} days, seed {}; price {} tokens per push, fee {:.1}%, claim at {} tokens, gas ~{} gwei, deposit {} per slot, slash reward {:.0}%",
+        "scenario: {} clients ({} agents), {} days, seed {}; price {} tokens per push, fee {:.1}%, claim at {} tokens per voucher, gas ~{} gwei, deposit {} per slot, slash reward {:.0}%",
         c.users,
         c.agents,
         c.days,
@@ -425,12 +425,13 @@ fn market_text(r: &MarketReport) -> String {
     );
     let _ = writeln!(
         s,
-        "operators: {} at the end (peak {}), {} joined, {} left; retained {:.0}%",
+        "operators: {} at the end (peak {}), {} joined, {} left; {:.0}% of those active at day {} stayed",
         m.operators_end,
         m.operators_peak,
         m.operators_joined,
         m.operators_exited,
-        m.retained * 100.0
+        m.retained * 100.0,
+        c.days / 3
     );
     let _ = writeln!(
         s,

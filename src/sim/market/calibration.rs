@@ -28,7 +28,7 @@ const TOKEN: f64 = 1e18;
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrationError {
     /// A file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         /// The file.
         path: PathBuf,

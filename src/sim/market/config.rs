@@ -43,12 +43,14 @@ pub struct MarketConfig {
     pub price_spread: f64,
     /// Protocol fee on every claim, to the treasury (the contract allows at most 0.10).
     pub fee_rate: f64,
-    /// An operator claims once its unclaimed vouchers reach this many tokens.
+    /// An operator claims once its unclaimed vouchers are worth this many tokens each on
+    /// average (a claim's gas is mostly per voucher: the threshold bounds the share lost to it).
     pub claim_threshold: f64,
     /// ... and at the latest this many days after its oldest unclaimed voucher (the escrow's
     /// thaw: a payer may withdraw what is not claimed within it).
     pub claim_deadline_days: u32,
-    /// Median gas price, gwei (the daily series wanders around it).
+    /// Median gas price, gwei (the daily series wanders around it). Default 0.05: an L2 such as
+    /// Linea, where the Waku Network's registry lives.
     pub gas_gwei: f64,
     /// Daily volatility of the gas price's logarithm.
     pub gas_volatility: f64,
@@ -115,15 +117,15 @@ impl MarketConfig {
             price_per_push: c.devnet_price_per_push,
             price_spread: 0.1,
             fee_rate: c.fee_rate,
-            claim_threshold: 10.0,
+            claim_threshold: 0.1,
             claim_deadline_days: 6,
-            gas_gwei: 1.0,
+            gas_gwei: 0.05,
             gas_volatility: 0.3,
             deposit_per_slot: c.deposit_per_slot,
             slash_reward_share: c.slash_reward_share,
             membership_limit: 600,
             membership_days: 180,
-            initial_operators: 20,
+            initial_operators: 100,
             cost_sigma: 0.3,
             max_outage_chance: 0.05,
             patience_days: 14,

@@ -254,7 +254,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             Axis { desc: "operators", log: false },
             &[
                 ("active at the end".into(), line(p, |q| q.operators_end as f64)),
-                ("ever joined".into(), line(p, |q| q.operators_end as f64 / q.retained.max(1e-9))),
+                ("ever joined".into(), line(p, |q| q.operators_joined as f64)),
             ],
             &mark(p, 0.0, |q| q.operators_end as f64),
         )?,
@@ -265,10 +265,10 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             "sweep price served",
             "Price per push vs demand served and operators' median profit",
             Axis { desc: "price per push (tokens, log)", log: true },
-            Axis { desc: "share of demand served / retained", log: false },
+            Axis { desc: "share", log: false },
             &[
                 ("demand served".into(), line(p, |q| q.served_share)),
-                ("operators retained".into(), line(p, |q| q.retained)),
+                ("operators active at day 30 still active at the end".into(), line(p, |q| q.retained)),
             ],
             &mark(p, 0.0, |q| q.served_share),
         )?,

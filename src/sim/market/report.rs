@@ -135,7 +135,7 @@ pub struct Summary {
     pub operators_joined: u32,
     /// Operators that left.
     pub operators_exited: u32,
-    /// Operators at the end / operators that ever joined.
+    /// Of the operators active a third into the run, the share still active at the end.
     pub retained: f64,
     /// Median active operator's profit per month, tokens.
     pub operator_profit_month_p50: f64,

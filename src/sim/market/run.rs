@@ -23,6 +23,7 @@ struct Operator {
     cost_factor: f64,
     outage_chance: f64,
     joined: u32,
+    left: Option<u32>,
     active: bool,
     /// Share of pushes served, smoothed over days: what clients know of its past service.
     reputation: f64,
@@ -153,8 +154,10 @@ impl<'a> Market<'a> {
             cost_factor,
             outage_chance,
             joined: day,
+            left: None,
             active: true,
-            reputation: 0.95,
+            // No failure on record yet: the share an operator without outages would have.
+            reputation: 0.99,
             fail_today: 0.0,
             pushes: 0,
             failed: 0,
@@ -381,7 +384,8 @@ impl<'a> Market<'a> {
             // Claims.
             let o = &self.operators[i];
             let due = o.oldest_unclaimed.is_some_and(|d| day - d >= cfg.claim_deadline_days);
-            if o.unclaimed >= units(cfg.claim_threshold) || due {
+            let per_voucher = o.unclaimed as f64 / o.unclaimed_payers.max(1) as f64;
+            if per_voucher >= units(cfg.claim_threshold) as f64 || due {
                 let (claimed, cost) = self.claim(i, gwei, due, &mut flows);
                 claims += u32::from(claimed);
                 profit -= cost;
@@ -396,6 +400,7 @@ impl<'a> Market<'a> {
                 o.losing_days = 0;
             }
             if o.losing_days >= cfg.patience_days {
+                o.left = Some(day);
                 self.leave(i, gwei, &mut flows);
                 exited += 1;
             } else {
@@ -404,10 +409,16 @@ impl<'a> Market<'a> {
         }
         self.active = still;
 
-        // Entry: a newcomer joins while its share of today's revenue would beat its costs.
-        let net_revenue: f64 = active.iter().map(|&o| tokens(self.operators[o as usize].revenue as i128)).sum::<f64>()
-            * (1.0 - cfg.fee_rate);
-        let candidates = ((self.active.len() as f64 * 0.1).ceil() as u32).max(3);
+        // Entry: a newcomer joins while it expects to profit: an even share of today's
+        // revenue (net of the fee and of the gas operators pay) among the operators and itself,
+        // against its own hosting and capital. At most 10% more operators a day.
+        let net_revenue: f64 = active
+            .iter()
+            .map(|&o| tokens(self.operators[o as usize].revenue as i128))
+            .sum::<f64>()
+            * (1.0 - cfg.fee_rate)
+            - tokens(self.operator_gas as i128);
+        let candidates = ((self.active.len() as f64 * 0.1).ceil() as u32).max(1);
         let mut entered = 0;
         for _ in 0..candidates {
             let expected = net_revenue / (self.active.len() + 1) as f64;
@@ -616,12 +627,17 @@ fn summarize(cfg: &MarketConfig, days: &[Day], m: &Market<'_>) -> Summary {
     let spam_delivered = sum(&|d| d.spam.delivered);
     let joined = m.operators.len() as u32;
     let end = m.active.len() as u32;
+    // Survival: of the operators active a third into the run, those still active at the end.
+    let d0 = last / 3;
+    let was = |o: &&Operator| o.joined <= d0 && o.left.is_none_or(|l| l > d0);
+    let then = m.operators.iter().filter(was).count();
+    let stayed = m.operators.iter().filter(was).filter(|o| o.active).count();
     Summary {
         operators_end: end,
         operators_peak: days.iter().map(|d| d.operators_active).max().unwrap_or(0),
         operators_joined: joined,
         operators_exited: days.iter().map(|d| d.operators_exited).sum(),
-        retained: if joined == 0 { 0.0 } else { end as f64 / joined as f64 },
+        retained: if then == 0 { 0.0 } else { stayed as f64 / then as f64 },
         operator_profit_month_p50: profit.p50,
         operator_profit_month_p10: profit.p10,
         operator_revenue_month_p50: rev.p50,

@@ -13,9 +13,9 @@ use crate::sim::market::run::simulate;
 /// Prices per push swept, tokens.
 pub const PRICES: [f64; 9] = [0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005];
 /// Fee rates swept (the contract allows up to 0.10).
-pub const FEES: [f64; 7] = [0.0, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15];
-/// Claim thresholds swept, tokens.
-pub const THRESHOLDS: [f64; 8] = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0];
+pub const FEES: [f64; 6] = [0.0, 0.01, 0.025, 0.05, 0.075, 0.1];
+/// Claim thresholds swept, tokens per voucher.
+pub const THRESHOLDS: [f64; 8] = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0];
 /// Gas prices the claim thresholds are swept at, gwei (an L2, a quiet L1, a busy L1, a spike).
 pub const GAS_PRICES: [f64; 4] = [0.05, 1.0, 10.0, 50.0];
 /// Deposits per message slot swept, tokens.
@@ -25,8 +25,6 @@ pub const REWARD_SHARES: [f64; 4] = [0.1, 0.25, 0.4, 0.5];
 /// Double-signal reaches the deposit is swept at: the measured one and a spammer that splits
 /// its shares across the network so that each reaches half of it.
 pub const SPLIT_REACH: f64 = 0.5;
-/// A sweep's operators must keep at least this share of those that ever joined.
-pub const MIN_RETAINED: f64 = 0.8;
 /// Independent lightpush operators the network should keep per million users (a policy
 /// target: no operator serves more than 1% of the clients on average).
 pub const MIN_OPERATORS_PER_MILLION: f64 = 100.0;
@@ -44,8 +42,10 @@ pub struct Point {
     pub series: f64,
     /// Operators at the end.
     pub operators_end: u32,
-    /// Operators at the end / operators that ever joined.
+    /// Of the operators active a third into the run, the share still active at the end.
     pub retained: f64,
+    /// Operators that ever joined.
+    pub operators_joined: u32,
     /// Operators that left.
     pub operators_exited: u32,
     /// Median operator's monthly profit, tokens.
@@ -78,6 +78,7 @@ impl Point {
             series,
             operators_end: s.operators_end,
             retained: s.retained,
+            operators_joined: s.operators_joined,
             operators_exited: s.operators_exited,
             operator_profit_month_p50: s.operator_profit_month_p50,
             client_cost_per_month: s.client_cost_per_month,
@@ -130,8 +131,8 @@ pub fn operators_target(users: u32) -> u32 {
 }
 
 /// Price per push against the operators the market keeps: the cheapest price at which the
-/// market keeps its target of operators ([`operators_target`]), at least 80% of those that
-/// joined stay, and the median one profits.
+/// market keeps its target of operators ([`operators_target`]) and the median established
+/// one (active for the last 30 days) profits.
 pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigError> {
     let points = run_grid(base, cal, PRICES.iter().map(|&p| (p, 0.0)).collect(), |c, x, _| {
         c.price_per_push = x
@@ -139,11 +140,7 @@ pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigErro
     let target = operators_target(base.users);
     let rec = points
         .iter()
-        .find(|p| {
-            p.operators_end >= target
-                && p.retained >= MIN_RETAINED
-                && p.operator_profit_month_p50 > 0.0
-        })
+        .find(|p| p.operators_end >= target && p.operator_profit_month_p50 > 0.0)
         .map(|p| p.x);
     Ok(Sweep {
         parameter: "price_per_push",
@@ -151,8 +148,7 @@ pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigErro
         points,
         recommended: vec![(0.0, rec)],
         rule: format!(
-            "the lowest price at which the market keeps {target} operators ({MIN_OPERATORS_PER_MILLION} per million users), at least {:.0}% of the operators that joined remain, and the median operator profits",
-            MIN_RETAINED * 100.0
+            "the lowest price at which the market keeps {target} operators ({MIN_OPERATORS_PER_MILLION} per million users) and the median established operator profits"
         ),
     })
 }
