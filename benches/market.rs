@@ -12,8 +12,15 @@ fn market(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cal = Calibration::load(&CalibrationPaths::committed(&root)).expect("the calibration");
     let mut g = c.benchmark_group("market");
-    g.sample_size(10).measurement_time(Duration::from_secs(60)).warm_up_time(Duration::from_secs(1));
-    let million = MarketConfig { users: 1_000_000, agents: 1_000_000, days: 90, ..MarketConfig::calibrated(&cal) };
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(60))
+        .warm_up_time(Duration::from_secs(1));
+    let million = MarketConfig {
+        users: 1_000_000,
+        agents: 1_000_000,
+        days: 90,
+        ..MarketConfig::calibrated(&cal)
+    };
     g.bench_function("1M clients, 90 days", |b| {
         b.iter(|| simulate(&million, &cal).expect("a valid scenario"))
     });

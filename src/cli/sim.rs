@@ -472,11 +472,18 @@ fn fmt_rec(v: Option<f64>) -> String {
 
 fn sweep_lines(s: &mut String, name: &str, sw: &Sweep) {
     if sw.series_parameter.is_empty() {
-        let _ = writeln!(s, "{name}: {} = {} ({})", sw.parameter, fmt_rec(sw.recommended[0].1), sw.rule);
+        let _ = writeln!(
+            s,
+            "{name}: {} = {} ({})",
+            sw.parameter,
+            fmt_rec(sw.recommended[0].1),
+            sw.rule
+        );
     } else {
         let _ = writeln!(s, "{name}: {}", sw.rule);
         for (k, v) in &sw.recommended {
-            let _ = writeln!(s, "  {} {k}: {} = {}", sw.series_parameter, sw.parameter, fmt_rec(*v));
+            let _ =
+                writeln!(s, "  {} {k}: {} = {}", sw.series_parameter, sw.parameter, fmt_rec(*v));
         }
     }
 }

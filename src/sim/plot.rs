@@ -111,14 +111,13 @@ pub fn note_chart(plot: &'static str, title: &str, note: &str) -> Result<String,
         let root = root.titled(title, ("sans-serif", 20)).map_err(&e)?;
         let (w, h) = root.dim_in_pixel();
         let grey = BLACK.mix(0.7);
-        let style = TextStyle::from(("sans-serif", 18).into_font())
-            .color(&grey)
-            .pos(plotters::style::text_anchor::Pos::new(
+        let style = TextStyle::from(("sans-serif", 18).into_font()).color(&grey).pos(
+            plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Center,
-            ));
-        root.draw(&Text::new(note.to_string(), (w as i32 / 2, h as i32 / 2), style))
-            .map_err(&e)?;
+            ),
+        );
+        root.draw(&Text::new(note.to_string(), (w as i32 / 2, h as i32 / 2), style)).map_err(&e)?;
         root.present().map_err(&e)?;
     }
     Ok(svg)
@@ -234,8 +233,10 @@ pub fn spam_per_hop(attacks: &[AttackReport], beyond_first_hop: u64) -> Result<S
     let series: Vec<(&str, Vec<u64>)> = attacks
         .iter()
         .map(|a| {
-            let counts =
-                hops.iter().map(|&h| a.spam_per_hop.get(h as usize).copied().unwrap_or(0)).collect();
+            let counts = hops
+                .iter()
+                .map(|&h| a.spam_per_hop.get(h as usize).copied().unwrap_or(0))
+                .collect();
             (a.kind.name(), counts)
         })
         .collect();

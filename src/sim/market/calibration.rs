@@ -46,7 +46,9 @@ pub enum CalibrationError {
         reason: String,
     },
     /// The gas report has no entry for a function the market needs.
-    #[error("the gas report has no {contract}.{function} (run the gas tests: docs/market/README.md)")]
+    #[error(
+        "the gas report has no {contract}.{function} (run the gas tests: docs/market/README.md)"
+    )]
     MissingGas {
         /// The contract's name.
         contract: &'static str,
@@ -186,7 +188,8 @@ pub struct Calibration {
 }
 
 fn read(path: &Path) -> Result<String, CalibrationError> {
-    std::fs::read_to_string(path).map_err(|source| CalibrationError::Io { path: path.into(), source })
+    std::fs::read_to_string(path)
+        .map_err(|source| CalibrationError::Io { path: path.into(), source })
 }
 
 fn json(what: &'static str, text: &str) -> Result<serde_json::Value, CalibrationError> {
@@ -282,9 +285,11 @@ impl Calibration {
             return Err(CalibrationError::Devnet("slashed nothing"));
         }
 
-        let g: Vec<GasContract> =
-            serde_json::from_value(json("the gas report", gas_report)?).map_err(|e| {
-                CalibrationError::Format { what: "the gas report", format: "JSON", reason: e.to_string() }
+        let g: Vec<GasContract> = serde_json::from_value(json("the gas report", gas_report)?)
+            .map_err(|e| CalibrationError::Format {
+                what: "the gas report",
+                format: "JSON",
+                reason: e.to_string(),
             })?;
         let find = |contract: &'static str, function: &'static str| {
             g.iter()
@@ -306,13 +311,16 @@ impl Calibration {
                 + find("RlnMembership", "revealSlash")?.median,
         };
 
-        let capacity = ModelInputs::from_sim_report(&json("the capacity report", capacity)?, 1e6, 1024.0)?;
+        let capacity =
+            ModelInputs::from_sim_report(&json("the capacity report", capacity)?, 1e6, 1024.0)?;
         let a = json("the attack report", attack)?;
         let a = a.get("data").unwrap_or(&a);
         let ds = a
             .get("attacks")
             .and_then(|v| v.as_array())
-            .and_then(|v| v.iter().find(|k| k.get("kind").and_then(|k| k.as_str()) == Some("double_signal")))
+            .and_then(|v| {
+                v.iter().find(|k| k.get("kind").and_then(|k| k.as_str()) == Some("double_signal"))
+            })
             .ok_or(CalibrationError::NoDoubleSignal)?;
         let num = |k: &str| ds.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
         let sent = num("spam_published");

@@ -165,7 +165,13 @@ impl MarketConfig {
         range("gas_gwei", self.gas_gwei, 0.0, 1e5, "0 to 10^5")?;
         range("gas_volatility", self.gas_volatility, 0.0, 3.0, "0 to 3")?;
         range("deposit_per_slot", self.deposit_per_slot, 0.0, 1e6, "0 to 10^6 tokens")?;
-        range("slash_reward_share", self.slash_reward_share, 0.0, 0.5, "0 to 0.5 (MAX_SLASH_REWARD_BPS)")?;
+        range(
+            "slash_reward_share",
+            self.slash_reward_share,
+            0.0,
+            0.5,
+            "0 to 0.5 (MAX_SLASH_REWARD_BPS)",
+        )?;
         range("membership_limit", self.membership_limit as f64, 1.0, 1e6, "1 to 10^6")?;
         range("membership_days", self.membership_days as f64, 1.0, 3650.0, "1 to 3650")?;
         range("initial_operators", self.initial_operators as f64, 1.0, 1e6, "1 to 10^6")?;

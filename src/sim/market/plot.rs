@@ -80,7 +80,10 @@ pub fn xy_chart(
             y.log,
         );
         let mut cb = ChartBuilder::on(&root);
-        cb.caption(title, ("sans-serif", 19)).margin(15).x_label_area_size(45).y_label_area_size(75);
+        cb.caption(title, ("sans-serif", 19))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(75);
         let xf = |v: &f64| fmt_num(*v);
         let yf = |v: &f64| fmt_num(*v);
         macro_rules! draw {
@@ -101,7 +104,9 @@ pub fn xy_chart(
                         .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
                         .map_err(&e)?
                         .label(name.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                        });
                     chart
                         .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
                         .map_err(&e)?;
@@ -109,10 +114,18 @@ pub fn xy_chart(
                 let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
                 for (mx, my, label) in marks.iter().filter(|m| keep((m.0, m.1))) {
                     chart
-                        .draw_series(std::iter::once(Circle::new((*mx, *my), 8, BLACK.stroke_width(2))))
+                        .draw_series(std::iter::once(Circle::new(
+                            (*mx, *my),
+                            8,
+                            BLACK.stroke_width(2),
+                        )))
                         .map_err(&e)?;
                     chart
-                        .draw_series(std::iter::once(Text::new(label.clone(), (*mx, *my), style.clone())))
+                        .draw_series(std::iter::once(Text::new(
+                            label.clone(),
+                            (*mx, *my),
+                            style.clone(),
+                        )))
                         .map_err(&e)?;
                 }
                 if !series.is_empty() {
@@ -128,10 +141,16 @@ pub fn xy_chart(
         }
         match (x.log, y.log) {
             (false, false) => draw!(cb.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?),
-            (true, false) => draw!(cb.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(&e)?),
-            (false, true) => draw!(cb.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(&e)?),
+            (true, false) => {
+                draw!(cb.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(&e)?)
+            }
+            (false, true) => {
+                draw!(cb.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(&e)?)
+            }
             (true, true) => {
-                draw!(cb.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()).map_err(&e)?)
+                draw!(cb
+                    .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                    .map_err(&e)?)
             }
         }
         root.present().map_err(&e)?;
@@ -148,7 +167,10 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     let users = r.config.users;
     let operators = line_chart(
         "market operators",
-        &format!("Operators, {users} clients ({} joined, {} left)", r.summary.operators_joined, r.summary.operators_exited),
+        &format!(
+            "Operators, {users} clients ({} joined, {} left)",
+            r.summary.operators_joined, r.summary.operators_exited
+        ),
         "day",
         "operators",
         &[
@@ -171,14 +193,20 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     )?;
     let cost = line_chart(
         "market client cost",
-        &format!("What a client pays per message (mean {:.6} tokens)", r.summary.client_cost_per_message),
+        &format!(
+            "What a client pays per message (mean {:.6} tokens)",
+            r.summary.client_cost_per_message
+        ),
         "day",
         "tokens per message served",
         &[("cost per message".into(), days(&|d| d.client_cost_per_message))],
     )?;
     let treasury = line_chart(
         "market treasury",
-        &format!("Treasury income ({:.0} tokens a year at the last 30 days' rate)", r.summary.treasury_per_year),
+        &format!(
+            "Treasury income ({:.0} tokens a year at the last 30 days' rate)",
+            r.summary.treasury_per_year
+        ),
         "day",
         "tokens per day",
         &[("fees and slashed deposits", days(&|d| d.treasury_income))],
@@ -194,7 +222,10 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
         &[
             ("paid lightpush", days(&|d| d.spam.via_lightpush as f64)),
             ("own memberships, within the limit", days(&|d| d.spam.via_memberships as f64)),
-            ("double signals delivered", days(&|d| d.spam.via_double_signal as f64 * r.config.double_signal_reach / 2.0)),
+            (
+                "double signals delivered",
+                days(&|d| d.spam.via_double_signal as f64 * r.config.double_signal_reach / 2.0),
+            ),
         ],
     )?;
     Ok(vec![
@@ -231,7 +262,11 @@ fn by_series(
     out
 }
 
-fn mark(s: &Sweep, series: f64, y: impl Fn(&crate::sim::market::sweep::Point) -> f64) -> Vec<(f64, f64, String)> {
+fn mark(
+    s: &Sweep,
+    series: f64,
+    y: impl Fn(&crate::sim::market::sweep::Point) -> f64,
+) -> Vec<(f64, f64, String)> {
     s.recommended
         .iter()
         .filter(|r| r.0 == series)
@@ -268,7 +303,10 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             Axis { desc: "share", log: false },
             &[
                 ("demand served".into(), line(p, |q| q.served_share)),
-                ("operators active at day 30 still active at the end".into(), line(p, |q| q.retained)),
+                (
+                    "operators active at day 30 still active at the end".into(),
+                    line(p, |q| q.retained),
+                ),
             ],
             &mark(p, 0.0, |q| q.served_share),
         )?,
@@ -300,7 +338,8 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
         )?,
     ));
     let c = &s.claim_threshold;
-    let series = by_series(c, |g| format!("gas {} gwei", fmt_num(g)), |q| q.lost_to_gas_share.max(1e-6));
+    let series =
+        by_series(c, |g| format!("gas {} gwei", fmt_num(g)), |q| q.lost_to_gas_share.max(1e-6));
     let marks: Vec<(f64, f64, String)> = crate::sim::market::sweep::GAS_PRICES
         .iter()
         .flat_map(|&g| mark(c, g, |q| q.lost_to_gas_share.max(1e-6)))
@@ -317,8 +356,18 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
         )?,
     ));
     for (name_spam, name_cost, sw, reach) in [
-        ("sweep_deposit_spam_measured.svg", "sweep_deposit_cost_measured.svg", &s.deposit_measured, "measured reach"),
-        ("sweep_deposit_spam_split.svg", "sweep_deposit_cost_split.svg", &s.deposit_split, "shares split across the network"),
+        (
+            "sweep_deposit_spam_measured.svg",
+            "sweep_deposit_cost_measured.svg",
+            &s.deposit_measured,
+            "measured reach",
+        ),
+        (
+            "sweep_deposit_spam_split.svg",
+            "sweep_deposit_cost_split.svg",
+            &s.deposit_split,
+            "shares split across the network",
+        ),
     ] {
         let label = |r: f64| format!("slash reward {:.0}%", r * 100.0);
         out.push((
@@ -353,7 +402,8 @@ pub fn write(dir: &Path, plots: Vec<(&'static str, String)>) -> Result<Vec<PathB
     let mut out = Vec::new();
     for (name, svg) in plots {
         let path = dir.join(name);
-        std::fs::write(&path, svg).map_err(|source| PlotError::Io { path: path.clone(), source })?;
+        std::fs::write(&path, svg)
+            .map_err(|source| PlotError::Io { path: path.clone(), source })?;
         out.push(path);
     }
     Ok(out)

@@ -56,7 +56,12 @@ impl Quantiles {
         }
         v.sort_by(f64::total_cmp);
         let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        Quantiles { p10: q(0.1), p50: q(0.5), p90: q(0.9), mean: v.iter().sum::<f64>() / v.len() as f64 }
+        Quantiles {
+            p10: q(0.1),
+            p50: q(0.5),
+            p90: q(0.9),
+            mean: v.iter().sum::<f64>() / v.len() as f64,
+        }
     }
 }
 

@@ -108,10 +108,17 @@ impl<'a> Market<'a> {
         let mut willingness = Vec::with_capacity(n);
         for _ in 0..n {
             demand.push((lognormal(&mut rng, cfg.demand_median, cfg.demand_sigma) * cohort) as f32);
-            willingness.push(units(lognormal(&mut rng, cfg.willingness_median, cfg.willingness_sigma)));
+            willingness.push(units(lognormal(
+                &mut rng,
+                cfg.willingness_median,
+                cfg.willingness_sigma,
+            )));
         }
         let spammers = (0..cfg.spammers)
-            .map(|_| Spammer { value: lognormal(&mut rng, cfg.spam_value_median, 1.0), memberships: 0 })
+            .map(|_| Spammer {
+                value: lognormal(&mut rng, cfg.spam_value_median, 1.0),
+                memberships: 0,
+            })
             .collect();
         // The capacity model per message per day of the whole network.
         let load = ModelInputs { users: 1.0, ..cal.capacity.clone() };
@@ -188,7 +195,8 @@ impl<'a> Market<'a> {
 
     /// A membership's cost of capital per day, tokens.
     fn membership_capital_per_day(&self) -> f64 {
-        self.cfg.deposit_per_slot * self.cfg.membership_limit as f64
+        self.cfg.deposit_per_slot
+            * self.cfg.membership_limit as f64
             * self.cal.prices.capital_rate_per_year
             / 365.0
     }
@@ -334,8 +342,9 @@ impl<'a> Market<'a> {
         let (relay_cost, relay_mbps) = self.relay_cost();
         let capital = self.membership_capital_per_day();
         let p = &self.cal.prices;
-        let prove_cost_per_push =
-            self.cal.usd_tokens(p.prove_ms_per_push / 1e3 / 3600.0 / 24.0 / 30.0 * p.cpu_usd_per_core_month);
+        let prove_cost_per_push = self.cal.usd_tokens(
+            p.prove_ms_per_push / 1e3 / 3600.0 / 24.0 / 30.0 * p.cpu_usd_per_core_month,
+        );
         let slots_per_membership = cfg.membership_limit as f64 * EPOCHS_PER_DAY;
         let mut profits = Vec::with_capacity(self.active.len());
         let mut claims = 0u32;
@@ -356,17 +365,20 @@ impl<'a> Market<'a> {
                     o.oldest_unclaimed = Some(day);
                 }
                 let total = o.pushes + o.failed;
-                let ok = if total == 0 { 1.0 - o.fail_today } else { o.pushes as f64 / total as f64 };
+                let ok =
+                    if total == 0 { 1.0 - o.fail_today } else { o.pushes as f64 / total as f64 };
                 o.reputation = 0.9 * o.reputation + 0.1 * ok;
             }
             // Hosting.
-            let hosting =
-                units((relay_cost + pushes as f64 * prove_cost_per_push) * self.operators[i].cost_factor);
+            let hosting = units(
+                (relay_cost + pushes as f64 * prove_cost_per_push) * self.operators[i].cost_factor,
+            );
             self.ledger.transfer(me, Account::Hosting, hosting);
             flows.hosting += hosting;
             profit -= tokens(hosting as i128);
             // Memberships for its pushes (bursts included), registered as needed.
-            let need = ((pushes as f64 * cfg.burst_factor / slots_per_membership).ceil() as u64).max(1);
+            let need =
+                ((pushes as f64 * cfg.burst_factor / slots_per_membership).ceil() as u64).max(1);
             while self.operators[i].memberships < need {
                 let deposit = units(cfg.deposit_per_slot * cfg.membership_limit as f64);
                 let gas = units(self.cal.gas_tokens(self.cal.gas.register, gwei));
@@ -412,12 +424,10 @@ impl<'a> Market<'a> {
         // Entry: a newcomer joins while it expects to profit: an even share of today's
         // revenue (net of the fee and of the gas operators pay) among the operators and itself,
         // against its own hosting and capital. At most 10% more operators a day.
-        let net_revenue: f64 = active
-            .iter()
-            .map(|&o| tokens(self.operators[o as usize].revenue as i128))
-            .sum::<f64>()
-            * (1.0 - cfg.fee_rate)
-            - tokens(self.operator_gas as i128);
+        let net_revenue: f64 =
+            active.iter().map(|&o| tokens(self.operators[o as usize].revenue as i128)).sum::<f64>()
+                * (1.0 - cfg.fee_rate)
+                - tokens(self.operator_gas as i128);
         let candidates = ((self.active.len() as f64 * 0.1).ceil() as u32).max(1);
         let mut entered = 0;
         for _ in 0..candidates {
@@ -441,7 +451,11 @@ impl<'a> Market<'a> {
             messages_served: served,
             messages_failed: failed,
             messages_priced_out: priced_out,
-            client_cost_per_message: if served == 0 { 0.0 } else { tokens(client_paid as i128) / served as f64 },
+            client_cost_per_message: if served == 0 {
+                0.0
+            } else {
+                tokens(client_paid as i128) / served as f64
+            },
             claims,
             treasury_income: tokens((flows.fees + flows.slash_treasury) as i128),
             operator_gas: tokens(self.operator_gas as i128),
@@ -476,11 +490,14 @@ impl<'a> Market<'a> {
         let limit = cfg.membership_limit as f64;
         let deposit = cfg.deposit_per_slot * limit;
         // 1. Paying lightpush at the cheapest operator.
-        let cheapest = self.active.iter().copied().min_by_key(|&o| self.operators[o as usize].price);
-        let lightpush = cheapest.map_or(f64::INFINITY, |o| tokens(self.operators[o as usize].price as i128));
+        let cheapest =
+            self.active.iter().copied().min_by_key(|&o| self.operators[o as usize].price);
+        let lightpush =
+            cheapest.map_or(f64::INFINITY, |o| tokens(self.operators[o as usize].price as i128));
         // 2. Memberships of its own, used up to the rate limit: capital and gas, amortized.
         let per_membership_day = self.membership_capital_per_day()
-            + cal.gas_tokens(cal.gas.register + cal.gas.withdraw, gwei) / cfg.membership_days as f64;
+            + cal.gas_tokens(cal.gas.register + cal.gas.withdraw, gwei)
+                / cfg.membership_days as f64;
         let memberships = per_membership_day / (limit * EPOCHS_PER_DAY);
         // 3. Double signals: a membership spends every message id twice in one epoch and is
         // slashed if slashing pays the catcher; `reach` extra deliveries per message.
@@ -495,7 +512,8 @@ impl<'a> Market<'a> {
         let mut s = SpamDay { cheapest_cost_per_message: cheapest_cost, ..SpamDay::default() };
         let volume = cfg.spam_volume;
         for j in 0..self.spammers.len() {
-            if self.spammers[j].value < cheapest_cost || volume <= 0.0 || !cheapest_cost.is_finite() {
+            if self.spammers[j].value < cheapest_cost || volume <= 0.0 || !cheapest_cost.is_finite()
+            {
                 continue;
             }
             s.active_spammers += 1;
@@ -544,7 +562,8 @@ impl<'a> Market<'a> {
                     // Each is slashed by the operator of one of its first hops.
                     for _ in 0..burnt {
                         let o = self.active[self.rng.gen_range(0..self.active.len())];
-                        let reward = (units(deposit) as f64 * cfg.slash_reward_share).floor() as u64;
+                        let reward =
+                            (units(deposit) as f64 * cfg.slash_reward_share).floor() as u64;
                         let rest = units(deposit) - reward;
                         let sgas = units(cal.gas_tokens(cal.gas.slash, gwei));
                         self.ledger.transfer(Account::Registry, Account::Operator(o), reward);
@@ -648,10 +667,18 @@ fn summarize(cfg: &MarketConfig, days: &[Day], m: &Market<'_>) -> Summary {
         claim_gas_share: if claimed == 0.0 { 0.0 } else { claim_gas / claimed },
         forfeited_share: {
             let paid = total(&|f| f.client_paid + f.spammer_paid);
-            if paid == 0.0 { 0.0 } else { total(&|f| f.forfeited) / paid }
+            if paid == 0.0 {
+                0.0
+            } else {
+                total(&|f| f.forfeited) / paid
+            }
         },
         spam_delivered_per_day: spam_delivered / n,
-        spam_cost_per_message: if spam_delivered == 0.0 { 0.0 } else { sum(&|d| d.spam.cost) / spam_delivered },
+        spam_cost_per_message: if spam_delivered == 0.0 {
+            0.0
+        } else {
+            sum(&|d| d.spam.cost) / spam_delivered
+        },
         slashes: days.iter().map(|d| d.spam.slashes as u64).sum(),
     }
 }

@@ -11,7 +11,8 @@ use crate::sim::market::report::MarketReport;
 use crate::sim::market::run::simulate;
 
 /// Prices per push swept, tokens.
-pub const PRICES: [f64; 9] = [0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005];
+pub const PRICES: [f64; 9] =
+    [0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005];
 /// Fee rates swept (the contract allows up to 0.10).
 pub const FEES: [f64; 6] = [0.0, 0.01, 0.025, 0.05, 0.075, 0.1];
 /// Claim thresholds swept, tokens per voucher.
@@ -31,7 +32,7 @@ pub const MIN_OPERATORS_PER_MILLION: f64 = 100.0;
 /// A fee may cost at most this share of the operators the market keeps without a fee.
 pub const MAX_FEE_OPERATOR_LOSS: f64 = 0.05;
 /// A claim threshold may lose at most this share of revenue to gas and forfeits.
-pub const MAX_GAS_SHARE: f64 = 0.01;
+pub const MAX_GAS_SHARE: f64 = 0.05;
 
 /// One point of a sweep: the parameter values and the run's key numbers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -71,7 +72,13 @@ pub struct Point {
 impl Point {
     fn of(x: f64, series: f64, r: &MarketReport) -> Self {
         let s = &r.summary;
-        let cheapest = r.days.iter().rev().take(30).map(|d| d.spam.cheapest_cost_per_message).fold(f64::INFINITY, f64::min);
+        let cheapest = r
+            .days
+            .iter()
+            .rev()
+            .take(30)
+            .map(|d| d.spam.cheapest_cost_per_message)
+            .fold(f64::INFINITY, f64::min);
         let c = &r.config;
         Point {
             x,
@@ -88,7 +95,8 @@ impl Point {
             spam_per_day: s.spam_delivered_per_day,
             spam_cost_per_message: if cheapest.is_finite() { cheapest } else { -1.0 },
             slashes: s.slashes,
-            capital_cost_month: c.deposit_per_slot * c.membership_limit as f64
+            capital_cost_month: c.deposit_per_slot
+                * c.membership_limit as f64
                 * r.calibration.prices.capital_rate_per_year
                 / 12.0,
         }
@@ -131,24 +139,21 @@ pub fn operators_target(users: u32) -> u32 {
 }
 
 /// Price per push against the operators the market keeps: the cheapest price at which the
-/// market keeps its target of operators ([`operators_target`]) and the median established
-/// one (active for the last 30 days) profits.
+/// market keeps its target of operators ([`operators_target`]). Entry drives the established
+/// operators' profit toward zero at any price: the price sets how many operators it funds.
 pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigError> {
     let points = run_grid(base, cal, PRICES.iter().map(|&p| (p, 0.0)).collect(), |c, x, _| {
         c.price_per_push = x
     })?;
     let target = operators_target(base.users);
-    let rec = points
-        .iter()
-        .find(|p| p.operators_end >= target && p.operator_profit_month_p50 > 0.0)
-        .map(|p| p.x);
+    let rec = points.iter().find(|p| p.operators_end >= target).map(|p| p.x);
     Ok(Sweep {
         parameter: "price_per_push",
         series_parameter: "",
         points,
         recommended: vec![(0.0, rec)],
         rule: format!(
-            "the lowest price at which the market keeps {target} operators ({MIN_OPERATORS_PER_MILLION} per million users) and the median established operator profits"
+            "the lowest price at which the market keeps {target} operators at the end ({MIN_OPERATORS_PER_MILLION} per million users)"
         ),
     })
 }
@@ -211,8 +216,7 @@ pub fn claim_threshold(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, 
 /// cost more per delivered message than paying for lightpush, and the reward share closest to
 /// the penalty-maximizing end that still pays the slasher's gas.
 pub fn deposit(base: &MarketConfig, cal: &Calibration, reach: f64) -> Result<Sweep, ConfigError> {
-    let grid =
-        REWARD_SHARES.iter().flat_map(|&r| DEPOSITS.iter().map(move |&d| (d, r))).collect();
+    let grid = REWARD_SHARES.iter().flat_map(|&r| DEPOSITS.iter().map(move |&d| (d, r))).collect();
     let points = run_grid(base, cal, grid, |c, x, s| {
         c.deposit_per_slot = x;
         c.slash_reward_share = s;
