@@ -43,6 +43,9 @@ pub struct RelayMetrics {
     pub secrets_recovered: Counter,
     /// rlnkit_relay_peers.
     pub peers: Gauge,
+    /// rlnkit_relay_service_requests_dropped_total: requests to a hosted service (lightpush)
+    /// answered "busy" at once because its queue was full.
+    pub service_requests_dropped: Counter,
     /// Other components' registries served on the same `/metrics` (lightpush).
     extra: std::sync::Mutex<Vec<Arc<Registry>>>,
 }
@@ -76,6 +79,7 @@ impl RelayMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             secrets_recovered: Counter::default(),
             peers: Gauge::default(),
+            service_requests_dropped: Counter::default(),
             extra: std::sync::Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -128,6 +132,11 @@ impl RelayMetrics {
             m.secrets_recovered.clone(),
         );
         r.register("rlnkit_relay_peers", "Connected peers", m.peers.clone());
+        r.register(
+            "rlnkit_relay_service_requests_dropped",
+            "Service (lightpush) requests answered busy because the queue was full",
+            m.service_requests_dropped.clone(),
+        );
         RelayMetrics { registry: r, ..m }
     }
 
