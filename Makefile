@@ -41,3 +41,4 @@ bench: deps
 	$(CARGO) bench --locked --bench relay
 	$(CARGO) bench --locked --bench chain
 	$(CARGO) bench --locked --bench credentials
+	$(CARGO) bench --locked --bench market

@@ -17,27 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report)?)?;
-    // Accept the bare report or the CLI's JSON envelope.
-    let r = if v.get("data").is_some() { &v["data"] } else { &v };
-    let f = |path: &[&str]| -> f64 { path.iter().fold(r, |v, k| &v[*k]).as_f64().unwrap_or(0.0) };
-    let hops = f(&["setup", "mean_hops"]).max(1.0);
-    let inputs = ModelInputs {
-        users: 1e6,
-        // 1 KiB payload + the proof and envelope (~360 bytes).
-        message_bytes: 1024.0 + 360.0,
-        amplification: f(&["traffic", "amplification_net"]),
-        idle_bytes_per_second: f(&["traffic", "idle_per_node"]),
-        cpu_us_per_message: f(&["cpu", "us_per_validation"]),
-        ms_per_hop: f(&["latency", "p50_ms"]) / hops,
-        link_ms: 100.0,
-        relays_per_shard: 1000.0,
-        mesh_degree: 6.0,
-        shard_cap_bps: 10e6,
-        // BENCHMARKS.md: 169 B per nullifier log entry in memory.
-        log_entry_bytes: 169.0,
-        epoch_seconds: 600.0,
-        limit_per_epoch: 100.0,
-    };
+    // 1 KiB payloads, as in the simulation runs.
+    let inputs = ModelInputs::from_sim_report(&v, 1e6, 1024.0)?;
     println!("inputs: {}", serde_json::to_string_pretty(&inputs)?);
     println!("hops to the farthest relay of a 1,000-relay shard: {}", inputs.hops());
     println!();

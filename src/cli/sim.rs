@@ -8,6 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rlnkit::relay::TransportKind;
+use rlnkit::sim::market::sweep::{self, Sweep, Sweeps};
+use rlnkit::sim::market::{
+    self as market, Calibration, CalibrationPaths, MarketConfig, MarketReport,
+};
 use rlnkit::sim::plot::write_plots;
 use rlnkit::sim::{Attackers, SimConfig, SimReport};
 
@@ -28,8 +32,12 @@ pub(crate) enum TransportArg {
 ///
 /// Example (the CI-sized run): `rlnkit sim --nodes 40 --attackers-each 1 --sybils 3`.
 /// Large run: `rlnkit sim --nodes 1000 --rate 2 --duration 30 --plots target/sim`.
+/// `rlnkit sim market` simulates the market for the relays' services instead.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SimArgs {
+    #[command(subcommand)]
+    cmd: Option<SimCmd>,
     /// Relay nodes in the process, attackers included.
     #[arg(long, default_value_t = 50)]
     nodes: usize,
@@ -101,6 +109,11 @@ pub(crate) struct SimArgs {
     report: Option<PathBuf>,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum SimCmd {
+    Market(MarketArgs),
+}
+
 impl SimArgs {
     fn config(&self) -> SimConfig {
         let e = self.attackers_each;
@@ -135,6 +148,9 @@ impl SimArgs {
     }
 
     pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        if let Some(SimCmd::Market(m)) = self.cmd {
+            return m.run(g);
+        }
         let config = self.config();
         let bar = if g.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
         bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a template"));
@@ -245,5 +261,239 @@ fn summary(r: &SimReport) -> String {
         "memory: RSS {:.0} MB before, {:.0} MB with the nodes, {:.0} MB at the end, peak {:.0} MB; {:.0} KiB per node",
         m.rss_before_mb, m.rss_nodes_started_mb, m.rss_end_mb, m.peak_mb, m.per_node_kb
     );
+    s
+}
+
+/// Simulates the market for the relays' paid lightpush over days: operators whose costs come
+/// from the capacity model enter while profit is expected and leave after repeated losses;
+/// clients pick operators by price and past service and pay per push; operators claim their
+/// vouchers in batches at the day's gas price, a fee going to the treasury; spammers take
+/// their cheapest route (paid pushes, memberships of their own, double signals). Calibrated
+/// from committed files (a devnet run, the forge gas report, the capacity simulation's reports
+/// and a price list: docs/market/README.md); deterministic from --seed.
+///
+/// Example: `rlnkit sim market --users 1000000 --agents 1000000 --days 90 --plots target/market`.
+/// Sweeps and their recommendations (docs/INCENTIVES.md):
+/// `rlnkit sim market --sweeps --agents 20000 --plots target/sweeps`.
+#[derive(clap::Args, Debug)]
+struct MarketArgs {
+    /// Light clients paying for lightpush (the network's users the run stands for).
+    #[arg(long, default_value_t = 1_000_000)]
+    users: u32,
+    /// Client agents simulated, each a cohort of users / agents clients (default: the users,
+    /// at most 100,000).
+    #[arg(long)]
+    agents: Option<u32>,
+    /// Days to simulate.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// List price of one push, tokens (default: the devnet's price).
+    #[arg(long)]
+    price: Option<f64>,
+    /// Protocol fee rate on claims, 0 to 0.1 (default: the devnet's fee).
+    #[arg(long)]
+    fee: Option<f64>,
+    /// An operator claims once its unclaimed vouchers are worth this many tokens each (mean).
+    #[arg(long)]
+    claim_threshold: Option<f64>,
+    /// Median gas price, gwei.
+    #[arg(long)]
+    gas_gwei: Option<f64>,
+    /// Registry deposit per message slot, tokens (default: the devnet's).
+    #[arg(long)]
+    deposit_per_slot: Option<f64>,
+    /// Share of a slashed deposit paid to the slasher, 0 to 0.5 (default: the devnet's).
+    #[arg(long)]
+    slash_reward_share: Option<f64>,
+    /// Operators at day 0.
+    #[arg(long)]
+    initial_operators: Option<u32>,
+    /// Spammer agents.
+    #[arg(long)]
+    spammers: Option<u32>,
+    /// Median messages per client per day.
+    #[arg(long)]
+    demand: Option<f64>,
+    /// Median price a client will pay per message, tokens.
+    #[arg(long)]
+    willingness: Option<f64>,
+    /// Run every sweep (price, fee, claim threshold at several gas prices, deposit and slash
+    /// reward share) around this scenario and print the recommended values.
+    #[arg(long)]
+    sweeps: bool,
+    /// Repository root holding the calibration files (docs/market/, docs/capacity/).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    calibration_root: PathBuf,
+    /// Write SVG plots here (per day, or the sweeps').
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+impl MarketArgs {
+    fn config(&self, cal: &Calibration) -> MarketConfig {
+        let mut c = MarketConfig::calibrated(cal);
+        c.users = self.users;
+        c.agents = self.agents.unwrap_or(self.users.min(100_000));
+        c.days = self.days;
+        c.seed = self.seed;
+        let set = |v: Option<f64>, d: &mut f64| {
+            if let Some(v) = v {
+                *d = v;
+            }
+        };
+        set(self.price, &mut c.price_per_push);
+        set(self.fee, &mut c.fee_rate);
+        set(self.claim_threshold, &mut c.claim_threshold);
+        set(self.gas_gwei, &mut c.gas_gwei);
+        set(self.deposit_per_slot, &mut c.deposit_per_slot);
+        set(self.slash_reward_share, &mut c.slash_reward_share);
+        set(self.demand, &mut c.demand_median);
+        set(self.willingness, &mut c.willingness_median);
+        if let Some(v) = self.initial_operators {
+            c.initial_operators = v;
+        }
+        if let Some(v) = self.spammers {
+            c.spammers = v;
+        }
+        c
+    }
+
+    fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
+        let paths = CalibrationPaths::committed(&self.calibration_root);
+        let cal = Calibration::load(&paths).with_context(|| {
+            format!(
+                "reading the calibration under {} (run from the repository root or pass --calibration-root)",
+                self.calibration_root.display()
+            )
+        })?;
+        let config = self.config(&cal);
+        config.check()?;
+        if self.sweeps {
+            let sweeps = sweep::all(&config, &cal)?;
+            let mut text = sweeps_text(&sweeps);
+            if let Some(dir) = &self.plots {
+                for p in market::plot::write(dir, market::plot::sweep_plots(&sweeps)?)? {
+                    let _ = writeln!(text, "plot: {}", p.display());
+                }
+            }
+            if let Some(path) = &self.report {
+                std::fs::write(path, serde_json::to_string_pretty(&sweeps)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                let _ = writeln!(text, "report: {}", path.display());
+            }
+            return Ok(Outcome::ok(text, &sweeps));
+        }
+        let report = market::simulate(&config, &cal)?;
+        let mut text = market_text(&report);
+        if let Some(dir) = &self.plots {
+            for p in market::plot::write(dir, market::plot::run_plots(&report)?)? {
+                let _ = writeln!(text, "plot: {}", p.display());
+            }
+        }
+        if let Some(path) = &self.report {
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let _ = writeln!(text, "report: {}", path.display());
+        }
+        Ok(Outcome::ok(text, &report))
+    }
+}
+
+fn market_text(r: &MarketReport) -> String {
+    let mut s = String::new();
+    let c = &r.config;
+    let m = &r.summary;
+    let _ = writeln!(
+        s,
+        "scenario: {} clients ({} agents), {} days, seed {}; price {} tokens per push, fee {:.1}%, claim at {} tokens per voucher, gas ~{} gwei, deposit {} per slot, slash reward {:.0}%",
+        c.users,
+        c.agents,
+        c.days,
+        c.seed,
+        c.price_per_push,
+        c.fee_rate * 100.0,
+        c.claim_threshold,
+        c.gas_gwei,
+        c.deposit_per_slot,
+        c.slash_reward_share * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "operators: {} at the end (peak {}), {} joined, {} left; {:.0}% of those active at day {} stayed",
+        m.operators_end,
+        m.operators_peak,
+        m.operators_joined,
+        m.operators_exited,
+        m.retained * 100.0,
+        c.days / 3
+    );
+    let _ = writeln!(
+        s,
+        "operator per month (last 30 days): profit median {:.2}, 10th percentile {:.2}; revenue median {:.2} tokens",
+        m.operator_profit_month_p50, m.operator_profit_month_p10, m.operator_revenue_month_p50
+    );
+    let _ = writeln!(
+        s,
+        "client: {:.6} tokens per message, {:.4} tokens per month; {:.1}% of demand served",
+        m.client_cost_per_message,
+        m.client_cost_per_month,
+        m.served_share * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "treasury: {:.1} tokens a year at the last 30 days' rate ({:.1} over the run)",
+        m.treasury_per_year,
+        r.treasury_total()
+    );
+    let _ = writeln!(
+        s,
+        "claims: gas {:.3}% of what was claimed, {:.3}% of payments forfeited",
+        m.claim_gas_share * 100.0,
+        m.forfeited_share * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "spam: {:.0} delivered per day, costing spammers {:.2e} tokens per message; {} memberships slashed",
+        m.spam_delivered_per_day, m.spam_cost_per_message, m.slashes
+    );
+    let _ = writeln!(s, "money: every balance sums to {} (conserved)", r.balances.total);
+    s
+}
+
+fn fmt_rec(v: Option<f64>) -> String {
+    v.map_or("none on the grid".into(), |v| format!("{v}"))
+}
+
+fn sweep_lines(s: &mut String, name: &str, sw: &Sweep) {
+    if sw.series_parameter.is_empty() {
+        let _ = writeln!(
+            s,
+            "{name}: {} = {} ({})",
+            sw.parameter,
+            fmt_rec(sw.recommended[0].1),
+            sw.rule
+        );
+    } else {
+        let _ = writeln!(s, "{name}: {}", sw.rule);
+        for (k, v) in &sw.recommended {
+            let _ =
+                writeln!(s, "  {} {k}: {} = {}", sw.series_parameter, sw.parameter, fmt_rec(*v));
+        }
+    }
+}
+
+fn sweeps_text(w: &Sweeps) -> String {
+    let mut s = String::new();
+    sweep_lines(&mut s, "price", &w.price);
+    sweep_lines(&mut s, "fee", &w.fee);
+    sweep_lines(&mut s, "claim threshold", &w.claim_threshold);
+    sweep_lines(&mut s, "deposit (measured double-signal reach)", &w.deposit_measured);
+    sweep_lines(&mut s, "deposit (double signals split across the network)", &w.deposit_split);
     s
 }

@@ -8,9 +8,13 @@
 //! the network; the validators run real batched pairings. `rlnkit sim` is the command;
 //! BENCHMARKS.md and docs/CAPACITY.md hold the measured numbers.
 //!
+//! [`market`] (`rlnkit sim market`) is the economic simulation built on those numbers: operators,
+//! clients and spammers over simulated days (docs/INCENTIVES.md).
+//!
 //! [`Validator`]: crate::relay::Validator
 
 pub mod config;
+pub mod market;
 pub mod model;
 pub mod plot;
 pub mod report;

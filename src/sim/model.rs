@@ -58,7 +58,52 @@ pub struct ModelRow {
     pub within_rate_limit: bool,
 }
 
+/// Bytes one encoded message adds to its payload: the RLN proof and the Waku envelope.
+pub const ENVELOPE_BYTES: f64 = 360.0;
+
+/// Why a simulation report could not feed the model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelInputError {
+    /// A number the model needs is missing from the report.
+    #[error("the simulation report has no number at {0}")]
+    Missing(&'static str),
+}
+
 impl ModelInputs {
+    /// The model fed by an `rlnkit sim` report (the bare report or the CLI's `--json` envelope)
+    /// for `users` users of `payload_bytes`-byte messages, with the Waku Network's parameters
+    /// (1,000 relays per shard, mesh D 6, 10 Mbps per shard, 600 s epochs of 100 messages, 100 ms
+    /// links, 169 B per nullifier log entry: BENCHMARKS.md).
+    pub fn from_sim_report(
+        report: &serde_json::Value,
+        users: f64,
+        payload_bytes: f64,
+    ) -> Result<Self, ModelInputError> {
+        let r = report.get("data").unwrap_or(report);
+        let f = |path: &'static str| -> Result<f64, ModelInputError> {
+            path.split('.')
+                .try_fold(r, |v, k| v.get(k))
+                .and_then(serde_json::Value::as_f64)
+                .ok_or(ModelInputError::Missing(path))
+        };
+        let hops = f("setup.mean_hops")?.max(1.0);
+        Ok(ModelInputs {
+            users,
+            message_bytes: payload_bytes + ENVELOPE_BYTES,
+            amplification: f("traffic.amplification_net")?,
+            idle_bytes_per_second: f("traffic.idle_per_node")?,
+            cpu_us_per_message: f("cpu.us_per_validation")?,
+            ms_per_hop: f("latency.p50_ms")? / hops,
+            link_ms: 100.0,
+            relays_per_shard: 1000.0,
+            mesh_degree: 6.0,
+            shard_cap_bps: 10e6,
+            log_entry_bytes: 169.0,
+            epoch_seconds: 600.0,
+            limit_per_epoch: 100.0,
+        })
+    }
+
     /// Hops from a publisher to the farthest relay of a shard: ⌈log_D(relays)⌉.
     pub fn hops(&self) -> f64 {
         (self.relays_per_shard.ln() / self.mesh_degree.max(2.0).ln()).ceil().max(1.0)

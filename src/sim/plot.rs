@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use crate::sim::report::SimReport;
+use crate::sim::report::{AttackReport, SimReport};
 
 /// Why a plot could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +63,8 @@ pub fn line_chart(
             .build_cartesian_2d(0f64..xmax, 0f64..ymax)
             .map_err(&e)?;
         chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(&e)?;
-        let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
         for (i, (name, points)) in series.iter().enumerate() {
-            let c = colors[i % colors.len()];
+            let c = color(i);
             chart
                 .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
                 .map_err(&e)?
@@ -85,38 +84,170 @@ pub fn line_chart(
     Ok(svg)
 }
 
-/// An SVG bar chart of `(x, count)`.
-pub fn bar_chart(
+/// The colours of successive series.
+const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// The colour of series `i`.
+pub fn color(i: usize) -> RGBColor {
+    COLORS[i % COLORS.len()]
+}
+
+/// An SVG with a title and a note in place of a chart (nothing to plot).
+pub fn note_chart(plot: &'static str, title: &str, note: &str) -> Result<String, PlotError> {
+    let mut svg = String::new();
+    {
+        let e = draw_err(plot);
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(&e)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(&e)?;
+        let (w, h) = root.dim_in_pixel();
+        let grey = BLACK.mix(0.7);
+        let style = TextStyle::from(("sans-serif", 18).into_font()).color(&grey).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ),
+        );
+        root.draw(&Text::new(note.to_string(), (w as i32 / 2, h as i32 / 2), style)).map_err(&e)?;
+        root.present().map_err(&e)?;
+    }
+    Ok(svg)
+}
+
+/// An SVG bar chart with integer categories on the x axis (one tick per category) and one bar
+/// per series in each category, a legend naming the series, and each bar's count written above
+/// it (zeros included, so an empty category reads as a measured 0, not as missing data).
+/// `series` is (name, count per category); `categories` are the x values, in order.
+pub fn grouped_bar_chart(
     plot: &'static str,
     title: &str,
     x_desc: &str,
     y_desc: &str,
-    bars: &[(usize, u64)],
+    categories: &[u64],
+    series: &[(&str, Vec<u64>)],
 ) -> Result<String, PlotError> {
     let mut svg = String::new();
     {
         let e = draw_err(plot);
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(&e)?;
-        let xmax = bars.iter().map(|b| b.0).max().unwrap_or(1) as f64 + 1.0;
-        let ymax = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64 * 1.1;
+        let (lo, hi) = match (categories.first(), categories.last()) {
+            (Some(&lo), Some(&hi)) => (lo as f64, hi as f64),
+            _ => (0.0, 1.0),
+        };
+        let ymax = series.iter().flat_map(|s| s.1.iter()).copied().max().unwrap_or(0).max(1);
+        // Room above the tallest bar for its count and for the legend.
+        let ymax = ymax as f64 * 1.35;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..xmax - 0.5, 0f64..ymax)
+            .build_cartesian_2d(lo - 0.5..hi + 0.5, 0f64..ymax)
             .map_err(&e)?;
-        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(&e)?;
         chart
-            .draw_series(bars.iter().map(|&(x, c)| {
-                let x = x as f64;
-                Rectangle::new([(x - 0.35, 0.0), (x + 0.35, c as f64)], RED.filled())
-            }))
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            // One label per category: ticks between categories stay unlabelled.
+            .x_labels(categories.len().max(1))
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-9 {
+                    format!("{}", x.round() as i64)
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|y| format!("{}", y.round() as i64))
+            .draw()
+            .map_err(&e)?;
+        let n = series.len().max(1) as f64;
+        let group = 0.8;
+        let width = group / n;
+        for (i, (name, counts)) in series.iter().enumerate() {
+            let c = color(i);
+            let left = |x: f64| x - group / 2.0 + i as f64 * width;
+            let bars: Vec<(f64, u64)> =
+                categories.iter().zip(counts.iter()).map(|(&x, &v)| (x as f64, v)).collect();
+            chart
+                .draw_series(bars.iter().map(|&(x, v)| {
+                    Rectangle::new([(left(x), 0.0), (left(x) + width * 0.92, v as f64)], c.filled())
+                }))
+                .map_err(&e)?
+                .label(*name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            let label_style = TextStyle::from(("sans-serif", 11).into_font()).color(&c).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Bottom,
+                ),
+            );
+            chart
+                .draw_series(bars.iter().map(|&(x, v)| {
+                    Text::new(
+                        format!("{v}"),
+                        (left(x) + width * 0.46, v as f64 + ymax * 0.01),
+                        label_style.clone(),
+                    )
+                }))
+                .map_err(&e)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
             .map_err(&e)?;
         root.present().map_err(&e)?;
     }
     Ok(svg)
+}
+
+/// The spam-per-hop plot: one bar per attack kind at each hop from 1 (the attacker's
+/// neighbours) to the farthest hop reported (at least 3), with a legend; a note instead of a
+/// chart when the run had no spam.
+pub fn spam_per_hop(attacks: &[AttackReport], beyond_first_hop: u64) -> Result<String, PlotError> {
+    let title = format!("Spam validations by hop ({beyond_first_hop} beyond the first)");
+    let sent: usize = attacks.iter().map(|a| a.spam_published).sum();
+    if attacks.is_empty() || sent == 0 {
+        let note = if attacks.is_empty() {
+            "No attackers in this run: no spam to show."
+        } else {
+            "The attackers sent no spam in this run."
+        };
+        return note_chart("spam per hop", &title, note);
+    }
+    let last = attacks.iter().map(|a| a.spam_per_hop.len()).max().unwrap_or(0).max(2) - 1;
+    let hops: Vec<u64> = (1..=last as u64).collect();
+    let series: Vec<(&str, Vec<u64>)> = attacks
+        .iter()
+        .map(|a| {
+            let counts = hops
+                .iter()
+                .map(|&h| a.spam_per_hop.get(h as usize).copied().unwrap_or(0))
+                .collect();
+            (a.kind.name(), counts)
+        })
+        .collect();
+    grouped_bar_chart(
+        "spam per hop",
+        &title,
+        "hops from the attacker",
+        "spam messages validated",
+        &hops,
+        &series,
+    )
 }
 
 /// The run's four plots, as (file name, SVG).
@@ -151,14 +282,7 @@ pub fn plots(r: &SimReport) -> Result<Vec<(&'static str, String)>, PlotError> {
             ("out", nodes.iter().enumerate().map(|(i, p)| (i as f64, kb(p.1))).collect()),
         ],
     )?;
-    let hops: Vec<(usize, u64)> = r.spam_per_hop.iter().copied().enumerate().collect();
-    let spam = bar_chart(
-        "spam per hop",
-        &format!("Spam validations by hop ({} beyond the first)", r.spam_beyond_first_hop),
-        "hops from the attacker",
-        "spam messages validated",
-        &hops,
-    )?;
+    let spam = spam_per_hop(&r.attacks, r.spam_beyond_first_hop)?;
     Ok(vec![
         ("latency_cdf.svg", cdf),
         ("delivery_over_time.svg", delivery),
@@ -178,4 +302,54 @@ pub fn write_plots(r: &SimReport, dir: &Path) -> Result<Vec<PathBuf>, PlotError>
         out.push(path);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::config::AttackKind;
+    use crate::sim::report::Spread;
+
+    fn attack(kind: AttackKind, per_hop: Vec<u64>) -> AttackReport {
+        AttackReport {
+            kind,
+            attackers: 1,
+            spam_published: 10,
+            first_hop: per_hop.get(1).copied().unwrap_or(0),
+            beyond_first_hop: per_hop.iter().skip(2).sum(),
+            spam_per_hop: per_hop,
+            accepted: 0,
+            links: 4,
+            graylisted: 4,
+            invalid_until_graylist: Spread::default(),
+            seconds_until_graylist: Spread::default(),
+        }
+    }
+
+    #[test]
+    fn spam_per_hop_has_integer_hops_a_bar_per_kind_and_shows_zeros() {
+        let attacks = [
+            attack(AttackKind::DoubleSignal, vec![0, 40, 0, 0]),
+            attack(AttackKind::SybilFlood, vec![0, 300, 0, 0]),
+        ];
+        let svg = spam_per_hop(&attacks, 0).unwrap();
+        // One tick per hop, no fractional ticks.
+        for hop in ["1", "2", "3"] {
+            assert!(svg.contains(&format!(">{hop}</text>")), "tick {hop}");
+        }
+        assert!(!svg.contains(">0.5</text>") && !svg.contains(">-0.4</text>"));
+        // A legend entry per kind, and the zeros beyond the first hop written out.
+        assert!(svg.contains("double_signal") && svg.contains("sybil_flood"));
+        assert!(svg.contains(">40</text>") && svg.contains(">300</text>"));
+        assert!(svg.matches(">0</text>").count() >= 4, "zeros at hops 2 and 3 for both kinds");
+    }
+
+    #[test]
+    fn spam_per_hop_without_spam_is_a_note() {
+        let svg = spam_per_hop(&[], 0).unwrap();
+        assert!(svg.contains("No attackers in this run"));
+        let quiet = AttackReport { spam_published: 0, ..attack(AttackKind::NoProof, vec![0; 4]) };
+        let svg = spam_per_hop(&[quiet], 0).unwrap();
+        assert!(svg.contains("sent no spam"));
+    }
 }

@@ -203,6 +203,9 @@ pub struct AttackReport {
     pub first_hop: u64,
     /// Validations anywhere else: spam that an honest node forwarded (goal 0).
     pub beyond_first_hop: u64,
+    /// This kind's spam validations by hop distance from its attacker (index 1: the first hop;
+    /// always at least up to hop 3, so the zeros beyond the first hop are shown).
+    pub spam_per_hop: Vec<u64>,
     /// Spam accepted by any node (goal 0).
     pub accepted: u64,
     /// (attacker, neighbour) links, and how many of those neighbours graylisted the attacker.
@@ -293,6 +296,9 @@ pub struct SimReport {
     /// Validation verdicts over all nodes, by name.
     pub verdicts: BTreeMap<String, u64>,
 }
+
+/// Spam per hop is reported at least up to this hop, so that hops 2 and beyond show their zeros.
+pub const MIN_HOPS_SHOWN: usize = 3;
 
 fn verdict_name(v: &Verdict) -> String {
     match v {
@@ -385,6 +391,7 @@ impl SimReport {
                         spam_published: 0,
                         first_hop: 0,
                         beyond_first_hop: 0,
+                        spam_per_hop: vec![0; MIN_HOPS_SHOWN + 1],
                         accepted: 0,
                         links: 0,
                         graylisted: 0,
@@ -432,6 +439,10 @@ impl SimReport {
             }
             per_hop[d] += 1;
             let r = kinds.get_mut(&kind).expect("a configured kind");
+            if r.spam_per_hop.len() <= d {
+                r.spam_per_hop.resize(d + 1, 0);
+            }
+            r.spam_per_hop[d] += 1;
             if v.from == Some(msg.node) {
                 r.first_hop += 1;
             } else {
@@ -501,6 +512,9 @@ impl SimReport {
             }
             r.invalid_until_graylist = Spread::of(&counts);
             r.seconds_until_graylist = Spread::of(&times);
+        }
+        if !kinds.is_empty() && per_hop.len() <= MIN_HOPS_SHOWN {
+            per_hop.resize(MIN_HOPS_SHOWN + 1, 0);
         }
         let attacks: Vec<AttackReport> = kinds.into_values().collect();
         let spam_beyond = attacks.iter().map(|a| a.beyond_first_hop).sum();

@@ -1,0 +1,410 @@
+//! SVG plots of a market run (per day) and of the sweeps (with their recommended points).
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::sim::market::report::MarketReport;
+use crate::sim::market::sweep::{Sweep, Sweeps};
+use crate::sim::plot::{color, line_chart, PlotError};
+
+const SIZE: (u32, u32) = (800, 480);
+
+/// One axis of an [`xy_chart`].
+#[derive(Debug, Clone, Copy)]
+pub struct Axis<'a> {
+    /// What the axis shows.
+    pub desc: &'a str,
+    /// Logarithmic scale (values ≤ 0 are left out).
+    pub log: bool,
+}
+
+fn err<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
+    move |e| PlotError::Draw { plot, reason: e.to_string() }
+}
+
+fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return if log { (0.1, 10.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        let lo = lo.min(0.0);
+        let pad = (hi - lo).abs().max(1e-12) * 0.08;
+        (lo, hi + pad)
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.0e}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// An SVG chart of `series` (name, points) on linear or logarithmic axes, lines with their
+/// points marked, and `marks`: highlighted points (x, y, label), e.g. a sweep's recommended
+/// value.
+pub fn xy_chart(
+    plot: &'static str,
+    title: &str,
+    x: Axis<'_>,
+    y: Axis<'_>,
+    series: &[(String, Vec<(f64, f64)>)],
+    marks: &[(f64, f64, String)],
+) -> Result<String, PlotError> {
+    let mut svg = String::new();
+    {
+        let e = err(plot);
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(&e)?;
+        let keep = |(a, b): (f64, f64)| {
+            a.is_finite() && b.is_finite() && (!x.log || a > 0.0) && (!y.log || b > 0.0)
+        };
+        let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), x.log);
+        let (y0, y1) = bounds(
+            series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(marks.iter().map(|m| m.1)),
+            y.log,
+        );
+        let mut cb = ChartBuilder::on(&root);
+        cb.caption(title, ("sans-serif", 19))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(75);
+        let xf = |v: &f64| fmt_num(*v);
+        let yf = |v: &f64| fmt_num(*v);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x.desc)
+                    .y_desc(y.desc)
+                    .x_label_formatter(&xf)
+                    .y_label_formatter(&yf)
+                    .draw()
+                    .map_err(&e)?;
+                for (i, (name, pts)) in series.iter().enumerate() {
+                    let c = color(i);
+                    let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|&p| keep(p)).collect();
+                    chart
+                        .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                        .map_err(&e)?
+                        .label(name.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                        .map_err(&e)?;
+                }
+                let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
+                for (mx, my, label) in marks.iter().filter(|m| keep((m.0, m.1))) {
+                    chart
+                        .draw_series(std::iter::once(Circle::new(
+                            (*mx, *my),
+                            8,
+                            BLACK.stroke_width(2),
+                        )))
+                        .map_err(&e)?;
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            label.clone(),
+                            (*mx, *my),
+                            style.clone(),
+                        )))
+                        .map_err(&e)?;
+                }
+                if !series.is_empty() {
+                    chart
+                        .configure_series_labels()
+                        .position(SeriesLabelPosition::UpperLeft)
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(BLACK)
+                        .draw()
+                        .map_err(&e)?;
+                }
+            }};
+        }
+        match (x.log, y.log) {
+            (false, false) => draw!(cb.build_cartesian_2d(x0..x1, y0..y1).map_err(&e)?),
+            (true, false) => {
+                draw!(cb.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(&e)?)
+            }
+            (false, true) => {
+                draw!(cb.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(&e)?)
+            }
+            (true, true) => {
+                draw!(cb
+                    .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                    .map_err(&e)?)
+            }
+        }
+        root.present().map_err(&e)?;
+    }
+    Ok(svg)
+}
+
+/// A run's plots, as (file name, SVG): operators, their profit, the client's cost, the
+/// treasury's income and spam, per day.
+pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotError> {
+    let days = |f: &dyn Fn(&crate::sim::market::report::Day) -> f64| -> Vec<(f64, f64)> {
+        r.days.iter().map(|d| (d.day as f64, f(d))).collect()
+    };
+    let users = r.config.users;
+    let operators = line_chart(
+        "market operators",
+        &format!(
+            "Operators, {users} clients ({} joined, {} left)",
+            r.summary.operators_joined, r.summary.operators_exited
+        ),
+        "day",
+        "operators",
+        &[
+            ("active", days(&|d| d.operators_active as f64)),
+            ("joined that day", days(&|d| d.operators_entered as f64)),
+            ("left that day", days(&|d| d.operators_exited as f64)),
+        ],
+    )?;
+    let profit = xy_chart(
+        "market profit",
+        "Operators' profit per day (net of fee, hosting, gas, capital)",
+        Axis { desc: "day", log: false },
+        Axis { desc: "tokens per day", log: false },
+        &[
+            ("10th percentile".into(), days(&|d| d.operator_profit.p10)),
+            ("median".into(), days(&|d| d.operator_profit.p50)),
+            ("90th percentile".into(), days(&|d| d.operator_profit.p90)),
+        ],
+        &[],
+    )?;
+    let cost = line_chart(
+        "market client cost",
+        &format!(
+            "What a client pays per message (mean {:.6} tokens)",
+            r.summary.client_cost_per_message
+        ),
+        "day",
+        "tokens per message served",
+        &[("cost per message".into(), days(&|d| d.client_cost_per_message))],
+    )?;
+    let treasury = line_chart(
+        "market treasury",
+        &format!(
+            "Treasury income ({:.0} tokens a year at the last 30 days' rate)",
+            r.summary.treasury_per_year
+        ),
+        "day",
+        "tokens per day",
+        &[("fees and slashed deposits", days(&|d| d.treasury_income))],
+    )?;
+    let spam = line_chart(
+        "market spam",
+        &format!(
+            "Spam delivered per day (cost to spammers {:.1e} tokens per message)",
+            r.summary.spam_cost_per_message
+        ),
+        "day",
+        "messages per day",
+        &[
+            ("paid lightpush", days(&|d| d.spam.via_lightpush as f64)),
+            ("own memberships, within the limit", days(&|d| d.spam.via_memberships as f64)),
+            (
+                "double signals delivered",
+                days(&|d| d.spam.via_double_signal as f64 * r.config.double_signal_reach / 2.0),
+            ),
+        ],
+    )?;
+    Ok(vec![
+        ("market_operators.svg", operators),
+        ("market_profit.svg", profit),
+        ("market_client_cost.svg", cost),
+        ("market_treasury.svg", treasury),
+        ("market_spam.svg", spam),
+    ])
+}
+
+fn line(s: &Sweep, y: impl Fn(&crate::sim::market::sweep::Point) -> f64) -> Vec<(f64, f64)> {
+    s.points.iter().map(|p| (p.x, y(p))).collect()
+}
+
+fn by_series(
+    s: &Sweep,
+    name: impl Fn(f64) -> String,
+    y: impl Fn(&crate::sim::market::sweep::Point) -> f64,
+) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let mut keys: Vec<f64> = Vec::new();
+    for p in &s.points {
+        let i = match keys.iter().position(|&k| k == p.series) {
+            Some(i) => i,
+            None => {
+                keys.push(p.series);
+                out.push((name(p.series), Vec::new()));
+                keys.len() - 1
+            }
+        };
+        out[i].1.push((p.x, y(p)));
+    }
+    out
+}
+
+fn mark(
+    s: &Sweep,
+    series: f64,
+    y: impl Fn(&crate::sim::market::sweep::Point) -> f64,
+) -> Vec<(f64, f64, String)> {
+    s.recommended
+        .iter()
+        .filter(|r| r.0 == series)
+        .filter_map(|r| r.1)
+        .filter_map(|x| s.points.iter().find(|p| p.x == x && p.series == series))
+        .map(|p| (p.x, y(p), format!("  recommended {}", fmt_num(p.x))))
+        .collect()
+}
+
+/// The sweeps' plots, as (file name, SVG).
+pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError> {
+    let mut out = Vec::new();
+    let p = &s.price;
+    out.push((
+        "sweep_price.svg",
+        xy_chart(
+            "sweep price",
+            "Price per push vs operators retained",
+            Axis { desc: "price per push (tokens, log)", log: true },
+            Axis { desc: "operators", log: false },
+            &[
+                ("active at the end".into(), line(p, |q| q.operators_end as f64)),
+                ("ever joined".into(), line(p, |q| q.operators_joined as f64)),
+            ],
+            &mark(p, 0.0, |q| q.operators_end as f64),
+        )?,
+    ));
+    out.push((
+        "sweep_price_served.svg",
+        xy_chart(
+            "sweep price served",
+            "Price per push vs demand served and operators' median profit",
+            Axis { desc: "price per push (tokens, log)", log: true },
+            Axis { desc: "share", log: false },
+            &[
+                ("demand served".into(), line(p, |q| q.served_share)),
+                (
+                    "operators active at day 30 still active at the end".into(),
+                    line(p, |q| q.retained),
+                ),
+            ],
+            &mark(p, 0.0, |q| q.served_share),
+        )?,
+    ));
+    let f = &s.fee;
+    out.push((
+        "sweep_fee.svg",
+        xy_chart(
+            "sweep fee",
+            "Fee rate vs treasury income",
+            Axis { desc: "fee rate", log: false },
+            Axis { desc: "treasury income (tokens per year)", log: false },
+            &[("treasury per year".into(), line(f, |q| q.treasury_per_year))],
+            &mark(f, 0.0, |q| q.treasury_per_year),
+        )?,
+    ));
+    out.push((
+        "sweep_fee_operators.svg",
+        xy_chart(
+            "sweep fee operators",
+            "Fee rate vs operators",
+            Axis { desc: "fee rate", log: false },
+            Axis { desc: "operators", log: false },
+            &[
+                ("active at the end".into(), line(f, |q| q.operators_end as f64)),
+                ("left during the run".into(), line(f, |q| q.operators_exited as f64)),
+            ],
+            &mark(f, 0.0, |q| q.operators_end as f64),
+        )?,
+    ));
+    let c = &s.claim_threshold;
+    let series =
+        by_series(c, |g| format!("gas {} gwei", fmt_num(g)), |q| q.lost_to_gas_share.max(1e-6));
+    let marks: Vec<(f64, f64, String)> = crate::sim::market::sweep::GAS_PRICES
+        .iter()
+        .flat_map(|&g| mark(c, g, |q| q.lost_to_gas_share.max(1e-6)))
+        .collect();
+    out.push((
+        "sweep_claim_threshold.svg",
+        xy_chart(
+            "sweep claim",
+            "Claim threshold vs revenue lost to gas",
+            Axis { desc: "claim threshold (tokens, log)", log: true },
+            Axis { desc: "share of revenue lost (claim gas + forfeited, log)", log: true },
+            &series,
+            &marks,
+        )?,
+    ));
+    for (name_spam, name_cost, sw, reach) in [
+        (
+            "sweep_deposit_spam_measured.svg",
+            "sweep_deposit_cost_measured.svg",
+            &s.deposit_measured,
+            "measured reach",
+        ),
+        (
+            "sweep_deposit_spam_split.svg",
+            "sweep_deposit_cost_split.svg",
+            &s.deposit_split,
+            "shares split across the network",
+        ),
+    ] {
+        let label = |r: f64| format!("slash reward {:.0}%", r * 100.0);
+        out.push((
+            name_spam,
+            xy_chart(
+                "sweep deposit spam",
+                &format!("Deposit vs spam delivered per day ({reach})"),
+                Axis { desc: "deposit per message slot (tokens, log)", log: true },
+                Axis { desc: "spam delivered per day", log: false },
+                &by_series(sw, label, |q| q.spam_per_day),
+                &[],
+            )?,
+        ));
+        out.push((
+            name_cost,
+            xy_chart(
+                "sweep deposit cost",
+                &format!("Deposit vs a spammer's cost per delivered message ({reach})"),
+                Axis { desc: "deposit per message slot (tokens, log)", log: true },
+                Axis { desc: "cheapest spam route, tokens per message (log)", log: true },
+                &by_series(sw, label, |q| q.spam_cost_per_message),
+                &[],
+            )?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes `plots` into `dir` (created if missing); returns their paths.
+pub fn write(dir: &Path, plots: Vec<(&'static str, String)>) -> Result<Vec<PathBuf>, PlotError> {
+    std::fs::create_dir_all(dir).map_err(|source| PlotError::Io { path: dir.into(), source })?;
+    let mut out = Vec::new();
+    for (name, svg) in plots {
+        let path = dir.join(name);
+        std::fs::write(&path, svg)
+            .map_err(|source| PlotError::Io { path: path.clone(), source })?;
+        out.push(path);
+    }
+    Ok(out)
+}
