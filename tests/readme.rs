@@ -1,6 +1,6 @@
 //! The README is a test: every ```sh block of README.md runs here as written, top to bottom in one
 //! bash shell (as a reader pastes them into one terminal), in a fresh directory with the repository's
-//! `zkeys/` and `node_modules/` linked in, `rlnkit` on PATH and nothing else set. A documented command
+//! `zkeys/`, `node_modules/` and `docs/` linked in, `rlnkit` on PATH and nothing else set. A documented command
 //! that breaks fails CI.
 //!
 //! Two lines are not run, each for a stated reason:
@@ -80,7 +80,7 @@ fn every_readme_command_block_runs_as_written() {
     assert!(blocks.len() >= 5, "README.md lost its command blocks");
     let dir = tempfile::tempdir().expect("temp dir");
     // The repository paths the README names, as a reader in the repository root has them.
-    for linked in ["zkeys", "node_modules"] {
+    for linked in ["zkeys", "node_modules", "docs"] {
         std::os::unix::fs::symlink(root.join(linked), dir.path().join(linked)).expect("link");
     }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_rlnkit"));
