@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod builder;
+mod intake;
 pub mod lightpush;
 pub mod lightpush_client;
 pub mod localnet;

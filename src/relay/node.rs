@@ -28,13 +28,13 @@ use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, Pe
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
+use crate::relay::intake::{Intake, Work};
 use crate::relay::lightpush::{self, LightPushResponse, LightpushServer};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::rules::{Reason, Verdict};
-use crate::relay::scoring::{self, encoded_share_key, share_key, FirstShares, ScoringConfig};
-use crate::relay::scoring::{ShareKey, GRAYLIST_THRESHOLD};
+use crate::relay::rules::{IgnoreReason, Verdict};
+use crate::relay::scoring::{self, share_key, FirstShares, ScoringConfig, GRAYLIST_THRESHOLD};
 use crate::relay::transport::{build_transport, Traffic, TransportConfig};
-use crate::relay::validator::{Judgement, Validator};
+use crate::relay::validator::Validator;
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
@@ -259,15 +259,6 @@ enum Command {
     Shutdown,
 }
 
-struct Report {
-    id: MessageId,
-    source: PeerId,
-    topic: String,
-    judgement: Judgement,
-    /// The share key of a double signal (decoded only then), to judge its forwarder.
-    double_signal: Option<ShareKey>,
-}
-
 /// A handle to a running node (cheap to clone).
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -429,7 +420,10 @@ async fn run(
     scoring: ScoringConfig,
     lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
 ) {
-    let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
+    let (intake, mut reports) = {
+        let c = batch.config();
+        Intake::spawn(batch.clone(), c.workers, c.queue)
+    };
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
     let metrics = batch.validator().metrics().clone();
     let mut firsts = FirstShares::default();
@@ -476,15 +470,16 @@ async fn run(
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
-                    let (batch, report_tx) = (batch.clone(), report_tx.clone());
-                    tokio::spawn(async move {
-                        let topic = message.topic.into_string();
-                        let judgement = batch.validate(&message.data, &topic).await;
-                        let double_signal = (judgement.verdict() == Verdict::Reject(Reason::DoubleSignal))
-                            .then(|| encoded_share_key(&message.data))
-                            .flatten();
-                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement, double_signal });
-                    });
+                    let work = Work { id: message_id, source: propagation_source, topic: message.topic.into_string(), data: message.data };
+                    if let Err(w) = intake.submit(work) {
+                        // The queue is full: dropped unjudged, not forwarded, no penalty.
+                        let verdict = Verdict::Ignore(IgnoreReason::Overloaded);
+                        swarm.behaviour_mut().gossipsub.report_message_validation_result(&w.id, &w.source, MessageAcceptance::Ignore);
+                        metrics.validation_dropped.inc();
+                        metrics.ignored(IgnoreReason::Overloaded.label());
+                        let gossip_id: [u8; 32] = w.id.0.as_slice().try_into().unwrap_or([0; 32]);
+                        let _ = out.validated.send(Validated { gossip_id, pubsub_topic: w.topic, from: w.source, verdict });
+                    }
                 }
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
                     message: request_response::Message::Request { request, channel, .. }, ..

@@ -115,6 +115,8 @@ pub enum IgnoreReason {
     Duplicate,
     /// The batch verifier is gone (the node is shutting down).
     Unavailable,
+    /// The node's validation queue was full: dropped unjudged (never forwarded, no penalty).
+    Overloaded,
 }
 
 impl IgnoreReason {
@@ -123,6 +125,7 @@ impl IgnoreReason {
         match self {
             IgnoreReason::Duplicate => "duplicate",
             IgnoreReason::Unavailable => "unavailable",
+            IgnoreReason::Overloaded => "overloaded",
         }
     }
 }
