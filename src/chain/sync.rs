@@ -123,7 +123,7 @@ impl TreeSync {
         let path = path.as_ref().to_path_buf();
         let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path))
             .await
-            .map_err(|e| ChainError::StoreTask(e.to_string()))??;
+            .map_err(ChainError::StoreTask)??;
         let asked = StoreOrigin {
             chain_id: client.chain_id(),
             contract: client.registry().0 .0,

@@ -39,39 +39,62 @@ use crate::relay::validator::Validator;
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
 
-/// Errors of the node.
+/// Errors of the node. A publish that did not happen says why in its own variant
+/// ([`Self::NoPeers`], [`Self::Duplicate`], [`Self::TooLarge`], [`Self::QueuesFull`],
+/// [`Self::NotValid`], [`Self::Stopped`]), so callers branch on the cause, never on text.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// libp2p refused the transport or behaviour configuration.
-    #[error("cannot build the libp2p transport or behaviour: {0}")]
-    Setup(String),
+    #[error("cannot build the libp2p transport or behaviour")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A listen address could not be bound.
-    #[error("cannot listen on {addr}: {reason}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// The address.
         addr: Multiaddr,
-        /// libp2p's explanation.
-        reason: String,
+        /// libp2p's error.
+        #[source]
+        source: libp2p::TransportError<std::io::Error>,
     },
     /// A peer address could not be dialled.
-    #[error("cannot dial {addr}: {reason}")]
+    #[error("cannot dial {addr}")]
     Dial {
         /// The address.
         addr: Multiaddr,
-        /// libp2p's explanation.
-        reason: String,
+        /// libp2p's error.
+        #[source]
+        source: Box<libp2p::swarm::DialError>,
     },
     /// Gossipsub refused the subscription.
-    #[error("cannot subscribe to {topic}: {reason}")]
+    #[error("cannot subscribe to {topic}")]
     Subscribe {
         /// The pubsub topic.
         topic: String,
-        /// gossipsub's explanation.
-        reason: String,
+        /// gossipsub's error.
+        #[source]
+        source: gossipsub::SubscriptionError,
     },
-    /// Gossipsub refused to publish (e.g. no peer on the topic).
-    #[error("gossipsub did not publish the message: {0}")]
-    Publish(String),
+    /// Not published: no connected peer is subscribed to the topic.
+    #[error("not published: no peer is subscribed to {topic}")]
+    NoPeers {
+        /// The pubsub topic.
+        topic: String,
+    },
+    /// Not published again: gossipsub has published or relayed these very bytes recently.
+    #[error("not published: the same message was published recently")]
+    Duplicate,
+    /// Not published: the message is larger than gossipsub transmits.
+    #[error("not published: the message is too large")]
+    TooLarge,
+    /// Not published: the send queue of every peer on the topic is full.
+    #[error("not published: the send queues of all {peers} peers are full")]
+    QueuesFull {
+        /// The peers tried.
+        peers: usize,
+    },
+    /// Gossipsub failed to publish for another reason (signing or compression: neither is used).
+    #[error("not published")]
+    Publish(#[source] gossipsub::PublishError),
     /// The node's own validator does not accept the message (its peers would penalize the node
     /// for it), so it was not published.
     #[error("not published: this node's validator judges the message {0:?}")]
@@ -309,7 +332,7 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
         .heartbeat_interval(heartbeat)
         .heartbeat_initial_delay(Duration::from_millis(100))
         .build()
-        .map_err(|e| NodeError::Setup(e.to_string()))
+        .map_err(|e| NodeError::Setup(e.into()))
 }
 
 /// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
@@ -322,18 +345,18 @@ pub async fn spawn_node(
     let gs_config = gossipsub_config(config.heartbeat)?;
     let traffic = Arc::new(Traffic::default());
     let transport = build_transport(&keypair, config.transport, traffic.clone())
-        .map_err(|e| NodeError::Setup(e.to_string()))?;
+        .map_err(|e| NodeError::Setup(e.into()))?;
     let topic_hashes: Vec<_> = config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
     let scoring_config = config.scoring.clone();
     let limits = config.limits.behaviour();
     let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_other_transport(|_| transport)
-        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .map_err(|e| NodeError::Setup(e.into()))?
         .with_behaviour(|key| {
             let mut gossipsub =
                 gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(Box::<dyn std::error::Error + Send + Sync>::from)?;
             if scoring_config.enabled {
                 gossipsub.with_peer_score(
                     scoring::peer_score_params(&scoring_config, &topic_hashes),
@@ -349,25 +372,25 @@ pub async fn spawn_node(
                 Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
             Ok(RelayBehaviour { gossipsub, identify, ping, lightpush, limits })
         })
-        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .map_err(|e| NodeError::Setup(e.into()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
-            .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|source| NodeError::Listen { addr: addr.clone(), source })?;
     }
     for topic in &config.topics {
         swarm
             .behaviour_mut()
             .gossipsub
             .subscribe(&IdentTopic::new(topic))
-            .map_err(|e| NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() })?;
+            .map_err(|source| NodeError::Subscribe { topic: topic.clone(), source })?;
     }
     for addr in &config.peers {
         swarm
             .dial(addr.clone())
-            .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|e| NodeError::Dial { addr: addr.clone(), source: Box::new(e) })?;
     }
     let peer_id = *swarm.local_peer_id();
     let (tx, rx) = mpsc::channel(256);
@@ -526,9 +549,9 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
             let r = swarm
                 .behaviour_mut()
                 .gossipsub
-                .publish(IdentTopic::new(topic), bytes)
+                .publish(IdentTopic::new(&topic), bytes)
                 .map(|_| id)
-                .map_err(|e| NodeError::Publish(e.to_string()));
+                .map_err(|e| publish_error(e, topic));
             let _ = reply.send(r);
         }
         Command::Subscribe { topic, reply } => {
@@ -538,13 +561,12 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
             let r = gs
                 .subscribe(&IdentTopic::new(&topic))
                 .map(|_| ())
-                .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
+                .map_err(|source| NodeError::Subscribe { topic, source });
             let _ = reply.send(r);
         }
         Command::Dial { addr, reply } => {
-            let r = swarm
-                .dial(addr.clone())
-                .map_err(|e| NodeError::Dial { addr, reason: e.to_string() });
+            let r =
+                swarm.dial(addr.clone()).map_err(|e| NodeError::Dial { addr, source: Box::new(e) });
             let _ = reply.send(r);
         }
         Command::Peers { reply } => {
@@ -582,6 +604,17 @@ struct WeakHandle {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
+/// Gossipsub's refusal to publish, as the node's variant for its cause.
+fn publish_error(e: gossipsub::PublishError, topic: String) -> NodeError {
+    match e {
+        gossipsub::PublishError::NoPeersSubscribedToTopic => NodeError::NoPeers { topic },
+        gossipsub::PublishError::Duplicate => NodeError::Duplicate,
+        gossipsub::PublishError::MessageTooLarge => NodeError::TooLarge,
+        gossipsub::PublishError::AllQueuesFull(peers) => NodeError::QueuesFull { peers },
+        other => NodeError::Publish(other),
+    }
+}
+
     validator: Arc<Validator>,
     traffic: Arc<Traffic>,
 }
