@@ -290,6 +290,7 @@ pub struct NodeHandle {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
+    disconnected: broadcast::Sender<PeerId>,
     validator: Arc<Validator>,
     traffic: Arc<Traffic>,
 }
@@ -398,6 +399,7 @@ pub async fn spawn_node(
     let (delivered, _) = broadcast::channel(capacity);
     let (validated, _) = broadcast::channel(capacity);
     let (graylisted, _) = broadcast::channel(capacity.min(256));
+    let (disconnected, _) = broadcast::channel(capacity.min(256));
     let batch = BatchValidator::spawn(validator.clone(), config.batch);
     let handle = NodeHandle {
         tx,
@@ -405,11 +407,12 @@ pub async fn spawn_node(
         delivered: delivered.clone(),
         validated: validated.clone(),
         graylisted: graylisted.clone(),
+        disconnected: disconnected.clone(),
         validator: validator.clone(),
         traffic,
     };
     let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
-    let outputs = Outputs { delivered, validated, graylisted };
+    let outputs = Outputs { delivered, validated, graylisted, disconnected };
     tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, lightpush));
     Ok(handle)
 }
@@ -419,6 +422,7 @@ struct Outputs {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
+    disconnected: broadcast::Sender<PeerId>,
 }
 
 /// Disconnects `peer` if its score is below the graylist threshold.
@@ -529,9 +533,12 @@ async fn run(
                         drop_if_graylisted(&mut swarm, &peer_id, &out.graylisted);
                     }
                 }
-                SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
                     tracing::debug!(%peer_id, "disconnected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
+                    if num_established == 0 {
+                        let _ = out.disconnected.send(peer_id);
+                    }
                 }
                 SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                     tracing::debug!(?peer_id, %error, "dial failed");
@@ -597,13 +604,6 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
     }
 }
 
-/// A handle that does not keep the node alive (held by the node's own task).
-struct WeakHandle {
-    tx: mpsc::WeakSender<Command>,
-    peer_id: PeerId,
-    delivered: broadcast::Sender<Delivered>,
-    validated: broadcast::Sender<Validated>,
-    graylisted: broadcast::Sender<Graylisted>,
 /// Gossipsub's refusal to publish, as the node's variant for its cause.
 fn publish_error(e: gossipsub::PublishError, topic: String) -> NodeError {
     match e {
@@ -615,6 +615,14 @@ fn publish_error(e: gossipsub::PublishError, topic: String) -> NodeError {
     }
 }
 
+/// A handle that does not keep the node alive (held by the node's own task).
+struct WeakHandle {
+    tx: mpsc::WeakSender<Command>,
+    peer_id: PeerId,
+    delivered: broadcast::Sender<Delivered>,
+    validated: broadcast::Sender<Validated>,
+    graylisted: broadcast::Sender<Graylisted>,
+    disconnected: broadcast::Sender<PeerId>,
     validator: Arc<Validator>,
     traffic: Arc<Traffic>,
 }
@@ -627,6 +635,7 @@ impl WeakHandle {
             delivered: self.delivered.clone(),
             validated: self.validated.clone(),
             graylisted: self.graylisted.clone(),
+            disconnected: self.disconnected.clone(),
             validator: self.validator.clone(),
             traffic: self.traffic.clone(),
         })
@@ -641,6 +650,7 @@ impl NodeHandle {
             delivered: self.delivered.clone(),
             validated: self.validated.clone(),
             graylisted: self.graylisted.clone(),
+            disconnected: self.disconnected.clone(),
             validator: self.validator.clone(),
             traffic: self.traffic.clone(),
         }
@@ -664,6 +674,11 @@ impl NodeHandle {
     /// Peers this node disconnected for a graylisted score, as it happens.
     pub fn graylisted(&self) -> broadcast::Receiver<Graylisted> {
         self.graylisted.subscribe()
+    }
+
+    /// Peers whose last connection to this node closed, as it happens.
+    pub fn disconnected(&self) -> broadcast::Receiver<PeerId> {
+        self.disconnected.subscribe()
     }
 
     /// This node's gossipsub score of `peer` (`None` with scoring off or for an unknown peer).
