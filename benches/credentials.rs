@@ -23,12 +23,11 @@ use rlnkit::credentials::{
     EscrowEvent, PaymentStream, ProviderTerms, ServiceTerms, SignedVoucher, VoucherChecker,
     VoucherDomain, VoucherStore,
 };
-use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
-use rlnkit::relay::lightpush_client::LightpushClient;
+use rlnkit::lightpush::{LightpushClient, LightpushMetrics, LightpushServer, StatusCode};
 use rlnkit::relay::{spawn_node, NodeConfig, NullifierLog, Publisher, WakuMessage};
 use rlnkit::relay::{unix_now_ns, Validator, ValidatorConfig};
 use rlnkit::StaticRoots;
-use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
+use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, RelayBuilder, UserMessageLimit, Verifier};
 
 const TOPIC: &str = "/waku/2/rs/1/0";
 
@@ -208,20 +207,26 @@ fn round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(VoucherStore::open(dir.path().join("v.redb")).unwrap());
         let checker = Arc::new(fresh_checker(&key));
-        let server = Arc::new(
-            LightpushServer::new(vec![TOPIC.into()])
-                .paid(checker, store)
-                .with_publisher(Publisher::new(Prover::new(keys.clone()), identity, limit, tree.proof(index).unwrap())),
-        );
-        let config = |lp| NodeConfig {
+        let server = LightpushServer::new(vec![TOPIC.into()])
+            .paid(checker, store)
+            .with_publisher(Publisher::new(Prover::new(keys.clone()), identity, limit, tree.proof(index).unwrap()));
+        let metrics = server.metrics().clone();
+        let service = RelayBuilder::new(Verifier::new(keys.verifying_key()), roots.clone())
+            .listen(["/ip4/127.0.0.1/tcp/0".parse().unwrap()])
+            .topics([TOPIC.to_string()])
+            .heartbeat(Duration::from_millis(200))
+            .lightpush(server)
+            .start()
+            .await
+            .unwrap();
+        let node = service.node().clone();
+        let config = NodeConfig {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             topics: vec![TOPIC.into()],
             heartbeat: Duration::from_millis(200),
-            lightpush: lp,
             ..NodeConfig::default()
         };
-        let node = spawn_node(config(Some(server.clone())), validator()).await.unwrap();
-        let relay = spawn_node(config(None), validator()).await.unwrap();
+        let relay = spawn_node(config, validator()).await.unwrap();
         relay.dial(node.dial_addr().await.unwrap()).await.unwrap();
         node.wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap();
         let addr = node.dial_addr().await.unwrap();
@@ -233,7 +238,7 @@ fn round_trip() {
             let r = client.push_paid(&addr, Some(TOPIC), &m, &mut s).await.unwrap();
             assert_eq!(r.code(), Some(StatusCode::Success), "{r:?}");
         }
-        let before = check_sum(&server);
+        let before = check_sum(&metrics);
         let mut times = Vec::with_capacity(n);
         for i in 0..n {
             let m = WakuMessage { payload: format!("m {i}").into_bytes(), content_topic: "/b/1/t/proto".into(), timestamp: Some(unix_now_ns() as i64), ..Default::default() };
@@ -242,17 +247,17 @@ fn round_trip() {
             times.push(t.elapsed());
             assert_eq!(r.code(), Some(StatusCode::Success), "{r:?}");
         }
-        let checks = check_sum(&server) - before;
+        let checks = check_sum(&metrics) - before;
         let total: Duration = times.iter().sum();
         // The same round trip refused at the check (a replayed voucher): transport + check only.
         let stale = s.sign(s.paid()).unwrap();
         let mut refused = Vec::with_capacity(n);
         for _ in 0..n {
-            let req = rlnkit::relay::lightpush::LightPushRequest {
+            let req = rlnkit::lightpush::LightPushRequest {
                 request_id: "r".into(),
                 pubsub_topic: Some(TOPIC.into()),
                 message: Some(WakuMessage { payload: b"x".to_vec(), content_topic: "/b/1/t/proto".into(), ..Default::default() }),
-                eligibility_proof: Some(rlnkit::incentives::EligibilityProof { proof_of_payment: Some(stale.to_bytes()) }),
+                eligibility_proof: Some(rlnkit::lightpush::EligibilityProof { proof_of_payment: Some(stale.to_bytes()) }),
             };
             let t = Instant::now();
             let r = client.send(&addr, &req).await.unwrap();
@@ -271,15 +276,14 @@ fn round_trip() {
             pct(&mut refused, 0.5),
             pct(&mut refused, 0.99),
         );
-        node.shutdown().await;
+        service.shutdown().await;
         relay.shutdown().await;
     });
 }
 
 /// Seconds spent in voucher checks so far (the node's histogram sum).
-fn check_sum(server: &LightpushServer) -> f64 {
-    server
-        .metrics()
+fn check_sum(metrics: &LightpushMetrics) -> f64 {
+    metrics
         .encode()
         .lines()
         .find_map(|l| l.strip_prefix("rlnkit_lightpush_eligibility_check_seconds_sum "))

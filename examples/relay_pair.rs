@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rlnkit::relay::{shard_topic, unix_now_ns, Publisher, RelayBuilder};
+use rlnkit::relay::{shard_topic, unix_now_ns, Publisher};
+use rlnkit::RelayBuilder;
 use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, StaticRoots, UserMessageLimit, Verifier};
 
 #[tokio::main]

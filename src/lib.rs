@@ -33,6 +33,8 @@ pub mod devnet;
 pub mod epoch;
 /// BN254 scalar field elements, canonical encodings, hash_to_field.
 pub mod field;
+/// Durable file writes (atomic replace + fsync) for every state file.
+pub mod files;
 /// Decoder fuzz bodies shared by `fuzz/` and the property tests.
 #[doc(hidden)]
 pub mod fuzzing;
@@ -43,6 +45,7 @@ pub mod keystore;
 /// Eight field elements at once (AVX-512 IFMA lanes): MSM bucket work, FFTs, batched Poseidon.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod lanes;
+pub mod lightpush;
 pub mod poseidon;
 /// RLN proofs, their serialized forms, secret recovery.
 pub mod proof;
@@ -51,6 +54,7 @@ pub mod prover;
 pub mod relay;
 /// The Merkle roots a proof may be made against (one trait, newest last).
 pub mod roots;
+pub mod service;
 pub mod sim;
 /// The membership Merkle tree.
 pub mod tree;
@@ -68,5 +72,6 @@ pub use proof::{
 };
 pub use prover::{Prover, ProverError, RlnInputs};
 pub use roots::{AcceptedRoots, StaticRoots};
+pub use service::{Relay, RelayBuilder, RelayConfig};
 pub use tree::{root_from_path, MerkleProof, MerkleTree, TreeError};
 pub use verifier::{BatchRejection, Rejection, Verifier};

@@ -21,15 +21,17 @@ use rlnkit::credentials::{
     PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain,
     VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
-use rlnkit::incentives::EligibilityProof;
-use rlnkit::relay::lightpush::{LightPushRequest, LightpushServer, StatusCode};
-use rlnkit::relay::lightpush_client::LightpushClient;
+use rlnkit::lightpush::{
+    EligibilityProof, LightPushRequest, LightpushClient, LightpushServer, StatusCode,
+};
 use rlnkit::relay::{
     spawn_node, NodeConfig, NodeHandle, NullifierLog, Publisher, RateLimitProof, WakuMessage,
 };
 use rlnkit::relay::{unix_now_ns, Validator, ValidatorConfig};
 use rlnkit::StaticRoots;
-use rlnkit::{CircuitKeys, Identity, MerkleTree, Prover, UserMessageLimit, Verifier};
+use rlnkit::{
+    CircuitKeys, Identity, MerkleTree, Prover, Relay, RelayBuilder, UserMessageLimit, Verifier,
+};
 
 const TOPIC: &str = "/waku/2/rs/1/0";
 const CT: &str = "/rlnkit/1/paid/proto";
@@ -48,6 +50,7 @@ struct World {
     checker: Arc<VoucherChecker>,
     claimer: Claimer,
     service: NodeHandle,
+    _service_relay: Relay,
     relay: NodeHandle,
     service_addr: libp2p::Multiaddr,
     client: LightpushClient,
@@ -167,15 +170,23 @@ async fn world(deposit: U256, price: U256) -> World {
     let server = LightpushServer::new(vec![TOPIC.to_string()])
         .paid(checker.clone(), store)
         .with_publisher(publisher);
-    let node_config = |lightpush| NodeConfig {
+    // The service node is what `relay run --lightpush` runs; its peer is a bare node.
+    let service_relay = RelayBuilder::new(Verifier::new(keys.verifying_key()), roots.clone())
+        .listen(["/ip4/127.0.0.1/tcp/0".parse().unwrap()])
+        .topics([TOPIC.to_string()])
+        .heartbeat(Duration::from_millis(200))
+        .lightpush(server)
+        .start()
+        .await
+        .unwrap();
+    let service = service_relay.node().clone();
+    let node_config = NodeConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         topics: vec![TOPIC.to_string()],
         heartbeat: Duration::from_millis(200),
-        lightpush,
         ..NodeConfig::default()
     };
-    let service = spawn_node(node_config(Some(Arc::new(server))), validator()).await.unwrap();
-    let relay = spawn_node(node_config(None), validator()).await.unwrap();
+    let relay = spawn_node(node_config, validator()).await.unwrap();
     relay.dial(service.dial_addr().await.unwrap()).await.unwrap();
     assert!(service.wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap());
     assert!(relay.wait_for_mesh(TOPIC, 1, Duration::from_secs(10)).await.unwrap());
@@ -191,6 +202,7 @@ async fn world(deposit: U256, price: U256) -> World {
         checker,
         claimer,
         service,
+        _service_relay: service_relay,
         relay,
         service_addr,
         client: LightpushClient::spawn().unwrap(),

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use rlnkit::chain::U256;
 use rlnkit::incentives::{Address, MemorySlashBackend, SlashConfig};
-use rlnkit::relay::localnet::LocalNet;
 use rlnkit::relay::node::Validated;
-use rlnkit::relay::{message::gossip_id, unix_now_ns, Publisher, RelayBuilder, Verdict};
+use rlnkit::relay::{message::gossip_id, unix_now_ns, Publisher, Verdict};
 use rlnkit::relay::{Reason, WakuMessage};
+use rlnkit::service::localnet::LocalNet;
+use rlnkit::RelayBuilder;
 use rlnkit::{
     CircuitKeys, Identity, MerkleTree, Prover, RlnIdentifier, StaticRoots, UserMessageLimit,
     Verifier,
@@ -215,7 +216,8 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
 /// metrics server with the membership count, bootstrap peers dialled, many relays in one process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_builder_assembles_log_metrics_and_peers() {
-    use rlnkit::relay::{NullifierLogLocation, RelayMetrics};
+    use rlnkit::relay::RelayMetrics;
+    use rlnkit::service::NullifierLogLocation;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let keys = CircuitKeys::embedded().unwrap();
@@ -232,7 +234,7 @@ async fn the_builder_assembles_log_metrics_and_peers() {
         .start()
         .await
         .unwrap();
-    assert!(data.join(rlnkit::relay::builder::NULLIFIER_LOG_FILE).exists());
+    assert!(data.join(rlnkit::service::data_dir::NULLIFIER_LOG_FILE).exists());
     let addr = first.metrics_addr().expect("a metrics server");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();

@@ -122,9 +122,53 @@ pub(crate) enum ChainCmd {
     /// Deploy the registry (Poseidon libraries, test token unless --token, price calculator,
     /// implementation + ERC1967 proxy) with the Waku network's parameters.
     #[command(
-        after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  rlnkit chain deploy --out deployment.json\n  export RLNKIT_CONTRACT=$(jq -r .registry deployment.json)"
+        after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  export RLNKIT_CONTRACT=$(rlnkit chain deploy --out deployment.json --get registry)"
     )]
     Deploy(DeployArgs),
+    /// The endpoint's chain id and latest block; `--wait` waits for a chain that is starting.
+    #[command(after_help = "Example:\n  npx anvil --silent &\n  rlnkit chain status --wait 30")]
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    rpc: RpcOpts,
+    /// Keep trying for up to this many seconds while the endpoint does not answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    wait: u64,
+}
+
+impl StatusArgs {
+    fn run(self) -> Result<Outcome> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(self.wait);
+        let (chain_id, block) = block_on(async {
+            loop {
+                let r = async {
+                    let (p, id) =
+                        rlnkit::chain::connect_provider(&self.rpc.rpc, None, self.rpc.chain_id)
+                            .await?;
+                    let block =
+                        alloy::providers::Provider::get_block_number(&p).await.map_err(|e| {
+                            ChainError::Unreachable { url: self.rpc.rpc.clone(), source: e }
+                        })?;
+                    Ok::<_, ChainError>((id, block))
+                }
+                .await;
+                match r {
+                    Err(ChainError::Unreachable { .. }) if std::time::Instant::now() < deadline => {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await
+                    }
+                    r => return r,
+                }
+            }
+        })?
+        .map_err(|e| self.rpc.explain(e))?;
+        Ok(Outcome::ok(
+            format!("chain {chain_id} at {}, block {block}", self.rpc.rpc),
+            json!({ "rpc": self.rpc.rpc, "chain_id": chain_id, "block": block }),
+        ))
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -160,7 +204,10 @@ pub(crate) struct DeployArgs {
 
 impl ChainCmd {
     pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
-        let ChainCmd::Deploy(a) = self;
+        let a = match self {
+            ChainCmd::Deploy(a) => a,
+            ChainCmd::Status(s) => return s.run(),
+        };
         let signer = a.rpc.signer()?.context(
             "deploying needs a signer: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE",
         )?;

@@ -2,24 +2,23 @@
 //! `relay run --lightpush` options: the command line of service credentials.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
     ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, Offer,
-    PaidService, PaymentStream, LIGHTPUSH_SERVICE_ID,
+    PaidService, PaymentLedger, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
-use rlnkit::relay::lightpush::{LightpushServer, StatusCode};
-use rlnkit::relay::lightpush_client::LightpushClient;
+use rlnkit::lightpush::{LightpushClient, StatusCode};
 use rlnkit::relay::unix_now_ns;
-use rlnkit::relay::{shard_topic, Publisher, WakuMessage};
-use rlnkit::{Prover, UserMessageLimit};
+use rlnkit::relay::{shard_topic, WakuMessage};
+use rlnkit::service::{LightpushConfig, OperatorMembership, PaidConfig};
+use rlnkit::{Field, UserMessageLimit};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::inputs::{members_tree, write_atomic, IdentityArgs};
+use super::inputs::IdentityArgs;
 use super::{GlobalOpts, Outcome};
 
 /// Where the ServiceCredentials contract is and who signs.
@@ -44,7 +43,7 @@ pub(crate) struct CredOpts {
     pub(crate) private_key_file: Option<PathBuf>,
 }
 
-fn read_key(file: Option<&Path>, env: &str) -> Result<Option<PrivateKeySigner>> {
+pub(crate) fn read_key(file: Option<&Path>, env: &str) -> Result<Option<PrivateKeySigner>> {
     if let Some(f) = file {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("reading private key file {}", f.display()))?;
@@ -385,13 +384,6 @@ impl StoreArgs {
     }
 }
 
-/// What a payer has promised each provider, kept between `rlnkit lightpush` runs.
-#[derive(Serialize, Deserialize, Default)]
-struct PaidState {
-    /// provider address → cumulative amount promised.
-    paid: std::collections::BTreeMap<String, String>,
-}
-
 /// `rlnkit lightpush`: push messages through a paid service node.
 #[derive(clap::Args, Debug)]
 #[command(
@@ -424,8 +416,8 @@ pub(crate) struct LightpushArgs {
     /// Push this many messages (payload suffixed with the index when > 1).
     #[arg(long, default_value_t = 1)]
     count: u32,
-    /// Where the running totals are kept. Default ./rlnkit-vouchers.json.
-    #[arg(long, value_name = "FILE", default_value = "rlnkit-vouchers.json")]
+    /// The payment ledger: running totals per provider. Default ./rlnkit-payments.json.
+    #[arg(long, value_name = "FILE", default_value = "rlnkit-payments.json")]
     state: PathBuf,
 }
 
@@ -448,14 +440,8 @@ impl LightpushArgs {
                 (k, a)
             }
         };
-        let mut state: PaidState = match std::fs::read_to_string(&self.state) {
-            Ok(t) => serde_json::from_str(&t)
-                .with_context(|| format!("{} is not a voucher state file", self.state.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PaidState::default(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", self.state.display())),
-        };
-        let skey = format!("{}:{}:{}", c.chain_id(), self.provider, payer);
-        let paid = state.paid.get(&skey).map(|s| amount(s)).transpose()?.unwrap_or_default();
+        let mut ledger = PaymentLedger::open(&self.state)?;
+        let paid = ledger.paid(&terms, payer);
         let mut stream = PaymentStream::new(terms, payer, key, paid);
         let addr: libp2p::Multiaddr =
             self.peer.parse().with_context(|| format!("{} is not a multiaddr", self.peer))?;
@@ -473,8 +459,7 @@ impl LightpushArgs {
                 ..Default::default()
             };
             let r = client.push_paid(&addr, Some(&topic), &msg, &mut stream).await?;
-            state.paid.insert(skey.clone(), stream.paid().to_string());
-            write_atomic(&self.state, serde_json::to_string_pretty(&state)?.as_bytes(), false)?;
+            ledger.record(&stream)?;
             let success = r.code() == Some(StatusCode::Success);
             if success {
                 ok += 1;
@@ -543,16 +528,8 @@ fn enabled_by_its_section() -> bool {
     true
 }
 
-/// What `relay run` starts for lightpush: the server for the node and the claimer task.
-pub(crate) struct LightpushSetup {
-    /// Goes into the node's config.
-    pub(crate) server: Arc<LightpushServer>,
-    /// Run on the node's runtime.
-    pub(crate) claimer: Option<Claimer>,
-}
-
 impl LightpushRunArgs {
-    /// The command-line values over `file`'s (the config file's `[lightpush]` section).
+    /// The command-line values over the config file's.
     pub(crate) fn merged(self, file: LightpushRunArgs) -> LightpushRunArgs {
         LightpushRunArgs {
             lightpush: self.lightpush || file.lightpush,
@@ -566,88 +543,56 @@ impl LightpushRunArgs {
         }
     }
 
-    /// Builds the server (and claimer) from the options; `None` without --lightpush.
-    pub(crate) async fn setup(
-        &self,
-        topics: Vec<String>,
-        rpc: &str,
-        members: Option<&Path>,
-        keys: Arc<rlnkit::CircuitKeys>,
-        data_dir: Option<&Path>,
-    ) -> Result<Option<LightpushSetup>> {
+    /// The library's lightpush config for these options (`members`: the relay's members file,
+    /// the operator membership's path). None: lightpush is off.
+    pub(crate) fn to_config(&self, members: Option<&[Field]>) -> Result<Option<LightpushConfig>> {
         if !self.lightpush {
             if self.price.is_some() || self.lightpush_identity.is_some() {
                 eprintln!("note: lightpush is off (no --lightpush, or `enabled = false` in the config's [lightpush]): --price and --lightpush-identity are ignored");
             }
             return Ok(None);
         }
-        let mut server = LightpushServer::new(topics);
+        let mut config = LightpushConfig::default();
         if let Some(idf) = &self.lightpush_identity {
-            let identity =
-                IdentityArgs { identity: Some(idf.clone()), secret_env: String::new() }.load()?;
-            let limit_n = self.lightpush_limit.unwrap_or(100);
-            let limit = UserMessageLimit::new(limit_n)?;
-            let members =
-                members.context("--lightpush-identity needs --members (the membership path)")?;
-            let tree = members_tree(members)?;
-            let leaf = identity.rate_commitment(limit);
-            let index = (0..tree.next_index())
-                .find(|&i| tree.leaf(i).ok() == Some(leaf))
-                .with_context(|| {
-                    format!(
-                        "the operator identity (limit {}) is not in {}",
-                        limit_n,
-                        members.display()
-                    )
-                })?;
-            server = server.with_publisher(Publisher::new(
-                Prover::new(keys),
-                identity,
-                limit,
-                tree.proof(index)?,
-            ));
-        }
-        let Some(price) = &self.price else {
-            return Ok(Some(LightpushSetup { server: Arc::new(server), claimer: None }));
-        };
-        let contract: Address = self
-            .credentials
-            .as_deref()
-            .context("--price needs --credentials")?
-            .parse()
-            .context("--credentials")?;
-        let key = read_key(None, "RLNKIT_PRIVATE_KEY")?
-            .context("--price needs the operator's key in RLNKIT_PRIVATE_KEY")?;
-        let writer = CredentialsWriter::connect(rpc, key, contract, None).await?;
-        let offer = Offer {
-            token: self
-                .price_token
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .context("--price-token")?,
-            ..Offer::at(amount(price)?)
-        };
-        let dir = data_dir.context("--price needs --data-dir (served vouchers are kept there)")?;
-        std::fs::create_dir_all(dir)?;
-        let policy = ClaimPolicy {
-            interval: Duration::from_secs(self.claim_every.unwrap_or(3600)),
-            threshold: self.claim_above.as_deref().map(amount).transpose()?.unwrap_or(U256::MAX),
-            thaw_margin_secs: 600,
-            poll: Duration::from_secs(2),
-        };
-        let paid =
-            PaidService::start(writer, offer, dir.join("vouchers.redb"), policy).await.context(
-                "starting the paid lightpush service (no --price-token and no registered service?)",
-            )?;
-        if paid.registered {
-            eprintln!("registered lightpush at {} per request", paid.terms.price);
-        }
-        if self.lightpush_identity.is_none() {
+            let identity = IdentityArgs::from_file(idf.clone()).load()?;
+            let limit = UserMessageLimit::new(self.lightpush_limit.unwrap_or(100))?;
+            let members = members
+                .context("--lightpush-identity needs --members (the membership path)")?
+                .to_vec();
+            config.operator = Some(OperatorMembership { identity, limit, members });
+        } else {
             eprintln!("note: without --lightpush-identity only messages with their own RLN proof are served");
         }
-        let server = server.paid(paid.checker, paid.store);
-        Ok(Some(LightpushSetup { server: Arc::new(server), claimer: Some(paid.claimer) }))
+        if let Some(price) = &self.price {
+            let credentials: Address = self
+                .credentials
+                .as_deref()
+                .context("--price needs --credentials")?
+                .parse()
+                .context("--credentials")?;
+            let offer = Offer {
+                token: self
+                    .price_token
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .context("--price-token")?,
+                ..Offer::at(amount(price)?)
+            };
+            let policy = ClaimPolicy {
+                interval: Duration::from_secs(self.claim_every.unwrap_or(3600)),
+                threshold: self
+                    .claim_above
+                    .as_deref()
+                    .map(amount)
+                    .transpose()?
+                    .unwrap_or(U256::MAX),
+                thaw_margin_secs: 600,
+                poll: Duration::from_secs(2),
+            };
+            config.paid = Some(PaidConfig { credentials, offer, policy });
+        }
+        Ok(Some(config))
     }
 }
 

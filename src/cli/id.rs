@@ -1,4 +1,4 @@
-//! `rlnkit id`: create identities.
+//! `rlnkit id`: create and inspect identities.
 
 use std::path::PathBuf;
 
@@ -6,13 +6,30 @@ use anyhow::{bail, Result};
 use rlnkit::{Identity, UserMessageLimit};
 use serde_json::json;
 
-use super::inputs::write_atomic;
+use super::inputs::{write_atomic, IdentityArgs};
 use super::{GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum IdCmd {
     /// Create an identity (random, or deterministic from a seed) and print or save it.
     New(NewArgs),
+    /// Show an identity file's commitments (and, only when asked, its secret).
+    Inspect(InspectArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  rlnkit id inspect alice.json --limit 10\n  \
+    rlnkit id inspect alice.json --limit 10 --get rate_commitment >> members.txt")]
+pub(crate) struct InspectArgs {
+    /// Identity file written by `rlnkit id new --out FILE`.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Also show the rate commitment (tree leaf) for this user message limit.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Show the secret too (anyone who sees it can send as this member).
+    #[arg(long)]
+    show_secret: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -38,6 +55,7 @@ impl IdCmd {
     pub(crate) fn run(self, _g: &GlobalOpts) -> Result<Outcome> {
         match self {
             IdCmd::New(a) => a.run(),
+            IdCmd::Inspect(a) => a.run(),
         }
     }
 }
@@ -82,6 +100,34 @@ impl NewArgs {
             data = json!({ "commitment": id.commitment(), "saved_to": path, "rate_commitment": data.get("rate_commitment") });
         } else {
             text += &format!("secret:          {}\n", id.secret().to_hex());
+        }
+        Ok(Outcome::ok(text, data))
+    }
+}
+
+impl InspectArgs {
+    fn run(self) -> Result<Outcome> {
+        let id = IdentityArgs::from_file(self.file.clone()).load()?;
+        let limit = self.limit.map(UserMessageLimit::new).transpose()?;
+        let rate = limit.map(|l| id.rate_commitment(l));
+        let kind = if id.trapdoor().is_some() { "extended" } else { "plain" };
+        let mut text = format!(
+            "identity file:   {}\nkind:            {kind}\nid commitment:   {}\n",
+            self.file.display(),
+            id.commitment().to_hex()
+        );
+        let mut data = json!({ "file": self.file, "kind": kind, "commitment": id.commitment() });
+        if let (Some(l), Some(r)) = (limit, rate) {
+            text += &format!("rate commitment: {} (limit {})\n", r.to_hex(), l.get());
+            data["user_message_limit"] = json!(l.get());
+            data["rate_commitment"] = json!(r);
+        } else {
+            text +=
+                "rate commitment: pass --limit N (the tree leaf depends on the message limit)\n";
+        }
+        if self.show_secret {
+            text += &format!("secret:          {}\n", id.secret().to_hex());
+            data["secret"] = json!(id.secret());
         }
         Ok(Outcome::ok(text, data))
     }

@@ -18,10 +18,14 @@ pub(crate) struct IdentityArgs {
 }
 
 impl IdentityArgs {
+    /// The identity in this file.
+    pub(crate) fn from_file(path: PathBuf) -> Self {
+        IdentityArgs { identity: Some(path), secret_env: "RLNKIT_IDENTITY_SECRET".into() }
+    }
+
     pub(crate) fn load(&self) -> Result<Identity> {
         if let Some(path) = &self.identity {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading identity file {}", path.display()))?;
+            let text = read_input(path, "identity file")?;
             // Parsing checks the parts against each other and keeps them all (an extended
             // identity keeps its trapdoor and nullifier): a hand-edited file cannot lie.
             let id: Identity = serde_json::from_str(&text).with_context(|| {
@@ -105,11 +109,21 @@ impl ScopeArgs {
     }
 }
 
+/// Reads a text file the user named, saying which one is missing rather than echoing an OS error.
+pub(crate) fn read_input(path: &Path, what: &str) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{what} {} does not exist", path.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {what} {}", path.display())),
+    }
+}
+
 /// Reads a members file: one leaf (rate commitment, decimal or 0x-hex) per line, in index
 /// order; blank lines and lines starting with '#' are skipped.
 pub(crate) fn read_members(path: &Path) -> Result<Vec<Field>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading members file {}", path.display()))?;
+    let text = read_input(path, "members file")?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -39,6 +39,12 @@ pub(crate) struct GlobalOpts {
     /// Waku network's keys. Default: rlnkit's embedded development keys.
     #[arg(long, global = true, env = "RLNKIT_KEYS", value_name = "DIR")]
     pub(crate) keys: Option<PathBuf>,
+    /// Print only these fields of the result (dotted paths into the `--json` data, comma
+    /// separated, e.g. `registry` or `registry,token`), space separated on one line: text as is,
+    /// anything else as JSON. For scripts: `export RLNKIT_CONTRACT=$(rlnkit chain deploy --get
+    /// registry)`.
+    #[arg(long, global = true, value_name = "FIELD", conflicts_with = "json")]
+    pub(crate) get: Option<String>,
     /// More log output (-v info, -vv debug); logs go to stderr. RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -141,6 +147,15 @@ fn print_stdout(s: &str) {
     let _ = writeln!(out, "{s}");
 }
 
+/// The value at a dotted path (`a.b.0.c`) in `data`.
+fn field<'a>(data: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(data, |v, key| match v {
+        serde_json::Value::Object(m) => m.get(key),
+        serde_json::Value::Array(a) => a.get(key.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
@@ -164,7 +179,20 @@ pub(crate) fn main() -> ExitCode {
     };
     match result {
         Ok(outcome) => {
-            if json {
+            if let Some(paths) = &cli.global.get {
+                let mut values = Vec::new();
+                for path in paths.split(',') {
+                    match field(&outcome.data, path.trim()) {
+                        Some(serde_json::Value::String(s)) => values.push(s.clone()),
+                        Some(v) => values.push(v.to_string()),
+                        None => {
+                            eprintln!("error: the result has no field {path:?} (see --json for its fields)");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                print_stdout(&values.join(" "));
+            } else if json {
                 let env = Envelope {
                     schema_version: 1,
                     success: outcome.accepted,
@@ -207,5 +235,21 @@ pub(crate) fn load_keys(
         Some(dir) => rlnkit::CircuitKeys::load(dir)
             .with_context(|| format!("loading circuit keys from {}", dir.display())),
         None => rlnkit::CircuitKeys::embedded().context("loading the embedded circuit keys"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+    use serde_json::json;
+
+    #[test]
+    fn get_follows_dotted_paths_into_objects_and_arrays() {
+        let d = json!({ "registry": "0xab", "relays": [{ "peer": "p1" }], "n": 3 });
+        assert_eq!(field(&d, "registry"), Some(&json!("0xab")));
+        assert_eq!(field(&d, "relays.0.peer"), Some(&json!("p1")));
+        assert_eq!(field(&d, "n"), Some(&json!(3)));
+        assert_eq!(field(&d, "relays.1"), None);
+        assert_eq!(field(&d, "missing"), None);
     }
 }

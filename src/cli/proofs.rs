@@ -34,9 +34,11 @@ impl ProofDocument {
 pub(crate) fn read_proof(arg: &str) -> Result<RlnProof> {
     let path = Path::new(arg);
     let bytes = if path.exists() {
-        std::fs::read(path).with_context(|| format!("reading {arg}"))?
-    } else {
+        std::fs::read(path).with_context(|| format!("reading proof file {arg}"))?
+    } else if arg.trim_start_matches("0x").bytes().all(|b| b.is_ascii_hexdigit()) {
         arg.as_bytes().to_vec()
+    } else {
+        bail!("proof file {arg} does not exist (and it is not a hex proof)")
     };
     if bytes.len() == rlnkit::proof::RLN_PROOF_BYTES && !bytes.iter().all(|b| b.is_ascii_hexdigit())
     {

@@ -1,22 +1,26 @@
 //! `rlnkit relay run | publish`: the rate-limited Waku relay from the command line.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use libp2p::Multiaddr;
+use rlnkit::chain::Address;
 use rlnkit::epoch::WAKU_EPOCH_SECONDS;
-use rlnkit::relay::{shard_topic, unix_now_ns, NullifierLogLocation, Publisher, RelayBuilder};
+use rlnkit::relay::{shard_topic, unix_now_ns, MessageIdLog, Publisher};
+use rlnkit::service::{ChainConfig, RelayConfig, RelayReady};
+use rlnkit::tree::DEFAULT_DEPTH;
 use rlnkit::{
-    AcceptedRoots, Field, Prover, RlnIdentifier, StaticRoots, UserMessageLimit, Verifier,
+    AcceptedRoots, Field, MerkleTree, Prover, RelayBuilder, RlnIdentifier, StaticRoots,
+    UserMessageLimit, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::inputs::{members_tree, read_members, write_atomic, IdentityArgs};
+use super::credentials::read_key;
+use super::inputs::{members_tree, read_members, IdentityArgs};
 use super::{load_keys, GlobalOpts, Outcome};
 
 #[derive(clap::Subcommand, Debug)]
@@ -25,6 +29,48 @@ pub(crate) enum RelayCmd {
     Run(Box<RunArgs>),
     /// Publish one message with an RLN proof (message ids tracked per epoch in a state file).
     Publish(Box<PublishArgs>),
+    /// Print a running relay's dialable address from its `--ready-file` (waits for the file).
+    #[command(
+        after_help = "Example:\n  rlnkit relay run --members members.txt --listen /ip4/127.0.0.1/tcp/0 --ready-file relay.json &\n  PEER=$(rlnkit relay addr relay.json --wait 30)"
+    )]
+    Addr(AddrArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct AddrArgs {
+    /// The file `relay run --ready-file` writes once the relay listens.
+    #[arg(value_name = "READY_FILE")]
+    file: PathBuf,
+    /// Wait up to this many seconds for the file to appear.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    wait: u64,
+}
+
+impl AddrArgs {
+    fn run(self) -> Result<Outcome> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(self.wait);
+        let ready = loop {
+            match RelayReady::read(&self.file)? {
+                Some(r) => break r,
+                None if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                None => bail!(
+                    "{} does not exist (is the relay running with --ready-file? pass --wait SECONDS to wait for it)",
+                    self.file.display()
+                ),
+            }
+        };
+        let addr = ready
+            .dial_addrs()
+            .into_iter()
+            .next()
+            .with_context(|| format!("{} lists no dialable address", self.file.display()))?;
+        Ok(Outcome::ok(
+            addr.to_string(),
+            json!({ "addr": addr.to_string(), "peer_id": ready.peer_id, "listen": ready.listen, "pid": ready.pid }),
+        ))
+    }
 }
 
 impl RelayCmd {
@@ -32,6 +78,7 @@ impl RelayCmd {
         match self {
             RelayCmd::Run(a) => a.run(g),
             RelayCmd::Publish(a) => a.run(g),
+            RelayCmd::Addr(a) => a.run(),
         }
     }
 }
@@ -140,116 +187,91 @@ impl RunArgs {
         shards.into_iter().map(|s| shard_topic(cluster, s)).collect()
     }
 
-    fn run(self, g: &GlobalOpts) -> Result<Outcome> {
-        let a = self.merged()?;
-        let keys = load_keys(g)?;
-        let mut roots: Vec<Field> = a
+    /// The library's relay config for these arguments (reads the files they name).
+    fn config(&self, g: &GlobalOpts) -> Result<RelayConfig> {
+        let mut c = RelayConfig::new(load_keys(g)?);
+        c.topics = self.topics();
+        c.rln_identifier = parse_identifier(self.rln_identifier.as_deref())?;
+        c.epoch_seconds = self.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS);
+        if !self.listen.is_empty() {
+            c.listen = parse_addrs(&self.listen)?;
+        }
+        c.peers = parse_addrs(&self.peers)?;
+        c.data_dir = self.data_dir.clone();
+        c.metrics_server = self.metrics_port.map(|p| SocketAddr::from(([0, 0, 0, 0], p)));
+        c.static_roots = self
             .roots
             .iter()
             .map(|r| Field::parse(r).with_context(|| format!("--root {r}")))
             .collect::<Result<_>>()?;
-        let mut memberships = None;
-        if let Some(m) = &a.members {
-            let leaves = read_members(m)?;
-            memberships = Some(leaves.len() as u64);
-            roots.push(
-                rlnkit::MerkleTree::from_leaves(rlnkit::tree::DEFAULT_DEPTH, &leaves)?.root(),
-            );
+        let members = self.members.as_deref().map(read_members).transpose()?;
+        if let Some(leaves) = &members {
+            c.memberships = Some(leaves.len() as u64);
+            c.static_roots.push(MerkleTree::from_leaves(DEFAULT_DEPTH, leaves)?.root());
         }
-        if roots.is_empty() && a.contract.is_none() {
+        if c.static_roots.is_empty() && self.contract.is_none() {
             bail!("no acceptable roots: pass --contract (the registry's recent roots), --root or --members (or set them in --config)");
         }
-        let topics = a.topics();
-        let listen = if a.listen.is_empty() {
-            vec!["/ip4/0.0.0.0/tcp/60000".to_string()]
-        } else {
-            a.listen.clone()
-        };
-        let rln_identifier = parse_identifier(a.rln_identifier.as_deref())?;
-        let (listen, peers) = (parse_addrs(&listen)?, parse_addrs(&a.peers)?);
+        let mut chain = ChainConfig::new(self.rpc.as_deref().unwrap_or("http://127.0.0.1:8545"));
+        chain.registry = self
+            .contract
+            .as_deref()
+            .map(|a| a.parse().with_context(|| format!("--contract {a} is not an address")))
+            .transpose()?;
+        chain.operator_key = read_key(None, "RLNKIT_PRIVATE_KEY")?;
+        if self.slash {
+            if chain.operator_key.is_none() {
+                bail!("--slash needs the operator's key in RLNKIT_PRIVATE_KEY");
+            }
+            c.slash_reward_to = Some(match &self.reward_address {
+                Some(r) => r.parse().with_context(|| format!("--reward-address {r}"))?,
+                None => Address::ZERO,
+            });
+        }
+        c.lightpush = self.lightpush.to_config(members.as_deref())?;
+        c.chain = Some(chain);
+        Ok(c)
+    }
+
+    fn run(self, g: &GlobalOpts) -> Result<Outcome> {
+        let a = self.merged()?;
+        let config = a.config(g)?;
+        // A ready file left by an earlier run must not point supervisors at a dead address.
+        if let Some(path) = &a.ready_file {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing the old {}", path.display()))
+                }
+                _ => {}
+            }
+        }
+        let topics = config.topics.clone();
         let rt = tokio::runtime::Runtime::new()?;
         rt.block_on(async move {
-            // The registry: read for its roots; written (slashing) only with --slash.
-            let (reader, writer) = match &a.contract {
-                None => (None, None),
-                Some(c) => {
-                    let rpc = super::chain::RpcOpts {
-                        rpc: a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into()),
-                        contract: Some(
-                            c.parse().with_context(|| format!("--contract {c} is not an address"))?,
-                        ),
-                        chain_id: None,
-                        private_key_file: None,
-                    };
-                    let writer = if a.slash { Some(rpc.writer().await?) } else { None };
-                    let reader = match &writer {
-                        Some(w) => w.reader().clone(),
-                        None => rpc.reader().await?,
-                    };
-                    (Some(reader), writer)
-                }
-            };
-            let accepted: Arc<dyn AcceptedRoots> = match reader {
-                Some(reader) => {
-                    rlnkit::chain::ContractRoots::polling(reader, Duration::from_secs(12))
-                        .await
-                        .context("reading the registry's recent roots")?
-                }
-                None => Arc::new(StaticRoots::new(roots)),
-            };
-            let mut builder = RelayBuilder::new(Verifier::new(keys.verifying_key()), accepted.clone())
-                .topics(topics.clone())
-                .rln_identifier(rln_identifier)
-                .epoch_seconds(a.epoch_seconds.unwrap_or(WAKU_EPOCH_SECONDS))
-                .listen(listen)
-                .bootstrap_peers(peers);
-            if let Some(d) = &a.data_dir {
-                builder = builder.nullifier_log(NullifierLogLocation::Dir(d.clone()));
-            }
-            if let Some(n) = memberships {
-                builder = builder.memberships(n);
-            }
-            if let Some(port) = a.metrics_port {
-                builder = builder.metrics_server(SocketAddr::from(([0, 0, 0, 0], port)));
-            }
-            if let Some(writer) = writer {
-                let receiver = match &a.reward_address {
-                    Some(r) => r
-                        .parse::<rlnkit::chain::Address>()
-                        .with_context(|| format!("--reward-address {r}"))?,
-                    None => writer.sender(),
-                };
-                builder = builder
-                    .slashing(Arc::new(writer), rlnkit::incentives::SlashConfig::new(receiver));
-            }
-            let rpc = a.rpc.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into());
-            let lightpush = a
-                .lightpush
-                .setup(topics.clone(), &rpc, a.members.as_deref(), keys.clone(), a.data_dir.as_deref())
-                .await?;
-            if let Some(lp) = lightpush {
-                builder = builder.lightpush(lp.server);
-                if let Some(claimer) = lp.claimer {
-                    tokio::spawn(claimer.run());
-                }
-                eprintln!("serving lightpush v3 ({})", rlnkit::relay::lightpush::LIGHTPUSH_PROTOCOL);
-            }
-            let mut relay = builder.start().await?;
+            let paid = config.lightpush.as_ref().is_some_and(|l| l.paid.is_some());
+            let mut relay = RelayBuilder::from_config(config).await?.start().await?;
             let node = relay.node().clone();
             let addrs = node.listen_addrs().await?;
             for addr in &addrs {
                 eprintln!("listening on {addr}/p2p/{}", node.peer_id());
             }
+            if a.lightpush.lightpush {
+                eprintln!(
+                    "serving {}lightpush v3 ({})",
+                    if paid { "paid " } else { "" },
+                    rlnkit::lightpush::LIGHTPUSH_PROTOCOL
+                );
+            }
             eprintln!(
                 "relaying {} with {} acceptable root(s)",
                 topics.join(", "),
-                accepted.roots().len()
+                relay.validator().roots().roots().len()
             );
             if let Some(bound) = relay.metrics_addr() {
                 eprintln!("metrics on http://{bound}/metrics, health on /health");
             }
             if let Some(path) = &a.ready_file {
-                rlnkit::relay::RelayReady::of(&relay).await?.write(path)?;
+                rlnkit::service::RelayReady::of(&relay).await?.write(path)?;
             }
             match relay.slash_outcomes() {
                 Some(mut outcomes) => {
@@ -268,14 +290,24 @@ impl RunArgs {
                     });
                 }
             }
-            match a.run_for {
-                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
+            // Until --run-for passes, Ctrl-C, or SIGTERM (supervisors, `kill`): then a clean stop.
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let run_for = async {
+                match a.run_for {
+                    Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                    None => std::future::pending().await,
                 }
+            };
+            tokio::select! {
+                _ = run_for => {}
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
             }
             let m = relay.metrics().clone();
-            relay.shutdown().await;
+            if let Some(r) = relay.shutdown().await {
+                eprintln!("claimed {} on the way out (tx {})", r.paid, r.tx);
+            }
             let data = json!({ "peer_id": node.peer_id().to_string(), "listen": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "messages": m.messages.get(), "spam": m.spam.get() });
             Ok(Outcome::ok(format!("relay stopped after {} messages ({} spam)", m.messages.get(), m.spam.get()), data))
         })
@@ -294,12 +326,6 @@ fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
     v.iter()
         .map(|s| s.parse::<Multiaddr>().with_context(|| format!("{s} is not a multiaddr")))
         .collect()
-}
-
-/// Message ids used per epoch, kept between `relay publish` runs.
-#[derive(Serialize, Deserialize, Default)]
-struct PublishState {
-    used: BTreeMap<u64, u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -351,30 +377,33 @@ impl PublishArgs {
             Some(p) => PathBuf::from(format!("{}.msgids.json", p.display())),
             None => PathBuf::from("rlnkit-msgids.json"),
         });
-        let state: PublishState = read_state(&state_path)?;
         let keys = load_keys(g)?;
-        let mut publisher = Publisher::new(Prover::new(keys), identity, limit, tree.proof(index)?)
-            .with_rln_identifier(parse_identifier(self.rln_identifier.as_deref())?)
-            .with_epoch_seconds(self.epoch_seconds);
-        for (e, u) in &state.used {
-            publisher.set_used(*e, *u);
-        }
+        let rln_identifier = parse_identifier(self.rln_identifier.as_deref())?;
+        // Used ids are on disk before the proof is made: a second run (or a crash) in the same
+        // epoch takes the next id, never the same one.
+        let ids = MessageIdLog::open(&state_path, identity.commitment(), rln_identifier)?;
+        let mut publisher =
+            Publisher::new(Prover::new(keys.clone()), identity, limit, tree.proof(index)?)
+                .with_rln_identifier(rln_identifier)
+                .with_epoch_seconds(self.epoch_seconds)
+                .with_message_ids(ids);
         let now = unix_now_ns();
         let epoch = now / 1_000_000_000 / self.epoch_seconds.max(1);
         let msg = publisher.build(self.payload.as_bytes(), &self.content_topic, now)?;
         let message_id = publisher.used(epoch) - 1;
-        let mut state = state;
-        state.used = [(epoch, publisher.used(epoch))].into_iter().collect();
-        write_atomic(&state_path, serde_json::to_string_pretty(&state)?.as_bytes(), false)?;
         let topic = shard_topic(self.cluster, self.shard);
         let peers = parse_addrs(&self.peers)?;
         let rt = tokio::runtime::Runtime::new()?;
         let id = rt.block_on(async {
-            // The publishing node validates what it receives like any relay (no roots: accepts nothing).
+            // The publishing node judges its own message as every relay will (NodeHandle::publish
+            // refuses what peers would penalize), so it accepts what the members file accepts:
+            // that file's root, proved and verified with the same keys.
             let relay = RelayBuilder::new(
-                Verifier::new(&rlnkit::circuit::embedded_verifying_key()),
-                Arc::new(StaticRoots::new([])),
+                Verifier::new(keys.verifying_key()),
+                Arc::new(StaticRoots::new([tree.root()])),
             )
+            .rln_identifier(rln_identifier)
+            .epoch_seconds(self.epoch_seconds)
             .listen(["/ip4/0.0.0.0/tcp/0".parse()?])
             .bootstrap_peers(peers)
             .topics([topic.clone()])
@@ -394,14 +423,5 @@ impl PublishArgs {
             format!("published on {topic}: message id {message_id} of {} in epoch {epoch}, hash 0x{hash}", self.limit),
             json!({ "pubsub_topic": topic, "epoch": epoch, "message_id": message_id, "message_hash": hash, "gossipsub_id": hex::encode(id) }),
         ))
-    }
-}
-
-fn read_state(path: &Path) -> Result<PublishState> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(&t)
-            .with_context(|| format!("{} is not a message id state file", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PublishState::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }

@@ -34,7 +34,7 @@ pub struct ServiceTerms {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// No voucher in the request.
-    #[error("no voucher: sign a voucher for cumulative amount {price} or more")]
+    #[error("no voucher (one request costs {price})")]
     Missing {
         /// The price of one request.
         price: U256,
@@ -75,7 +75,7 @@ pub enum Refusal {
         expected_payout: Address,
     },
     /// At or below what was already served: replayed or out of date.
-    #[error("stale voucher: cumulative {got} is not above the last served {last}; expected cumulative amount {expected}")]
+    #[error("stale voucher: cumulative {got} is not above the last served {last}")]
     Stale {
         /// The voucher's amount.
         got: U256,
@@ -85,7 +85,7 @@ pub enum Refusal {
         expected: U256,
     },
     /// Above the last but less than one more request's price.
-    #[error("short voucher: cumulative {got} does not cover the price; expected cumulative amount {expected}")]
+    #[error("short voucher: cumulative {got} does not cover one more request")]
     Short {
         /// The voucher's amount.
         got: U256,
@@ -271,6 +271,32 @@ impl VoucherChecker {
                 expected_payout: t.payout,
             });
         }
+        // Who signed, before anything about the payer is read: a stranger's voucher in a
+        // payer's name learns nothing of that payer's amounts or escrow.
+        let digest = digest_with_separator(&self.separator, v);
+        self.keys.verify(&sv, &digest)?;
+        let book = self.book.read().unwrap_or_else(|e| e.into_inner());
+        match book.signer_status(v.payer, sv.signer, now) {
+            SignerStatus::Valid => {
+                // Claims of its vouchers fail once the revocation takes effect.
+                if let Some(revoke_at) = book.signer_revoke_at(v.payer, sv.signer) {
+                    if revoke_at <= now.saturating_add(t.thaw_margin_secs) {
+                        return Err(Refusal::RevokingSigner {
+                            payer: v.payer,
+                            signer: sv.signer,
+                            revoke_at,
+                        });
+                    }
+                }
+            }
+            SignerStatus::Unknown => {
+                return Err(Refusal::UnauthorizedSigner { payer: v.payer, signer: sv.signer })
+            }
+            SignerStatus::Revoked => {
+                return Err(Refusal::RevokedSigner { payer: v.payer, signer: sv.signer })
+            }
+        }
+        // The payer (or its signer) is speaking: now its state.
         let got = v.cumulativeAmount;
         let last = self.served(v.payer);
         let expected = last.saturating_add(t.price);
@@ -280,39 +306,14 @@ impl VoucherChecker {
         if got < expected {
             return Err(Refusal::Short { got, expected });
         }
-        {
-            let book = self.book.read().unwrap_or_else(|e| e.into_inner());
-            let escrow =
-                book.escrow(v.payer, t.token).ok_or(Refusal::NoEscrow { payer: v.payer })?;
-            if got > escrow.coverable() {
-                return Err(Refusal::Insufficient { got, coverable: escrow.coverable() });
-            }
-            if escrow.thawing() && escrow.thaw_end <= now.saturating_add(t.thaw_margin_secs) {
-                return Err(Refusal::Thawing { thaw_end: escrow.thaw_end });
-            }
-            match book.signer_status(v.payer, sv.signer, now) {
-                SignerStatus::Valid => {
-                    // Claims of its vouchers fail once the revocation takes effect.
-                    if let Some(revoke_at) = book.signer_revoke_at(v.payer, sv.signer) {
-                        if revoke_at <= now.saturating_add(t.thaw_margin_secs) {
-                            return Err(Refusal::RevokingSigner {
-                                payer: v.payer,
-                                signer: sv.signer,
-                                revoke_at,
-                            });
-                        }
-                    }
-                }
-                SignerStatus::Unknown => {
-                    return Err(Refusal::UnauthorizedSigner { payer: v.payer, signer: sv.signer })
-                }
-                SignerStatus::Revoked => {
-                    return Err(Refusal::RevokedSigner { payer: v.payer, signer: sv.signer })
-                }
-            }
+        let escrow = book.escrow(v.payer, t.token).ok_or(Refusal::NoEscrow { payer: v.payer })?;
+        if got > escrow.coverable() {
+            return Err(Refusal::Insufficient { got, coverable: escrow.coverable() });
         }
-        let digest = digest_with_separator(&self.separator, v);
-        self.keys.verify(&sv, &digest)?;
+        if escrow.thawing() && escrow.thaw_end <= now.saturating_add(t.thaw_margin_secs) {
+            return Err(Refusal::Thawing { thaw_end: escrow.thaw_end });
+        }
+        drop(book);
         // Advance atomically: a concurrent request of the same payer may have moved it.
         let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
         let now_last = served.get(&v.payer).copied().unwrap_or_default();
@@ -479,5 +480,27 @@ mod tests {
             c.check(Some(&signed(&t, &k, k.address(), 20)), 50).unwrap_err().label(),
             "thawing"
         );
+    }
+
+    #[test]
+    fn a_strangers_voucher_learns_nothing_about_the_payer() {
+        let (c, k) = checker(100);
+        let t = terms();
+        c.check(Some(&signed(&t, &k, k.address(), 10)), 0).unwrap();
+        // A stranger signs in the payer's name with a stale amount and with one beyond the
+        // escrow: both are refused for the signer alone, never with the payer's amounts.
+        let stranger = key(6);
+        for amount in [5, 10_000] {
+            let r = c.check(Some(&signed(&t, &stranger, k.address(), amount)), 0).unwrap_err();
+            assert_eq!(
+                r,
+                Refusal::UnauthorizedSigner { payer: k.address(), signer: stranger.address() }
+            );
+            assert_eq!(r.expected(), None, "no amount of the payer's in the answer");
+        }
+        // A forged signature claiming the payer as signer: refused before any state.
+        let mut sv = SignedVoucher::from_bytes(&signed(&t, &stranger, k.address(), 5)).unwrap();
+        sv.signer = k.address();
+        assert_eq!(c.check(Some(&sv.to_bytes()), 0).unwrap_err().label(), "bad_signature");
     }
 }

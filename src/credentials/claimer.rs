@@ -205,13 +205,35 @@ impl Claimer {
     }
 
     /// Runs rounds every `policy.poll` until the task is dropped; errors are logged and retried.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
+        let (_keep, stop) = tokio::sync::oneshot::channel::<()>();
+        self.run_until(stop).await;
+    }
+
+    /// Runs rounds every `policy.poll` until `stop` fires (or its sender is dropped), then claims
+    /// everything served and unclaimed once more, so an operator that stops is paid for what it
+    /// served. Returns that last claim's receipt (None: nothing was left, or it failed: logged).
+    pub async fn run_until(
+        mut self,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) -> Option<ClaimReceipt> {
         loop {
+            // A round is never interrupted (a claim in flight is seen through).
             let now = crate::relay::unix_now_ns() / 1_000_000_000;
             if let Err(e) = self.tick(now).await {
                 tracing::warn!(error = %e, "claimer round failed; retrying");
             }
-            tokio::time::sleep(self.policy.poll).await;
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(self.policy.poll) => {}
+            }
+        }
+        match self.claim_now().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the claim at shutdown failed: run `rlnkit credentials claim` against the store");
+                None
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! - [`voucher`]: the EIP-712 voucher, its wire form, signing and the signature check;
 //! - [`escrow`]: the escrow state kept in memory from the contract's events;
 //! - [`check`]: the provider's per-request check (no RPC, no disk);
-//! - [`payer`]: the client's running total and the next voucher;
+//! - [`payer`]: the client's running total, the next voucher, and its ledger on disk;
 //! - [`store`]: served vouchers on disk (redb), so a restart loses no money;
 //! - [`client`]: reads of the contract over JSON-RPC (services, escrows, events), no signer;
 //! - [`writer`]: its transactions (deposit, signers, thaw, withdraw, claim), a signer required;
@@ -27,7 +27,7 @@ pub use check::{Accepted, Refusal, ServiceTerms, VoucherChecker};
 pub use claimer::{ClaimError, ClaimPolicy, Claimer};
 pub use client::{CredentialsReader, EscrowInfo, LIGHTPUSH_SERVICE_ID};
 pub use escrow::{Escrow, EscrowBook, EscrowEvent, SignerStatus};
-pub use payer::{PaymentStream, ProviderTerms};
+pub use payer::{LedgerEntry, LedgerError, PaymentLedger, PaymentStream, ProviderTerms};
 pub use provider::{Offer, PaidService};
 pub use store::{StoreError, VoucherStore};
 pub use voucher::{KeyCache, SignedVoucher, Voucher, VoucherDomain, VoucherError};

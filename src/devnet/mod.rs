@@ -53,9 +53,9 @@ use tokio::sync::watch;
 use crate::chain::{ChainError, TOKEN_UNIT};
 use crate::circuit::KeysError;
 use crate::identity::IdentityError;
-use crate::relay::lightpush_client::PushError;
+use crate::lightpush::PushError;
 use crate::relay::node::NodeError;
-use crate::relay::{ReadyError, Relay, RelayError};
+use crate::service::{ReadyError, Relay, RelayError};
 use crate::tree::TreeError;
 
 use process::RelayProcess;

@@ -11,7 +11,7 @@ use libp2p::Multiaddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::DevnetError;
-use crate::relay::RelayReady;
+use crate::service::RelayReady;
 
 /// How long a relay may take from spawn to its ready file.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -22,9 +22,10 @@ use crate::credentials::{
     CredentialsConfig, CredentialsWriter, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
 use crate::identity::{Identity, UserMessageLimit};
+use crate::lightpush::LightpushClient;
 use crate::prover::Prover;
-use crate::relay::lightpush_client::LightpushClient;
-use crate::relay::{shard_topic, Publisher, RelayBuilder};
+use crate::relay::{shard_topic, Publisher};
+use crate::service::RelayBuilder;
 use crate::verifier::Verifier;
 
 /// Each relay dials up to this many of the relays started before it.

@@ -10,8 +10,8 @@ use libp2p::Multiaddr;
 use tokio::sync::watch;
 
 use crate::credentials::PaymentStream;
-use crate::relay::lightpush::StatusCode;
-use crate::relay::lightpush_client::LightpushClient;
+use crate::lightpush::LightpushClient;
+use crate::lightpush::StatusCode;
 use crate::relay::{unix_now_ns, NodeHandle, PublishError, Publisher, WakuMessage};
 
 /// The content topic of every devnet message.

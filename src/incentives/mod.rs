@@ -1,13 +1,11 @@
 //! Incentives: the slashing flow that turns a relay's spam detection into a reward for its
 //! operator (commit → at least one block → reveal), behind the [`SlashBackend`] trait (the chain
-//! client implements it; [`MemorySlashBackend`] stands in for tests and the demo), and the paid
-//! service credential check of WAKU2-INCENTIVIZATION.
+//! client implements it; [`MemorySlashBackend`] stands in for tests and the demo). Payments for
+//! services are [`crate::credentials`]'.
 
-pub mod credentials;
 pub mod slashing;
 
 pub use alloy::primitives::Address;
-pub use credentials::{EligibilityProof, EligibilityStatus};
 pub use slashing::{
     slash_commitment, slash_member, slash_spammers, MemorySlashBackend, SlashBackend, SlashCommit,
     SlashConfig, SlashError, SlashOutcome, Slashed,

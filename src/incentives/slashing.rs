@@ -48,6 +48,10 @@ pub enum SlashError {
     /// The reveal window passed (`SlashRevealTooLate`).
     #[error("the reveal window of the commitment has passed")]
     TooLate,
+    /// The double signaller is this node's own membership (listed with [`SlashConfig::spare`]):
+    /// a node never slashes itself; the cause (a reused message id) needs an operator's look.
+    #[error("the double signaller is this node's own membership: not slashed")]
+    OwnMembership,
     /// The chain did not pass the commitment's block within [`SlashConfig::max_wait`].
     #[error("timed out waiting for the commitment's block")]
     Timeout,
@@ -113,6 +117,8 @@ pub struct SlashConfig {
     pub poll: Duration,
     /// How long to wait for it before giving up.
     pub max_wait: Duration,
+    /// Memberships (id commitments) never slashed: the node's own.
+    pub spared: HashSet<Field>,
 }
 
 impl SlashConfig {
@@ -122,7 +128,15 @@ impl SlashConfig {
             reward_receiver,
             poll: Duration::from_millis(200),
             max_wait: Duration::from_secs(120),
+            spared: HashSet::new(),
         }
+    }
+
+    /// Never slashes this membership (an id commitment): the node's own. Its double signal is
+    /// reported as [`SlashError::OwnMembership`] instead.
+    pub fn spare(mut self, id_commitment: Field) -> Self {
+        self.spared.insert(id_commitment);
+        self
     }
 }
 
@@ -186,7 +200,13 @@ pub fn slash_spammers(
             if !done.insert(ev.id_commitment) {
                 continue;
             }
-            let (commit, result) = slash_member(backend.as_ref(), &config, ev.secret).await;
+            let (commit, result) = if config.spared.contains(&ev.id_commitment) {
+                tracing::error!(id_commitment = %ev.id_commitment.to_hex(), epoch = ev.epoch,
+                    "this node's own membership double-signalled (a message id was reused): not slashing it");
+                (None, Err(SlashError::OwnMembership))
+            } else {
+                slash_member(backend.as_ref(), &config, ev.secret).await
+            };
             match &result {
                 Ok(r) => {
                     tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = %r.reward, "spammer slashed")
@@ -418,5 +438,38 @@ mod tests {
         let (_, r) = slash_member(&b, &cfg, secret).await;
         assert_eq!(r.unwrap().reward, U256::from(5));
         assert_eq!(*b.refusals.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_nodes_own_membership_is_never_slashed() {
+        let operator = Address::repeat_byte(7);
+        let b = Arc::new(MemorySlashBackend::new(operator));
+        let (own, other) = (Field::from_u64(11), Field::from_u64(12));
+        b.add_member(id_commitment(own), U256::from(1000));
+        b.add_member(id_commitment(other), U256::from(1000));
+        let cfg = SlashConfig { poll: Duration::from_millis(1), ..SlashConfig::new(operator) }
+            .spare(id_commitment(own));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (_task, mut outcomes) = slash_spammers(b.clone(), cfg, rx);
+        let share = crate::relay::Share { x: Field::ONE, y: Field::ONE, message_hash: [0; 32] };
+        let event = |secret: Field| SpamEvent {
+            pubsub_topic: "/waku/2/rs/1/0".into(),
+            epoch: 1,
+            nullifier: Field::ONE,
+            secret,
+            id_commitment: id_commitment(secret),
+            first: share,
+            second: share,
+        };
+        tx.send(event(own)).unwrap();
+        tx.send(event(other)).unwrap();
+        let first = outcomes.recv().await.unwrap();
+        assert_eq!(first.id_commitment, id_commitment(own));
+        assert!(matches!(first.result, Err(SlashError::OwnMembership)));
+        assert!(first.commit.is_none(), "nothing was committed on chain");
+        let second = outcomes.recv().await.unwrap();
+        assert_eq!(second.result.unwrap().reward, U256::from(500));
+        // The spared membership keeps its stake: a slash attempt of it by another node still works.
+        assert!(b.reveal_slash(own, operator).await.is_err());
     }
 }

@@ -46,6 +46,9 @@ pub struct RelayMetrics {
     /// rlnkit_relay_validation_dropped_total: gossip messages dropped unjudged because the
     /// validation queue was full (also counted as ignored, type "overloaded").
     pub validation_dropped: Counter,
+    /// rlnkit_relay_service_requests_dropped_total: requests to a hosted service (lightpush)
+    /// answered "busy" at once because its queue was full.
+    pub service_requests_dropped: Counter,
     /// Other components' registries served on the same `/metrics` (lightpush).
     extra: std::sync::Mutex<Vec<Arc<Registry>>>,
 }
@@ -80,6 +83,7 @@ impl RelayMetrics {
             secrets_recovered: Counter::default(),
             peers: Gauge::default(),
             validation_dropped: Counter::default(),
+            service_requests_dropped: Counter::default(),
             extra: std::sync::Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -136,6 +140,11 @@ impl RelayMetrics {
             "rlnkit_relay_validation_dropped",
             "Gossip messages dropped unjudged: the validation queue was full",
             m.validation_dropped.clone(),
+        );
+        r.register(
+            "rlnkit_relay_service_requests_dropped",
+            "Service (lightpush) requests answered busy because the queue was full",
+            m.service_requests_dropped.clone(),
         );
         RelayMetrics { registry: r, ..m }
     }

@@ -13,6 +13,10 @@
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
 //! so the swarm never waits for a pairing.
+//!
+//! A request-response service beside the relay (lightpush) is hosted without the node knowing
+//! its format: requests go out on the service's channel and answers come back through
+//! [`NodeHandle::respond`] ([`crate::relay::framed`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +32,8 @@ use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, Pe
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
+use crate::relay::framed::{self, InboundRequest, RequestService, Responder};
 use crate::relay::intake::{Intake, Work};
-use crate::relay::lightpush::{self, LightPushResponse, LightpushServer};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
 use crate::relay::rules::{IgnoreReason, Verdict};
 use crate::relay::scoring::{self, share_key, FirstShares, ScoringConfig, GRAYLIST_THRESHOLD};
@@ -74,27 +78,24 @@ pub enum NodeError {
         #[source]
         source: gossipsub::SubscriptionError,
     },
-    /// Not published: no connected peer is subscribed to the topic.
-    #[error("not published: no peer is subscribed to {topic}")]
+    /// No peer subscribed to the topic: the message went nowhere.
+    #[error("no peer to publish to on {topic}")]
     NoPeers {
         /// The pubsub topic.
         topic: String,
     },
-    /// Not published again: gossipsub has published or relayed these very bytes recently.
-    #[error("not published: the same message was published recently")]
+    /// Gossipsub has published these bytes already.
+    #[error("the message was already published")]
     Duplicate,
-    /// Not published: the message is larger than gossipsub transmits.
-    #[error("not published: the message is too large")]
+    /// The message is above gossipsub's size limit.
+    #[error("the message is above the size limit")]
     TooLarge,
-    /// Not published: the send queue of every peer on the topic is full.
-    #[error("not published: the send queues of all {peers} peers are full")]
+    /// Every peer's send queue is full (the node is overloaded).
+    #[error("every peer's send queue is full ({peers} peers)")]
     QueuesFull {
-        /// The peers tried.
+        /// Peers tried.
         peers: usize,
     },
-    /// Gossipsub failed to publish for another reason (signing or compression: neither is used).
-    #[error("not published")]
-    Publish(#[source] gossipsub::PublishError),
     /// The node's own validator does not accept the message (its peers would penalize the node
     /// for it), so it was not published.
     #[error("not published: this node's validator judges the message {0:?}")]
@@ -115,7 +116,7 @@ mod behaviour {
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{connection_limits, gossipsub, identify, ping, request_response};
 
-    use crate::relay::lightpush::LightpushCodec;
+    use crate::relay::framed::FramedCodec;
 
     /// The node's libp2p behaviours.
     #[derive(NetworkBehaviour)]
@@ -126,9 +127,9 @@ mod behaviour {
         pub identify: identify::Behaviour,
         /// libp2p ping.
         pub ping: ping::Behaviour,
-        /// Lightpush v3 service (on when [`NodeConfig::lightpush`](super::NodeConfig::lightpush)
-        /// is set).
-        pub lightpush: Toggle<request_response::Behaviour<LightpushCodec>>,
+        /// A hosted request-response service, e.g. lightpush (on when
+        /// [`NodeConfig::service`](super::NodeConfig::service) is set).
+        pub service: Toggle<request_response::Behaviour<FramedCodec>>,
         /// Connection limits per peer and in total.
         pub limits: connection_limits::Behaviour,
     }
@@ -180,8 +181,9 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// How the validator batches pairings.
     pub batch: BatchConfig,
-    /// Serve lightpush v3 with this server (paid or free).
-    pub lightpush: Option<Arc<LightpushServer>>,
+    /// A request-response service to host beside the relay (lightpush: see
+    /// [`crate::lightpush::LightpushServer::spawn`]).
+    pub service: Option<RequestService>,
     /// Peer scoring (default: the Waku network's, IP colocation on).
     pub scoring: ScoringConfig,
     /// Connection limits per peer and in total.
@@ -202,7 +204,7 @@ impl Default for NodeConfig {
             keypair: None,
             heartbeat: Duration::from_secs(1),
             batch: BatchConfig::default(),
-            lightpush: None,
+            service: None,
             scoring: ScoringConfig::default(),
             limits: ConnectionLimits::default(),
             transport: TransportConfig::default(),
@@ -248,37 +250,14 @@ pub struct Graylisted {
 }
 
 enum Command {
-    Publish {
-        topic: String,
-        bytes: Vec<u8>,
-        reply: oneshot::Sender<Result<[u8; 32], NodeError>>,
-    },
-    Subscribe {
-        topic: String,
-        reply: oneshot::Sender<Result<(), NodeError>>,
-    },
-    Dial {
-        addr: Multiaddr,
-        reply: oneshot::Sender<Result<(), NodeError>>,
-    },
-    Peers {
-        reply: oneshot::Sender<Vec<PeerId>>,
-    },
-    MeshPeers {
-        topic: String,
-        reply: oneshot::Sender<Vec<PeerId>>,
-    },
-    ListenAddrs {
-        reply: oneshot::Sender<Vec<Multiaddr>>,
-    },
-    Score {
-        peer: PeerId,
-        reply: oneshot::Sender<Option<f64>>,
-    },
-    LightpushRespond {
-        channel: request_response::ResponseChannel<LightPushResponse>,
-        response: LightPushResponse,
-    },
+    Publish { topic: String, bytes: Vec<u8>, reply: oneshot::Sender<Result<[u8; 32], NodeError>> },
+    Subscribe { topic: String, reply: oneshot::Sender<Result<(), NodeError>> },
+    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NodeError>> },
+    Peers { reply: oneshot::Sender<Vec<PeerId>> },
+    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
+    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
+    Respond { responder: Responder, bytes: Vec<u8> },
     Shutdown,
 }
 
@@ -369,9 +348,13 @@ pub async fn spawn_node(
                     .with_agent_version(format!("rlnkit/{}", env!("CARGO_PKG_VERSION"))),
             );
             let ping = ping::Behaviour::new(ping::Config::new());
-            let lightpush =
-                Toggle::from(config.lightpush.as_ref().map(|_| lightpush::behaviour(true)));
-            Ok(RelayBehaviour { gossipsub, identify, ping, lightpush, limits })
+            let service = Toggle::from(
+                config
+                    .service
+                    .as_ref()
+                    .map(|s| framed::behaviour(s.protocol, true, Duration::from_secs(30))),
+            );
+            Ok(RelayBehaviour { gossipsub, identify, ping, service, limits })
         })
         .map_err(|e| NodeError::Setup(e.into()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -411,9 +394,8 @@ pub async fn spawn_node(
         validator: validator.clone(),
         traffic,
     };
-    let lightpush = config.lightpush.clone().map(|server| (server, handle.downgrade()));
     let outputs = Outputs { delivered, validated, graylisted, disconnected };
-    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, lightpush));
+    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, config.service));
     Ok(handle)
 }
 
@@ -445,7 +427,7 @@ async fn run(
     batch: BatchValidator,
     out: Outputs,
     scoring: ScoringConfig,
-    lightpush: Option<(Arc<LightpushServer>, WeakHandle)>,
+    service: Option<RequestService>,
 ) {
     let (intake, mut reports) = {
         let c = batch.config();
@@ -508,18 +490,23 @@ async fn run(
                         let _ = out.validated.send(Validated { gossip_id, pubsub_topic: w.topic, from: w.source, verdict });
                     }
                 }
-                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::Message {
-                    message: request_response::Message::Request { request, channel, .. }, ..
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Service(request_response::Event::Message {
+                    peer, message: request_response::Message::Request { request, channel, .. }, ..
                 })) => {
-                    if let Some((server, node)) = lightpush.as_ref().and_then(|(s, w)| Some((s.clone(), w.upgrade()?))) {
-                        tokio::spawn(async move {
-                            let response = server.handle(request, &node).await;
-                            let _ = node.tx.send(Command::LightpushRespond { channel, response }).await;
-                        });
+                    if let Some(s) = &service {
+                        let request = InboundRequest { peer, frame: request, responder: Responder(channel) };
+                        if let Err(full) = s.requests.try_send(request) {
+                            // Backpressure: the service is saturated (or stopped); answer at once.
+                            metrics.service_requests_dropped.inc();
+                            let (mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r)) = full;
+                            if let Some(b) = swarm.behaviour_mut().service.as_mut() {
+                                let _ = b.send_response(r.responder.0, s.busy.clone());
+                            }
+                        }
                     }
                 }
-                SwarmEvent::Behaviour(RelayBehaviourEvent::Lightpush(request_response::Event::InboundFailure { peer, error, .. })) => {
-                    tracing::debug!(%peer, %error, "lightpush request failed");
+                SwarmEvent::Behaviour(RelayBehaviourEvent::Service(request_response::Event::InboundFailure { peer, error, .. })) => {
+                    tracing::debug!(%peer, %error, "service request failed");
                 }
                 SwarmEvent::NewListenAddr { address, .. } => {
                     tracing::info!(%address, "listening");
@@ -553,12 +540,22 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
     match cmd {
         Command::Publish { topic, bytes, reply } => {
             let id = gossip_id(&bytes);
+            let topic_name = topic.clone();
             let r = swarm
                 .behaviour_mut()
                 .gossipsub
-                .publish(IdentTopic::new(&topic), bytes)
+                .publish(IdentTopic::new(topic), bytes)
                 .map(|_| id)
-                .map_err(|e| publish_error(e, topic));
+                .map_err(|e| match e {
+                    gossipsub::PublishError::Duplicate => NodeError::Duplicate,
+                    gossipsub::PublishError::MessageTooLarge => NodeError::TooLarge,
+                    gossipsub::PublishError::AllQueuesFull(peers) => {
+                        NodeError::QueuesFull { peers }
+                    }
+                    // No subscribed peer, or a signing/transform failure (neither is configured
+                    // here): either way nobody got it.
+                    _ => NodeError::NoPeers { topic: topic_name },
+                });
             let _ = reply.send(r);
         }
         Command::Subscribe { topic, reply } => {
@@ -589,73 +586,22 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
         Command::Score { peer, reply } => {
             let _ = reply.send(swarm.behaviour().gossipsub.peer_score(&peer));
         }
-        Command::LightpushRespond { channel, response } => {
+        Command::Respond { responder, bytes } => {
             if swarm
                 .behaviour_mut()
-                .lightpush
+                .service
                 .as_mut()
-                .map(|b| b.send_response(channel, response))
+                .map(|b| b.send_response(responder.0, bytes))
                 .is_some_and(|r| r.is_err())
             {
-                tracing::debug!("lightpush client left before the response");
+                tracing::debug!("the service's client left before the response");
             }
         }
         Command::Shutdown => {}
     }
 }
 
-/// Gossipsub's refusal to publish, as the node's variant for its cause.
-fn publish_error(e: gossipsub::PublishError, topic: String) -> NodeError {
-    match e {
-        gossipsub::PublishError::NoPeersSubscribedToTopic => NodeError::NoPeers { topic },
-        gossipsub::PublishError::Duplicate => NodeError::Duplicate,
-        gossipsub::PublishError::MessageTooLarge => NodeError::TooLarge,
-        gossipsub::PublishError::AllQueuesFull(peers) => NodeError::QueuesFull { peers },
-        other => NodeError::Publish(other),
-    }
-}
-
-/// A handle that does not keep the node alive (held by the node's own task).
-struct WeakHandle {
-    tx: mpsc::WeakSender<Command>,
-    peer_id: PeerId,
-    delivered: broadcast::Sender<Delivered>,
-    validated: broadcast::Sender<Validated>,
-    graylisted: broadcast::Sender<Graylisted>,
-    disconnected: broadcast::Sender<PeerId>,
-    validator: Arc<Validator>,
-    traffic: Arc<Traffic>,
-}
-
-impl WeakHandle {
-    fn upgrade(&self) -> Option<NodeHandle> {
-        Some(NodeHandle {
-            tx: self.tx.upgrade()?,
-            peer_id: self.peer_id,
-            delivered: self.delivered.clone(),
-            validated: self.validated.clone(),
-            graylisted: self.graylisted.clone(),
-            disconnected: self.disconnected.clone(),
-            validator: self.validator.clone(),
-            traffic: self.traffic.clone(),
-        })
-    }
-}
-
 impl NodeHandle {
-    fn downgrade(&self) -> WeakHandle {
-        WeakHandle {
-            tx: self.tx.downgrade(),
-            peer_id: self.peer_id,
-            delivered: self.delivered.clone(),
-            validated: self.validated.clone(),
-            graylisted: self.graylisted.clone(),
-            disconnected: self.disconnected.clone(),
-            validator: self.validator.clone(),
-            traffic: self.traffic.clone(),
-        }
-    }
-
     /// The node's libp2p peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
@@ -730,6 +676,11 @@ impl NodeHandle {
     /// id (sha256 of the encoding).
     pub async fn publish(&self, topic: &str, message: &WakuMessage) -> Result<[u8; 32], NodeError> {
         self.publish_encoded(topic, message.to_bytes()).await
+    }
+
+    /// Answers a request of the hosted service ([`NodeConfig::service`]).
+    pub async fn respond(&self, responder: Responder, bytes: Vec<u8>) -> Result<(), NodeError> {
+        self.tx.send(Command::Respond { responder, bytes }).await.map_err(|_| NodeError::Stopped)
     }
 
     /// Subscribes to a pubsub topic.

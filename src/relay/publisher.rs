@@ -1,8 +1,8 @@
 //! The publisher: wraps payloads in Waku messages with an RLN proof attached, and tracks the
-//! member's message ids per epoch so it never exceeds the limit (a second use of an id would be a
-//! double signal and reveal the member's secret).
+//! member's message ids per epoch ([`MessageIdLog`], durable when opened on a file) so it never
+//! exceeds the limit (a second use of an id would be a double signal and reveal the member's
+//! secret).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use crate::epoch::{ExternalNullifier, RlnIdentifier, WAKU_EPOCH_SECONDS};
 use crate::identity::{Identity, UserMessageLimit};
 use crate::prover::{Prover, ProverError, RlnInputs};
 use crate::relay::message::{epoch_of_timestamp, RateLimitProof, WakuMessage};
+use crate::relay::message_ids::{MessageIdError, MessageIdLog};
 use crate::relay::metrics::RelayMetrics;
 use crate::tree::MerkleProof;
 
@@ -37,6 +38,9 @@ pub enum PublishError {
     /// The prover failed.
     #[error("cannot prove the message: {0}")]
     Prover(#[from] ProverError),
+    /// The used message ids cannot be written down (nothing was sent).
+    #[error("cannot record the message id: {0}")]
+    MessageIds(MessageIdError),
 }
 
 /// Builds rate-limited messages for one member.
@@ -47,8 +51,7 @@ pub struct Publisher {
     merkle_proof: MerkleProof,
     rln_identifier: RlnIdentifier,
     epoch_seconds: u64,
-    /// epoch → message ids used.
-    used: BTreeMap<u64, u64>,
+    ids: MessageIdLog,
     metrics: Option<Arc<RelayMetrics>>,
 }
 
@@ -57,13 +60,14 @@ impl std::fmt::Debug for Publisher {
         f.debug_struct("Publisher")
             .field("identity", &self.identity)
             .field("limit", &self.limit)
-            .field("used", &self.used)
+            .field("ids", &self.ids)
             .finish()
     }
 }
 
 impl Publisher {
     /// A publisher for a member (its identity, limit and Merkle path), proving with `prover`.
+    /// Its message ids are kept in memory until [`Publisher::with_message_ids`] gives it a file.
     pub fn new(
         prover: Prover,
         identity: Identity,
@@ -77,7 +81,7 @@ impl Publisher {
             merkle_proof,
             rln_identifier: RlnIdentifier::waku(),
             epoch_seconds: WAKU_EPOCH_SECONDS,
-            used: BTreeMap::new(),
+            ids: MessageIdLog::in_memory(),
             metrics: None,
         }
     }
@@ -94,6 +98,18 @@ impl Publisher {
         self
     }
 
+    /// Keeps the used message ids in this log (open it on a file with [`MessageIdLog::open`]:
+    /// then a restart inside an epoch never reuses an id).
+    pub fn with_message_ids(mut self, ids: MessageIdLog) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// The member's identity commitment.
+    pub fn member(&self) -> crate::field::Field {
+        self.identity.commitment()
+    }
+
     /// Reports proof generation times into these metrics.
     pub fn with_metrics(mut self, m: Arc<RelayMetrics>) -> Self {
         self.metrics = Some(m);
@@ -107,12 +123,13 @@ impl Publisher {
 
     /// Message ids already used in `epoch`.
     pub fn used(&self, epoch: u64) -> u64 {
-        self.used.get(&epoch).copied().unwrap_or(0)
+        self.ids.used(epoch)
     }
 
-    /// Restores the count of ids used in `epoch` (e.g. from a state file after a restart).
-    pub fn set_used(&mut self, epoch: u64, used: u64) {
-        self.used.insert(epoch, used);
+    /// Raises the count of ids used in `epoch` to at least `used` (ids spent elsewhere), durably
+    /// when the log is a file. Never lowers it.
+    pub fn set_used(&mut self, epoch: u64, used: u64) -> Result<(), PublishError> {
+        self.ids.record(epoch, used).map_err(PublishError::MessageIds)
     }
 
     /// Builds the next message of the epoch containing `timestamp_ns`, with the next free message
@@ -124,21 +141,21 @@ impl Publisher {
         timestamp_ns: u64,
     ) -> Result<WakuMessage, PublishError> {
         let epoch = epoch_of_timestamp(timestamp_ns, self.epoch_seconds).index().unwrap_or(0);
-        let id = self.used(epoch);
-        if id >= self.limit.get() {
-            let next = (epoch + 1) * self.epoch_seconds;
-            let wait_seconds = next.saturating_sub(timestamp_ns / 1_000_000_000);
-            return Err(PublishError::LimitReached {
-                epoch,
-                limit: self.limit.get(),
-                wait_seconds,
-            });
-        }
-        let msg = self.build_with_id(payload, content_topic, timestamp_ns, id)?;
-        self.used.insert(epoch, id + 1);
-        // Forget epochs that can no longer be published in.
-        self.used.retain(|&e, _| e + 1 >= epoch);
-        Ok(msg)
+        // Written down before proving: a crash after this never reuses the id.
+        let id = match self.ids.reserve(epoch, self.limit) {
+            Ok(id) => id,
+            Err(MessageIdError::Exhausted { .. }) => {
+                let next = (epoch + 1) * self.epoch_seconds;
+                let wait_seconds = next.saturating_sub(timestamp_ns / 1_000_000_000);
+                return Err(PublishError::LimitReached {
+                    epoch,
+                    limit: self.limit.get(),
+                    wait_seconds,
+                });
+            }
+            Err(e) => return Err(PublishError::MessageIds(e)),
+        };
+        self.build_with_id(payload, content_topic, timestamp_ns, id)
     }
 
     /// Builds a message with an explicit message id, without tracking. Reusing an id in one epoch

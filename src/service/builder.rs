@@ -1,22 +1,27 @@
 //! [`RelayBuilder`]: a rate-limited Waku relay assembled from its parts (the roots it accepts,
-//! where the nullifier log lives, the topics, metrics, slashing, listen addresses and bootstrap
-//! peers) and started as one [`Relay`] handle. The CLI's `relay run`, the demos and a library
-//! user plugging the relay into their own node all start it this way.
+//! its data directory, the topics, metrics, slashing, lightpush and its claimer, listen
+//! addresses and bootstrap peers) and started as one [`Relay`] handle. The CLI's `relay run`
+//! (through [`RelayBuilder::from_config`]), the devnet and a library user plugging the relay into
+//! their own node all start it this way.
 //!
 //! Nothing is global: every relay owns its validator, log, metrics registry and tasks, so one
-//! process can run many (tests, simulations).
+//! process can run many (tests, simulations). The relay owns its claimer: it stops with the
+//! relay and claims what was served on the way out.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
+use super::data_dir::{DataDir, DataDirError};
+use crate::credentials::{ClaimReceipt, Claimer};
 use crate::epoch::RlnIdentifier;
 use crate::incentives::{slash_spammers, SlashBackend, SlashConfig, SlashOutcome};
+use crate::lightpush::LightpushServer;
 use crate::relay::batch::BatchConfig;
 use crate::relay::metrics::{self, RelayMetrics};
 use crate::relay::node::{spawn_node, ConnectionLimits, NodeConfig, NodeError, NodeHandle};
@@ -40,15 +45,9 @@ pub enum RelayError {
         #[source]
         source: LogError,
     },
-    /// The data directory could not be created.
-    #[error("cannot create {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// What failed.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The data directory or its node key failed.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     /// The libp2p node did not start.
     #[error(transparent)]
     Node(#[from] NodeError),
@@ -73,9 +72,6 @@ pub enum NullifierLogLocation {
     Dir(PathBuf),
 }
 
-/// The file name of the nullifier log in a relay's data directory.
-pub const NULLIFIER_LOG_FILE: &str = "nullifiers.redb";
-
 /// Assembles a relay. Required: the verifier (the circuit's verifying key) and the roots accepted;
 /// everything else has a default (memory log, any topic, Waku's rln identifier and epoch, listen on
 /// `/ip4/0.0.0.0/tcp/60000`, no peers, no metrics server, no slashing).
@@ -89,6 +85,9 @@ pub struct RelayBuilder {
     metrics_server: Option<SocketAddr>,
     memberships: Option<u64>,
     slashing: Option<(Arc<dyn SlashBackend>, SlashConfig)>,
+    data_dir: Option<PathBuf>,
+    lightpush: Option<LightpushServer>,
+    claimer: Option<Claimer>,
 }
 
 impl std::fmt::Debug for RelayBuilder {
@@ -116,7 +115,18 @@ impl RelayBuilder {
             metrics_server: None,
             memberships: None,
             slashing: None,
+            data_dir: None,
+            lightpush: None,
+            claimer: None,
         }
+    }
+
+    /// Keeps the relay's state in `dir` across restarts: the node key (same peer id), the
+    /// nullifier log ([`DataDir`] names the files).
+    pub fn data_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_dir = Some(dir.as_ref().to_path_buf());
+        self.log = NullifierLogLocation::Dir(dir.as_ref().to_path_buf());
+        self
     }
 
     /// The pubsub topics to subscribe to and serve (messages on others are rejected). Default:
@@ -165,7 +175,7 @@ impl RelayBuilder {
         self
     }
 
-    /// The node's libp2p key (default: a fresh ed25519 key).
+    /// The node's libp2p key (default: the data directory's, else a fresh ed25519 key).
     pub fn keypair(mut self, keypair: Keypair) -> Self {
         self.node.keypair = Some(keypair);
         self
@@ -233,31 +243,45 @@ impl RelayBuilder {
         self
     }
 
-    /// Serves lightpush v3 (`/vac/waku/lightpush/3.0.0`) with `server` (paid or free); its metrics
-    /// are served with the relay's.
-    pub fn lightpush(mut self, server: Arc<crate::relay::lightpush::LightpushServer>) -> Self {
-        self.node.lightpush = Some(server);
+    /// Serves lightpush v3 (`/vac/waku/lightpush/3.0.0`) with `server` (paid or free) beside the
+    /// relay; its metrics are served with the relay's. A double signal of the membership it
+    /// proves with is never slashed by this relay.
+    pub fn lightpush(mut self, server: LightpushServer) -> Self {
+        self.lightpush = Some(server);
+        self
+    }
+
+    /// Runs the paid service's claimer while the relay runs; [`Relay::shutdown`] stops it after
+    /// one last claim of everything served.
+    pub fn claimer(mut self, claimer: Claimer) -> Self {
+        self.claimer = Some(claimer);
         self
     }
 
     /// Opens the log, starts the node (listening, dialling, subscribed), the metrics server and
     /// the slasher on the current tokio runtime.
-    pub async fn start(self) -> Result<Relay, RelayError> {
+    pub async fn start(mut self) -> Result<Relay, RelayError> {
+        if let (None, Some(dir)) = (&self.node.keypair, &self.data_dir) {
+            self.node.keypair = Some(DataDir::open(dir)?.node_key()?);
+        }
         let log = match &self.log {
             NullifierLogLocation::Memory => NullifierLog::in_memory(),
             NullifierLogLocation::Dir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| RelayError::DataDir { path: dir.clone(), source })?;
-                let path = dir.join(NULLIFIER_LOG_FILE);
+                let path = DataDir::open(dir)?.nullifier_log();
                 NullifierLog::open(&path)
                     .map_err(|source| RelayError::NullifierLog { path, source })?
             }
         };
+        let lightpush = self.lightpush.take().map(|server| {
+            let (service, requests) = LightpushServer::service();
+            self.node.service = Some(service);
+            (Arc::new(server), requests)
+        });
         let metrics = self.metrics.unwrap_or_default();
         if let Some(n) = self.memberships {
             metrics.memberships.set(i64::try_from(n).unwrap_or(i64::MAX));
         }
-        if let Some(server) = &self.node.lightpush {
+        if let Some((server, _)) = &lightpush {
             metrics.add_registry(server.metrics().registry());
         }
         let validator = Arc::new(
@@ -265,12 +289,23 @@ impl RelayBuilder {
                 .with_metrics(metrics.clone()),
         );
         let mut tasks = Vec::new();
-        let slash_outcomes = self.slashing.map(|(backend, config)| {
+        let own = lightpush.as_ref().and_then(|(s, _)| s.operator_member());
+        let slash_outcomes = self.slashing.map(|(backend, mut config)| {
+            if let Some(member) = own {
+                config = config.spare(member);
+            }
             let (task, outcomes) = slash_spammers(backend, config, validator.subscribe_spam());
             tasks.push(task);
             outcomes
         });
         let node = spawn_node(self.node, validator.clone()).await?;
+        if let Some((server, requests)) = lightpush {
+            tasks.push(server.spawn(node.clone(), requests));
+        }
+        let claimer = self.claimer.map(|c| {
+            let (stop, stopped) = oneshot::channel();
+            (stop, tokio::spawn(c.run_until(stopped)))
+        });
         let metrics_addr = match self.metrics_server {
             None => None,
             Some(addr) => {
@@ -285,7 +320,7 @@ impl RelayBuilder {
                 Some(bound)
             }
         };
-        Ok(Relay { node, validator, metrics_addr, slash_outcomes, tasks })
+        Ok(Relay { node, validator, metrics_addr, slash_outcomes, tasks, claimer })
     }
 }
 
@@ -298,6 +333,8 @@ pub struct Relay {
     metrics_addr: Option<SocketAddr>,
     slash_outcomes: Option<mpsc::UnboundedReceiver<SlashOutcome>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Stops the claimer (which then claims once more) and its task.
+    claimer: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<Option<ClaimReceipt>>)>,
 }
 
 impl Relay {
@@ -332,13 +369,19 @@ impl Relay {
         self.slash_outcomes.take()
     }
 
-    /// Stops the node and the relay's tasks.
-    pub async fn shutdown(self) {
+    /// Stops the node and the relay's tasks; with a claimer, waits for its last claim of
+    /// everything served (its receipt, if anything was left to claim).
+    pub async fn shutdown(mut self) -> Option<ClaimReceipt> {
         self.node.shutdown().await;
+        let (stop, task) = self.claimer.take()?;
+        let _ = stop.send(());
+        task.await.ok().flatten()
     }
 }
 
 impl Drop for Relay {
+    /// Stops the relay's tasks. A claimer left running sees its stop signal dropped and makes
+    /// its last claim on its own (while the runtime lives).
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();

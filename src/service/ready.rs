@@ -9,7 +9,7 @@ use std::path::Path;
 use libp2p::Multiaddr;
 use serde::{Deserialize, Serialize};
 
-use crate::relay::builder::Relay;
+use super::builder::Relay;
 use crate::relay::node::NodeError;
 
 /// A running relay's coordinates.

@@ -8,15 +8,14 @@ use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identity::Keypair, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
-use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 
+use super::wire::{
+    EligibilityProof, LightPushRequest, LightPushResponse, StatusCode, LIGHTPUSH_PROTOCOL,
+};
 use crate::credentials::payer::PaymentStream;
 use crate::credentials::VoucherError;
-use crate::incentives::EligibilityProof;
-use crate::relay::lightpush::{
-    behaviour, Frame, LightPushRequest, LightPushResponse, LightpushCodec, StatusCode,
-};
+use crate::relay::framed::{self, Frame, FramedCodec};
 use crate::relay::message::WakuMessage;
 
 /// Why a push got no response.
@@ -30,7 +29,10 @@ pub enum PushError {
     NoPeerId(Multiaddr),
     /// Dial, timeout, connection or protocol failure.
     #[error("lightpush request failed: {0}")]
-    Request(String),
+    Request(#[from] request_response::OutboundFailure),
+    /// The node's answer is not a LightPushResponse.
+    #[error("the node's response does not decode: {0}")]
+    Response(#[from] prost::DecodeError),
     /// The client's task stopped.
     #[error("the lightpush client has stopped")]
     Stopped,
@@ -62,7 +64,7 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
 impl LightpushClient {
     /// Starts the client's swarm on the current tokio runtime.
     pub fn spawn() -> Result<Self, PushError> {
-        let swarm: Swarm<request_response::Behaviour<LightpushCodec>> =
+        let swarm: Swarm<request_response::Behaviour<FramedCodec>> =
             libp2p::SwarmBuilder::with_existing_identity(Keypair::generate_ed25519())
                 .with_tokio()
                 .with_tcp(
@@ -71,7 +73,9 @@ impl LightpushClient {
                     yamux::Config::default,
                 )
                 .map_err(|e| PushError::Setup(e.to_string()))?
-                .with_behaviour(|_| behaviour(false))
+                .with_behaviour(|_| {
+                    framed::behaviour(LIGHTPUSH_PROTOCOL, false, Duration::from_secs(30))
+                })
                 .map_err(|e| PushError::Setup(e.to_string()))?
                 .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
                 .build();
@@ -86,7 +90,7 @@ impl LightpushClient {
         addr: &Multiaddr,
         request: &LightPushRequest,
     ) -> Result<LightPushResponse, PushError> {
-        self.send_bytes(addr, request.encode_to_vec()).await
+        self.send_bytes(addr, request.to_bytes()).await
     }
 
     /// Sends raw request bytes (tests send malformed ones).
@@ -145,7 +149,7 @@ fn random_id() -> String {
 }
 
 async fn run(
-    mut swarm: Swarm<request_response::Behaviour<LightpushCodec>>,
+    mut swarm: Swarm<request_response::Behaviour<FramedCodec>>,
     mut pushes: mpsc::Receiver<Push>,
 ) {
     type Reply = oneshot::Sender<Result<LightPushResponse, PushError>>;
@@ -162,12 +166,12 @@ async fn run(
                     message: request_response::Message::Response { request_id, response }, ..
                 }) => {
                     if let Some(r) = pending.remove(&request_id) {
-                        let _ = r.send(Ok(response));
+                        let _ = r.send(LightPushResponse::from_bytes(&response).map_err(PushError::from));
                     }
                 }
                 SwarmEvent::Behaviour(request_response::Event::OutboundFailure { request_id, error, .. }) => {
                     if let Some(r) = pending.remove(&request_id) {
-                        let _ = r.send(Err(PushError::Request(error.to_string())));
+                        let _ = r.send(Err(PushError::Request(error)));
                     }
                 }
                 _ => {}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::relay::builder::{Relay, RelayBuilder, RelayError};
+use super::builder::{Relay, RelayBuilder, RelayError};
 use crate::relay::node::{NodeError, NodeHandle};
 use crate::relay::scoring::ScoringConfig;
 
