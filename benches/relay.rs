@@ -204,7 +204,7 @@ fn memory() {
         message_hash: [i as u8; 32],
     };
     let before = LIVE.load(Ordering::Relaxed);
-    let mut log = NullifierLog::in_memory();
+    let log = NullifierLog::in_memory();
     for i in 0..members {
         log.record(1, rlnkit::hash_to_field(&i.to_le_bytes()), share(i));
     }
@@ -217,7 +217,7 @@ fn memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.redb");
     let t = Instant::now();
-    let mut log = NullifierLog::open(&path).unwrap();
+    let log = NullifierLog::open(&path).unwrap();
     for e in 1..=2 {
         for i in 0..members {
             log.record(e, rlnkit::hash_to_field(&i.to_le_bytes()), share(i));

@@ -338,7 +338,7 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::overlap;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     #[test]
     fn overlap_returns_both_results() {
@@ -349,22 +349,34 @@ mod tests {
         assert_eq!(one.install(|| overlap(|| 7, || 8)), (7, 8));
     }
 
-    /// With the pool's other thread busy, the caller does the job itself instead of waiting.
+    /// With the pool's other thread busy, the caller does the job itself instead of waiting: the
+    /// busy thread is held until both jobs are done, so waiting for it would never finish.
     #[test]
     fn overlap_does_not_wait_for_a_busy_pool() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool =
+            std::sync::Arc::new(rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap());
         let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         pool.spawn(move || {
-            let _ = started_tx.send(());
-            std::thread::sleep(Duration::from_millis(500));
+            let _ = started_tx.send(std::thread::current().id());
+            let _ = release_rx.recv();
         });
-        started_rx.recv().unwrap();
-        let t = Instant::now();
-        let worker = std::thread::current().id();
-        let (job_thread, here_thread) = pool
-            .install(|| overlap(|| std::thread::current().id(), || std::thread::current().id()));
-        assert!(t.elapsed() < Duration::from_millis(400), "waited for the busy thread");
+        let busy = started_rx.recv().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let p = pool.clone();
+        std::thread::spawn(move || {
+            let ids = p.install(|| {
+                let here = std::thread::current().id();
+                (overlap(|| std::thread::current().id(), || std::thread::current().id()), here)
+            });
+            let _ = done_tx.send(ids);
+        });
+        let result = done_rx.recv_timeout(Duration::from_secs(60));
+        let _ = release_tx.send(());
+        let ((job_thread, here_thread), worker) =
+            result.expect("overlap waited for the busy thread");
         assert_eq!(job_thread, here_thread, "the caller ran the job");
-        assert_ne!(here_thread, worker);
+        assert_eq!(here_thread, worker);
+        assert_ne!(here_thread, busy);
     }
 }

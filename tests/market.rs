@@ -4,7 +4,6 @@
 //! depend on the seed, and the README's commands run exactly as written.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rlnkit::sim::market::calibration::{CalibrationError, GAS_REPORT_CLAIM_MANY_BATCH};
 use rlnkit::sim::market::ledger::units;

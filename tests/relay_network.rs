@@ -23,12 +23,27 @@ use tokio::sync::broadcast;
 const TOPIC: &str = "/waku/2/rs/1/0";
 const CT: &str = "/rlnkit/1/chat/proto";
 
-async fn drain(rx: &mut broadcast::Receiver<Validated>, quiet_for: Duration) -> Vec<Validated> {
-    let mut out = Vec::new();
-    while let Ok(Ok(v)) = tokio::time::timeout(quiet_for, rx.recv()).await {
-        out.push(v);
+/// Adds `rx`'s verdicts to `seen` until `done(seen)` holds; fails the test after `within`.
+async fn until(
+    rx: &mut broadcast::Receiver<Validated>,
+    seen: &mut Vec<Validated>,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&[Validated]) -> bool,
+) {
+    let end = tokio::time::Instant::now() + within;
+    while !done(seen) {
+        match tokio::time::timeout_at(end, rx.recv()).await {
+            Ok(Ok(v)) => seen.push(v),
+            Ok(Err(e)) => panic!("{what}: {e}"),
+            Err(_) => panic!("{what}: not within {within:?}; seen {seen:?}"),
+        }
     }
-    out
+}
+
+/// Whether every message of `ids` was accepted in `seen`.
+fn accepted_all(seen: &[Validated], ids: &HashSet<[u8; 32]>) -> bool {
+    ids.iter().all(|id| seen.iter().any(|v| v.gossip_id == *id && v.verdict == Verdict::Accept))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,23 +130,44 @@ async fn spam_dies_at_the_first_hop_and_honest_messages_reach_everyone() {
         ("wrong rln identifier", wrong_app, Reason::WrongRlnIdentifier),
     ];
     let honest_msgs = [h1.clone(), s1.clone(), h2.clone()];
+    let honest_ids: HashSet<[u8; 32]> =
+        honest_msgs.iter().map(|m| gossip_id(&m.to_bytes())).collect();
+    let spam_ids: HashMap<[u8; 32], (&str, Reason)> =
+        spam.iter().map(|(n, m, r)| (gossip_id(&m.to_bytes()), (*n, *r))).collect();
+    let mut seen: Vec<Vec<Validated>> = vec![Vec::new(); validated.len()];
+    let within = Duration::from_secs(20);
     edge.publish(TOPIC, &h1).await.unwrap();
     edge.publish(TOPIC, &s1).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Mallory's first share is recorded at the first hop before its second is sent.
+    let first_two: HashSet<[u8; 32]> = [&h1, &s1].map(|m| gossip_id(&m.to_bytes())).into();
+    until(&mut validated[1], &mut seen[1], within, "relay 1 accepts h1 and s1", |s| {
+        accepted_all(s, &first_two)
+    })
+    .await;
     // The edge plays mallory's node: it sends the spam unjudged.
     for (_, m, _) in &spam {
         edge.publish_unchecked(TOPIC, m.to_bytes()).await.unwrap();
     }
     edge.publish(TOPIC, &h2).await.unwrap();
 
-    let mut seen: Vec<Vec<Validated>> = Vec::new();
-    for rx in validated.iter_mut() {
-        seen.push(drain(rx, Duration::from_millis(1500)).await);
+    // Relay 1 judges every message; every relay accepts the honest ones. The spam left the edge
+    // before h2 on the same links, and is rejected without a pairing (h2 needs one): had a relay
+    // forwarded it, the next relay would have judged it before h2.
+    until(&mut validated[1], &mut seen[1], within, "relay 1 judges everything", |s| {
+        accepted_all(s, &honest_ids)
+            && spam_ids.keys().all(|id| s.iter().any(|v| v.gossip_id == *id))
+    })
+    .await;
+    for i in 2..validated.len() {
+        until(
+            &mut validated[i],
+            &mut seen[i],
+            within,
+            &format!("relay {i} accepts the honest messages"),
+            |s| accepted_all(s, &honest_ids),
+        )
+        .await;
     }
-    let honest_ids: HashSet<[u8; 32]> =
-        honest_msgs.iter().map(|m| gossip_id(&m.to_bytes())).collect();
-    let spam_ids: HashMap<[u8; 32], (&str, Reason)> =
-        spam.iter().map(|(n, m, r)| (gossip_id(&m.to_bytes()), (*n, *r))).collect();
     let edge_id = edge.peer_id();
 
     // The first relay rejected each kind of spam, received from the edge.

@@ -385,7 +385,11 @@ fn the_batch_validator_names_the_bad_proof_and_settles_in_order() {
         let mut spam = v.subscribe_spam();
         let bv = BatchValidator::spawn_with_clock(
             v.clone(),
-            BatchConfig { max_batch: 16, max_wait: Duration::from_millis(50) },
+            BatchConfig {
+                max_batch: 16,
+                max_wait: Duration::from_millis(50),
+                ..BatchConfig::default()
+            },
             Arc::new(|| T0 + S),
         );
         let other = proof_of(&f.m3).proof;

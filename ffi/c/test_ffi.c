@@ -6,6 +6,8 @@
  *
  * usage: test_ffi [DEV_KEYS_DIR]   (DEV_KEYS_DIR: zkeys/, for ffi_rln_new_with_params and rlnkit_keys_load)
  */
+#define _POSIX_C_SOURCE 200809L /* pthread barriers */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,9 +298,8 @@ typedef struct {
     uint8_t secret_le[32], root_le[32], path_le[20 * 32];
 } Member;
 
-static void member_init(Member *m) {
+static void member_init_seeded(Member *m, const char *s) {
     memset(m, 0, sizeof *m);
-    const char *s = "rlnkit C test member";
     Vec_uint8 sv = view((const uint8_t *)s, strlen(s));
     Vec_CFr k = ffi_seeded_key_gen(&sv); /* [secret, Poseidon(secret)] */
     uint8_t c[32];
@@ -325,6 +326,8 @@ static void member_init(Member *m) {
     m->root = node;
     cfr_bytes(m->root, m->root_le);
 }
+
+static void member_init(Member *m) { member_init_seeded(m, "rlnkit C test member"); }
 
 static void member_free(Member *m) {
     ffi_cfr_free(m->secret);
@@ -947,6 +950,97 @@ static void test_v09(void) {
     rlnkit_v09_free(NULL);
 }
 
+/* One thread's double signal: its message, and the verdict it got. */
+typedef struct {
+    const RlnkitValidator *val;
+    pthread_barrier_t *start;
+    const uint8_t *msg;
+    size_t len;
+    uint64_t now;
+    RlnkitStatus status;
+    RlnkitVerdict verdict;
+} SpamJob;
+
+static void *validate_spam(void *arg) {
+    SpamJob *j = arg;
+    pthread_barrier_wait(j->start);
+    j->status = rlnkit_validator_validate(j->val, j->msg, j->len, "/waku/2/rs/1/0", j->now, &j->verdict);
+    return NULL;
+}
+
+/* Two members double-signal at once on one validator from two threads: each verdict carries the
+ * secret its own message revealed (none lost, none swapped), round after round. */
+static void test_validator_two_threads(void) {
+    printf("rlnkit_validator_validate from two threads: each double signal gets its own secret\n");
+    RlnkitKeys *keys = NULL;
+    expect_status(rlnkit_keys_waku(&keys), RLNKIT_STATUS_OK, "waku keys");
+    if (!keys) return;
+    Member m[2];
+    member_init_seeded(&m[0], "rlnkit C test: first spammer");
+    member_init_seeded(&m[1], "rlnkit C test: second spammer");
+    uint64_t epoch = (uint64_t)time(NULL) / 600, ts = (uint64_t)time(NULL) * 1000000000ull;
+    uint8_t ext[32];
+    expect_status(rlnkit_waku_external_nullifier(epoch, &ext), RLNKIT_STATUS_OK, "external nullifier");
+    const char *topic = "/rlnkit/1/threads/proto";
+    const char *payloads[2][2] = {{"first of member 0", "second of member 0"}, {"first of member 1", "second of member 1"}};
+    uint8_t msgs[2][2][1024];
+    size_t lens[2][2];
+    for (int k = 0; k < 2; k++) {
+        RlnkitMember *member = NULL;
+        expect_status(rlnkit_member_new(keys, &m[k].secret_le, 100, m[k].path_le, m[k].bits, 20, &member), RLNKIT_STATUS_OK, "member");
+        for (int i = 0; i < 2; i++) {
+            uint8_t sig[128], proof[288];
+            size_t pl = strlen(payloads[k][i]), tl = strlen(topic);
+            memcpy(sig, payloads[k][i], pl);
+            memcpy(sig + pl, topic, tl);
+            for (int b = 0; b < 8; b++) sig[pl + tl + b] = (uint8_t)(ts >> (8 * b));
+            /* message id 0 twice: the second message is a double signal */
+            expect_status(rlnkit_member_prove(member, 0, &ext, sig, pl + tl + 8, &proof), RLNKIT_STATUS_OK, "proof");
+            expect_status(rlnkit_waku_message_encode((const uint8_t *)payloads[k][i], pl, topic, ts, &proof, epoch, msgs[k][i], sizeof msgs[k][i], &lens[k][i]), RLNKIT_STATUS_OK, "encode");
+        }
+        rlnkit_member_free(member);
+    }
+    uint64_t now = ts + 1000000000ull;
+    int rounds = 16, right = 0;
+    for (int r = 0; r < rounds; r++) {
+        RlnkitValidator *val = NULL;
+        uint8_t roots[64];
+        memcpy(roots, m[0].root_le, 32);
+        memcpy(roots + 32, m[1].root_le, 32);
+        expect_status(rlnkit_validator_new(keys, roots, 2, &val), RLNKIT_STATUS_OK, "validator");
+        if (!val) break;
+        RlnkitVerdict v;
+        for (int k = 0; k < 2; k++) {
+            expect_status(rlnkit_validator_validate(val, msgs[k][0], lens[k][0], "/waku/2/rs/1/0", now, &v), RLNKIT_STATUS_OK, "first share");
+            CHECK(v.action == RLNKIT_ACTION_ACCEPT);
+        }
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, 2);
+        SpamJob jobs[2];
+        pthread_t threads[2];
+        for (int k = 0; k < 2; k++) {
+            jobs[k] = (SpamJob){val, &start, msgs[k][1], lens[k][1], now, RLNKIT_STATUS_INTERNAL, {0}};
+            CHECK(pthread_create(&threads[k], NULL, validate_spam, &jobs[k]) == 0);
+        }
+        for (int k = 0; k < 2; k++) pthread_join(threads[k], NULL);
+        pthread_barrier_destroy(&start);
+        int ok = 1;
+        for (int k = 0; k < 2; k++) {
+            RlnkitVerdict *jv = &jobs[k].verdict;
+            ok &= jobs[k].status == RLNKIT_STATUS_OK && jv->action == RLNKIT_ACTION_REJECT && jv->spam &&
+                  strcmp(jv->reason, "spam") == 0 && memcmp(jv->spam_secret, m[k].secret_le, 32) == 0 &&
+                  jv->spam_epoch == epoch;
+        }
+        CHECK(ok);
+        right += ok;
+        rlnkit_validator_free(val);
+    }
+    printf("  ok: %d of %d rounds, each thread got its own member's secret\n", right, rounds);
+    member_free(&m[0]);
+    member_free(&m[1]);
+    rlnkit_keys_free(keys);
+}
+
 int main(int argc, char **argv) {
     const char *dev_dir = argc > 1 ? argv[1] : NULL;
     test_field_elements();
@@ -954,6 +1048,7 @@ int main(int argc, char **argv) {
     test_hashes_and_keys();
     test_v2_rln(dev_dir);
     test_own_api(dev_dir);
+    test_validator_two_threads();
     test_v09();
     printf("ffi C test: %d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;

@@ -140,6 +140,7 @@ typedef struct RlnkitMember RlnkitMember;
 /*
  The relay's RLN validator (nwaku's rules, plus rlnkit's rln_identifier check and
  double-signal detection), with its own window of acceptable roots and nullifier log.
+ Safe to share between threads: each verdict carries the secret its own message revealed.
  */
 typedef struct RlnkitValidator RlnkitValidator;
 
@@ -562,8 +563,9 @@ enum RlnkitStatus rlnkit_validator_add_root(const struct RlnkitValidator *valida
 /*
  Validates one relayed message: its protobuf-encoded WakuMessage bytes, the pubsub topic
  (NUL-terminated) and the time (ns since the Unix epoch; 0: now). Writes the verdict; on a
- double signal the verdict carries the recovered secret. Status OK whenever a verdict was
- written (a rejected message is a verdict, not an error).
+ double signal the verdict carries the secret this message revealed (threads validating at
+ once each get their own message's). Status OK whenever a verdict was written (a rejected
+ message is a verdict, not an error).
 
  # Safety
  Pointers must be null or address the stated bytes; `topic` NUL-terminated; `out_verdict`

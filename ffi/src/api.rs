@@ -6,18 +6,14 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rlnkit::prover::MemberProver;
-use rlnkit::relay::{
-    NullifierLog, Reason, SpamEvent, Validator, ValidatorConfig, Verdict, WakuMessage,
-};
+use rlnkit::relay::{NullifierLog, Validator, ValidatorConfig, Verdict, WakuMessage};
 use rlnkit::{
     hash_to_field, CircuitKeys, ExternalNullifier, Field, MerkleProof, Prover, RlnInputs, RlnProof,
     StaticRoots, UserMessageLimit, Verifier,
 };
-
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::types::slice;
 
@@ -63,10 +59,10 @@ pub struct RlnkitMember {
 
 /// The relay's RLN validator (nwaku's rules, plus rlnkit's rln_identifier check and
 /// double-signal detection), with its own window of acceptable roots and nullifier log.
+/// Safe to share between threads: each verdict carries the secret its own message revealed.
 pub struct RlnkitValidator {
     validator: Validator,
     roots: Arc<StaticRoots>,
-    spam: Mutex<UnboundedReceiver<SpamEvent>>,
 }
 
 /// What the relay should do with a message.
@@ -516,9 +512,7 @@ pub unsafe extern "C" fn rlnkit_validator_new(
             window.clone(),
             NullifierLog::in_memory(),
         );
-        let spam = Mutex::new(validator.subscribe_spam());
-        *out_validator =
-            Box::into_raw(Box::new(RlnkitValidator { validator, roots: window, spam }));
+        *out_validator = Box::into_raw(Box::new(RlnkitValidator { validator, roots: window }));
         Ok(())
     })
 }
@@ -557,6 +551,7 @@ const LABELS: &[&CStr] = &[
     c"duplicate",
     c"unavailable",
     c"unknown_root",
+    c"overloaded",
 ];
 
 fn reason_label(v: &Verdict) -> &'static CStr {
@@ -570,8 +565,9 @@ fn reason_label(v: &Verdict) -> &'static CStr {
 
 /// Validates one relayed message: its protobuf-encoded WakuMessage bytes, the pubsub topic
 /// (NUL-terminated) and the time (ns since the Unix epoch; 0: now). Writes the verdict; on a
-/// double signal the verdict carries the recovered secret. Status OK whenever a verdict was
-/// written (a rejected message is a verdict, not an error).
+/// double signal the verdict carries the secret this message revealed (threads validating at
+/// once each get their own message's). Status OK whenever a verdict was written (a rejected
+/// message is a verdict, not an error).
 ///
 /// # Safety
 /// Pointers must be null or address the stated bytes; `topic` NUL-terminated; `out_verdict`
@@ -593,7 +589,8 @@ pub unsafe extern "C" fn rlnkit_validator_validate(
             .to_str()
             .map_err(|_| invalid("pubsub_topic is not UTF-8"))?;
         let now = if now_ns == 0 { rlnkit::relay::unix_now_ns() } else { now_ns };
-        let verdict = v.validator.validate_encoded_at(bytes, topic, now).verdict();
+        let judgement = v.validator.validate_encoded_at(bytes, topic, now);
+        let verdict = judgement.verdict();
         let mut out_v = RlnkitVerdict {
             action: match verdict {
                 Verdict::Accept => RlnkitAction::Accept,
@@ -606,14 +603,11 @@ pub unsafe extern "C" fn rlnkit_validator_validate(
             spam_id_commitment: [0; 32],
             spam_epoch: 0,
         };
-        let mut rx = v.spam.lock().unwrap_or_else(|p| p.into_inner());
-        while let Ok(event) = rx.try_recv() {
-            if verdict == Verdict::Reject(Reason::DoubleSignal) {
-                out_v.spam = true;
-                out_v.spam_secret = event.secret.to_le_bytes();
-                out_v.spam_id_commitment = event.id_commitment.to_le_bytes();
-                out_v.spam_epoch = event.epoch;
-            }
+        if let Some(event) = judgement.spam() {
+            out_v.spam = true;
+            out_v.spam_secret = event.secret.to_le_bytes();
+            out_v.spam_id_commitment = event.id_commitment.to_le_bytes();
+            out_v.spam_epoch = event.epoch;
         }
         *out_verdict = out_v;
         Ok(())

@@ -13,7 +13,7 @@ use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
 use super::bindings::{LinearPriceCalculator, RlnMembership, TestToken};
-use super::error::ChainError;
+use super::error::{ChainError, Contract};
 use crate::field::Field;
 use crate::tree::{MerkleProof, DEFAULT_DEPTH};
 
@@ -198,7 +198,7 @@ impl MembershipReader {
             .deployedBlockNumber()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("deployedBlockNumber", e))? as u64)
+            .map_err(|e| ChainError::from_registry("deployedBlockNumber", e))? as u64)
     }
 
     /// The deposit for a rate limit: (token, amount).
@@ -208,12 +208,12 @@ impl MembershipReader {
             .priceCalculator()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("priceCalculator", e))?;
+            .map_err(|e| ChainError::from_registry("priceCalculator", e))?;
         let r = LinearPriceCalculator::new(calc, self.provider.clone())
             .calculate(rate_limit)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("calculate", e))?;
+            .map_err(|e| ChainError::from_contract(Contract::PriceCalculator, "calculate", e))?;
         Ok((r._0, r._1))
     }
 
@@ -229,7 +229,7 @@ impl MembershipReader {
                 .root()
                 .call()
                 .await
-                .map_err(|e| ChainError::from_contract("root", e))?,
+                .map_err(|e| ChainError::from_registry("root", e))?,
         )
     }
 
@@ -241,7 +241,7 @@ impl MembershipReader {
             .getRecentRoots()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("getRecentRoots", e))?;
+            .map_err(|e| ChainError::from_registry("getRecentRoots", e))?;
         // The contract lists them newest first.
         roots.into_iter().rev().filter(|r| !r.is_zero()).map(u256_to_field).collect()
     }
@@ -324,7 +324,7 @@ impl MembershipReader {
             .nextFreeIndex()
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("nextFreeIndex", e))
+            .map_err(|e| ChainError::from_registry("nextFreeIndex", e))
     }
 
     /// nextFreeIndex as of a block.
@@ -334,7 +334,7 @@ impl MembershipReader {
             .block(block.into())
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("nextFreeIndex", e))
+            .map_err(|e| ChainError::from_registry("nextFreeIndex", e))
     }
 
     /// The Merkle path of the leaf at `index`, from the contract (stateless mode: no tree sync).
@@ -344,7 +344,7 @@ impl MembershipReader {
             .getMerkleProof(alloy::primitives::aliases::U40::from(index))
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("getMerkleProof", e))?;
+            .map_err(|e| ChainError::from_registry("getMerkleProof", e))?;
         let path_elements = path.iter().map(|v| u256_to_field(*v)).collect::<Result<Vec<_>>>()?;
         let identity_path_index = (0..DEFAULT_DEPTH).map(|l| ((index >> l) & 1) as u8).collect();
         Ok(MerkleProof { path_elements, identity_path_index })
@@ -358,7 +358,7 @@ impl MembershipReader {
             call = call.block(b.into());
         }
         let v = call.call().await.map_err(|e| {
-            ChainError::from_contract("getRateCommitmentsInRangeBoundsInclusive", e)
+            ChainError::from_registry("getRateCommitmentsInRangeBoundsInclusive", e)
         })?;
         v.into_iter().map(u256_to_field).collect()
     }
@@ -371,7 +371,7 @@ impl MembershipReader {
             .getMembershipInfo(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("getMembershipInfo", e))?;
+            .map_err(|e| ChainError::from_registry("getMembershipInfo", e))?;
         if info._0 == 0 {
             return Ok(None);
         }
@@ -379,14 +379,14 @@ impl MembershipReader {
             .memberships(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("memberships", e))?;
+            .map_err(|e| ChainError::from_registry("memberships", e))?;
         let in_grace_period = c
             .isInGracePeriod(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("isInGracePeriod", e))?;
+            .map_err(|e| ChainError::from_registry("isInGracePeriod", e))?;
         let expired =
-            c.isExpired(id).call().await.map_err(|e| ChainError::from_contract("isExpired", e))?;
+            c.isExpired(id).call().await.map_err(|e| ChainError::from_registry("isExpired", e))?;
         let grace_start: u64 = m.gracePeriodStartTimestamp.try_into().unwrap_or(u64::MAX);
         Ok(Some(MembershipInfo {
             id_commitment,
@@ -409,7 +409,7 @@ impl MembershipReader {
             .withdrawableBalance(holder, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("withdrawableBalance", e))
+            .map_err(|e| ChainError::from_registry("withdrawableBalance", e))
     }
 
     /// The slashes (`MembershipSlashed` events) in blocks `from..=to` (default: up to the
@@ -458,7 +458,7 @@ impl MembershipReader {
             .balanceOf(holder)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("balanceOf", e))
+            .map_err(|e| ChainError::from_token("balanceOf", e))
     }
 
     /// Current block number.

@@ -13,7 +13,7 @@ use super::bindings::{
     linked_libraries, ERC1967Proxy, LinearPriceCalculator, RlnMembership, TestToken,
 };
 use super::client::{connect_provider, MembershipReader};
-use super::error::ChainError;
+use super::error::{ChainError, Contract};
 use super::writer::MembershipWriter;
 use super::TOKEN_UNIT;
 
@@ -159,12 +159,15 @@ pub async fn deploy_registry(
     let token = match cfg.token {
         Some(t) => t,
         None => {
-            let r = me.mined("deploy TestToken", TestToken::deploy_builder(&p)).await?;
+            let r = me
+                .mined_on(Contract::Token, "deploy TestToken", TestToken::deploy_builder(&p))
+                .await?;
             let t = r
                 .contract_address
                 .ok_or(ChainError::NoDeployedAddress { contract: "TestToken" })?;
             if !cfg.mint_to_deployer.is_zero() {
-                me.mined(
+                me.mined_on(
+                    Contract::Token,
                     "TestToken.mint",
                     TestToken::new(t, p.clone()).mint(deployer, cfg.mint_to_deployer),
                 )
@@ -174,7 +177,8 @@ pub async fn deploy_registry(
         }
     };
     let r = me
-        .mined(
+        .mined_on(
+            Contract::PriceCalculator,
             "deploy LinearPriceCalculator",
             LinearPriceCalculator::deploy_builder(&p, token, cfg.price_per_message_per_epoch),
         )

@@ -11,7 +11,7 @@ use alloy::sol_types::SolEvent;
 
 use super::bindings::{RlnMembership, TestToken};
 use super::client::field_to_u256;
-use super::error::ChainError;
+use super::error::{ChainError, Contract};
 use super::writer::{BulkPlan, MembershipWriter};
 use crate::field::Field;
 
@@ -71,7 +71,8 @@ impl DevChain<'_> {
     /// Mints test tokens (only works with the unrestricted [`TestToken`] of local deployments).
     pub async fn mint_test_tokens(&self, token: Address, to: Address, amount: U256) -> Result<()> {
         self.writer
-            .mined(
+            .mined_on(
+                Contract::Token,
                 "TestToken.mint",
                 TestToken::new(token, self.writer.provider.clone()).mint(to, amount),
             )

@@ -45,11 +45,14 @@ pub enum ChainError {
         /// The chain.
         chain_id: u64,
     },
-    /// A call or transaction reverted; the revert is decoded.
+    /// A call or transaction reverted; the revert is decoded against the called contract.
     #[error("{call} reverted: {revert}")]
     Reverted {
         /// The contract function.
         call: &'static str,
+        /// The contract called (`None` for a raw transaction whose callee the client does not
+        /// know, e.g. a library deployment).
+        contract: Option<Contract>,
         /// The decoded revert (boxed: it is large, and errors travel by value).
         revert: Box<Revert>,
     },
@@ -204,9 +207,9 @@ pub enum ChainError {
         /// Registrations sent.
         expected: usize,
     },
-    /// The tree store could not be loaded (its task panicked).
-    #[error("loading the tree store failed: {0}")]
-    StoreTask(String),
+    /// The tree store could not be loaded (its task panicked or was cancelled).
+    #[error("loading the tree store failed")]
+    StoreTask(#[source] tokio::task::JoinError),
     /// The synced tree's root differs from the contract's.
     #[error(
         "the synced tree's root {ours} differs from the contract's {contract} at block {block}"
@@ -237,14 +240,41 @@ pub enum ChainError {
 }
 
 impl ChainError {
-    /// Wraps a contract call error: reverts become [`ChainError::Reverted`] with the error decoded.
-    pub(crate) fn from_contract(call: &'static str, e: alloy::contract::Error) -> Self {
+    /// Wraps the error of a call to `contract`: a revert becomes [`ChainError::Reverted`] with
+    /// the data decoded against that contract's errors (two contracts may declare an error alike,
+    /// e.g. `InvalidTreasury()`: the callee's reading is the one that holds).
+    pub(crate) fn from_contract(
+        contract: Contract,
+        call: &'static str,
+        e: alloy::contract::Error,
+    ) -> Self {
         match e.as_revert_data() {
-            Some(data) => ChainError::Reverted { call, revert: Box::new(Revert::decode(&data)) },
+            Some(data) => ChainError::Reverted {
+                call,
+                contract: Some(contract),
+                revert: Box::new(Revert::decode_for(contract, &data)),
+            },
             None => ChainError::Rpc { call, source: Box::new(e) },
         }
     }
 
+    /// A call to the registry ([`Self::from_contract`]).
+    pub(crate) fn from_registry(call: &'static str, e: alloy::contract::Error) -> Self {
+        Self::from_contract(Contract::Registry, call, e)
+    }
+
+    /// A call to the deposit token ([`Self::from_contract`]).
+    pub(crate) fn from_token(call: &'static str, e: alloy::contract::Error) -> Self {
+        Self::from_contract(Contract::Token, call, e)
+    }
+
+    /// A call to the ServiceCredentials contract ([`Self::from_contract`]).
+    pub(crate) fn from_credentials(call: &'static str, e: alloy::contract::Error) -> Self {
+        Self::from_contract(Contract::Credentials, call, e)
+    }
+
+    /// Wraps an RPC error. A raw transaction's revert (the callee unknown here) is decoded only
+    /// as `Error(string)`, `Panic` or by name, never into a contract's typed errors.
     pub(crate) fn rpc(
         call: &'static str,
         e: impl std::error::Error + Send + Sync + 'static,
@@ -253,22 +283,14 @@ impl ChainError {
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
         if let Some(t) = boxed.downcast_ref::<alloy::transports::TransportError>() {
             if let Some(data) = t.as_error_resp().and_then(|r| r.as_revert_data()) {
-                return ChainError::Reverted { call, revert: Box::new(Revert::decode(&data)) };
+                return ChainError::Reverted {
+                    call,
+                    contract: None,
+                    revert: Box::new(Revert::decode_unknown(&data)),
+                };
             }
         }
         ChainError::Rpc { call, source: boxed }
-    }
-
-    /// Wraps the error of a call to the ServiceCredentials contract: reverts become
-    /// [`ChainError::Reverted`] with the contract's custom error decoded first (two contracts may
-    /// declare an error alike, e.g. `InvalidTreasury()`; the callee's reading wins).
-    pub(crate) fn from_credentials(call: &'static str, e: alloy::contract::Error) -> Self {
-        match e.as_revert_data() {
-            Some(data) => {
-                ChainError::Reverted { call, revert: Box::new(Revert::decode_credentials(&data)) }
-            }
-            None => ChainError::Rpc { call, source: Box::new(e) },
-        }
     }
 
     /// The decoded registry error, if this is a revert of the registry.
@@ -303,8 +325,51 @@ impl ChainError {
     }
 }
 
-/// A revert's data decoded: into the generated error enums when it is one of our contracts'
-/// errors, and always into a printable `Name(arg, ...)`.
+/// The contracts rlnkit calls: a revert is decoded against the errors of the one called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Contract {
+    /// The membership registry (`RlnMembership`, behind its proxy).
+    Registry,
+    /// The registry's price calculator (`LinearPriceCalculator`).
+    PriceCalculator,
+    /// The deposit token (an ERC20; `TestToken` on local chains).
+    Token,
+    /// The ServiceCredentials escrow.
+    Credentials,
+}
+
+impl Contract {
+    fn abi(self) -> &'static JsonAbi {
+        let abis = all_abis();
+        &abis[match self {
+            Contract::Registry => 0,
+            Contract::PriceCalculator => 1,
+            Contract::Token => 2,
+            Contract::Credentials => 3,
+        }]
+    }
+
+    /// Its custom errors, typed, if `data` is one of them.
+    fn decode_typed(self, data: &[u8]) -> Option<DecodedRevert> {
+        match self {
+            Contract::Registry => RlnMembership::RlnMembershipErrors::abi_decode(data)
+                .ok()
+                .map(DecodedRevert::Registry),
+            Contract::PriceCalculator => {
+                LinearPriceCalculator::LinearPriceCalculatorErrors::abi_decode(data)
+                    .ok()
+                    .map(DecodedRevert::PriceCalculator)
+            }
+            Contract::Credentials => ServiceCredentials::ServiceCredentialsErrors::abi_decode(data)
+                .ok()
+                .map(DecodedRevert::Credentials),
+            Contract::Token => None,
+        }
+    }
+}
+
+/// A revert's data decoded: into the called contract's generated error enum when it is one of
+/// its errors, and always into a printable `Name(arg, ...)`.
 #[derive(Debug, Clone)]
 pub struct Revert {
     /// Error name (`InvalidIdCommitment`, `Error` for a string reason, `Panic`, or `unknown`).
@@ -329,8 +394,10 @@ pub enum DecodedRevert {
     Credentials(ServiceCredentials::ServiceCredentialsErrors),
 }
 
-fn all_abis() -> &'static Vec<JsonAbi> {
-    static ABIS: OnceLock<Vec<JsonAbi>> = OnceLock::new();
+/// The ABIs of the registry, the price calculator, the token and ServiceCredentials, in that
+/// order (an artifact that does not parse gives an empty ABI: names print as `unknown`).
+fn all_abis() -> &'static [JsonAbi; 4] {
+    static ABIS: OnceLock<[JsonAbi; 4]> = OnceLock::new();
     ABIS.get_or_init(|| {
         [
             include_str!("../../contracts/artifacts/RlnMembership.json"),
@@ -338,10 +405,12 @@ fn all_abis() -> &'static Vec<JsonAbi> {
             include_str!("../../contracts/artifacts/TestToken.json"),
             include_str!("../../contracts/artifacts/ServiceCredentials.json"),
         ]
-        .iter()
-        .filter_map(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-        .filter_map(|v| serde_json::from_value::<JsonAbi>(v["abi"].clone()).ok())
-        .collect()
+        .map(|s| {
+            serde_json::from_str::<serde_json::Value>(s)
+                .ok()
+                .and_then(|v| serde_json::from_value::<JsonAbi>(v["abi"].clone()).ok())
+                .unwrap_or_default()
+        })
     })
 }
 
@@ -362,31 +431,20 @@ fn show(v: &DynSolValue) -> String {
 }
 
 impl Revert {
-    /// Decodes revert data: our custom errors (the registry's first), `Error(string)`,
-    /// `Panic(uint256)`.
-    pub fn decode(data: &[u8]) -> Self {
-        let decoded = if let Ok(e) = RlnMembership::RlnMembershipErrors::abi_decode(data) {
-            Some(DecodedRevert::Registry(e))
-        } else if let Ok(e) = LinearPriceCalculator::LinearPriceCalculatorErrors::abi_decode(data) {
-            Some(DecodedRevert::PriceCalculator(e))
-        } else if let Ok(e) = ServiceCredentials::ServiceCredentialsErrors::abi_decode(data) {
-            Some(DecodedRevert::Credentials(e))
-        } else {
-            None
-        };
-        Self::with_decoded(data, decoded)
+    /// Decodes the revert data of a call to `contract`: its custom errors (typed), else
+    /// `Error(string)`, `Panic(uint256)`, or an error of a contract it called (by name only: a
+    /// token's error inside `register`, say).
+    pub fn decode_for(contract: Contract, data: &[u8]) -> Self {
+        Self::with_decoded(data, contract.decode_typed(data), Some(contract))
     }
 
-    /// Decodes the revert data of a call to the ServiceCredentials contract: its custom errors
-    /// first, then as [`Revert::decode`].
-    pub fn decode_credentials(data: &[u8]) -> Self {
-        match ServiceCredentials::ServiceCredentialsErrors::abi_decode(data) {
-            Ok(e) => Self::with_decoded(data, Some(DecodedRevert::Credentials(e))),
-            Err(_) => Self::decode(data),
-        }
+    /// Decodes revert data whose callee is unknown: `Error(string)`, `Panic(uint256)`, or the
+    /// name of any of our contracts' errors with that selector (never typed).
+    pub fn decode_unknown(data: &[u8]) -> Self {
+        Self::with_decoded(data, None, None)
     }
 
-    fn with_decoded(data: &[u8], decoded: Option<DecodedRevert>) -> Self {
+    fn with_decoded(data: &[u8], decoded: Option<DecodedRevert>, callee: Option<Contract>) -> Self {
         let bytes = Bytes::copy_from_slice(data);
         if let Ok(r) = alloy::sol_types::Revert::abi_decode(data) {
             return Revert {
@@ -405,7 +463,9 @@ impl Revert {
             };
         }
         if data.len() >= 4 {
-            for abi in all_abis() {
+            // The callee's errors first, then those of the contracts it may call.
+            let first = callee.map(Contract::abi);
+            for abi in first.into_iter().chain(all_abis().iter()) {
                 for err in abi.errors() {
                     if err.selector().as_slice() == &data[..4] {
                         if let Ok(values) = err.abi_decode_input(&data[4..]) {
@@ -442,7 +502,7 @@ mod tests {
     #[test]
     fn custom_errors_print_by_name() {
         let data = RlnMembership::InvalidIdCommitment { idCommitment: U256::ZERO }.abi_encode();
-        let r = Revert::decode(&data);
+        let r = Revert::decode_for(Contract::Registry, &data);
         assert_eq!(r.to_string(), "InvalidIdCommitment(0)");
         assert!(matches!(
             r.decoded,
@@ -456,7 +516,7 @@ mod tests {
         }
         .abi_encode();
         assert_eq!(
-            Revert::decode(&data).to_string(),
+            Revert::decode_for(Contract::Registry, &data).to_string(),
             format!(
                 "NothingToWithdraw({}, {})",
                 Address::ZERO.to_checksum(None),
@@ -464,8 +524,11 @@ mod tests {
             )
         );
         let data = alloy::sol_types::Revert::from("ERC20: insufficient allowance").abi_encode();
-        assert_eq!(Revert::decode(&data).to_string(), "Error(\"ERC20: insufficient allowance\")");
-        assert_eq!(Revert::decode(&[1, 2]).name, "unknown");
+        assert_eq!(
+            Revert::decode_for(Contract::Token, &data).to_string(),
+            "Error(\"ERC20: insufficient allowance\")"
+        );
+        assert_eq!(Revert::decode_unknown(&[1, 2]).name, "unknown");
     }
 
     #[test]
@@ -476,19 +539,30 @@ mod tests {
             collected: U256::from(7u64),
         }
         .abi_encode();
-        let r = Revert::decode(&data);
+        let r = Revert::decode_for(Contract::Credentials, &data);
         assert_eq!(r.to_string(), "StaleVoucher(5, 7)");
         assert!(matches!(r.decoded, Some(DecodedRevert::Credentials(E::StaleVoucher(_)))));
-        // Declared alike by the registry and the credentials contract: the callee's reading wins.
+        // Declared alike by the registry and the credentials contract: the callee's reading holds.
         let data = ServiceCredentials::InvalidTreasury {}.abi_encode();
         assert!(matches!(
-            Revert::decode_credentials(&data).decoded,
+            Revert::decode_for(Contract::Credentials, &data).decoded,
             Some(DecodedRevert::Credentials(E::InvalidTreasury(_)))
         ));
-        assert!(matches!(Revert::decode(&data).decoded, Some(DecodedRevert::Registry(_))));
+        assert!(matches!(
+            Revert::decode_for(Contract::Registry, &data).decoded,
+            Some(DecodedRevert::Registry(_))
+        ));
+        // A registry error met in a call to the credentials contract is not typed as the
+        // registry's (the caller named the contract), only printed by name.
+        let data = RlnMembership::InvalidIdCommitment { idCommitment: U256::ZERO }.abi_encode();
+        let r = Revert::decode_for(Contract::Credentials, &data);
+        assert_eq!((r.name.as_str(), r.decoded), ("InvalidIdCommitment", None));
         // Not a credentials error: decoded as usual.
         let data = alloy::sol_types::Revert::from("no").abi_encode();
-        let r = Revert::decode_credentials(&data);
+        let r = Revert::decode_for(Contract::Credentials, &data);
         assert_eq!((r.name.as_str(), r.decoded), ("Error", None));
+        // An unknown callee: never typed.
+        let data = ServiceCredentials::InvalidTreasury {}.abi_encode();
+        assert_eq!(Revert::decode_unknown(&data).decoded, None);
     }
 }

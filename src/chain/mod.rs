@@ -29,7 +29,7 @@ pub use client::{
 };
 pub use deploy::{deploy_registry, DeployConfig, Deployment};
 pub use dev::{anvil_path, start_anvil, DevChain};
-pub use error::{ChainError, DecodedRevert, Revert};
+pub use error::{ChainError, Contract, DecodedRevert, Revert};
 pub use roots::{ContractRoots, DEFAULT_ROOT_REFRESH};
 pub use sync::{SyncOptions, SyncProgress, SyncReport, TreeSync};
 pub use writer::{MembershipWriter, Registration};

@@ -90,7 +90,21 @@ pub struct SyncReport {
     pub elapsed_ms: u128,
 }
 
-/// A registry's tree, synced from its events into a file.
+/// Runs a store write (a redb commit) without holding an async worker: on a multi-threaded
+/// tokio runtime the worker hands its other tasks to another thread for the duration
+/// (`block_in_place`; the store stays borrowed, so a cancelled sync cannot lose it); elsewhere
+/// (a current-thread runtime or no runtime) it runs inline, as there is no other worker to keep.
+fn off_worker<T>(write: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(write)
+        }
+        _ => write(),
+    }
+}
+
+/// A registry's tree, synced from its events into a file. Its disk writes run off the async
+/// workers (see [`Self::sync`]).
 pub struct TreeSync {
     client: MembershipReader,
     store: TreeStore,
@@ -109,7 +123,7 @@ impl TreeSync {
         let path = path.as_ref().to_path_buf();
         let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path))
             .await
-            .map_err(|e| ChainError::StoreTask(e.to_string()))??;
+            .map_err(ChainError::StoreTask)??;
         let asked = StoreOrigin {
             chain_id: client.chain_id(),
             contract: client.registry().0 .0,
@@ -127,7 +141,7 @@ impl TreeSync {
             Some(_) => {}
             None => {
                 let start_block = client.deployed_block().await?;
-                store.set_origin(StoreOrigin { start_block, ..asked })?;
+                off_worker(|| store.set_origin(StoreOrigin { start_block, ..asked }))?;
             }
         }
         Ok(TreeSync { client, store, opts })
@@ -174,17 +188,19 @@ impl TreeSync {
         }
         for (b, hb) in self.store.checkpoints()? {
             if b < n && self.block_hash(b).await? == Some(B256::from(hb)) {
-                let undone = self.store.rollback_to(b, hb)?;
+                let undone = off_worker(|| self.store.rollback_to(b, hb))?;
                 tracing::warn!(block = b, undone, "chain reorganized: rolled the tree back");
                 return Ok((Some((b, undone)), false));
             }
         }
         tracing::warn!("chain reorganized deeper than the journal: syncing from the start");
-        self.store.reset()?;
+        off_worker(|| self.store.reset())?;
         Ok((None, true))
     }
 
     /// Syncs up to the head (minus confirmations) or `to_block`, calling `progress` after each chunk.
+    /// Each chunk is one redb transaction, committed off the async workers on a multi-threaded
+    /// runtime (the worker's other tasks move to another thread meanwhile).
     pub async fn sync(&mut self, mut progress: impl FnMut(&SyncProgress)) -> Result<SyncReport> {
         let t0 = Instant::now();
         let (rolled_back_to, restarted) = self.handle_reorg().await?;
@@ -291,7 +307,7 @@ impl TreeSync {
             keep_blocks: self.opts.reorg_depth,
         };
         // The root is checked before anything is written.
-        match self.store.apply_checked(&update, expected_root) {
+        match off_worker(|| self.store.apply_checked(&update, expected_root)) {
             Ok(()) => {}
             Err(crate::tree::disk::StoreError::RootMismatch { .. }) => {
                 // Something events do not show (e.g. an identity registering again clears its old
@@ -325,16 +341,18 @@ impl TreeSync {
                     index = end + 1;
                 }
                 update.changes.extend(fixes);
-                self.store.apply_checked(&update, expected_root).map_err(|e| match e {
-                    crate::tree::disk::StoreError::RootMismatch { ours, expected } => {
-                        ChainError::TreeMismatch {
-                            block: to,
-                            ours: ours.to_string(),
-                            contract: expected.to_string(),
+                off_worker(|| self.store.apply_checked(&update, expected_root)).map_err(
+                    |e| match e {
+                        crate::tree::disk::StoreError::RootMismatch { ours, expected } => {
+                            ChainError::TreeMismatch {
+                                block: to,
+                                ours: ours.to_string(),
+                                contract: expected.to_string(),
+                            }
                         }
-                    }
-                    other => other.into(),
-                })?;
+                        other => other.into(),
+                    },
+                )?;
             }
             Err(e) => return Err(e.into()),
         }

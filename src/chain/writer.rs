@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::bindings::{RlnMembership, TestToken};
 use super::client::{connect_provider, field_to_u256, u256_to_field, MembershipReader};
-use super::error::ChainError;
+use super::error::{ChainError, Contract};
 use crate::field::Field;
 use crate::incentives::{slash_commitment, SlashCommit, Slashed};
 
@@ -123,13 +123,25 @@ impl MembershipWriter {
         super::client::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
-    /// Sends a call and waits until it is mined; reverts are decoded.
+    /// Sends a call to the registry and waits until it is mined; reverts are decoded against
+    /// the registry's errors.
     pub(crate) async fn mined<D: CallDecoder>(
         &self,
         call: &'static str,
         b: CallBuilder<&DynProvider, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| ChainError::from_contract(call, e))?;
+        self.mined_on(Contract::Registry, call, b).await
+    }
+
+    /// Sends a call to `contract` and waits until it is mined; reverts are decoded against
+    /// `contract`'s errors.
+    pub(crate) async fn mined_on<D: CallDecoder>(
+        &self,
+        contract: Contract,
+        call: &'static str,
+        b: CallBuilder<&DynProvider, D, Ethereum>,
+    ) -> Result<TransactionReceipt> {
+        let pending = b.send().await.map_err(|e| ChainError::from_contract(contract, call, e))?;
         self.wait_receipt(call, *pending.tx_hash()).await
     }
 
@@ -141,9 +153,9 @@ impl MembershipWriter {
             .allowance(me, self.registry)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("allowance", e))?;
+            .map_err(|e| ChainError::from_token("allowance", e))?;
         if allowance < amount {
-            self.mined("approve", t.approve(self.registry, amount)).await?;
+            self.mined_on(Contract::Token, "approve", t.approve(self.registry, amount)).await?;
         }
         Ok(())
     }
@@ -230,7 +242,7 @@ impl MembershipWriter {
         let c = self.contract();
         let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
         let gas =
-            first.estimate_gas().await.map_err(|e| ChainError::from_contract("register", e))?;
+            first.estimate_gas().await.map_err(|e| ChainError::from_registry("register", e))?;
         // Later inserts hash more tree levels than the first one: leave room for a full path
         // (20 PoseidonT3 calls).
         let gas = gas * 2 + 500_000;
@@ -282,7 +294,7 @@ impl MembershipWriter {
                 call.send()
                     .await
                     .map(|p| *p.tx_hash())
-                    .map_err(|e| ChainError::from_contract("register", e))
+                    .map_err(|e| ChainError::from_registry("register", e))
             }
         });
         futures::future::try_join_all(sends).await

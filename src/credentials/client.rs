@@ -207,7 +207,7 @@ impl CredentialsReader {
             .balanceOf(holder)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("balanceOf", e))
+            .map_err(|e| ChainError::from_token("balanceOf", e))
     }
 
     /// The latest block number.

@@ -161,7 +161,7 @@ impl CredentialsWriter {
             .allowance(me, self.contract)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("allowance", e))?;
+            .map_err(|e| ChainError::from_token("allowance", e))?;
         if allowance < amount {
             self.mined("approve", t.approve(self.contract, amount)).await?;
         }

@@ -10,18 +10,24 @@ use tokio::sync::{mpsc, oneshot};
 use crate::relay::rules::unix_now_ns;
 use crate::relay::validator::{AwaitingPairing, Judgement, Precheck, Validator};
 
-/// How the batch verifier collects work.
+/// How the batch verifier collects work, and how much gossip a node judges at once.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
     /// Verify as soon as this many proofs wait.
     pub max_batch: usize,
     /// Or when the first waiting proof has waited this long.
     pub max_wait: Duration,
+    /// A node judges at most this many gossip messages at once (its validation workers; twice
+    /// `max_batch` lets one batch fill while another is verified).
+    pub workers: usize,
+    /// Gossip messages that may wait for a worker; a node drops (ignores, and counts in
+    /// `rlnkit_relay_validation_dropped_total`) what arrives beyond.
+    pub queue: usize,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { max_batch: 64, max_wait: Duration::from_millis(3) }
+        BatchConfig { max_batch: 64, max_wait: Duration::from_millis(3), workers: 128, queue: 4096 }
     }
 }
 
@@ -40,6 +46,7 @@ pub struct BatchValidator {
     validator: Arc<Validator>,
     tx: mpsc::Sender<Job>,
     clock: Clock,
+    config: BatchConfig,
 }
 
 impl std::fmt::Debug for BatchValidator {
@@ -58,7 +65,12 @@ impl BatchValidator {
     pub fn spawn_with_clock(validator: Arc<Validator>, config: BatchConfig, clock: Clock) -> Self {
         let (tx, rx) = mpsc::channel::<Job>(4096);
         tokio::spawn(run_batches(validator.clone(), config, clock.clone(), rx));
-        BatchValidator { validator, tx, clock }
+        BatchValidator { validator, tx, clock, config }
+    }
+
+    /// How it batches (and how much gossip a node judges at once).
+    pub fn config(&self) -> BatchConfig {
+        self.config
     }
 
     /// The validator behind it.

@@ -43,6 +43,9 @@ pub struct RelayMetrics {
     pub secrets_recovered: Counter,
     /// rlnkit_relay_peers.
     pub peers: Gauge,
+    /// rlnkit_relay_validation_dropped_total: gossip messages dropped unjudged because the
+    /// validation queue was full (also counted as ignored, type "overloaded").
+    pub validation_dropped: Counter,
     /// rlnkit_relay_service_requests_dropped_total: requests to a hosted service (lightpush)
     /// answered "busy" at once because its queue was full.
     pub service_requests_dropped: Counter,
@@ -79,6 +82,7 @@ impl RelayMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             secrets_recovered: Counter::default(),
             peers: Gauge::default(),
+            validation_dropped: Counter::default(),
             service_requests_dropped: Counter::default(),
             extra: std::sync::Mutex::new(Vec::new()),
             registry: Registry::default(),
@@ -132,6 +136,11 @@ impl RelayMetrics {
             m.secrets_recovered.clone(),
         );
         r.register("rlnkit_relay_peers", "Connected peers", m.peers.clone());
+        r.register(
+            "rlnkit_relay_validation_dropped",
+            "Gossip messages dropped unjudged: the validation queue was full",
+            m.validation_dropped.clone(),
+        );
         r.register(
             "rlnkit_relay_service_requests_dropped",
             "Service (lightpush) requests answered busy because the queue was full",

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod framed;
+mod intake;
 pub mod message;
 pub mod message_ids;
 pub mod metrics;

@@ -33,45 +33,50 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::relay::batch::{BatchConfig, BatchValidator};
 use crate::relay::framed::{self, InboundRequest, RequestService, Responder};
+use crate::relay::intake::{Intake, Work};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
-use crate::relay::rules::{Reason, Verdict};
-use crate::relay::scoring::{self, encoded_share_key, share_key, FirstShares, ScoringConfig};
-use crate::relay::scoring::{ShareKey, GRAYLIST_THRESHOLD};
+use crate::relay::rules::{IgnoreReason, Verdict};
+use crate::relay::scoring::{self, share_key, FirstShares, ScoringConfig, GRAYLIST_THRESHOLD};
 use crate::relay::transport::{build_transport, Traffic, TransportConfig};
-use crate::relay::validator::{Judgement, Validator};
+use crate::relay::validator::Validator;
 
 /// The Waku relay protocol id (gossipsub v1.1 under Waku's name).
 pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
 
-/// Errors of the node.
+/// Errors of the node. A publish that did not happen says why in its own variant
+/// ([`Self::NoPeers`], [`Self::Duplicate`], [`Self::TooLarge`], [`Self::QueuesFull`],
+/// [`Self::NotValid`], [`Self::Stopped`]), so callers branch on the cause, never on text.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// libp2p refused the transport or behaviour configuration.
-    #[error("cannot build the libp2p transport or behaviour: {0}")]
-    Setup(String),
+    #[error("cannot build the libp2p transport or behaviour")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A listen address could not be bound.
-    #[error("cannot listen on {addr}: {reason}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// The address.
         addr: Multiaddr,
-        /// libp2p's explanation.
-        reason: String,
+        /// libp2p's error.
+        #[source]
+        source: libp2p::TransportError<std::io::Error>,
     },
     /// A peer address could not be dialled.
-    #[error("cannot dial {addr}: {reason}")]
+    #[error("cannot dial {addr}")]
     Dial {
         /// The address.
         addr: Multiaddr,
-        /// libp2p's explanation.
-        reason: String,
+        /// libp2p's error.
+        #[source]
+        source: Box<libp2p::swarm::DialError>,
     },
     /// Gossipsub refused the subscription.
-    #[error("cannot subscribe to {topic}: {reason}")]
+    #[error("cannot subscribe to {topic}")]
     Subscribe {
         /// The pubsub topic.
         topic: String,
-        /// gossipsub's explanation.
-        reason: String,
+        /// gossipsub's error.
+        #[source]
+        source: gossipsub::SubscriptionError,
     },
     /// No peer subscribed to the topic: the message went nowhere.
     #[error("no peer to publish to on {topic}")]
@@ -256,15 +261,6 @@ enum Command {
     Shutdown,
 }
 
-struct Report {
-    id: MessageId,
-    source: PeerId,
-    topic: String,
-    judgement: Judgement,
-    /// The share key of a double signal (decoded only then), to judge its forwarder.
-    double_signal: Option<ShareKey>,
-}
-
 /// A handle to a running node (cheap to clone).
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -273,6 +269,7 @@ pub struct NodeHandle {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
+    disconnected: broadcast::Sender<PeerId>,
     validator: Arc<Validator>,
     traffic: Arc<Traffic>,
 }
@@ -315,7 +312,7 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NodeError>
         .heartbeat_interval(heartbeat)
         .heartbeat_initial_delay(Duration::from_millis(100))
         .build()
-        .map_err(|e| NodeError::Setup(e.to_string()))
+        .map_err(|e| NodeError::Setup(e.into()))
 }
 
 /// Builds the swarm, listens, dials the peers, subscribes, and spawns the task that owns the
@@ -328,18 +325,18 @@ pub async fn spawn_node(
     let gs_config = gossipsub_config(config.heartbeat)?;
     let traffic = Arc::new(Traffic::default());
     let transport = build_transport(&keypair, config.transport, traffic.clone())
-        .map_err(|e| NodeError::Setup(e.to_string()))?;
+        .map_err(|e| NodeError::Setup(e.into()))?;
     let topic_hashes: Vec<_> = config.topics.iter().map(|t| IdentTopic::new(t).hash()).collect();
     let scoring_config = config.scoring.clone();
     let limits = config.limits.behaviour();
     let mut swarm: Swarm<RelayBehaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_other_transport(|_| transport)
-        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .map_err(|e| NodeError::Setup(e.into()))?
         .with_behaviour(|key| {
             let mut gossipsub =
                 gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gs_config)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(Box::<dyn std::error::Error + Send + Sync>::from)?;
             if scoring_config.enabled {
                 gossipsub.with_peer_score(
                     scoring::peer_score_params(&scoring_config, &topic_hashes),
@@ -359,25 +356,25 @@ pub async fn spawn_node(
             );
             Ok(RelayBehaviour { gossipsub, identify, ping, service, limits })
         })
-        .map_err(|e| NodeError::Setup(e.to_string()))?
+        .map_err(|e| NodeError::Setup(e.into()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
-            .map_err(|e| NodeError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|source| NodeError::Listen { addr: addr.clone(), source })?;
     }
     for topic in &config.topics {
         swarm
             .behaviour_mut()
             .gossipsub
             .subscribe(&IdentTopic::new(topic))
-            .map_err(|e| NodeError::Subscribe { topic: topic.clone(), reason: e.to_string() })?;
+            .map_err(|source| NodeError::Subscribe { topic: topic.clone(), source })?;
     }
     for addr in &config.peers {
         swarm
             .dial(addr.clone())
-            .map_err(|e| NodeError::Dial { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|e| NodeError::Dial { addr: addr.clone(), source: Box::new(e) })?;
     }
     let peer_id = *swarm.local_peer_id();
     let (tx, rx) = mpsc::channel(256);
@@ -385,6 +382,7 @@ pub async fn spawn_node(
     let (delivered, _) = broadcast::channel(capacity);
     let (validated, _) = broadcast::channel(capacity);
     let (graylisted, _) = broadcast::channel(capacity.min(256));
+    let (disconnected, _) = broadcast::channel(capacity.min(256));
     let batch = BatchValidator::spawn(validator.clone(), config.batch);
     let handle = NodeHandle {
         tx,
@@ -392,10 +390,11 @@ pub async fn spawn_node(
         delivered: delivered.clone(),
         validated: validated.clone(),
         graylisted: graylisted.clone(),
+        disconnected: disconnected.clone(),
         validator: validator.clone(),
         traffic,
     };
-    let outputs = Outputs { delivered, validated, graylisted };
+    let outputs = Outputs { delivered, validated, graylisted, disconnected };
     tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, config.service));
     Ok(handle)
 }
@@ -405,6 +404,7 @@ struct Outputs {
     delivered: broadcast::Sender<Delivered>,
     validated: broadcast::Sender<Validated>,
     graylisted: broadcast::Sender<Graylisted>,
+    disconnected: broadcast::Sender<PeerId>,
 }
 
 /// Disconnects `peer` if its score is below the graylist threshold.
@@ -429,7 +429,10 @@ async fn run(
     scoring: ScoringConfig,
     service: Option<RequestService>,
 ) {
-    let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
+    let (intake, mut reports) = {
+        let c = batch.config();
+        Intake::spawn(batch.clone(), c.workers, c.queue)
+    };
     let mut listen_addrs: Vec<Multiaddr> = Vec::new();
     let metrics = batch.validator().metrics().clone();
     let mut firsts = FirstShares::default();
@@ -476,15 +479,16 @@ async fn run(
             }
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
-                    let (batch, report_tx) = (batch.clone(), report_tx.clone());
-                    tokio::spawn(async move {
-                        let topic = message.topic.into_string();
-                        let judgement = batch.validate(&message.data, &topic).await;
-                        let double_signal = (judgement.verdict() == Verdict::Reject(Reason::DoubleSignal))
-                            .then(|| encoded_share_key(&message.data))
-                            .flatten();
-                        let _ = report_tx.send(Report { id: message_id, source: propagation_source, topic, judgement, double_signal });
-                    });
+                    let work = Work { id: message_id, source: propagation_source, topic: message.topic.into_string(), data: message.data };
+                    if let Err(w) = intake.submit(work) {
+                        // The queue is full: dropped unjudged, not forwarded, no penalty.
+                        let verdict = Verdict::Ignore(IgnoreReason::Overloaded);
+                        swarm.behaviour_mut().gossipsub.report_message_validation_result(&w.id, &w.source, MessageAcceptance::Ignore);
+                        metrics.validation_dropped.inc();
+                        metrics.ignored(IgnoreReason::Overloaded.label());
+                        let gossip_id: [u8; 32] = w.id.0.as_slice().try_into().unwrap_or([0; 32]);
+                        let _ = out.validated.send(Validated { gossip_id, pubsub_topic: w.topic, from: w.source, verdict });
+                    }
                 }
                 SwarmEvent::Behaviour(RelayBehaviourEvent::Service(request_response::Event::Message {
                     peer, message: request_response::Message::Request { request, channel, .. }, ..
@@ -516,9 +520,12 @@ async fn run(
                         drop_if_graylisted(&mut swarm, &peer_id, &out.graylisted);
                     }
                 }
-                SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
                     tracing::debug!(%peer_id, "disconnected");
                     metrics.peers.set(swarm.connected_peers().count() as i64);
+                    if num_established == 0 {
+                        let _ = out.disconnected.send(peer_id);
+                    }
                 }
                 SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                     tracing::debug!(?peer_id, %error, "dial failed");
@@ -558,13 +565,12 @@ fn handle_command(swarm: &mut Swarm<RelayBehaviour>, cmd: Command, listen_addrs:
             let r = gs
                 .subscribe(&IdentTopic::new(&topic))
                 .map(|_| ())
-                .map_err(|e| NodeError::Subscribe { topic, reason: e.to_string() });
+                .map_err(|source| NodeError::Subscribe { topic, source });
             let _ = reply.send(r);
         }
         Command::Dial { addr, reply } => {
-            let r = swarm
-                .dial(addr.clone())
-                .map_err(|e| NodeError::Dial { addr, reason: e.to_string() });
+            let r =
+                swarm.dial(addr.clone()).map_err(|e| NodeError::Dial { addr, source: Box::new(e) });
             let _ = reply.send(r);
         }
         Command::Peers { reply } => {
@@ -614,6 +620,11 @@ impl NodeHandle {
     /// Peers this node disconnected for a graylisted score, as it happens.
     pub fn graylisted(&self) -> broadcast::Receiver<Graylisted> {
         self.graylisted.subscribe()
+    }
+
+    /// Peers whose last connection to this node closed, as it happens.
+    pub fn disconnected(&self) -> broadcast::Receiver<PeerId> {
+        self.disconnected.subscribe()
     }
 
     /// This node's gossipsub score of `peer` (`None` with scoring off or for an unknown peer).

@@ -2,15 +2,24 @@
 //! with each, so a second message with one nullifier is either a harmless resend (same share) or a
 //! double signal (different share: the member's secret can be recovered).
 //!
-//! Lookups are served from memory; a redb file (optional) keeps the log across restarts. Writes
-//! are buffered and committed by [`NullifierLog::flush`] (the validator flushes once per batch), so
-//! the disk costs one transaction per batch, not one per message. The log keeps the current and
-//! the previous epoch (a message of the previous epoch is still valid for up to the timestamp
-//! window after the boundary) and prunes everything older, in memory and on disk. Only nullifiers
-//! of verified proofs are recorded, so the log is bounded by the members' rate limits.
+//! Lookups are served from memory; a redb file (optional) keeps the log across restarts. The log
+//! is shared by reference and locks itself: lookups and records take a short lock on the memory
+//! map only, never one held across a disk commit. Records are buffered and committed by
+//! [`NullifierLog::flush`] as a group commit: a flush returns once everything recorded before it
+//! is on disk, either by committing the buffer itself (holding only the disk lock; the memory map
+//! stays free for lookups) or because a concurrent flush already did. The validator flushes once
+//! per batch, before the batch's verdicts are final, so the disk costs one transaction per batch
+//! and a message is forwarded only after its share is on disk. A crash loses only shares whose
+//! message got no verdict yet (never forwarded by this node).
+//!
+//! The log keeps the current and the previous epoch (a message of the previous epoch is still
+//! valid for up to the timestamp window after the boundary) and prunes everything older, in memory
+//! and on disk. Only nullifiers of verified proofs are recorded, so the log is bounded by the
+//! members' rate limits.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -88,21 +97,46 @@ fn key(epoch: u64, nullifier: &Field) -> [u8; 40] {
     k
 }
 
-/// Seen nullifiers of the current and previous epochs.
-pub struct NullifierLog {
+fn epoch_of_key(k: &[u8; 40]) -> u64 {
+    u64::from_be_bytes(k[..8].try_into().expect("8 bytes"))
+}
+
+/// A poisoned lock (a panic while it was held) still holds consistent data here: every update
+/// under these locks is a single insert, replace or swap.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The map lookups read, and the records not yet on disk.
+#[derive(Default)]
+struct Memory {
     epochs: HashMap<u64, HashMap<Field, Share>>,
-    db: Option<redb::Database>,
+    /// Records not yet handed to a commit (only with a file).
     pending: Vec<([u8; 40], [u8; 96])>,
     /// Epochs below this were pruned (also on disk at the next flush).
     pruned_below: u64,
     prune_pending: bool,
+    /// Changes made so far (records and prunes; only with a file): what a flush must cover.
+    changes: u64,
+}
+
+/// The file, and how many of the memory's changes it holds.
+struct Disk {
+    db: redb::Database,
+    durable: u64,
+}
+
+/// Seen nullifiers of the current and previous epochs (shared by reference: it locks itself).
+pub struct NullifierLog {
+    memory: Mutex<Memory>,
+    disk: Option<Mutex<Disk>>,
 }
 
 impl std::fmt::Debug for NullifierLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NullifierLog")
             .field("entries", &self.len())
-            .field("on_disk", &self.db.is_some())
+            .field("on_disk", &self.disk.is_some())
             .finish()
     }
 }
@@ -116,13 +150,7 @@ impl Default for NullifierLog {
 impl NullifierLog {
     /// A log that lives only in memory (lost on restart, like nwaku's).
     pub fn in_memory() -> Self {
-        NullifierLog {
-            epochs: HashMap::new(),
-            db: None,
-            pending: Vec::new(),
-            pruned_below: 0,
-            prune_pending: false,
-        }
+        NullifierLog { memory: Mutex::new(Memory::default()), disk: None }
     }
 
     /// Opens (or creates) the log file and loads what it holds.
@@ -138,93 +166,96 @@ impl NullifierLog {
             for entry in t.iter()? {
                 let (k, v) = entry?;
                 let (k, v) = (k.value(), v.value());
-                let epoch = u64::from_be_bytes(k[..8].try_into().expect("8 bytes"));
                 if let (Ok(n), Some(share)) = (Field::from_le_slice(&k[8..]), Share::from_bytes(&v))
                 {
-                    epochs.entry(epoch).or_default().insert(n, share);
+                    epochs.entry(epoch_of_key(&k)).or_default().insert(n, share);
                 }
             }
         }
         Ok(NullifierLog {
-            epochs,
-            db: Some(db),
-            pending: Vec::new(),
-            pruned_below: 0,
-            prune_pending: false,
+            memory: Mutex::new(Memory { epochs, ..Memory::default() }),
+            disk: Some(Mutex::new(Disk { db, durable: 0 })),
         })
     }
 
     /// What is known about this nullifier in this epoch, compared with this share.
     pub fn check(&self, epoch: u64, nullifier: &Field, x: &Field, y: &Field) -> ShareStatus {
-        match self.epochs.get(&epoch).and_then(|m| m.get(nullifier)) {
-            None => ShareStatus::New,
-            Some(s) if s.x == *x && s.y == *y => ShareStatus::SameShare,
-            Some(s) => ShareStatus::OtherShare(*s),
-        }
+        lock(&self.memory).check(epoch, nullifier, x, y)
     }
 
     /// The recorded share, if any.
     pub fn get(&self, epoch: u64, nullifier: &Field) -> Option<Share> {
-        self.epochs.get(&epoch).and_then(|m| m.get(nullifier)).copied()
+        lock(&self.memory).epochs.get(&epoch).and_then(|m| m.get(nullifier)).copied()
     }
 
     /// Records a verified share (the first one wins; later shares are only compared).
-    /// Returns false if the nullifier was already recorded.
-    pub fn record(&mut self, epoch: u64, nullifier: Field, share: Share) -> bool {
-        if epoch < self.pruned_below {
-            return false;
+    /// Returns false if the nullifier was already recorded (or its epoch was pruned).
+    pub fn record(&self, epoch: u64, nullifier: Field, share: Share) -> bool {
+        let on_disk = self.disk.is_some();
+        lock(&self.memory).record(epoch, nullifier, share, on_disk)
+    }
+
+    /// In one step: prunes to `current_epoch`, compares the share with the log and records it if
+    /// its nullifier is new. Returns what the log knew before.
+    pub fn check_and_record(
+        &self,
+        current_epoch: u64,
+        epoch: u64,
+        nullifier: Field,
+        share: Share,
+    ) -> ShareStatus {
+        let on_disk = self.disk.is_some();
+        let mut m = lock(&self.memory);
+        m.prune(current_epoch, on_disk);
+        let status = m.check(epoch, &nullifier, &share.x, &share.y);
+        if status == ShareStatus::New {
+            m.record(epoch, nullifier, share, on_disk);
         }
-        let m = self.epochs.entry(epoch).or_default();
-        if m.contains_key(&nullifier) {
-            return false;
-        }
-        m.insert(nullifier, share);
-        if self.db.is_some() {
-            self.pending.push((key(epoch, &nullifier), share.to_bytes()));
-        }
-        true
+        status
     }
 
     /// Drops every epoch older than the one before `current_epoch`.
-    pub fn prune(&mut self, current_epoch: u64) {
-        let keep_from = current_epoch.saturating_sub(KEPT_EPOCHS - 1);
-        if keep_from <= self.pruned_below {
-            return;
-        }
-        self.epochs.retain(|&e, _| e >= keep_from);
-        self.pending
-            .retain(|(k, _)| u64::from_be_bytes(k[..8].try_into().expect("8 bytes")) >= keep_from);
-        self.pruned_below = keep_from;
-        self.prune_pending = self.db.is_some();
+    pub fn prune(&self, current_epoch: u64) {
+        let on_disk = self.disk.is_some();
+        lock(&self.memory).prune(current_epoch, on_disk)
     }
 
-    /// Commits buffered records and prunes to disk (one transaction). No-op in memory.
-    pub fn flush(&mut self) -> Result<(), LogError> {
-        let Some(db) = &self.db else { return Ok(()) };
-        if self.pending.is_empty() && !self.prune_pending {
+    /// Returns once every record and prune made before the call is on disk (one transaction for
+    /// all that is buffered; none if a concurrent flush covered it). Lookups and records are not
+    /// blocked by the commit. No-op in memory. On an error the buffer is kept for the next flush.
+    pub fn flush(&self) -> Result<(), LogError> {
+        let Some(disk) = &self.disk else { return Ok(()) };
+        let target = lock(&self.memory).changes;
+        let mut d = lock(disk);
+        if d.durable >= target {
             return Ok(());
         }
-        let w = db.begin_write()?;
-        {
-            let mut t = w.open_table(TABLE)?;
-            for (k, v) in &self.pending {
-                t.insert(k, v)?;
+        let (pending, prune_below, changes) = {
+            let mut m = lock(&self.memory);
+            let prune = std::mem::take(&mut m.prune_pending).then_some(m.pruned_below);
+            (std::mem::take(&mut m.pending), prune, m.changes)
+        };
+        match commit(&d.db, &pending, prune_below) {
+            Ok(()) => {
+                d.durable = changes;
+                Ok(())
             }
-            if self.prune_pending {
-                let mut upper = [0u8; 40];
-                upper[..8].copy_from_slice(&self.pruned_below.to_be_bytes());
-                t.retain_in(..upper, |_, _| false)?;
+            Err(e) => {
+                let mut m = lock(&self.memory);
+                let keep_from = m.pruned_below;
+                let mut back: Vec<_> =
+                    pending.into_iter().filter(|(k, _)| epoch_of_key(k) >= keep_from).collect();
+                back.append(&mut m.pending);
+                m.pending = back;
+                m.prune_pending |= prune_below.is_some();
+                Err(e)
             }
         }
-        w.commit()?;
-        self.pending.clear();
-        self.prune_pending = false;
-        Ok(())
     }
 
     /// Number of recorded nullifiers.
     pub fn len(&self) -> usize {
-        self.epochs.values().map(HashMap::len).sum()
+        lock(&self.memory).epochs.values().map(HashMap::len).sum()
     }
 
     /// Whether no nullifier is recorded.
@@ -234,18 +265,81 @@ impl NullifierLog {
 
     /// The epochs held, ascending.
     pub fn epochs(&self) -> Vec<u64> {
-        let mut e: Vec<u64> = self.epochs.keys().copied().collect();
+        let mut e: Vec<u64> = lock(&self.memory).epochs.keys().copied().collect();
         e.sort_unstable();
         e
     }
 
     /// Entries on disk (reads the file; for tests and diagnostics).
     pub fn disk_len(&self) -> Result<u64, LogError> {
-        let Some(db) = &self.db else { return Ok(0) };
-        let r = db.begin_read()?;
+        let Some(disk) = &self.disk else { return Ok(0) };
+        let d = lock(disk);
+        let r = d.db.begin_read()?;
         let t = r.open_table(TABLE)?;
         Ok(redb::ReadableTableMetadata::len(&t)?)
     }
+}
+
+impl Memory {
+    fn check(&self, epoch: u64, nullifier: &Field, x: &Field, y: &Field) -> ShareStatus {
+        match self.epochs.get(&epoch).and_then(|m| m.get(nullifier)) {
+            None => ShareStatus::New,
+            Some(s) if s.x == *x && s.y == *y => ShareStatus::SameShare,
+            Some(s) => ShareStatus::OtherShare(*s),
+        }
+    }
+
+    fn record(&mut self, epoch: u64, nullifier: Field, share: Share, on_disk: bool) -> bool {
+        if epoch < self.pruned_below {
+            return false;
+        }
+        let m = self.epochs.entry(epoch).or_default();
+        if m.contains_key(&nullifier) {
+            return false;
+        }
+        m.insert(nullifier, share);
+        if on_disk {
+            self.pending.push((key(epoch, &nullifier), share.to_bytes()));
+            self.changes += 1;
+        }
+        true
+    }
+
+    fn prune(&mut self, current_epoch: u64, on_disk: bool) {
+        let keep_from = current_epoch.saturating_sub(KEPT_EPOCHS - 1);
+        if keep_from <= self.pruned_below {
+            return;
+        }
+        self.epochs.retain(|&e, _| e >= keep_from);
+        self.pending.retain(|(k, _)| epoch_of_key(k) >= keep_from);
+        self.pruned_below = keep_from;
+        if on_disk {
+            self.prune_pending = true;
+            self.changes += 1;
+        }
+    }
+}
+
+/// Writes records and deletes the epochs below `prune_below`, in one transaction.
+fn commit(
+    db: &redb::Database,
+    pending: &[([u8; 40], [u8; 96])],
+    prune_below: Option<u64>,
+) -> Result<(), LogError> {
+    let w = db.begin_write()?;
+    {
+        let mut t = w.open_table(TABLE)?;
+        for (k, v) in pending {
+            t.insert(k, v)?;
+        }
+        if let Some(below) = prune_below {
+            let mut upper = [0u8; 40];
+            upper[..8].copy_from_slice(&below.to_be_bytes());
+            t.retain_in(..upper, |_, _| false)?;
+        }
+    }
+    w.commit()?;
+    Ok(())
 }
 
 impl Drop for NullifierLog {
@@ -266,7 +360,7 @@ mod tests {
 
     #[test]
     fn same_and_other_share() {
-        let mut log = NullifierLog::in_memory();
+        let log = NullifierLog::in_memory();
         let n = Field::from_u64(7);
         assert_eq!(log.check(10, &n, &share(1).x, &share(1).y), ShareStatus::New);
         assert!(log.record(10, n, share(1)));
@@ -281,7 +375,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.redb");
         {
-            let mut log = NullifierLog::open(&path).unwrap();
+            let log = NullifierLog::open(&path).unwrap();
             for e in 10..14 {
                 log.record(e, Field::from_u64(e), share(e));
             }
@@ -301,5 +395,54 @@ mod tests {
         assert_eq!(log.len(), 3);
         assert_eq!(log.disk_len().unwrap(), 3);
         assert_eq!(log.get(13, &Field::from_u64(50)), Some(share(50)));
+    }
+
+    #[test]
+    fn lookups_and_records_do_not_wait_for_a_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(NullifierLog::open(dir.path().join("log.redb")).unwrap());
+        log.record(5, Field::from_u64(1), share(1));
+        // A commit in progress holds the disk lock: lookups, records and prunes go on.
+        let commit_in_progress = lock(log.disk.as_ref().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            let seen = l.check(5, &Field::from_u64(1), &share(1).x, &share(1).y);
+            let status = l.check_and_record(5, 5, Field::from_u64(2), share(2));
+            tx.send((seen, status)).unwrap();
+        });
+        let (seen, status) =
+            rx.recv_timeout(std::time::Duration::from_secs(30)).expect("not blocked by the commit");
+        assert_eq!((seen, status), (ShareStatus::SameShare, ShareStatus::New));
+        drop(commit_in_progress);
+        log.flush().unwrap();
+        assert_eq!(log.disk_len().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_flush_returns_once_its_records_are_on_disk_whoever_committed_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(NullifierLog::open(dir.path().join("log.redb")).unwrap());
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                let l = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50u64 {
+                        let n = Field::from_u64(t * 1000 + i);
+                        assert_eq!(l.check_and_record(3, 3, n, share(i)), ShareStatus::New);
+                        l.flush().unwrap();
+                        // This thread's share is durable when its flush returns.
+                        let d = lock(l.disk.as_ref().unwrap());
+                        let r = d.db.begin_read().unwrap();
+                        let table = r.open_table(TABLE).unwrap();
+                        assert!(table.get(&key(3, &n)).unwrap().is_some());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(log.disk_len().unwrap(), 400);
     }
 }

@@ -117,6 +117,8 @@ pub enum IgnoreReason {
     /// The proof verifies, but against a root this relay does not accept now: newer than its last
     /// look at the chain, or superseded longer ago than the registry's window (a stale root).
     UnknownRoot,
+    /// The node's validation queue was full: dropped unjudged (never forwarded, no penalty).
+    Overloaded,
 }
 
 impl IgnoreReason {
@@ -126,6 +128,7 @@ impl IgnoreReason {
             IgnoreReason::Duplicate => "duplicate",
             IgnoreReason::Unavailable => "unavailable",
             IgnoreReason::UnknownRoot => "unknown_root",
+            IgnoreReason::Overloaded => "overloaded",
         }
     }
 }

@@ -63,17 +63,21 @@ pub struct AcceptedMessage {
     pub message_hash: [u8; 32],
 }
 
-/// A verdict and, when it is [`Verdict::Accept`], the accepted message (never otherwise).
+/// A verdict and, when it is [`Verdict::Accept`], the accepted message (never otherwise); when
+/// the message revealed a member's secret, the [`SpamEvent`] (only with
+/// `Reject(DoubleSignal)`): whoever judged the message gets the secret it revealed, no other
+/// caller can take it.
 #[derive(Debug, Clone)]
 pub struct Judgement {
     verdict: Verdict,
     accepted: Option<AcceptedMessage>,
+    spam: Option<Box<SpamEvent>>,
 }
 
 impl Judgement {
     fn refused(verdict: Verdict) -> Self {
         debug_assert!(verdict != Verdict::Accept);
-        Judgement { verdict, accepted: None }
+        Judgement { verdict, accepted: None, spam: None }
     }
 
     /// A message that was not judged because the batch verifier is gone.
@@ -94,6 +98,12 @@ impl Judgement {
     /// The accepted message, by value.
     pub fn into_accepted(self) -> Option<AcceptedMessage> {
         self.accepted
+    }
+
+    /// The double signal this message completed, with the secret it revealed (only for
+    /// `Reject(DoubleSignal)`).
+    pub fn spam(&self) -> Option<&SpamEvent> {
+        self.spam.as_deref()
     }
 }
 
@@ -125,7 +135,7 @@ pub struct Validator {
     config: ValidatorConfig,
     roots: Arc<dyn AcceptedRoots>,
     verifier: Verifier,
-    log: Mutex<NullifierLog>,
+    log: NullifierLog,
     ext_cache: Mutex<HashMap<u64, Field>>,
     metrics: Arc<RelayMetrics>,
     spam_subscribers: Mutex<Vec<mpsc::UnboundedSender<SpamEvent>>>,
@@ -155,7 +165,7 @@ impl Validator {
             config,
             roots,
             verifier,
-            log: Mutex::new(log),
+            log,
             ext_cache: Mutex::new(HashMap::new()),
             metrics: Arc::new(RelayMetrics::new()),
             spam_subscribers: Mutex::new(Vec::new()),
@@ -192,7 +202,7 @@ impl Validator {
 
     /// The epochs the nullifier log holds, ascending (diagnostics).
     pub fn nullifier_epochs(&self) -> Vec<u64> {
-        lock(&self.log).epochs()
+        self.log.epochs()
     }
 
     /// Validates one message now (the pairing runs on this thread).
@@ -233,7 +243,9 @@ impl Validator {
     }
 
     /// Verifies the messages' proofs as one batch (naming the bad ones if it fails), settles each
-    /// against the nullifier log in order, commits the log and counts. Judgements in input order.
+    /// against the nullifier log in order, commits the log and counts. Judgements in input order,
+    /// returned once the shares they recorded are on disk. The commit holds no lock that
+    /// [`Self::precheck`] or another `settle` waits on (see [`NullifierLog::flush`]).
     pub fn settle(&self, batch: Vec<Box<AwaitingPairing>>, now_ns: u64) -> Vec<Judgement> {
         if batch.is_empty() {
             return Vec::new();
@@ -251,7 +263,7 @@ impl Validator {
             .enumerate()
             .map(|(i, p)| self.settle_one(p, !bad.contains(&i), now_ns))
             .collect();
-        if let Err(e) = lock(&self.log).flush() {
+        if let Err(e) = self.log.flush() {
             tracing::error!("nullifier log: {e}");
         }
         judged
@@ -319,7 +331,7 @@ impl Validator {
             // Maybe newer than our view of the chain: look again soon.
             self.roots.note_unknown_root();
         }
-        if let ShareStatus::SameShare = lock(&self.log).check(epoch, &p.nullifier, &p.x, &p.y) {
+        if let ShareStatus::SameShare = self.log.check(epoch, &p.nullifier, &p.x, &p.y) {
             return Err(Verdict::Ignore(IgnoreReason::Duplicate));
         }
         let proof = p
@@ -374,21 +386,15 @@ impl Validator {
         }
         let values = p.proof.values;
         let share = Share { x: values.x, y: values.y, message_hash: p.accepted.message_hash };
-        let mut log = lock(&self.log);
-        log.prune(epoch_of_timestamp(now_ns, self.config.epoch_seconds).index().unwrap_or(0));
-        match log.check(p.epoch, &values.nullifier, &share.x, &share.y) {
+        let current = epoch_of_timestamp(now_ns, self.config.epoch_seconds).index().unwrap_or(0);
+        match self.log.check_and_record(current, p.epoch, values.nullifier, share) {
             ShareStatus::New => {
-                log.record(p.epoch, values.nullifier, share);
-                drop(log);
                 self.count(Verdict::Accept, &topic);
-                Judgement { verdict: Verdict::Accept, accepted: Some(p.accepted) }
+                Judgement { verdict: Verdict::Accept, accepted: Some(p.accepted), spam: None }
             }
-            ShareStatus::SameShare => {
-                drop(log);
-                self.refuse(Verdict::Ignore(IgnoreReason::Duplicate), &topic)
-            }
+            ShareStatus::SameShare => self.refuse(Verdict::Ignore(IgnoreReason::Duplicate), &topic),
             ShareStatus::OtherShare(first) => {
-                drop(log);
+                let mut judgement = self.refuse(Verdict::Reject(Reason::DoubleSignal), &topic);
                 let first_values = PublicValues { x: first.x, y: first.y, ..values };
                 if let Ok(secret) = recover_secret(&first_values, &values) {
                     let ev = SpamEvent {
@@ -403,8 +409,9 @@ impl Validator {
                     tracing::info!(epoch = ev.epoch, id_commitment = %ev.id_commitment.to_hex(), "double signal: recovered a member's secret");
                     self.metrics.secrets_recovered.inc();
                     lock(&self.spam_subscribers).retain(|tx| tx.send(ev.clone()).is_ok());
+                    judgement.spam = Some(Box::new(ev));
                 }
-                self.refuse(Verdict::Reject(Reason::DoubleSignal), &topic)
+                judgement
             }
         }
     }
