@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use rlnkit::sim::market::calibration::{CalibrationError, GAS_REPORT_CLAIM_MANY_BATCH};
-use rlnkit::sim::market::ledger::units;
 use rlnkit::sim::market::{
     simulate, sweep, Calibration, CalibrationPaths, MarketConfig, MarketReport,
 };
@@ -213,4 +212,3 @@ fn a_bad_parameter_is_refused_by_name() {
     let e = simulate(&c, &cal).unwrap_err();
     assert!(e.to_string().contains("fee_rate"), "{e}");
 }
-

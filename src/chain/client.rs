@@ -255,19 +255,14 @@ impl MembershipReader {
             .block(block.into())
             .call()
             .await
-            .map_err(|e| ChainError::from_contract("getRecentRoots", e))?;
-        let times = c
-            .getRecentRootsSupersededAt()
-            .block(block.into())
-            .call()
-            .await
-            .map_err(|e| ChainError::from_contract("getRecentRootsSupersededAt", e))?;
-        let window = c
-            .rootAcceptanceWindow()
-            .block(block.into())
-            .call()
-            .await
-            .map_err(|e| ChainError::from_contract("rootAcceptanceWindow", e))?;
+            .map_err(|e| ChainError::from_contract(Contract::Registry, "getRecentRoots", e))?;
+        let times =
+            c.getRecentRootsSupersededAt().block(block.into()).call().await.map_err(|e| {
+                ChainError::from_contract(Contract::Registry, "getRecentRootsSupersededAt", e)
+            })?;
+        let window = c.rootAcceptanceWindow().block(block.into()).call().await.map_err(|e| {
+            ChainError::from_contract(Contract::Registry, "rootAcceptanceWindow", e)
+        })?;
         let mut out = Vec::new();
         // The contract lists them newest first.
         for (r, t) in roots.into_iter().zip(times).rev() {

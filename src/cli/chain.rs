@@ -126,7 +126,9 @@ pub(crate) enum ChainCmd {
     )]
     Deploy(DeployArgs),
     /// The endpoint's chain id and latest block; `--wait` waits for a chain that is starting.
-    #[command(after_help = "Example:\n  node_modules/.bin/anvil --silent &\n  rlnkit chain status --wait 30")]
+    #[command(
+        after_help = "Example:\n  node_modules/.bin/anvil --silent &\n  rlnkit chain status --wait 30"
+    )]
     Status(StatusArgs),
 }
 

@@ -199,7 +199,7 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
         ),
         "day",
         "tokens per message served",
-        &[("cost per message".into(), days(&|d| d.client_cost_per_message))],
+        &[("cost per message", days(&|d| d.client_cost_per_message))],
     )?;
     let treasury = line_chart(
         "market treasury",
