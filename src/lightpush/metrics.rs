@@ -110,7 +110,7 @@ impl LightpushMetrics {
         self.errors.get_or_create(&label("type", kind)).inc();
     }
 
-    /// Refusals counted for a reason label (see [`Refusal::label`]).
+    /// Refusals counted for a reason label (see [`Refusal::label`](crate::credentials::Refusal::label)).
     pub fn refused_count(&self, reason: &str) -> u64 {
         self.refused.get_or_create(&label("reason", reason)).get()
     }

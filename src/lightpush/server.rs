@@ -177,7 +177,7 @@ impl LightpushServer {
         (RequestService { protocol: LIGHTPUSH_PROTOCOL, requests: tx, busy: busy.to_bytes() }, rx)
     }
 
-    /// Serves the requests the node forwards, [`IN_FLIGHT`] at a time (the rest wait in the
+    /// Serves the requests the node forwards, 32 at a time (the rest wait in the
     /// queue; the node answers 429 when it is full), answering through `node`.
     pub fn spawn(
         self: Arc<Self>,

@@ -2,7 +2,7 @@
 //! tokio. Wiring only, no rule of its own: every gossipsub message goes to the
 //! [`BatchValidator`], and its verdict is reported back to gossipsub (Accept forwards, Reject
 //! penalizes, Ignore drops); an accepted message is delivered as the validator decoded it.
-//! Most users start a node through [`RelayBuilder`](super::RelayBuilder), which also wires the
+//! Most users start a node through [`RelayBuilder`](crate::service::RelayBuilder), which also wires the
 //! roots, the nullifier log, metrics and slashing; [`spawn_node`] is the bare node.
 //!
 //! Peers are scored with the Waku network's parameters ([`crate::relay::scoring`]); graylisted
