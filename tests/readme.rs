@@ -9,9 +9,8 @@
 //! - the `cargo build --release ...` line: this test puts the binary cargo built for the tests
 //!   (same sources, test profile) on PATH instead of building a second, release profile.
 //!
-//! Background jobs (`&`) run in the shell's process group, which is killed at the end.
+//! Background jobs (`&`) are stopped by the script's EXIT trap; the test signals nothing else.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,7 +41,10 @@ fn sh_blocks(readme: &str) -> Vec<Block> {
 
 /// The script: the blocks in order, each announced, the build line replaced (see the module doc).
 fn script(blocks: &[Block]) -> String {
-    let mut s = String::from("set -euo pipefail\n");
+    // Background jobs (anvil, relays) are stopped by the script itself when it ends, however it
+    // ends: nothing outside the script is ever signalled.
+    let mut s =
+        String::from("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n");
     for b in blocks {
         if b.text.starts_with("make demo") {
             continue;
@@ -109,7 +111,6 @@ fn every_readme_command_block_runs_as_written() {
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).expect("stdout file"))
         .stderr(std::fs::File::create(&err_path).expect("stderr file"))
-        .process_group(0)
         .spawn()
         .expect("bash");
     let pgid = child.id();
@@ -123,8 +124,10 @@ fn every_readme_command_block_runs_as_written() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    // The script's background jobs (anvil, relays) go with it.
-    let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+    if status.is_none() {
+        // Timed out: stop the shell (its EXIT trap stops its jobs).
+        let _ = Command::new("kill").args(["-TERM", &pgid.to_string()]).status();
+    }
     let _ = child.wait();
     let out = std::fs::read_to_string(&out_path).unwrap_or_default();
     let err = std::fs::read_to_string(&err_path).unwrap_or_default();

@@ -148,7 +148,8 @@ pub struct RelayConfig {
     pub data_dir: Option<PathBuf>,
     /// Serve `/metrics` and `/health` here.
     pub metrics_server: Option<SocketAddr>,
-    /// Roots accepted besides the registry's (e.g. a members file's).
+    /// Roots accepted besides the registry's (e.g. a members file's): with a registry, a root of
+    /// either is accepted.
     pub static_roots: Vec<Field>,
     /// Memberships reported in the metrics.
     pub memberships: Option<u64>,
@@ -193,7 +194,16 @@ impl RelayBuilder {
         let roots: Arc<dyn AcceptedRoots> = match registry {
             Some((c, registry)) => {
                 let reader = MembershipReader::connect(&c.rpc_url, registry, None).await?;
-                ContractRoots::polling(reader, c.roots_poll).await?
+                let chain = ContractRoots::polling(reader, c.roots_poll).await?;
+                if config.static_roots.is_empty() {
+                    chain
+                } else {
+                    // Both: the registry's window and the roots given (e.g. a members file).
+                    Arc::new(EitherRoots(
+                        chain,
+                        StaticRoots::new(config.static_roots.iter().copied()),
+                    ))
+                }
             }
             None if config.static_roots.is_empty() => return Err(ConfigError::NoRoots),
             None => Arc::new(StaticRoots::new(config.static_roots.iter().copied())),
@@ -274,4 +284,23 @@ fn operator_publisher(
     .with_rln_identifier(config.rln_identifier)
     .with_epoch_seconds(config.epoch_seconds)
     .with_message_ids(ids))
+}
+
+/// Roots accepted by either source (the registry's window, or roots given by the operator).
+struct EitherRoots(Arc<ContractRoots>, StaticRoots);
+
+impl AcceptedRoots for EitherRoots {
+    fn contains_root(&self, root: &Field) -> bool {
+        self.1.contains_root(root) || self.0.contains_root(root)
+    }
+
+    fn roots(&self) -> Vec<Field> {
+        let mut r = self.1.roots();
+        r.extend(self.0.roots());
+        r
+    }
+
+    fn note_unknown_root(&self) {
+        self.0.note_unknown_root()
+    }
 }
