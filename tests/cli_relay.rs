@@ -137,7 +137,11 @@ fn published_and_accepted(keys: Option<&Path>) {
     // ... and at the limit the publisher refuses rather than double-signal (unless the epoch
     // just turned, when the third message is the new epoch's first).
     let third = publish(dir.path(), keys, &peer, "2", "too many");
-    if !third.status.success() {
+    if third.status.success() {
+        // Only a new epoch gives a third message an id.
+        let v3: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+        assert_ne!(v3["data"]["epoch"], v2["data"]["epoch"], "a third id in one epoch: {v3}");
+    } else {
         let err = String::from_utf8_lossy(&third.stdout);
         assert!(err.contains("rate limit reached"), "{err}");
     }

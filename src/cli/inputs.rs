@@ -143,27 +143,6 @@ pub(crate) fn members_tree(path: &Path) -> Result<MerkleTree> {
 
 /// Writes a file atomically (temp file in the same directory, then rename).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile_in(dir)?;
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.1.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    let _ = private;
-    tmp.1.write_all(bytes)?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-fn tempfile_in(dir: &Path) -> Result<(PathBuf, std::fs::File)> {
-    for i in 0..100u32 {
-        let p = dir.join(format!(".rlnkit-tmp-{}-{i}", std::process::id()));
-        if let Ok(f) = std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
-            return Ok((p, f));
-        }
-    }
-    bail!("cannot create a temporary file in {}", dir.display())
+    rlnkit::files::write_atomic(path, bytes, private)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -80,10 +80,8 @@ impl RelayReady {
     /// half of it.
     pub fn write(&self, path: &Path) -> Result<(), ReadyError> {
         let io = |source| ReadyError::Io { path: path.to_path_buf(), source };
-        let tmp = path.with_extension("tmp");
         let text = serde_json::to_vec_pretty(self).expect("serializable");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::files::write_atomic(path, &text, false).map_err(io)
     }
 
     /// Reads a ready file; `Ok(None)` while it does not exist yet.
