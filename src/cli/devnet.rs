@@ -22,12 +22,12 @@ relay claims them on chain).
 The live line reads: relays #i accepted/expected messages (spam caught) | honest messages | spam \
 messages, slash | lightpush pushes, tokens paid and claimed on chain.
 
+Without --run-for it runs until Ctrl-C; `make demo` runs it for 20 s. --json prints one report \
+at the end.
+
 Examples:
-  rlnkit devnet                          # 3 relays until Ctrl-C
-  rlnkit devnet --run-for 20 --relays 5  # what `make demo` runs, with 5 relays
-  rlnkit devnet --run-for 10 --json      # one JSON report at the end
-  rlnkit devnet --dir devnet-data        # keep the relays' data and logs
-  rlnkit devnet --chaos --run-for 60     # faults while it runs; exit 1 unless all held
+  rlnkit devnet --run-for 10 --relays 2 --dir devnet-data   # keep the relays' data and logs
+  rlnkit devnet --chaos --run-for 45 --relays 3
 
 With --chaos, faults come on a seeded schedule (--chaos-seed; one every --chaos-every seconds on \
 average): a relay killed with SIGKILL and restarted on its data, every link to a relay cut, the \
