@@ -5,7 +5,8 @@
 //! address rewardReceiver)`; the reward goes to the receiver (the relay operator's address).
 //!
 //! [`slash_member`] runs the flow for one secret, [`slash_spammers`] for a relay's stream of
-//! [`SpamEvent`]s; both talk to the chain through a [`SlashBackend`] (the chain client's
+//! [`SpamEvent`]s (journaled in [`SlashConfig::journal`] until done, so a restart resumes them);
+//! both talk to the chain through a [`SlashBackend`] (the chain client's
 //! `MembershipWriter` implements it; [`MemorySlashBackend`] stands in for tests and the demo).
 
 use std::collections::{HashMap, HashSet};
@@ -18,6 +19,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::journal::{PendingSlash, SlashJournal};
 use crate::field::Field;
 use crate::identity::id_commitment;
 use crate::relay::validator::SpamEvent;
@@ -119,6 +121,9 @@ pub struct SlashConfig {
     pub max_wait: Duration,
     /// Memberships (id commitments) never slashed: the node's own.
     pub spared: HashSet<Field>,
+    /// Where caught double signallers wait for their slash (default: in memory; a relay's data
+    /// directory keeps it in a file, so a restart resumes them).
+    pub journal: Arc<SlashJournal>,
 }
 
 impl SlashConfig {
@@ -129,6 +134,7 @@ impl SlashConfig {
             poll: Duration::from_millis(200),
             max_wait: Duration::from_secs(120),
             spared: HashSet::new(),
+            journal: Arc::new(SlashJournal::in_memory()),
         }
     }
 
@@ -196,7 +202,25 @@ pub fn slash_spammers(
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         let mut done = HashSet::new();
-        while let Some(ev) = events.recv().await {
+        // First what an earlier run of this relay caught and did not finish.
+        let resumed = config.journal.pending();
+        if !resumed.is_empty() {
+            tracing::info!(count = resumed.len(), "resuming slashes a restart interrupted");
+        }
+        let mut resumed = resumed.into_iter();
+        loop {
+            let p = match resumed.next() {
+                Some(p) => p,
+                None => match events.recv().await {
+                    Some(ev) => PendingSlash {
+                        id_commitment: ev.id_commitment,
+                        epoch: ev.epoch,
+                        secret: ev.secret,
+                    },
+                    None => break,
+                },
+            };
+            let ev = &p;
             if !done.insert(ev.id_commitment) {
                 continue;
             }
@@ -205,8 +229,25 @@ pub fn slash_spammers(
                     "this node's own membership double-signalled (a message id was reused): not slashing it");
                 (None, Err(SlashError::OwnMembership))
             } else {
+                if let Err(e) = config.journal.add(p) {
+                    tracing::warn!(error = %e, "the slash is not journaled: a restart before its reveal loses it");
+                }
                 slash_member(backend.as_ref(), &config, ev.secret).await
             };
+            // Done, or never possible: forgotten. A failure that may pass (the chain, a timeout)
+            // stays in the journal for the next start.
+            let settled = matches!(
+                &result,
+                Ok(_)
+                    | Err(SlashError::NotAMember
+                        | SlashError::AlreadySlashed
+                        | SlashError::OwnMembership)
+            );
+            if settled {
+                if let Err(e) = config.journal.remove(&ev.id_commitment) {
+                    tracing::warn!(error = %e, "the slash journal keeps a finished slash");
+                }
+            }
             match &result {
                 Ok(r) => {
                     tracing::info!(id_commitment = %ev.id_commitment.to_hex(), reward = %r.reward, "spammer slashed")
@@ -471,5 +512,39 @@ mod tests {
         assert_eq!(second.result.unwrap().reward, U256::from(500));
         // The spared membership keeps its stake: a slash attempt of it by another node still works.
         assert!(b.reveal_slash(own, operator).await.is_err());
+    }
+
+    /// A relay killed between commit and reveal: its journal still holds the member, and the
+    /// slasher of the restarted relay finishes the slash before any new event; a slash that can
+    /// never happen is forgotten, one that may (the chain failed) is kept.
+    #[tokio::test]
+    async fn a_restart_resumes_the_slashes_its_journal_holds() {
+        let operator = Address::repeat_byte(7);
+        let b = Arc::new(MemorySlashBackend::new(operator));
+        let (caught, gone) = (Field::from_u64(21), Field::from_u64(22));
+        b.add_member(id_commitment(caught), U256::from(1000));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slashes.json");
+        let journal = SlashJournal::open(&path).unwrap();
+        for secret in [caught, gone] {
+            let id_commitment = id_commitment(secret);
+            journal.add(PendingSlash { id_commitment, epoch: 3, secret }).unwrap();
+        }
+        // The restart: a new slasher on the same file, no new event.
+        let journal = Arc::new(SlashJournal::open(&path).unwrap());
+        let cfg = SlashConfig {
+            poll: Duration::from_millis(1),
+            journal: journal.clone(),
+            ..SlashConfig::new(operator)
+        };
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let (_task, mut outcomes) = slash_spammers(b.clone(), cfg, rx);
+        let first = outcomes.recv().await.unwrap();
+        assert_eq!(first.id_commitment, id_commitment(caught));
+        assert_eq!(first.result.unwrap().reward, U256::from(500));
+        let second = outcomes.recv().await.unwrap();
+        assert!(matches!(second.result, Err(SlashError::NotAMember)), "{:?}", second.result);
+        assert!(journal.pending().is_empty());
+        assert!(SlashJournal::open(&path).unwrap().pending().is_empty(), "forgotten on disk too");
     }
 }

@@ -20,7 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::data_dir::{DataDir, DataDirError};
 use crate::credentials::{ClaimReceipt, Claimer};
 use crate::epoch::RlnIdentifier;
-use crate::incentives::{slash_spammers, SlashBackend, SlashConfig, SlashOutcome};
+use crate::incentives::{
+    slash_spammers, JournalError, SlashBackend, SlashConfig, SlashJournal, SlashOutcome,
+};
 use crate::lightpush::LightpushServer;
 use crate::relay::batch::BatchConfig;
 use crate::relay::metrics::{self, RelayMetrics};
@@ -48,6 +50,9 @@ pub enum RelayError {
     /// The data directory or its node key failed.
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    /// The slash journal in the data directory is unreadable.
+    #[error(transparent)]
+    SlashJournal(#[from] JournalError),
     /// The libp2p node did not start.
     #[error(transparent)]
     Node(#[from] NodeError),
@@ -290,9 +295,19 @@ impl RelayBuilder {
         );
         let mut tasks = Vec::new();
         let own = lightpush.as_ref().and_then(|(s, _)| s.operator_member());
+        // In the data directory, the slashes a crash interrupted are resumed at start.
+        let journal = match (&self.slashing, &self.data_dir) {
+            (Some(_), Some(dir)) => {
+                Some(Arc::new(SlashJournal::open(DataDir::open(dir)?.slash_journal())?))
+            }
+            _ => None,
+        };
         let slash_outcomes = self.slashing.map(|(backend, mut config)| {
             if let Some(member) = own {
                 config = config.spare(member);
+            }
+            if let Some(j) = journal {
+                config.journal = j;
             }
             let (task, outcomes) = slash_spammers(backend, config, validator.subscribe_spam());
             tasks.push(task);

@@ -1,7 +1,7 @@
 //! A relay's data directory: everything a restart must find again, under fixed names. The node
 //! key (same peer id after a restart), the nullifier log (shares seen this epoch and the last),
-//! the operator's used message ids (never reused after a crash) and the served vouchers (never
-//! lost money).
+//! the operator's used message ids (never reused after a crash), the served vouchers (never
+//! lost money) and the slashes under way (a crash between commit and reveal loses no reward).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,8 @@ pub const NULLIFIER_LOG_FILE: &str = "nullifiers.redb";
 pub const MESSAGE_IDS_FILE: &str = "message-ids.json";
 /// Served vouchers.
 pub const VOUCHERS_FILE: &str = "vouchers.redb";
+/// Caught double signallers not slashed yet (owner-only: it holds their secrets).
+pub const SLASH_JOURNAL_FILE: &str = "slashes.json";
 
 /// Why a data directory or its node key is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,11 @@ impl DataDir {
     /// The served vouchers' store.
     pub fn vouchers(&self) -> PathBuf {
         self.root.join(VOUCHERS_FILE)
+    }
+
+    /// The slash journal ([`SLASH_JOURNAL_FILE`]).
+    pub fn slash_journal(&self) -> PathBuf {
+        self.root.join(SLASH_JOURNAL_FILE)
     }
 
     /// The node key: read from `node.key`, or made (ed25519) and written there (owner-only) the
