@@ -128,6 +128,15 @@ pub enum DevnetError {
         #[source]
         source: std::io::Error,
     },
+    /// A relay's link forwarder could not listen.
+    #[error("cannot start relay {index}'s link forwarder: {source}")]
+    Forwarder {
+        /// The relay (1-based).
+        index: usize,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// A relay process exited before it was ready.
     #[error("relay {index} exited before it was ready ({status}); its log: {}", log.display())]
     RelayExited {

@@ -279,11 +279,9 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             index: i,
             log: process::lock(&relays)[i - 1].log.clone(),
         })?;
-        let proxy = LinkProxy::start(socket).await.map_err(|source| DevnetError::Io {
-            what: "listening for",
-            path: format!("relay {i}'s link forwarder").into(),
-            source,
-        })?;
+        let proxy = LinkProxy::start(socket)
+            .await
+            .map_err(|source| DevnetError::Forwarder { index: i, source })?;
         entries.push(forwarded(&direct, proxy.addr()));
         proxies.push(proxy);
     }
@@ -364,8 +362,7 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             topic.clone(),
             b.publish_every,
             counters.clone(),
-            sent.clone(),
-            started,
+            traffic::SentLog { sent: sent.clone(), started },
             stop_rx.clone(),
         )),
         tokio::spawn(traffic::spammer(

@@ -37,6 +37,12 @@ pub(super) type SharedCounters = Arc<Mutex<Counters>>;
 /// The honest messages published so far (the chaos audit looks each up in every relay's store).
 pub(super) type SharedSent = Arc<Mutex<Vec<SentMessage>>>;
 
+/// Where the honest publisher notes what it published, timed from the traffic's start.
+pub(super) struct SentLog {
+    pub(super) sent: SharedSent,
+    pub(super) started: std::time::Instant,
+}
+
 pub(super) fn lock(c: &SharedCounters) -> std::sync::MutexGuard<'_, Counters> {
     c.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -69,16 +75,14 @@ async fn build(
 }
 
 /// The honest publisher: one message every `every` until stopped; each published message is
-/// noted in `sent` (when, its epoch and nullifier), `started` being the traffic's start.
-#[allow(clippy::too_many_arguments)]
+/// noted in `log` (when, its epoch and nullifier).
 pub(super) async fn honest(
     mut publisher: Publisher,
     node: NodeHandle,
     topic: String,
     every: Duration,
     counters: SharedCounters,
-    sent: SharedSent,
-    started: std::time::Instant,
+    log: SentLog,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut n = 0u64;
@@ -92,13 +96,13 @@ pub(super) async fn honest(
         match r {
             Ok(msg) => match node.publish(&topic, &msg).await {
                 Ok(_) => {
-                    let at_ms = started.elapsed().as_millis() as u64;
+                    let at_ms = log.started.elapsed().as_millis() as u64;
                     lock(&counters).honest_published += 1;
                     let checked = msg.rate_limit_proof.as_ref().and_then(|p| p.check().ok());
                     if let Some(p) = checked {
                         let epoch = p.epoch.index().unwrap_or(0);
                         let m = SentMessage { at_ms, epoch, nullifier: p.nullifier };
-                        sent.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+                        log.sent.lock().unwrap_or_else(|p| p.into_inner()).push(m);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "honest publish failed"),
