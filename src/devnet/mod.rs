@@ -50,7 +50,8 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::U256;
 use tokio::sync::watch;
 
-use crate::chain::{ChainError, TOKEN_UNIT};
+use crate::chain::{DeployError, DevChainError, RegistryError, SyncError, TOKEN_UNIT};
+use crate::credentials::CredentialsError;
 use crate::circuit::KeysError;
 use crate::identity::IdentityError;
 use crate::lightpush::PushError;
@@ -80,9 +81,21 @@ pub enum DevnetError {
     /// The `rlnkit` binary to run the relays with does not exist.
     #[error("the rlnkit binary {0} does not exist (build it: cargo build)")]
     NoBinary(PathBuf),
-    /// The chain failed (anvil, deployment, registration, reads).
+    /// Anvil did not start, or a bulk registration failed.
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    DevChain(#[from] DevChainError),
+    /// The registry's deployment failed.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// A registry call failed (registration, reads).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The tree sync failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// A ServiceCredentials call failed (deployment, deposit, reads).
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     /// The circuit keys did not load.
     #[error(transparent)]
     Keys(#[from] KeysError),
