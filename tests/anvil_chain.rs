@@ -170,11 +170,17 @@ async fn reverts_and_connection_errors_are_clear() {
     );
     assert!(e.to_string().contains("chain 31337, expected chain 1"));
     let e = MembershipReader::connect("http://127.0.0.1:1", d.registry, None).await.unwrap_err();
-    assert!(matches!(e.rpc(), Some(RpcError::Unreachable { url, .. }) if url == "http://127.0.0.1:1"), "{e}");
+    assert!(
+        matches!(e.rpc(), Some(RpcError::Unreachable { url, .. }) if url == "http://127.0.0.1:1"),
+        "{e}"
+    );
     assert_eq!(e.revert_name(), None);
     let e =
         MembershipReader::connect(&node.endpoint(), node.addresses()[5], None).await.unwrap_err();
-    assert!(matches!(e.rpc(), Some(RpcError::NoContract { address, chain_id: 31337 }) if *address == node.addresses()[5]), "{e}");
+    assert!(
+        matches!(e.rpc(), Some(RpcError::NoContract { address, chain_id: 31337 }) if *address == node.addresses()[5]),
+        "{e}"
+    );
     // A revert is not an endpoint's error.
     let e = client.merkle_proof(9).await.unwrap_err();
     assert!(e.rpc().is_none() && matches!(e, RegistryError::Reverted { .. }), "{e}");

@@ -17,10 +17,9 @@ use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::bindings::TestToken;
 use rlnkit::chain::{connect_provider, PrivateKeySigner};
 use rlnkit::credentials::{
-    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsError, CredentialsWriter, Offer,
-    PaidService,
-    PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain,
-    VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsError, CredentialsWriter,
+    Offer, PaidService, PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker,
+    VoucherDomain, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::lightpush::{
     EligibilityProof, LightPushRequest, LightpushClient, LightpushServer, StatusCode,

@@ -93,9 +93,8 @@ pub fn linked_libraries() -> Result<Vec<LinkedLibrary>, LibrariesError> {
     let mut out = Vec::new();
     for library in ["PoseidonT2", "PoseidonT3", "RlnMembershipTree"] {
         let l = &v[library];
-        let field = |key: &'static str| {
-            l[key].as_str().ok_or(LibrariesError::Missing { library, key })
-        };
+        let field =
+            |key: &'static str| l[key].as_str().ok_or(LibrariesError::Missing { library, key });
         let hexb = |key: &'static str| -> Result<Vec<u8>, LibrariesError> {
             alloy::hex::decode(field(key)?.trim_start_matches("0x"))
                 .map_err(|source| LibrariesError::BadHex { library, key, source })

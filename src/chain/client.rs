@@ -165,8 +165,10 @@ impl MembershipReader {
         chain_id: u64,
         registry: Address,
     ) -> Result<Self> {
-        let code =
-            provider.get_code_at(registry).await.map_err(|e| RpcError::transport("eth_getCode", e))?;
+        let code = provider
+            .get_code_at(registry)
+            .await
+            .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
             return Err(RpcError::NoContract { address: registry, chain_id });
         }
@@ -262,13 +264,18 @@ impl MembershipReader {
             .call()
             .await
             .map_err(|e| RegistryError::from_registry("getRecentRoots", e))?;
-        let times =
-            c.getRecentRootsSupersededAt().block(block.into()).call().await.map_err(|e| {
-                RegistryError::from_registry("getRecentRootsSupersededAt", e)
-            })?;
-        let window = c.rootAcceptanceWindow().block(block.into()).call().await.map_err(|e| {
-            RegistryError::from_registry("rootAcceptanceWindow", e)
-        })?;
+        let times = c
+            .getRecentRootsSupersededAt()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("getRecentRootsSupersededAt", e))?;
+        let window = c
+            .rootAcceptanceWindow()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("rootAcceptanceWindow", e))?;
         let mut out = Vec::new();
         // The contract lists them newest first.
         for (r, t) in roots.into_iter().zip(times).rev() {
@@ -287,8 +294,11 @@ impl MembershipReader {
             .event_signature(RlnMembership::RootStored::SIGNATURE_HASH)
             .from_block(from)
             .to_block(to);
-        let logs =
-            self.provider.get_logs(&filter).await.map_err(|e| RpcError::transport("eth_getLogs", e))?;
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| RpcError::transport("eth_getLogs", e))?;
         let mut out = Vec::with_capacity(logs.len());
         let mut last: Option<(u64, u64)> = None; // (block, timestamp)
         for log in logs.iter().filter(|l| !l.removed) {
@@ -346,7 +356,8 @@ impl MembershipReader {
             .call()
             .await
             .map_err(|e| RegistryError::from_registry("getMerkleProof", e))?;
-        let path_elements = path.iter().map(|v| u256_to_field(*v)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let path_elements =
+            path.iter().map(|v| u256_to_field(*v)).collect::<std::result::Result<Vec<_>, _>>()?;
         let identity_path_index = (0..DEFAULT_DEPTH).map(|l| ((index >> l) & 1) as u8).collect();
         Ok(MerkleProof { path_elements, identity_path_index })
     }
@@ -386,8 +397,11 @@ impl MembershipReader {
             .call()
             .await
             .map_err(|e| RegistryError::from_registry("isInGracePeriod", e))?;
-        let expired =
-            c.isExpired(id).call().await.map_err(|e| RegistryError::from_registry("isExpired", e))?;
+        let expired = c
+            .isExpired(id)
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("isExpired", e))?;
         let grace_start: u64 = m.gracePeriodStartTimestamp.try_into().unwrap_or(u64::MAX);
         Ok(Some(MembershipInfo {
             id_commitment,
@@ -427,8 +441,11 @@ impl MembershipReader {
         if let Some(to) = to {
             filter = filter.to_block(to);
         }
-        let logs =
-            self.provider.get_logs(&filter).await.map_err(|e| RpcError::transport("eth_getLogs", e))?;
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| RpcError::transport("eth_getLogs", e))?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
             let ev = log
@@ -464,7 +481,10 @@ impl MembershipReader {
 
     /// Current block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.provider.get_block_number().await.map_err(|e| RpcError::transport("eth_blockNumber", e))
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| RpcError::transport("eth_blockNumber", e))
     }
 
     /// The registry's event signatures that change the tree, for log filters.
@@ -487,9 +507,8 @@ mod tests {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         let e = connect_provider("http://127.0.0.1:1", None, None).await.unwrap_err();
         assert!(matches!(&e, RpcError::Unreachable { url, .. } if url == "http://127.0.0.1:1"));
-        let e = MembershipReader::connect("http://127.0.0.1:1", Address::ZERO, None)
-            .await
-            .unwrap_err();
+        let e =
+            MembershipReader::connect("http://127.0.0.1:1", Address::ZERO, None).await.unwrap_err();
         assert!(matches!(e.rpc(), Some(RpcError::Unreachable { .. })), "{e}");
         for url in ["ws://127.0.0.1:8545", "not a url"] {
             let e = connect_provider(url, None, None).await.unwrap_err();

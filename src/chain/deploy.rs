@@ -141,8 +141,10 @@ pub async fn deploy_registry(
             let tx = TransactionRequest::default()
                 .with_to(lib.create2_deployer)
                 .with_input(lib.calldata.clone());
-            let pending =
-                p.send_transaction(tx).await.map_err(|e| RpcError::transport("deploy library", e))?;
+            let pending = p
+                .send_transaction(tx)
+                .await
+                .map_err(|e| RpcError::transport("deploy library", e))?;
             me.wait_receipt("deploy library", *pending.tx_hash()).await?;
             if p.get_code_at(lib.address)
                 .await

@@ -37,12 +37,9 @@ pub fn anvil_path() -> std::path::PathBuf {
 /// a full pipe or dies on a closed one. The node is killed when the returned instance is dropped.
 pub fn start_anvil(bin: &std::path::Path, args: &[&str]) -> Result<AnvilInstance> {
     let mut node =
-        Anvil::at(bin)
-            .port(0u16)
-            .args(args.iter().copied())
-            .keep_stdout()
-            .try_spawn()
-            .map_err(|e| DevChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) })?;
+        Anvil::at(bin).port(0u16).args(args.iter().copied()).keep_stdout().try_spawn().map_err(
+            |e| DevChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) },
+        )?;
     if let Some(out) = node.child_mut().stdout.take() {
         std::thread::spawn(move || {
             std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())

@@ -19,8 +19,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use alloy::transports::TransportError;
 
-use super::bindings::RlnMembership::RlnMembershipErrors;
 use super::bindings::LibrariesError;
+use super::bindings::RlnMembership::RlnMembershipErrors;
 use super::revert::{Contract, DecodedRevert, Revert};
 use crate::field::Field;
 

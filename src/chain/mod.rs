@@ -37,12 +37,12 @@ pub use alloy::primitives::{Address, B256, U256};
 pub use alloy::signers::local::PrivateKeySigner;
 pub use bindings::RlnMembership::RlnMembershipErrors;
 pub use bindings::ServiceCredentials::ServiceCredentialsErrors;
+pub use bindings::{LibrariesError, LinkedLibrary};
 pub use client::{
     connect_provider, field_to_u256, u256_to_field, MembershipInfo, MembershipReader, TOKEN_UNIT,
 };
 pub use deploy::{deploy_registry, DeployConfig, Deployment};
 pub use dev::{anvil_path, start_anvil, DevChain};
-pub use bindings::{LibrariesError, LinkedLibrary};
 pub use error::{
     BadPrivateKey, DeployError, DevChainError, NotAField, RegistryError, RpcError, SyncError,
 };

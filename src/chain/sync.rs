@@ -264,16 +264,9 @@ impl TreeSync {
         let mut attempt = 0;
         let (logs, to_hash) = loop {
             let before = self.block_hash(to).await?.ok_or(SyncError::MissingBlock(to))?;
-            let logs = self
-                .client
-                .provider()
-                .get_logs(&filter)
-                .await
-                .map_err(|e| SyncError::Logs {
-                    from,
-                    to,
-                    source: RpcError::transport("eth_getLogs", e),
-                })?;
+            let logs = self.client.provider().get_logs(&filter).await.map_err(|e| {
+                SyncError::Logs { from, to, source: RpcError::transport("eth_getLogs", e) }
+            })?;
             let after = self.block_hash(to).await?;
             let consistent = after == Some(before)
                 && logs.iter().all(|l| l.block_number != Some(to) || l.block_hash == Some(before));
@@ -433,15 +426,27 @@ fn decode_chunk(logs: &[Log]) -> Result<DecodedChunk> {
             out.changes.push(LeafChange { block, index: ev.index, leaf });
             cur.registered = true;
         } else if topic == RlnMembership::MembershipErased::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::MembershipErased>().map_err(bad("MembershipErased"))?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::MembershipErased>()
+                .map_err(bad("MembershipErased"))?
+                .inner
+                .data;
             cur.erased.push(ev.index);
             out.touched.push(ev.index);
         } else if topic == RlnMembership::RootStored::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::RootStored>().map_err(bad("RootStored"))?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::RootStored>()
+                .map_err(bad("RootStored"))?
+                .inner
+                .data;
             cur.root_stored = true;
             out.roots.push((block, u256_to_field(ev.newRoot)?));
         } else if topic == RlnMembership::MembershipSlashed::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::MembershipSlashed>().map_err(bad("MembershipSlashed"))?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::MembershipSlashed>()
+                .map_err(bad("MembershipSlashed"))?
+                .inner
+                .data;
             cur.slashed.push(ev.index);
             out.touched.push(ev.index);
         }

@@ -120,8 +120,8 @@ impl MembershipWriter {
         &self,
         call: &'static str,
         tx: B256,
-    ) -> Result<TransactionReceipt> {
-        Ok(super::client::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await?)
+    ) -> std::result::Result<TransactionReceipt, RpcError> {
+        super::client::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
     /// Sends a call to the registry and waits until it is mined; reverts are decoded against
@@ -142,8 +142,9 @@ impl MembershipWriter {
         call: &'static str,
         b: CallBuilder<&DynProvider, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| RegistryError::from_contract(contract, call, e))?;
-        self.wait_receipt(call, *pending.tx_hash()).await
+        let pending =
+            b.send().await.map_err(|e| RegistryError::from_contract(contract, call, e))?;
+        Ok(self.wait_receipt(call, *pending.tx_hash()).await?)
     }
 
     /// Approves `amount` of the deposit token unless the allowance already covers it.
@@ -178,9 +179,9 @@ impl MembershipWriter {
                 self.contract().register(field_to_u256(id_commitment), rate_limit, erase),
             )
             .await?;
-        let ev = r
-            .decoded_log::<RlnMembership::MembershipRegistered>()
-            .ok_or(RegistryError::MissingEvent { call: "register", event: "MembershipRegistered" })?;
+        let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or(
+            RegistryError::MissingEvent { call: "register", event: "MembershipRegistered" },
+        )?;
         Ok(Registration {
             index: ev.data.index,
             rate_commitment: crate::poseidon::poseidon2(
@@ -247,8 +248,11 @@ impl MembershipWriter {
         // Later inserts hash more tree levels than the first one: leave room for a full path
         // (20 PoseidonT3 calls).
         let gas = gas * 2 + 500_000;
-        let fees =
-            self.provider.estimate_eip1559_fees().await.map_err(|e| RpcError::transport("fees", e))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| RpcError::transport("fees", e))?;
         let nonce = self
             .provider
             .get_transaction_count(me)
@@ -366,9 +370,9 @@ impl MembershipWriter {
                 self.contract().revealSlash(field_to_u256(secret), reward_receiver),
             )
             .await?;
-        let ev = r
-            .decoded_log::<RlnMembership::MembershipSlashed>()
-            .ok_or(RegistryError::MissingEvent { call: "revealSlash", event: "MembershipSlashed" })?;
+        let ev = r.decoded_log::<RlnMembership::MembershipSlashed>().ok_or(
+            RegistryError::MissingEvent { call: "revealSlash", event: "MembershipSlashed" },
+        )?;
         Ok(Slashed {
             id_commitment: u256_to_field(ev.data.idCommitment)?,
             index: ev.data.index,

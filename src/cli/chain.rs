@@ -87,7 +87,10 @@ fn rpc_hint(e: &RpcError) -> Option<&'static str> {
 }
 
 /// The library's error, with the flag that fixes it as context.
-fn explain(hint: Option<&'static str>, e: impl std::error::Error + Send + Sync + 'static) -> anyhow::Error {
+fn explain(
+    hint: Option<&'static str>,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
     match hint {
         Some(h) => anyhow::Error::new(e).context(h),
         None => e.into(),

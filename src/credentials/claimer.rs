@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 
 use super::check::VoucherChecker;
+use super::error::CredentialsError;
 use super::store::{StoreError, VoucherStore};
 use super::voucher::SignedVoucher;
 use super::writer::{ClaimReceipt, CredentialsWriter};
-use super::error::CredentialsError;
 use crate::chain::ServiceCredentialsErrors as E;
 
 /// When to claim.

@@ -10,11 +10,11 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
+use super::error::CredentialsError;
 use super::escrow::EscrowEvent;
 use super::payer::ProviderTerms;
 use super::voucher::{SignedVoucher, VoucherDomain};
 use crate::chain::bindings::{IServiceCredentials, ServiceCredentials, TestToken};
-use super::error::CredentialsError;
 use crate::chain::{connect_provider, RpcError};
 
 type Result<T> = std::result::Result<T, CredentialsError>;
@@ -82,8 +82,10 @@ impl CredentialsReader {
         chain_id: u64,
         contract: Address,
     ) -> Result<Self> {
-        let code =
-            provider.get_code_at(contract).await.map_err(|e| RpcError::transport("eth_getCode", e))?;
+        let code = provider
+            .get_code_at(contract)
+            .await
+            .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
             return Err(RpcError::NoContract { address: contract, chain_id });
         }
@@ -213,7 +215,10 @@ impl CredentialsReader {
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.provider.get_block_number().await.map_err(|e| RpcError::transport("eth_blockNumber", e))
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| RpcError::transport("eth_blockNumber", e))
     }
 
     /// The escrow events of `provider` (and every signer event) in blocks `from..=to`, in chain order.
@@ -288,17 +293,26 @@ impl CredentialsReader {
                     collected: e.collected,
                 }
             } else if t0 == S::SignerAuthorized::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerAuthorized>().map_err(bad("SignerAuthorized"))?.inner.data;
+                let e = l
+                    .log_decode::<S::SignerAuthorized>()
+                    .map_err(bad("SignerAuthorized"))?
+                    .inner
+                    .data;
                 EscrowEvent::SignerAuthorized { payer: e.payer, signer: e.signer }
             } else if t0 == S::SignerRevocationStarted::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerRevocationStarted>().map_err(bad("SignerRevocationStarted"))?.inner.data;
+                let e = l
+                    .log_decode::<S::SignerRevocationStarted>()
+                    .map_err(bad("SignerRevocationStarted"))?
+                    .inner
+                    .data;
                 EscrowEvent::SignerRevocationStarted {
                     payer: e.payer,
                     signer: e.signer,
                     revoke_at: e.revokeAt,
                 }
             } else if t0 == S::SignerRevoked::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerRevoked>().map_err(bad("SignerRevoked"))?.inner.data;
+                let e =
+                    l.log_decode::<S::SignerRevoked>().map_err(bad("SignerRevoked"))?.inner.data;
                 EscrowEvent::SignerRevoked { payer: e.payer, signer: e.signer }
             } else {
                 continue;

@@ -11,9 +11,9 @@ use alloy::primitives::{Address, U256};
 use super::check::{ServiceTerms, VoucherChecker};
 use super::claimer::{ClaimError, ClaimPolicy, Claimer};
 use super::client::LIGHTPUSH_SERVICE_ID;
+use super::error::CredentialsError;
 use super::store::VoucherStore;
 use super::writer::CredentialsWriter;
-use super::error::CredentialsError;
 
 /// What the operator sells one lightpush request for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

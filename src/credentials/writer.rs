@@ -16,9 +16,9 @@ use alloy::sol_types::SolInterface;
 use serde::Serialize;
 
 use super::client::{voucher_call, CredentialsReader};
+use super::error::CredentialsError;
 use super::voucher::SignedVoucher;
 use crate::chain::bindings::{ServiceCredentials, TestToken};
-use super::error::CredentialsError;
 use crate::chain::{connect_provider, Contract};
 
 type Result<T> = std::result::Result<T, CredentialsError>;

@@ -51,8 +51,8 @@ use alloy::primitives::U256;
 use tokio::sync::watch;
 
 use crate::chain::{DeployError, DevChainError, RegistryError, SyncError, TOKEN_UNIT};
-use crate::credentials::CredentialsError;
 use crate::circuit::KeysError;
+use crate::credentials::CredentialsError;
 use crate::identity::IdentityError;
 use crate::lightpush::PushError;
 use crate::relay::node::NodeError;
