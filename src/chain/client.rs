@@ -170,7 +170,7 @@ impl MembershipReader {
             .await
             .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
-            return Err(RpcError::NoContract { address: registry, chain_id });
+            return Err(RpcError::NoContract { address: registry, chain_id }.into());
         }
         Ok(MembershipReader { provider, registry, chain_id })
     }
@@ -484,7 +484,7 @@ impl MembershipReader {
         self.provider
             .get_block_number()
             .await
-            .map_err(|e| RpcError::transport("eth_blockNumber", e))
+            .map_err(|e| RpcError::transport("eth_blockNumber", e).into())
     }
 
     /// The registry's event signatures that change the tree, for log filters.

@@ -87,7 +87,7 @@ impl CredentialsReader {
             .await
             .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
-            return Err(RpcError::NoContract { address: contract, chain_id });
+            return Err(RpcError::NoContract { address: contract, chain_id }.into());
         }
         Ok(CredentialsReader { provider, contract, chain_id })
     }
@@ -218,7 +218,7 @@ impl CredentialsReader {
         self.provider
             .get_block_number()
             .await
-            .map_err(|e| RpcError::transport("eth_blockNumber", e))
+            .map_err(|e| RpcError::transport("eth_blockNumber", e).into())
     }
 
     /// The escrow events of `provider` (and every signer event) in blocks `from..=to`, in chain order.
