@@ -1,15 +1,15 @@
 //! The chain module's errors, one enum per layer, each wrapping the layer it calls:
 //!
-//! - [`RpcError`]: the JSON-RPC endpoint and transactions, shared by every client (the
+//! - [`RpcError`], of the JSON-RPC endpoint and transactions, shared by every client (the
 //!   registry's, ServiceCredentials', the sync, deployment);
-//! - [`RegistryError`]: [`MembershipReader`](super::MembershipReader) and
+//! - [`RegistryError`], of [`MembershipReader`](super::MembershipReader) and
 //!   [`MembershipWriter`](super::MembershipWriter): an [`RpcError`], or a revert decoded
 //!   against the contract called ([`RegistryError::registry_error`]), or what the registry
 //!   returned that does not fit;
-//! - [`SyncError`]: [`TreeSync`](super::TreeSync): the registry's, the reorg it could not get
+//! - [`SyncError`], of [`TreeSync`](super::TreeSync): the registry's, the reorg it could not get
 //!   past, the tree store;
-//! - [`DeployError`]: [`deploy_registry`](super::deploy_registry);
-//! - [`DevChainError`]: [`start_anvil`](super::start_anvil) and [`DevChain`](super::DevChain).
+//! - [`DeployError`], of [`deploy_registry`](super::deploy_registry);
+//! - [`DevChainError`], of [`start_anvil`](super::start_anvil) and [`DevChain`](super::DevChain).
 //!
 //! ServiceCredentials' client has its own, `credentials::CredentialsError`. Messages name no CLI
 //! flag: the CLI adds that context.
