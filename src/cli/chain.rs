@@ -17,6 +17,9 @@ use super::inputs::{write_atomic, IdentityArgs};
 use super::proofs::read_proof;
 use super::{GlobalOpts, Outcome};
 
+/// The hint for a registry address without code.
+const CONTRACT_HINT: &str = "check --contract";
+
 /// Where the chain is and who signs.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct RpcOpts {
@@ -63,7 +66,7 @@ impl RpcOpts {
     /// A reader of the registry (no signer needed).
     pub(crate) async fn reader(&self) -> Result<MembershipReader> {
         let c = MembershipReader::connect(&self.rpc, self.contract()?, self.chain_id).await;
-        c.map_err(|e| explain(e.rpc().and_then(rpc_hint), e))
+        c.map_err(|e| explain(e.rpc().and_then(|r| rpc_hint(r, CONTRACT_HINT)), e))
     }
 
     /// A writer of the registry: needs the signer.
@@ -72,22 +75,23 @@ impl RpcOpts {
             bail!("this command sends transactions: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE");
         };
         let c = MembershipWriter::connect(&self.rpc, signer, self.contract()?, self.chain_id).await;
-        c.map_err(|e| explain(e.rpc().and_then(rpc_hint), e))
+        c.map_err(|e| explain(e.rpc().and_then(|r| rpc_hint(r, CONTRACT_HINT)), e))
     }
 }
 
-/// The flag that fixes an endpoint's error, if one does.
-fn rpc_hint(e: &RpcError) -> Option<&'static str> {
+/// The flag that fixes an endpoint's error, if one does (`no_contract`: the hint when no
+/// contract is at the address given).
+pub(crate) fn rpc_hint(e: &RpcError, no_contract: &'static str) -> Option<&'static str> {
     match e {
         RpcError::WrongChain { .. } => Some("check --rpc and --chain-id"),
-        RpcError::NoContract { .. } => Some("check --contract"),
+        RpcError::NoContract { .. } => Some(no_contract),
         RpcError::Unreachable { .. } | RpcError::BadUrl { .. } => Some("check --rpc"),
         _ => None,
     }
 }
 
 /// The library's error, with the flag that fixes it as context.
-fn explain(
+pub(crate) fn explain(
     hint: Option<&'static str>,
     e: impl std::error::Error + Send + Sync + 'static,
 ) -> anyhow::Error {
@@ -172,7 +176,7 @@ impl StatusArgs {
                 }
             }
         })?
-        .map_err(|e| explain(rpc_hint(&e), e))?;
+        .map_err(|e| explain(rpc_hint(&e, CONTRACT_HINT), e))?;
         Ok(Outcome::ok(
             format!("chain {chain_id} at {}, block {block}", self.rpc.rpc),
             json!({ "rpc": self.rpc.rpc, "chain_id": chain_id, "block": block }),
