@@ -153,3 +153,63 @@ fn rlnkit_devnet_prints_a_json_report_and_keeps_dir() {
     assert_eq!(s["payments"]["collected"], s["payments"]["paid"]);
     assert!(dir.join("relay-1/relay.log").exists());
 }
+
+/// The devnet under chaos, CI-sized: every fault kind once (links cut, a relay killed and
+/// restarted, the chain frozen with the lightpush operator killed meanwhile, the operator killed
+/// again), then the audit from the chain and the relays' stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_chaos_nothing_is_lost_but_what_a_fault_explains_and_money_is_exact() {
+    use rlnkit::devnet::{ChaosConfig, Fault, LossCause};
+    let devnet = Devnet::builder(env!("CARGO_BIN_EXE_rlnkit"))
+        .relays(3)
+        .fillers(2)
+        .publish_every(Duration::from_millis(500))
+        .push_every(Duration::from_millis(500))
+        .spam_after(Duration::from_millis(500))
+        .chaos(ChaosConfig {
+            seed: 7,
+            every: Duration::from_secs(4),
+            chain_stop: Duration::from_secs(8),
+        })
+        .start()
+        .await
+        .expect("devnet starts");
+    let setup = devnet.setup().clone();
+    let mut live = devnet.summary();
+    // Long enough for the first four faults (each kind once).
+    wait_for(&mut live, Duration::from_secs(120), |s| s.elapsed_ms >= 42_000).await;
+    let report = devnet.shutdown().await.unwrap();
+    let chaos = report.chaos.expect("a chaos report");
+    assert!(chaos.passed(), "{chaos}");
+
+    let kinds: Vec<&str> = chaos
+        .faults
+        .iter()
+        .map(|f| match f.fault {
+            Fault::CutLinks { .. } => "cut",
+            Fault::KillRelay { relay: 3, .. } => "kill operator",
+            Fault::KillRelay { .. } => "kill",
+            Fault::StopChain { .. } => "chain stop",
+        })
+        .collect();
+    for k in ["cut", "kill", "chain stop", "kill operator"] {
+        assert!(kinds.contains(&k), "no {k} fault in {kinds:?}");
+    }
+    // The operator ran three times at least (killed during the chain stop and once more).
+    assert!(chaos.deliveries[2].starts >= 3, "{chaos}");
+    // Every relay holds the honest messages but those a fault explains.
+    assert!(chaos.honest_published >= 20, "{chaos}");
+    for d in &chaos.deliveries {
+        let explained = d.lost_to(LossCause::RelayDown) + d.lost_to(LossCause::LinksCut);
+        assert_eq!(d.lost_to(LossCause::Unexplained), 0, "{chaos}");
+        assert_eq!(
+            d.delivered + explained + d.lost_to(LossCause::BeyondRetention),
+            chaos.honest_published
+        );
+    }
+    // Money: paid pushes were served across the faults and claimed to the unit.
+    assert!(chaos.served >= setup.price * U256::from(10u64), "{chaos}");
+    assert!(chaos.collected == chaos.served || chaos.collected == chaos.served + setup.price);
+    assert_eq!((chaos.spammer_slashes, chaos.other_slashes), (1, 0));
+    assert!(chaos.panics.is_empty());
+}

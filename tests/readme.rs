@@ -10,7 +10,11 @@
 //!   (same sources, test profile) on PATH instead of building a second, release profile.
 //!
 //! Background jobs (`&`) are stopped by the script's EXIT trap; the test signals nothing else.
+//!
+//! The examples of every `--help` are README commands (`every_help_example_is_a_readme_command`),
+//! so they run here too, as written.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,6 +66,131 @@ fn script(blocks: &[Block]) -> String {
     }
     s.push_str("echo '=== README.md: every block ran' >&2\n");
     s
+}
+
+/// A command as a reader would type it: continuation lines joined, the trailing `# comment`
+/// dropped, runs of whitespace made one space.
+fn normalize(command: &str) -> String {
+    let joined = command.replace("\\\n", " ");
+    let code = match joined.find(" #") {
+        Some(i) => &joined[..i],
+        None => &joined[..],
+    };
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every command line of the blocks (continuations joined, comment lines skipped), normalized.
+fn readme_commands(blocks: &[Block]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for b in blocks {
+        let mut pending = String::new();
+        for line in b.text.lines() {
+            pending.push_str(line);
+            if line.ends_with('\\') {
+                pending.push('\n');
+                continue;
+            }
+            let c = normalize(&pending);
+            if !c.is_empty() && !c.starts_with('#') {
+                out.insert(c);
+            }
+            pending.clear();
+        }
+    }
+    out
+}
+
+/// The example commands of one `--help` text: the indented lines under an `Example:` or
+/// `Examples:` heading (which may say more in parentheses), continuations joined.
+fn help_examples(help: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_examples = false;
+    let mut pending = String::new();
+    for line in help.lines() {
+        let heading = line.starts_with("Example") && line.ends_with(':');
+        if heading {
+            in_examples = true;
+            continue;
+        }
+        if !in_examples {
+            continue;
+        }
+        let Some(code) = line.strip_prefix("  ") else {
+            in_examples = false;
+            continue;
+        };
+        pending.push_str(code);
+        if code.ends_with('\\') {
+            pending.push('\n');
+            continue;
+        }
+        out.push(normalize(&pending));
+        pending.clear();
+    }
+    out
+}
+
+/// `rlnkit <path> --help`, and the names of its subcommands.
+fn help_of(bin: &Path, path: &[String]) -> (String, Vec<String>) {
+    let out = Command::new(bin).args(path).arg("--help").env("NO_COLOR", "1").output().unwrap();
+    assert!(out.status.success(), "rlnkit {} --help failed", path.join(" "));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut subs = Vec::new();
+    let mut in_commands = false;
+    for line in text.lines() {
+        if line == "Commands:" {
+            in_commands = true;
+        } else if in_commands {
+            // Subcommands are listed with two spaces; their wrapped descriptions with more.
+            match line.strip_prefix("  ") {
+                Some(rest) if !rest.starts_with(' ') => {
+                    let name = rest.split_whitespace().next().unwrap_or("");
+                    if name != "help" {
+                        subs.push(name.to_string());
+                    }
+                }
+                Some(_) => {}
+                None => in_commands = false,
+            }
+        }
+    }
+    (text, subs)
+}
+
+#[test]
+fn help_examples_are_found_with_their_continuations() {
+    let help = "Usage: x\n\nExample (the chain running):\n  rlnkit a --b \\\n    --c d   # note\n  PEER=$(x)\n\nConfig:\n  not = \"this\"\n";
+    assert_eq!(help_examples(help), ["rlnkit a --b --c d", "PEER=$(x)"]);
+    let blocks = sh_blocks("```sh\n# a comment\nrlnkit a --b \\\n    --c d   # same\n```\n");
+    assert_eq!(readme_commands(&blocks).into_iter().collect::<Vec<_>>(), ["rlnkit a --b --c d"]);
+}
+
+/// A documented command is a tested command: every example any `--help` shows is a command of
+/// README.md, which `every_readme_command_block_runs_as_written` runs.
+#[test]
+fn every_help_example_is_a_readme_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let commands = readme_commands(&sh_blocks(&readme));
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rlnkit"));
+    let mut todo: Vec<Vec<String>> = vec![vec![]];
+    let (mut seen, mut missing) = (0, Vec::new());
+    while let Some(path) = todo.pop() {
+        let (text, subs) = help_of(&bin, &path);
+        for e in help_examples(&text) {
+            seen += 1;
+            if !commands.contains(&e) {
+                missing.push(format!("rlnkit {} --help: {e}", path.join(" ")));
+            }
+        }
+        todo.extend(subs.into_iter().map(|s| [path.clone(), vec![s]].concat()));
+    }
+    assert!(seen >= 20, "only {seen} examples found: has the help format changed?");
+    assert!(
+        missing.is_empty(),
+        "--help examples that README.md does not run:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

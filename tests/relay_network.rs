@@ -260,3 +260,64 @@ async fn the_builder_assembles_log_metrics_and_peers() {
     second.shutdown().await;
     first.shutdown().await;
 }
+
+/// Waits until `node` is connected to `peer` (or not, with `want` false); fails after `within`.
+async fn until_connected(
+    node: &rlnkit::relay::NodeHandle,
+    peer: libp2p::PeerId,
+    want: bool,
+    within: Duration,
+) {
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        if node.peers().await.unwrap().contains(&peer) == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "connected to {peer} = {want}: not within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An operator restarts a relay (same key, same address): the relays that had it as a bootstrap
+/// peer dial it again by themselves; one that started before it was up finds it once it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_peers_are_redialled_after_a_restart() {
+    let keys = CircuitKeys::embedded().unwrap();
+    let verifier = Verifier::new(keys.verifying_key());
+    let roots = Arc::new(StaticRoots::new([rlnkit::Field::from_u64(1)]));
+    let key = libp2p::identity::Keypair::generate_ed25519();
+    let id = key.public().to_peer_id();
+    // A free port, released for the relay that starts later.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen: libp2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+    let dial = listen.clone().with(libp2p::multiaddr::Protocol::P2p(id));
+    let start_b = || {
+        RelayBuilder::new(verifier.clone(), roots.clone())
+            .listen([listen.clone()])
+            .keypair(key.clone())
+            .topics([TOPIC.to_string()])
+            .start()
+    };
+    // A starts first: its dial to B fails, and it keeps trying.
+    let a = RelayBuilder::new(verifier.clone(), roots.clone())
+        .listen(["/ip4/127.0.0.1/tcp/0".parse().unwrap()])
+        .topics([TOPIC.to_string()])
+        .bootstrap_peers([dial])
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = start_b().await.unwrap();
+    until_connected(a.node(), id, true, Duration::from_secs(10)).await;
+
+    // B stops and comes back on the same key and address: A reconnects without being told.
+    b.shutdown().await;
+    until_connected(a.node(), id, false, Duration::from_secs(10)).await;
+    let b = start_b().await.unwrap();
+    until_connected(a.node(), id, true, Duration::from_secs(10)).await;
+    b.shutdown().await;
+    a.shutdown().await;
+}

@@ -133,7 +133,7 @@ pub(crate) enum ChainCmd {
     /// Deploy the registry (Poseidon libraries, test token unless --token, price calculator,
     /// implementation + ERC1967 proxy) with the Waku network's parameters.
     #[command(
-        after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  export RLNKIT_CONTRACT=$(rlnkit chain deploy --out deployment.json --get registry)"
+        after_help = "Example (anvil's first account):\n  export RLNKIT_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n  read -r RLNKIT_CONTRACT TOKEN <<< \"$(rlnkit chain deploy --get registry,token)\"\n  export RLNKIT_CONTRACT"
     )]
     Deploy(DeployArgs),
     /// The endpoint's chain id and latest block; `--wait` waits for a chain that is starting.
@@ -261,7 +261,7 @@ impl ChainCmd {
 pub(crate) enum MembershipCmd {
     /// Register a membership (approves the deposit first), optionally saving it to a keystore.
     #[command(
-        after_help = "Example:\n  rlnkit id new --out alice.json\n  RLNKIT_KEYSTORE_PASSWORD=... rlnkit membership register --identity alice.json --limit 100 --keystore keystore.json"
+        after_help = "Example:\n  rlnkit id new --seed alice --limit 10 --out alice.json\n  rlnkit membership register --identity alice.json --limit 20 --mint\n\n--keystore FILE (with RLNKIT_KEYSTORE_PASSWORD) also saves the membership in an nwaku / js-waku keystore."
     )]
     Register(RegisterArgs),
     /// Extend your memberships that are in their grace period.
@@ -292,10 +292,13 @@ pub(crate) enum MembershipCmd {
         token: Option<Address>,
     },
     /// Show a membership.
-    #[command(after_help = "Example:\n  rlnkit membership info 0x1234...   (an id commitment)")]
+    #[command(
+        after_help = "Example:\n  rlnkit membership info \"$(rlnkit id inspect alice.json --get commitment)\""
+    )]
     Info {
         #[command(flatten)]
         rpc: RpcOpts,
+        /// The member's id commitment (hex or decimal; `rlnkit id inspect FILE --get commitment`).
         #[arg(value_name = "ID")]
         id: String,
     },
@@ -488,7 +491,7 @@ impl SecretArgs {
 pub(crate) enum SlashCmd {
     /// Commit, wait for the next block, reveal: slash a spammer and collect the reward.
     #[command(
-        after_help = "Example:\n  rlnkit slash run --proofs first.json second.json\n  rlnkit membership withdraw"
+        after_help = "Example:\n  rlnkit slash run --proofs p1.json p2.json\n  rlnkit membership withdraw"
     )]
     Run {
         #[command(flatten)]
@@ -564,7 +567,7 @@ impl SlashCmd {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  rlnkit tree sync --db tree.redb          (again later: resumes where it stopped)\n  rlnkit tree sync --db tree.redb --json"
+    after_help = "Example (again later: it resumes where it stopped):\n  rlnkit tree sync --db tree.redb"
 )]
 pub(crate) struct TreeSyncArgs {
     #[command(flatten)]

@@ -392,7 +392,7 @@ impl StoreArgs {
 /// `rlnkit lightpush`: push messages through a paid service node.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  RLNKIT_PRIVATE_KEY=0x... rlnkit lightpush --credentials 0x... --provider 0x... \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello\n\nThe payer's key (RLNKIT_PRIVATE_KEY) signs the vouchers, or a hot key from --signer-key-file\nthat the payer authorized (`rlnkit credentials authorize`); the running total per provider is\nkept in --state. A 402 that states the expected amount is corrected and retried once."
+    after_help = "Example (RLNKIT_CREDENTIALS: the contract; $SERVICE: the relay's address):\n  rlnkit lightpush --provider $OPERATOR --peer \"$SERVICE\" \\\n    --content-topic /app/1/t/proto --payload hi --count 3\n\nThe payer's key (RLNKIT_PRIVATE_KEY) signs the vouchers, or a hot key from --signer-key-file\nthat the payer authorized (`rlnkit credentials authorize`); the running total per provider is\nkept in --state. A 402 that states the expected amount is corrected and retried once."
 )]
 pub(crate) struct LightpushArgs {
     #[command(flatten)]

@@ -19,7 +19,8 @@ pub(crate) enum IdCmd {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  rlnkit id inspect alice.json --limit 10\n  \
-    rlnkit id inspect alice.json --limit 10 --get rate_commitment >> members.txt")]
+    rlnkit id inspect alice.json --limit 10 --get rate_commitment >> members.txt\n  \
+    rlnkit membership info \"$(rlnkit id inspect alice.json --get commitment)\"")]
 pub(crate) struct InspectArgs {
     /// Identity file written by `rlnkit id new --out FILE`.
     #[arg(value_name = "FILE")]

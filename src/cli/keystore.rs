@@ -23,7 +23,7 @@ pub(crate) enum KeystoreCmd {
     /// address exactly as typed, and index. The password is used as typed (as nwaku does);
     /// js-waku opens the file with the same password when it is ASCII (or Unicode NFKD).
     #[command(
-        after_help = "Example:\n  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore new --path keystore.json --chain-id 31337 --contract 0x... --index 0 --limit 100"
+        after_help = "Example (the password from RLNKIT_KEYSTORE_PASSWORD):\n  rlnkit keystore new --path keystore.json --chain-id 11155111 \\\n    --contract 0xCB33Aa5B38d79E3D9Fa8B10afF38AA201399a7e3 --index 7 --limit 10 --identity alice.json"
     )]
     New {
         /// Keystore file (created if missing).
@@ -58,10 +58,9 @@ pub(crate) enum KeystoreCmd {
     /// case: as typed, lowercase and checksummed spellings are tried) and --index.
     #[command(
         after_help = concat!(
-            "Examples:\n",
-            "  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show 4024DF80...\n",
-            "  RLNKIT_KEYSTORE_PASSWORD=secret rlnkit keystore show --chain-id 11155111 \\\n",
-            "      --contract 0xcb33... --index 7"
+            "Example (the password from RLNKIT_KEYSTORE_PASSWORD; the contract in any case):\n",
+            "  rlnkit keystore show --path keystore.json --chain-id 11155111 \\\n",
+            "    --contract 0xcb33aa5b38d79e3d9fa8b10aff38aa201399a7e3 --index 7"
         )
     )]
     Show {

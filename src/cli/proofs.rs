@@ -57,7 +57,7 @@ pub(crate) fn read_proof(arg: &str) -> Result<RlnProof> {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  rlnkit id new --seed alice --out alice.json --limit 10\n  rlnkit prove --identity alice.json --limit 10 --message-id 0 --members members.txt --signal hello --out p.json"
+    after_help = "Example:\n  rlnkit id new --seed alice --limit 10 --out alice.json\n  rlnkit id inspect alice.json --limit 10 --get rate_commitment >> members.txt\n  rlnkit prove --identity alice.json --limit 10 --message-id 0 \\\n    --members members.txt --signal \"hello\" --out p1.json"
 )]
 pub(crate) struct ProveArgs {
     #[command(flatten)]

@@ -31,7 +31,7 @@ pub(crate) enum RelayCmd {
     Publish(Box<PublishArgs>),
     /// Print a running relay's dialable address from its `--ready-file` (waits for the file).
     #[command(
-        after_help = "Example:\n  rlnkit relay run --members members.txt --listen /ip4/127.0.0.1/tcp/0 --ready-file relay.json &\n  PEER=$(rlnkit relay addr relay.json --wait 30)"
+        after_help = "Example:\n  rlnkit relay run --members members.txt --listen /ip4/127.0.0.1/tcp/0 --data-dir relay-data \\\n    --ready-file relay.json &\n  PEER=$(rlnkit relay addr relay.json --wait 60)"
     )]
     Addr(AddrArgs),
 }
@@ -88,7 +88,7 @@ impl RelayCmd {
 #[derive(clap::Args, Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[command(
-    after_help = "Example:\n  rlnkit relay run --listen /ip4/0.0.0.0/tcp/60000 --cluster 1 --shard 0 --members members.txt --data-dir relay-data --metrics-port 8008\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008\n  [lightpush]\n  price = \"1000\"\n  credentials = \"0x...\"\n  lightpush_identity = \"operator.json\""
+    after_help = "Example (following the registry's roots, slashing double signallers):\n  rlnkit relay run --contract \"$RLNKIT_CONTRACT\" --slash --listen /ip4/127.0.0.1/tcp/0 \\\n    --metrics-port 8008 --ready-file chain-relay.json &\n\nConfig file (TOML), same names with underscores:\n  listen = [\"/ip4/0.0.0.0/tcp/60000\"]\n  peers = [\"/ip4/10.0.0.2/tcp/60000/p2p/12D3Koo...\"]\n  cluster = 1\n  shards = [0, 1]\n  members = \"members.txt\"\n  data_dir = \"relay-data\"\n  metrics_port = 8008\n  [lightpush]\n  price = \"1000\"\n  credentials = \"0x...\"\n  lightpush_identity = \"operator.json\""
 )]
 pub(crate) struct RunArgs {
     /// TOML config file with any of these options.
@@ -331,7 +331,7 @@ fn parse_addrs(v: &[String]) -> Result<Vec<Multiaddr>> {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo... --content-topic /my-app/1/chat/proto --payload hello"
+    after_help = "Example ($PEER: a relay's address, `rlnkit relay addr`):\n  rlnkit relay publish --identity alice.json --limit 10 --members members.txt \\\n    --peer \"$PEER\" --content-topic /my-app/1/chat/proto --payload \"hi\""
 )]
 pub(crate) struct PublishArgs {
     #[command(flatten)]

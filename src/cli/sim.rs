@@ -30,10 +30,12 @@ pub(crate) enum TransportArg {
 /// attackers, and reports delivery, latency, spam per hop, graylisting, bandwidth,
 /// amplification, CPU and memory. Proofs are made up front with the embedded development keys.
 ///
-/// Example (the CI-sized run): `rlnkit sim --nodes 40 --attackers-each 1 --sybils 3`.
-/// Large run: `rlnkit sim --nodes 1000 --rate 2 --duration 30 --plots target/sim`.
-/// `rlnkit sim market` simulates the market for the relays' services instead.
+/// `rlnkit sim market` simulates the market for the relays' services instead. Large runs (1,000
+/// relays) are benchmarks: BENCHMARKS.md has their commands and figures.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  rlnkit sim --nodes 30 --rate 1 --duration 5 --plots sim-plots/
+  rlnkit sim --nodes 30 --attackers-each 1 --sybils 3 --duration 5")]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SimArgs {
     #[command(subcommand)]
@@ -272,10 +274,11 @@ fn summary(r: &SimReport) -> String {
 /// from committed files (a devnet run, the forge gas report, the capacity simulation's reports
 /// and a price list: docs/market/README.md); deterministic from --seed.
 ///
-/// Example: `rlnkit sim market --users 1000000 --agents 1000000 --days 90 --plots target/market`.
-/// Sweeps and their recommendations (docs/INCENTIVES.md):
-/// `rlnkit sim market --sweeps --agents 20000 --plots target/sweeps`.
+/// Sweeps and their recommendations: docs/INCENTIVES.md; the 1M-agent run: BENCHMARKS.md.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  rlnkit sim market --agents 20000 --plots out/market
+  rlnkit sim market --sweeps --agents 2000 --plots out/sweeps")]
 struct MarketArgs {
     /// Light clients paying for lightpush (the network's users the run stands for).
     #[arg(long, default_value_t = 1_000_000)]

@@ -37,8 +37,10 @@
 //! # Ok(()) }
 //! ```
 
+mod chaos;
 mod observer;
 mod process;
+mod proxy;
 mod start;
 mod summary;
 mod traffic;
@@ -50,16 +52,21 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::U256;
 use tokio::sync::watch;
 
-use crate::chain::{DeployError, DevChainError, RegistryError, SyncError, TOKEN_UNIT};
+use crate::chain::{
+    DeployError, DevChainError, MembershipReader, RegistryError, SyncError, TOKEN_UNIT,
+};
 use crate::circuit::KeysError;
-use crate::credentials::CredentialsError;
+use crate::credentials::{CredentialsError, CredentialsReader};
 use crate::identity::IdentityError;
 use crate::lightpush::PushError;
 use crate::relay::node::NodeError;
 use crate::service::{ReadyError, Relay, RelayError};
 use crate::tree::TreeError;
 
-use process::RelayProcess;
+pub use chaos::{
+    ChaosConfig, ChaosReport, Fault, FaultRecord, LossCause, PanicLine, RelayDeliveries,
+};
+use process::Relays;
 pub use summary::{
     tokens, PaymentSummary, RelayInfo, RelaySummary, Report, Setup, SlashSummary, StopReason,
     Summary,
@@ -71,6 +78,8 @@ pub const MAX_RELAYS: usize = 32;
 
 /// How long a shutdown waits for deliveries, the slash and the last claim to land.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the relays have to stop gracefully (claims included) before a chaos audit.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Why the devnet did not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +205,7 @@ pub struct DevnetBuilder {
     spam_after: Duration,
     fillers: usize,
     price: U256,
+    chaos: Option<ChaosConfig>,
 }
 
 impl DevnetBuilder {
@@ -255,6 +265,15 @@ impl DevnetBuilder {
         self
     }
 
+    /// Runs faults while the traffic runs (see [`ChaosConfig`]): relays killed and restarted,
+    /// the chain frozen with the lightpush operator killed meanwhile, links cut. The report then
+    /// holds a [`ChaosReport`]: what the faults cost, proved from the chain and the relays'
+    /// stores.
+    pub fn chaos(mut self, config: ChaosConfig) -> Self {
+        self.chaos = Some(config);
+        self
+    }
+
     /// Starts everything on the current tokio runtime and starts the traffic. Dropping the
     /// future (or an error) kills whatever was started; the working directory stays, so the
     /// relay logs an error points at can be read.
@@ -271,10 +290,25 @@ pub struct Devnet {
     traffic: Vec<tokio::task::JoinHandle<()>>,
     observer: Option<tokio::task::JoinHandle<()>>,
     nodes: Vec<Relay>,
-    relays: Vec<RelayProcess>,
+    relays: Relays,
+    proxies: std::sync::Arc<Vec<proxy::LinkProxy>>,
+    chaos: Option<(ChaosConfig, tokio::task::JoinHandle<Vec<FaultRecord>>)>,
+    chain: ChainView,
+    counters: traffic::SharedCounters,
+    sent: traffic::SharedSent,
     anvil: Option<AnvilInstance>,
     remove_dir: bool,
     started: Instant,
+}
+
+/// What the chaos audit reads from the chain.
+struct ChainView {
+    reader: MembershipReader,
+    credentials: CredentialsReader,
+    payer: alloy::primitives::Address,
+    lp_operator: alloy::primitives::Address,
+    token: alloy::primitives::Address,
+    from_block: u64,
 }
 
 impl std::fmt::Debug for Devnet {
@@ -298,6 +332,7 @@ impl Devnet {
             spam_after: Duration::from_secs(2),
             fillers: 20,
             price: U256::from(TOKEN_UNIT / 1000),
+            chaos: None,
         }
     }
 
@@ -313,7 +348,7 @@ impl Devnet {
 
     /// The process ids of every child (anvil and the relays).
     pub fn child_pids(&self) -> Vec<u32> {
-        let mut pids: Vec<u32> = self.relays.iter().map(|r| r.pid()).collect();
+        let mut pids: Vec<u32> = process::lock(&self.relays).iter().map(|r| r.pid()).collect();
         pids.extend(self.anvil.as_ref().map(|a| a.child().id()));
         pids
     }
@@ -348,6 +383,11 @@ impl Devnet {
         for task in self.traffic.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+        // The chaos finishes the fault under way: the chain answers, every relay runs.
+        let chaos = match self.chaos.take() {
+            Some((config, task)) => Some((config, task.await.unwrap_or_default())),
+            None => None,
+        };
         let mut live = self.summary.clone();
         // A terminal's Ctrl-C reaches anvil too (alloy starts it in our process group), so
         // there is no chain left to settle against: report what was seen.
@@ -357,8 +397,10 @@ impl Devnet {
             loop {
                 let settled = {
                     let s = live.borrow_and_update();
+                    // Under chaos the relays' counters restart with them: the audit counts
+                    // deliveries from their stores instead.
                     s.elapsed_ms >= stopped_ms
-                        && s.all_delivered()
+                        && (chaos.is_some() || s.all_delivered())
                         && s.all_claimed()
                         && (s.spam_sent < 2 || s.slash.is_some())
                 };
@@ -370,6 +412,12 @@ impl Devnet {
             let _ = tokio::time::timeout(Duration::from_secs(3), live.changed()).await;
         }
         let summary = live.borrow().clone();
+        let chaos = match chaos {
+            Some((config, faults)) if reason != StopReason::CtrlC => {
+                Some(self.audit(config, faults).await)
+            }
+            _ => None,
+        };
         self.teardown().await;
         Ok(Report {
             setup: self.setup.clone(),
@@ -377,7 +425,55 @@ impl Devnet {
             ran_ms,
             shutdown_ms: t.elapsed().as_millis() as u64,
             stopped_by: reason,
+            chaos,
         })
+    }
+
+    /// Stops the relays as an operator does (SIGTERM: each claims what is due and closes its
+    /// stores), then proves what the faults cost from the chain and the relays' stores.
+    async fn audit(&mut self, config: ChaosConfig, faults: Vec<FaultRecord>) -> ChaosReport {
+        for r in process::lock(&self.relays).iter_mut() {
+            r.terminate();
+        }
+        let end = tokio::time::Instant::now() + STOP_TIMEOUT;
+        while !process::lock(&self.relays).iter_mut().all(|r| r.exited())
+            && tokio::time::Instant::now() < end
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let relays: Vec<_> = process::lock(&self.relays)
+            .iter_mut()
+            .map(|r| {
+                r.kill(); // whatever did not stop in time
+                (r.data_dir().to_path_buf(), r.log.clone(), r.starts)
+            })
+            .collect();
+        let c = &self.chain;
+        let (collected, slashed, chain_error) = match (
+            c.credentials.escrow(c.payer, c.lp_operator, c.token).await,
+            c.reader.slashes(c.from_block, None).await,
+        ) {
+            (Ok(e), Ok(s)) => (e.collected, s.into_iter().map(|x| x.id_commitment).collect(), None),
+            (Err(e), _) => (U256::ZERO, Vec::new(), Some(e.to_string())),
+            (_, Err(e)) => (U256::ZERO, Vec::new(), Some(e.to_string())),
+        };
+        let counters = traffic::lock(&self.counters).clone();
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        chaos::audit(
+            config,
+            chaos::AuditInput {
+                faults,
+                sent,
+                relays,
+                served: counters.paid,
+                collected,
+                price: self.setup.price,
+                last_push_failed: counters.last_push_failed,
+                slashed,
+                spammer: self.setup.spammer,
+                chain_error,
+            },
+        )
     }
 
     async fn teardown(&mut self) {
@@ -395,9 +491,13 @@ impl Devnet {
         if let Some(o) = self.observer.take() {
             o.abort();
         }
-        for r in &mut self.relays {
-            r.stop();
+        if let Some((_, c)) = self.chaos.take() {
+            c.abort();
         }
+        for r in process::lock(&self.relays).iter_mut() {
+            r.kill();
+        }
+        self.proxies = Default::default();
         self.anvil.take();
         if self.remove_dir {
             let _ = std::fs::remove_dir_all(&self.setup.dir);

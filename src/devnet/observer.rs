@@ -15,7 +15,8 @@ use crate::credentials::CredentialsReader;
 
 /// Reads the relays' metrics and the chain into snapshots.
 pub(super) struct Observer {
-    pub(super) metrics: Vec<Option<SocketAddr>>,
+    /// The relays (their metrics address changes when one restarts).
+    pub(super) relays: process::Relays,
     pub(super) operators: Vec<Address>,
     pub(super) reader: MembershipReader,
     pub(super) credentials: CredentialsReader,
@@ -59,12 +60,14 @@ impl Observer {
                 paid: c.paid,
                 ..last.payments.clone()
             },
-            relays: Vec::with_capacity(self.metrics.len()),
+            relays: Vec::new(),
         };
         // Every relay accepts each of these once (the lightpush relay judges its own publishes
         // like any other message).
         let published = c.honest_published + c.spam_sent.min(1) + c.pushes_ok;
-        for (i, addr) in self.metrics.iter().enumerate() {
+        let metrics: Vec<Option<SocketAddr>> =
+            process::lock(&self.relays).iter().map(|r| r.metrics_addr()).collect();
+        for (i, addr) in metrics.iter().enumerate() {
             let index = i + 1;
             let mut r = RelaySummary { index, expected: published, ..Default::default() };
             if let Some(m) = match addr {

@@ -36,60 +36,221 @@ impl RelaySpec {
     }
 }
 
-/// A running relay process.
+/// A relay process: the one running now, and how to start it again on the same data.
 #[derive(Debug)]
 pub(super) struct RelayProcess {
     pub(super) index: usize,
+    bin: PathBuf,
+    spec: RelaySpec,
     child: Child,
+    /// What its ready file said (empty until it is ready).
     pub(super) ready: RelayReady,
     addr: Multiaddr,
     pub(super) log: PathBuf,
+    /// Times it was started (1 at first).
+    pub(super) starts: u32,
+}
+
+/// The devnet's relay processes, shared by the devnet, the observer and the chaos. The lock is
+/// only held for moments (never across an await).
+pub(super) type Relays = std::sync::Arc<std::sync::Mutex<Vec<RelayProcess>>>;
+
+/// Locks the relays (a panicked holder left nothing half-done: every step under it is one call).
+pub(super) fn lock(relays: &Relays) -> std::sync::MutexGuard<'_, Vec<RelayProcess>> {
+    relays.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn spawn_child(
+    bin: &Path,
+    spec: &RelaySpec,
+    append: bool,
+) -> Result<(Child, PathBuf), DevnetError> {
+    let io = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DevnetError::Io { what, path, source }
+    };
+    std::fs::create_dir_all(&spec.dir).map_err(io("creating", &spec.dir))?;
+    let log = spec.dir.join("relay.log");
+    // A restart appends: the log keeps every run of the relay (the chaos reads them all).
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&log)
+        .map_err(io("creating", &log))?;
+    let err = out.try_clone().map_err(io("opening", &log))?;
+    // An old ready file would be taken for the new process's.
+    let ready_file = RelaySpec::ready_file(&spec.dir);
+    match std::fs::remove_file(&ready_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(DevnetError::Io { what: "removing", path: ready_file, source: e })
+        }
+        _ => {}
+    }
+    let mut cmd = Command::new(bin);
+    cmd.args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        // The log is a file: no terminal colours in it.
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    // Its own process group, so a terminal's Ctrl-C reaches only the devnet, which then stops
+    // the relays in order.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().map_err(|source| DevnetError::Spawn {
+        index: spec.index,
+        bin: bin.to_path_buf(),
+        source,
+    })?;
+    Ok((child, log))
 }
 
 impl RelayProcess {
-    /// Spawns the relay (in its own process group, so a terminal's Ctrl-C reaches only the
-    /// devnet, which then stops the relays in order) and waits for its ready file.
-    pub(super) async fn start(bin: &Path, spec: RelaySpec) -> Result<Self, DevnetError> {
-        let io = |what, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DevnetError::Io { what, path, source }
-        };
-        std::fs::create_dir_all(&spec.dir).map_err(io("creating", &spec.dir))?;
-        let log = spec.dir.join("relay.log");
-        let out = std::fs::File::create(&log).map_err(io("creating", &log))?;
-        let err = out.try_clone().map_err(io("opening", &log))?;
-        let ready_file = RelaySpec::ready_file(&spec.dir);
-        let mut cmd = Command::new(bin);
-        cmd.args(&spec.args)
-            .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
-            // The log is a file: no terminal colours in it.
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().map_err(|source| DevnetError::Spawn {
+    /// Spawns the relay; [`wait_ready`] waits for its ready file.
+    pub(super) fn spawn(bin: &Path, spec: RelaySpec) -> Result<Self, DevnetError> {
+        let (child, log) = spawn_child(bin, &spec, false)?;
+        Ok(RelayProcess {
             index: spec.index,
             bin: bin.to_path_buf(),
-            source,
-        })?;
-        let mut p = RelayProcess {
-            index: spec.index,
+            spec,
             child,
-            ready: RelayReady { peer_id: String::new(), listen: vec![], metrics: None, pid: 0 },
+            ready: RelayReady::default(),
             addr: Multiaddr::empty(),
             log,
-        };
-        let end = tokio::time::Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(r) = RelayReady::read(&ready_file)? {
+            starts: 1,
+        })
+    }
+
+    /// Starts it again on the same data directory and arguments (after [`Self::kill`]); its log
+    /// is appended to. [`wait_ready`] waits for it.
+    pub(super) fn respawn(&mut self) -> Result<(), DevnetError> {
+        self.kill();
+        let (child, _) = spawn_child(&self.bin, &self.spec, true)?;
+        self.child = child;
+        self.ready = RelayReady::default();
+        self.addr = Multiaddr::empty();
+        self.starts += 1;
+        Ok(())
+    }
+
+    /// The OS process id.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its data directory (`--data-dir`: the relay's directory).
+    pub(super) fn data_dir(&self) -> &Path {
+        &self.spec.dir
+    }
+
+    /// The address it listens at, with its peer id (empty until ready).
+    pub(super) fn dial_addr(&self) -> &Multiaddr {
+        &self.addr
+    }
+
+    /// Where it listens for peers (TCP on loopback), once ready.
+    pub(super) fn socket_addr(&self) -> Option<SocketAddr> {
+        socket_of(&self.addr)
+    }
+
+    /// Where its metrics can be fetched (an unspecified bind address means loopback).
+    pub(super) fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.ready.metrics.map(|mut a| {
+            if a.ip().is_unspecified() {
+                a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            a
+        })
+    }
+
+    /// Kills the process at once (SIGKILL: nothing of its shutdown runs) and reaps it.
+    pub(super) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM: it finishes its shutdown, claims included) without
+    /// waiting; [`Self::exited`] tells when it is gone.
+    pub(super) fn terminate(&mut self) {
+        #[cfg(unix)]
+        if let Ok(None) = self.child.try_wait() {
+            signal(self.child.id(), Signal::Term);
+        }
+        #[cfg(not(unix))]
+        self.kill();
+    }
+
+    /// Whether the process has exited (reaping it).
+    pub(super) fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The TCP socket of a `/ip4/../tcp/..` address.
+pub(super) fn socket_of(addr: &Multiaddr) -> Option<SocketAddr> {
+    use libp2p::multiaddr::Protocol;
+    let mut ip = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(port) => return ip.map(|ip| SocketAddr::new(ip, port)),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Signals the devnet sends its children.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Signal {
+    /// Stop gracefully.
+    Term,
+    /// Freeze (the process keeps its sockets; nothing it owns answers).
+    Stop,
+    /// Resume a frozen process.
+    Cont,
+}
+
+/// Sends `sig` to process `pid`.
+#[cfg(unix)]
+pub(super) fn signal(pid: u32, sig: Signal) {
+    let sig = match sig {
+        Signal::Term => libc::SIGTERM,
+        Signal::Stop => libc::SIGSTOP,
+        Signal::Cont => libc::SIGCONT,
+    };
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
+    // SAFETY: kill(2) takes plain integers and has no memory effects on this process.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+/// Waits until relay `i` (0-based) has written its ready file, and records what it says.
+pub(super) async fn wait_ready(relays: &Relays, i: usize) -> Result<(), DevnetError> {
+    let end = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        {
+            let mut all = lock(relays);
+            let p = &mut all[i];
+            if let Some(r) = RelayReady::read(&RelaySpec::ready_file(&p.spec.dir))? {
                 let Some(addr) = r.dial_addrs().into_iter().next() else {
                     return Err(DevnetError::NoAddress { index: p.index, log: p.log.clone() });
                 };
                 (p.ready, p.addr) = (r, addr);
-                return Ok(p);
+                return Ok(());
             }
             if let Ok(Some(status)) = p.child.try_wait() {
                 return Err(DevnetError::RelayExited {
@@ -105,40 +266,8 @@ impl RelayProcess {
                     log: p.log.clone(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-    }
-
-    /// The OS process id.
-    pub(super) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// An address to dial the relay at (with its peer id).
-    pub(super) fn dial_addr(&self) -> &Multiaddr {
-        &self.addr
-    }
-
-    /// Where its metrics can be fetched (an unspecified bind address means loopback).
-    pub(super) fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.ready.metrics.map(|mut a| {
-            if a.ip().is_unspecified() {
-                a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-            }
-            a
-        })
-    }
-
-    /// Kills the process and reaps it.
-    pub(super) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        self.stop();
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

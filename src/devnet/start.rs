@@ -10,10 +10,15 @@ use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 
+use libp2p::multiaddr::Protocol;
+use libp2p::Multiaddr;
+
+use super::chaos::Chaos;
 use super::observer::Observer;
-use super::process::{RelayProcess, RelaySpec};
-use super::traffic::{self, SharedCounters};
-use super::{Devnet, DevnetBuilder, DevnetError, RelayInfo, Setup, Summary, MAX_RELAYS};
+use super::process::{self, RelayProcess, RelaySpec, Relays};
+use super::proxy::LinkProxy;
+use super::traffic::{self, SharedCounters, SharedSent};
+use super::{ChainView, Devnet, DevnetBuilder, DevnetError, RelayInfo, Setup, Summary, MAX_RELAYS};
 use crate::chain::{
     deploy_registry, start_anvil, DeployConfig, MembershipReader, SyncOptions, TreeSync,
 };
@@ -35,6 +40,19 @@ const DIALS_PER_RELAY: usize = 3;
 const PUBLISHER_LIMIT: u32 = 600;
 const SPAMMER_LIMIT: u32 = 20;
 const FILLER_LIMIT: u32 = 20;
+
+/// A relay's address (`/ip4/../tcp/../p2p/<id>`) with its forwarder's socket in place of its own.
+fn forwarded(direct: &Multiaddr, proxy: std::net::SocketAddr) -> Multiaddr {
+    let mut a = Multiaddr::empty().with(match proxy.ip() {
+        std::net::IpAddr::V4(ip) => Protocol::Ip4(ip),
+        std::net::IpAddr::V6(ip) => Protocol::Ip6(ip),
+    });
+    a.push(Protocol::Tcp(proxy.port()));
+    if let Some(id) = crate::relay::peers::peer_of(direct) {
+        a.push(Protocol::P2p(id));
+    }
+    a
+}
 
 /// The devnet's working directory: given, or a fresh temporary one.
 fn work_dir(given: Option<PathBuf>) -> Result<(PathBuf, bool), DevnetError> {
@@ -193,9 +211,12 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     payer_client.deposit(lp_operator, deployment.token, deposit).await?;
     let received_before = reader.token_balance(deployment.token, lp_operator).await?;
 
-    // The relays, each dialling up to three started before it.
+    // The relays, each dialling up to three started before it. Every node dials a relay through
+    // its forwarder (an address that outlives a restart; the chaos cuts links there).
     let topic = shard_topic(1, 0);
-    let mut relays: Vec<RelayProcess> = Vec::with_capacity(b.relays);
+    let relays: Relays = Arc::new(Mutex::new(Vec::with_capacity(b.relays)));
+    let mut proxies: Vec<LinkProxy> = Vec::with_capacity(b.relays);
+    let mut entries: Vec<Multiaddr> = Vec::with_capacity(b.relays);
     for i in 1..=b.relays {
         let rdir = dir.join(format!("relay-{i}"));
         let operator = &operators[i - 1];
@@ -225,8 +246,8 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             s("--members"),
             members_file.display().to_string(),
         ]);
-        for earlier in relays.iter().rev().take(DIALS_PER_RELAY) {
-            args.extend([s("--peer"), earlier.dial_addr().to_string()]);
+        for earlier in entries.iter().rev().take(DIALS_PER_RELAY) {
+            args.extend([s("--peer"), earlier.to_string()]);
         }
         if i == b.relays {
             args.extend([
@@ -247,16 +268,31 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         }
         let env = vec![(s("RLNKIT_PRIVATE_KEY"), hex::encode(operator.to_bytes()))];
         tracing::info!(relay = i, "starting relay process");
-        relays.push(
-            RelayProcess::start(&b.rlnkit, RelaySpec { index: i, dir: rdir, args, env }).await?,
-        );
+        let spec = RelaySpec { index: i, dir: rdir, args, env };
+        process::lock(&relays).push(RelayProcess::spawn(&b.rlnkit, spec)?);
+        process::wait_ready(&relays, i - 1).await?;
+        let (direct, socket) = {
+            let all = process::lock(&relays);
+            (all[i - 1].dial_addr().clone(), all[i - 1].socket_addr())
+        };
+        let socket = socket.ok_or_else(|| DevnetError::NoAddress {
+            index: i,
+            log: process::lock(&relays)[i - 1].log.clone(),
+        })?;
+        let proxy = LinkProxy::start(socket).await.map_err(|source| DevnetError::Io {
+            what: "listening for",
+            path: format!("relay {i}'s link forwarder").into(),
+            source,
+        })?;
+        entries.push(forwarded(&direct, proxy.addr()));
+        proxies.push(proxy);
     }
-    let relay_infos: Vec<RelayInfo> = relays
+    let relay_infos: Vec<RelayInfo> = process::lock(&relays)
         .iter()
         .map(|r| RelayInfo {
             index: r.index,
             peer_id: r.ready.peer_id.clone(),
-            addr: r.dial_addr().to_string(),
+            addr: entries[r.index - 1].to_string(),
             metrics: r.metrics_addr(),
             operator: operators[r.index - 1].address(),
             pid: r.pid(),
@@ -269,7 +305,6 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
     let verifier = Verifier::new(keys.verifying_key());
     let roots =
         crate::chain::ContractRoots::polling(reader.clone(), Duration::from_secs(2)).await?;
-    let entry = |r: &RelayProcess| vec![r.dial_addr().clone()];
     let node = |peers| {
         RelayBuilder::new(verifier.clone(), roots.clone())
             .listen(["/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr")])
@@ -278,8 +313,14 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             .bootstrap_peers(peers)
             .start()
     };
-    let spammer_node = node(entry(&relays[0])).await?;
-    let honest_node = node(entry(&relays[b.relays - 1])).await?;
+    // The spammer enters at relay 1; the honest publisher at the last relay and at relay 1, so
+    // one of them is up whatever the chaos kills.
+    let spammer_node = node(vec![entries[0].clone()]).await?;
+    let mut honest_entries = vec![entries[b.relays - 1].clone()];
+    if b.relays > 1 {
+        honest_entries.push(entries[0].clone());
+    }
+    let honest_node = node(honest_entries).await?;
     let wait = Duration::from_secs(20);
     for (who, n) in [("spammer", &spammer_node), ("honest publisher", &honest_node)] {
         if !n.node().wait_for_mesh(&topic, 1, wait).await? {
@@ -311,6 +352,7 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         startup_ms: t0.elapsed().as_millis() as u64,
     };
     let counters: SharedCounters = Arc::new(Mutex::new(traffic::Counters::default()));
+    let sent: SharedSent = Arc::new(Mutex::new(Vec::new()));
     let (stop, stop_rx) = watch::channel(false);
     let (summary_tx, summary) = watch::channel(Summary::default());
     let started = Instant::now();
@@ -322,6 +364,8 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
             topic.clone(),
             b.publish_every,
             counters.clone(),
+            sent.clone(),
+            started,
             stop_rx.clone(),
         )),
         tokio::spawn(traffic::spammer(
@@ -334,16 +378,35 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         )),
         tokio::spawn(traffic::payer(
             lp_client,
-            relays[b.relays - 1].dial_addr().clone(),
+            entries[b.relays - 1].clone(),
             stream,
             topic,
             b.push_every,
             counters.clone(),
-            stop_rx,
+            stop_rx.clone(),
         )),
     ];
+    let proxies = Arc::new(proxies);
+    let chaos = b.chaos.map(|config| {
+        let chaos = Chaos {
+            config,
+            relays: relays.clone(),
+            proxies: proxies.clone(),
+            anvil_pid: anvil.child().id(),
+            started,
+        };
+        tokio::spawn(chaos.run(stop_rx))
+    });
+    let chain = ChainView {
+        reader: reader.clone(),
+        credentials: credentials.reader().clone(),
+        payer: payer_key.address(),
+        lp_operator,
+        token: deployment.token,
+        from_block: deployment.deployed_block,
+    };
     let observer = Observer {
-        metrics: relays.iter().map(|r| r.metrics_addr()).collect(),
+        relays: relays.clone(),
         operators: operators.iter().map(|o| o.address()).collect(),
         reader,
         credentials: credentials.reader().clone(),
@@ -353,7 +416,7 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         received_before,
         spammer: setup.spammer,
         from_block: deployment.deployed_block,
-        counters,
+        counters: counters.clone(),
         started,
     };
     let observer = tokio::spawn(observer.run(summary_tx));
@@ -366,6 +429,11 @@ pub(super) async fn start(b: DevnetBuilder) -> Result<Devnet, DevnetError> {
         observer: Some(observer),
         nodes: vec![spammer_node, honest_node],
         relays,
+        proxies,
+        chaos: b.chaos.zip(chaos),
+        chain,
+        counters,
+        sent,
         anvil: Some(anvil),
         remove_dir,
         started,

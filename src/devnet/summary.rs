@@ -212,6 +212,8 @@ pub struct Report {
     pub shutdown_ms: u64,
     /// Why it stopped.
     pub stopped_by: StopReason,
+    /// What the faults cost, when it ran with chaos (not after Ctrl-C).
+    pub chaos: Option<super::ChaosReport>,
 }
 
 /// Why a devnet stopped.

@@ -9,6 +9,7 @@ use alloy::primitives::U256;
 use libp2p::Multiaddr;
 use tokio::sync::watch;
 
+use super::chaos::SentMessage;
 use crate::credentials::PaymentStream;
 use crate::lightpush::LightpushClient;
 use crate::lightpush::StatusCode;
@@ -25,11 +26,16 @@ pub(super) struct Counters {
     pub(super) spam_sent: u64,
     pub(super) pushes_ok: u64,
     pub(super) pushes_failed: u64,
+    /// Whether the last push got no 200 (its answer may have been lost after it was served).
+    pub(super) last_push_failed: bool,
     pub(super) paid: U256,
 }
 
 /// Shared between the tasks and the observer.
 pub(super) type SharedCounters = Arc<Mutex<Counters>>;
+
+/// The honest messages published so far (the chaos audit looks each up in every relay's store).
+pub(super) type SharedSent = Arc<Mutex<Vec<SentMessage>>>;
 
 pub(super) fn lock(c: &SharedCounters) -> std::sync::MutexGuard<'_, Counters> {
     c.lock().unwrap_or_else(|p| p.into_inner())
@@ -62,13 +68,17 @@ async fn build(
     }
 }
 
-/// The honest publisher: one message every `every` until stopped.
+/// The honest publisher: one message every `every` until stopped; each published message is
+/// noted in `sent` (when, its epoch and nullifier), `started` being the traffic's start.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn honest(
     mut publisher: Publisher,
     node: NodeHandle,
     topic: String,
     every: Duration,
     counters: SharedCounters,
+    sent: SharedSent,
+    started: std::time::Instant,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut n = 0u64;
@@ -81,7 +91,16 @@ pub(super) async fn honest(
         publisher = p;
         match r {
             Ok(msg) => match node.publish(&topic, &msg).await {
-                Ok(_) => lock(&counters).honest_published += 1,
+                Ok(_) => {
+                    let at_ms = started.elapsed().as_millis() as u64;
+                    lock(&counters).honest_published += 1;
+                    let checked = msg.rate_limit_proof.as_ref().and_then(|p| p.check().ok());
+                    if let Some(p) = checked {
+                        let epoch = p.epoch.index().unwrap_or(0);
+                        let m = SentMessage { at_ms, epoch, nullifier: p.nullifier };
+                        sent.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "honest publish failed"),
             },
             Err(PublishError::LimitReached { .. }) => lock(&counters).honest_held_back += 1,
@@ -155,10 +174,13 @@ pub(super) async fn payer(
         let r = client.push_paid(&service, Some(&topic), &m, &mut stream).await;
         {
             let mut c = lock(&counters);
-            match &r {
-                Ok(resp) if resp.code() == Some(StatusCode::Success) => c.pushes_ok += 1,
-                _ => c.pushes_failed += 1,
+            let ok = matches!(&r, Ok(resp) if resp.code() == Some(StatusCode::Success));
+            if ok {
+                c.pushes_ok += 1;
+            } else {
+                c.pushes_failed += 1;
             }
+            c.last_push_failed = !ok;
             c.paid = stream.paid();
         }
         match r {

@@ -17,6 +17,7 @@ use crate::credentials::payer::PaymentStream;
 use crate::credentials::VoucherError;
 use crate::relay::framed::{self, Frame, FramedCodec};
 use crate::relay::message::WakuMessage;
+use crate::relay::peers::peer_of;
 
 /// Why a push got no response.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +53,6 @@ struct Push {
 #[derive(Clone, Debug)]
 pub struct LightpushClient {
     tx: mpsc::Sender<Push>,
-}
-
-fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-        _ => None,
-    })
 }
 
 impl LightpushClient {

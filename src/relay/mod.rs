@@ -12,6 +12,7 @@ pub mod message_ids;
 pub mod metrics;
 pub mod node;
 pub mod nullifier_log;
+pub mod peers;
 pub mod publisher;
 pub mod rules;
 pub mod scoring;

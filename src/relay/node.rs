@@ -9,6 +9,8 @@
 //! peers are disconnected, and a double signal's second share penalizes only the peer that sent
 //! both halves ([`FirstShares`]). Connections are limited per peer and in total
 //! ([`ConnectionLimits`]). The transport is TCP or in-memory ([`crate::relay::transport`]).
+//! Bootstrap peers are kept connected: redialled with a backoff after a restart or a cut link
+//! ([`crate::relay::peers`]).
 //!
 //! One task owns the `Swarm`; a cloneable [`NodeHandle`] sends it commands (mpsc in, oneshot
 //! back). Validation runs on other tasks (pairings on blocking threads) and reports by channel,
@@ -27,6 +29,7 @@ use libp2p::gossipsub::{
 };
 use libp2p::request_response;
 use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{connection_limits, identify, identity::Keypair, ping, Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -35,6 +38,7 @@ use crate::relay::batch::{BatchConfig, BatchValidator};
 use crate::relay::framed::{self, InboundRequest, RequestService, Responder};
 use crate::relay::intake::{Intake, Work};
 use crate::relay::message::{gossip_id, WakuMessage, MAX_MESSAGE_BYTES};
+use crate::relay::peers::StaticPeers;
 use crate::relay::rules::{IgnoreReason, Verdict};
 use crate::relay::scoring::{self, share_key, FirstShares, ScoringConfig, GRAYLIST_THRESHOLD};
 use crate::relay::transport::{build_transport, Traffic, TransportConfig};
@@ -171,7 +175,9 @@ impl ConnectionLimits {
 pub struct NodeConfig {
     /// Addresses to listen on.
     pub listen: Vec<Multiaddr>,
-    /// Peers to dial at start (bootstrap).
+    /// Peers to dial at start (bootstrap). Those whose address ends in `/p2p/<id>` are kept
+    /// connected: redialled after a lost connection or a failed dial (see
+    /// [`StaticPeers`]).
     pub peers: Vec<Multiaddr>,
     /// Pubsub topics to subscribe to at start.
     pub topics: Vec<String>,
@@ -395,7 +401,8 @@ pub async fn spawn_node(
         traffic,
     };
     let outputs = Outputs { delivered, validated, graylisted, disconnected };
-    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, config.service));
+    let keep = StaticPeers::new(&config.peers, tokio::time::Instant::now());
+    tokio::spawn(run(swarm, rx, batch, outputs, config.scoring, config.service, keep));
     Ok(handle)
 }
 
@@ -421,6 +428,27 @@ fn drop_if_graylisted(
     }
 }
 
+/// Dials the static peers that are due (see [`StaticPeers`]).
+fn redial_static_peers(swarm: &mut Swarm<RelayBehaviour>, keep: &mut StaticPeers) {
+    let due = {
+        let s = &*swarm;
+        let graylisted = |p: &PeerId| {
+            s.behaviour().gossipsub.peer_score(p).is_some_and(|x| x < GRAYLIST_THRESHOLD)
+        };
+        keep.due(tokio::time::Instant::now(), |p| s.is_connected(p), graylisted)
+    };
+    for (peer, addr) in due {
+        tracing::debug!(%peer, %addr, "redialling a static peer");
+        let opts = DialOpts::peer_id(peer)
+            .addresses(vec![addr])
+            .condition(PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        if let Err(e) = swarm.dial(opts) {
+            tracing::debug!(%peer, error = %e, "redial not started");
+        }
+    }
+}
+
 async fn run(
     mut swarm: Swarm<RelayBehaviour>,
     mut commands: mpsc::Receiver<Command>,
@@ -428,6 +456,7 @@ async fn run(
     out: Outputs,
     scoring: ScoringConfig,
     service: Option<RequestService>,
+    mut keep: StaticPeers,
 ) {
     let (intake, mut reports) = {
         let c = batch.config();
@@ -440,6 +469,8 @@ async fn run(
     let mut rotate = tokio::time::interval_at(tokio::time::Instant::now() + epoch, epoch);
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     let disconnect = scoring.enabled && scoring.disconnect_graylisted;
+    let mut redial = tokio::time::interval(Duration::from_millis(500));
+    redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             cmd = commands.recv() => match cmd {
@@ -447,6 +478,7 @@ async fn run(
                 Some(cmd) => handle_command(&mut swarm, cmd, &listen_addrs),
             },
             _ = rotate.tick() => firsts.rotate(),
+            _ = redial.tick(), if !keep.is_empty() => redial_static_peers(&mut swarm, &mut keep),
             _ = sweep.tick(), if disconnect => {
                 let peers: Vec<PeerId> = swarm.connected_peers().copied().collect();
                 for p in peers {

@@ -13,7 +13,7 @@ use super::builder::Relay;
 use crate::relay::node::NodeError;
 
 /// A running relay's coordinates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayReady {
     /// The libp2p peer id.
     pub peer_id: String,
