@@ -61,7 +61,7 @@ pub mod tree;
 /// Proof verification, single and batched.
 pub mod verifier;
 
-pub use chain::{ChainError, MembershipReader, MembershipWriter, TreeSync};
+pub use chain::{MembershipReader, MembershipWriter, RegistryError, RpcError, SyncError, TreeSync};
 pub use circuit::{CircuitKeys, KeysError, WitnessInput};
 pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};

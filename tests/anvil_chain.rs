@@ -5,8 +5,8 @@ mod anvil;
 
 use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::{
-    ChainError, ContractRoots, DeployConfig, MembershipReader, RlnMembershipErrors, SyncOptions,
-    TreeSync, U256,
+    ContractRoots, DeployConfig, DevChainError, MembershipReader, RegistryError,
+    RlnMembershipErrors, RpcError, SyncError, SyncOptions, TreeSync, U256,
 };
 use rlnkit::incentives::{slash_member, SlashConfig, SlashError};
 use rlnkit::{
@@ -162,14 +162,28 @@ async fn reverts_and_connection_errors_are_clear() {
     let e = client.erase(&[id.commitment()], false).await.unwrap_err();
     assert_eq!(e.revert_name(), Some("CannotEraseActiveMembership"));
 
+    // The endpoint's errors are the RPC layer's, inside the registry client's.
     let e = MembershipReader::connect(&node.endpoint(), d.registry, Some(1)).await.unwrap_err();
-    assert!(matches!(e, ChainError::WrongChain { expected: 1, got: 31337 }), "{e}");
+    assert!(
+        matches!(e, RegistryError::Rpc(RpcError::WrongChain { expected: 1, got: 31337 })),
+        "{e}"
+    );
     assert!(e.to_string().contains("chain 31337, expected chain 1"));
     let e = MembershipReader::connect("http://127.0.0.1:1", d.registry, None).await.unwrap_err();
-    assert!(matches!(e, ChainError::Unreachable { .. }), "{e}");
+    assert!(
+        matches!(e.rpc(), Some(RpcError::Unreachable { url, .. }) if url == "http://127.0.0.1:1"),
+        "{e}"
+    );
+    assert_eq!(e.revert_name(), None);
     let e =
         MembershipReader::connect(&node.endpoint(), node.addresses()[5], None).await.unwrap_err();
-    assert!(matches!(e, ChainError::NoContract { .. }), "{e}");
+    assert!(
+        matches!(e.rpc(), Some(RpcError::NoContract { address, chain_id: 31337 }) if *address == node.addresses()[5]),
+        "{e}"
+    );
+    // A revert is not an endpoint's error.
+    let e = client.merkle_proof(9).await.unwrap_err();
+    assert!(e.rpc().is_none() && matches!(e, RegistryError::Reverted { .. }), "{e}");
     // A reader cannot send transactions at all (a compile error: see MembershipReader's docs).
     let reader = MembershipReader::connect(&node.endpoint(), d.registry, None).await.unwrap();
     assert_eq!(reader.root().await.unwrap(), client.root().await.unwrap());
@@ -269,6 +283,48 @@ async fn sync_resumes_and_recovers_from_a_reorg() {
     assert_eq!(sync.tree().leaf(23).unwrap(), Field::ZERO);
 }
 
+/// A relay's tree sync branches on a rewound chain: the block it was about to read is gone
+/// ([`SyncError::MissingBlock`]), and the next sync carries on from the new chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reports_a_rewound_chain_as_a_missing_block() {
+    let node = anvil::spawn();
+    let (client, _d) = anvil::deploy(&node, &DeployConfig::default()).await;
+    let p = client.provider().clone();
+    let first: Vec<Field> = ids("kept", 3).iter().map(|m| m.commitment()).collect();
+    client.register_many(&first, 20).await.unwrap();
+    let snap = p.anvil_snapshot().await.unwrap();
+    let kept_head = client.block_number().await.unwrap();
+    client
+        .register_many(&ids("lost", 3).iter().map(|m| m.commitment()).collect::<Vec<_>>(), 20)
+        .await
+        .unwrap();
+    p.anvil_mine(Some(20), None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SyncOptions { chunk_blocks: 4, ..SyncOptions::default() };
+    let mut sync = TreeSync::open(client.clone(), dir.path().join("t.redb"), opts).await.unwrap();
+    // The chain is rewound below the head while the sync reads it (after its first chunk).
+    let rt = tokio::runtime::Handle::current();
+    let mut rewound = false;
+    let err = sync
+        .sync(|_| {
+            if !rewound {
+                rewound = true;
+                let ok = tokio::task::block_in_place(|| rt.block_on(p.anvil_revert(snap)));
+                assert!(ok.unwrap(), "anvil reverts to its snapshot");
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(rewound);
+    match err {
+        SyncError::MissingBlock(b) => assert!(b > kept_head, "block {b} of the lost branch"),
+        e => panic!("expected a missing block, got {e}"),
+    }
+    // The caller syncs again: the tree is the rewound chain's.
+    let r = sync.sync(|_| {}).await.unwrap();
+    assert_eq!((r.members, r.root), (3, client.root().await.unwrap()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_follows_an_identity_registering_again() {
     let node = anvil::spawn();
@@ -323,6 +379,12 @@ async fn register_many_dev_mines_windows_and_restores_automine() {
     assert_eq!((r.root, r.members), (client.root().await.unwrap(), 43));
     // A registration that reverts (duplicate) is reported, and automine is still restored.
     let err = client.dev().register_many(&members[..1], 20).await.unwrap_err();
-    assert!(matches!(err, ChainError::TxReverted { .. } | ChainError::Reverted { .. }), "{err}");
+    let duplicate = match &err {
+        DevChainError::Registry(e) => {
+            matches!(e.registry_error(), Some(RlnMembershipErrors::DuplicateIdCommitment(_)))
+        }
+        e => matches!(e.rpc(), Some(RpcError::TxReverted { .. })),
+    };
+    assert!(duplicate, "{err}");
     assert!(p.anvil_get_auto_mine().await.unwrap());
 }

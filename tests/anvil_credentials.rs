@@ -15,11 +15,11 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
 use rlnkit::chain::bindings::TestToken;
-use rlnkit::chain::{connect_provider, ChainError, PrivateKeySigner};
+use rlnkit::chain::{connect_provider, PrivateKeySigner};
 use rlnkit::credentials::{
-    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsWriter, Offer, PaidService,
-    PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker, VoucherDomain,
-    VoucherStore, LIGHTPUSH_SERVICE_ID,
+    ClaimError, ClaimPolicy, Claimer, CredentialsConfig, CredentialsError, CredentialsWriter,
+    Offer, PaidService, PaymentStream, ServiceCredentialsErrors as E, ServiceTerms, VoucherChecker,
+    VoucherDomain, VoucherStore, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::lightpush::{
     EligibilityProof, LightPushRequest, LightpushClient, LightpushServer, StatusCode,
@@ -411,7 +411,7 @@ async fn bad_requests_get_a_clear_refusal_and_cost_nothing() {
 }
 
 /// The contract's custom error in `e`, or a panic naming what came instead.
-fn revert(e: ChainError) -> E {
+fn revert(e: CredentialsError) -> E {
     e.credentials_error().cloned().unwrap_or_else(|| panic!("not a ServiceCredentials revert: {e}"))
 }
 
@@ -573,7 +573,7 @@ async fn a_paid_service_registers_once_and_restores_what_was_served_after_a_rest
     let policy = ClaimPolicy::default();
     let e = PaidService::start(op.clone(), Offer::at(price), &path, policy).await.unwrap_err();
     assert!(
-        matches!(e, ClaimError::Chain(ChainError::NoService { provider, .. }) if provider == me)
+        matches!(e, ClaimError::Credentials(CredentialsError::NoService { provider, .. }) if provider == me)
     );
 
     let offer = Offer { token: Some(c.token), ..Offer::at(price) };

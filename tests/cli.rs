@@ -333,3 +333,31 @@ fn keystore_new_keeps_an_extended_identity_under_js_wakus_key() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("do not hash to its secret"));
     assert!(!d.join("other.json").exists());
 }
+
+/// An endpoint that does not answer is the RPC layer's error whatever the client: each command
+/// names it and the flag that fixes it, and exits 2 (an error, not a rejection).
+#[test]
+fn a_dead_endpoint_names_the_flag_that_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = "http://127.0.0.1:1";
+    let addr = "0x0000000000000000000000000000000000000001";
+    for args in [
+        vec!["chain", "status", "--rpc", dead],
+        vec!["membership", "info", "--rpc", dead, "--contract", addr, "1"],
+        vec!["credentials", "balance", "--rpc", dead, "--credentials", addr, "--provider", addr],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rlnkit"));
+        cmd.current_dir(dir.path()).args(&args);
+        for var in ["RLNKIT_RPC_URL", "RLNKIT_CONTRACT", "RLNKIT_CREDENTIALS", "RLNKIT_CHAIN_ID"] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("run rlnkit");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("check --rpc"), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot reach the RPC endpoint http://127.0.0.1:1"),
+            "{args:?}: {err}"
+        );
+    }
+}

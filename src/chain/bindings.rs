@@ -46,12 +46,39 @@ alloy::sol!(
 /// The libraries the registry's bytecode is linked against, at fixed CREATE2 addresses.
 const LIBRARIES: &str = include_str!("../../contracts/artifacts/libraries.json");
 
+/// The bundled `contracts/artifacts/libraries.json` is broken (a build problem, never the user's).
+#[derive(Debug, thiserror::Error)]
+pub enum LibrariesError {
+    /// The file is not JSON.
+    #[error("contracts/artifacts/libraries.json is not JSON")]
+    Json(#[source] serde_json::Error),
+    /// A library's entry lacks a key (or its value is not a string).
+    #[error("contracts/artifacts/libraries.json: {library}.{key} is missing")]
+    Missing {
+        /// The library.
+        library: &'static str,
+        /// The key.
+        key: &'static str,
+    },
+    /// A value is not hex (or, for an address, not 20 bytes of it).
+    #[error("contracts/artifacts/libraries.json: {library}.{key} is not valid hex")]
+    BadHex {
+        /// The library.
+        library: &'static str,
+        /// The key.
+        key: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: alloy::hex::FromHexError,
+    },
+}
+
 /// One library of `contracts/artifacts/libraries.json`: deployed by sending `salt ++ initCode`
 /// to the deterministic CREATE2 deployer, at `address`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedLibrary {
     /// Library name (`PoseidonT2`).
-    pub name: String,
+    pub name: &'static str,
     /// Where the library lives (fixed by CREATE2).
     pub address: Address,
     /// The deterministic deployer to send `calldata` to.
@@ -60,30 +87,27 @@ pub struct LinkedLibrary {
     pub calldata: Bytes,
 }
 
-/// The libraries to deploy before the registry, in order (PoseidonT2, PoseidonT3, then
-/// RlnMembershipTree, which is linked against PoseidonT3).
-pub fn linked_libraries() -> Result<Vec<LinkedLibrary>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(LIBRARIES).map_err(|e| format!("libraries.json: {e}"))?;
+/// The registry's linked libraries, in deployment order (PoseidonT2, PoseidonT3, the tree).
+pub fn linked_libraries() -> Result<Vec<LinkedLibrary>, LibrariesError> {
+    let v: serde_json::Value = serde_json::from_str(LIBRARIES).map_err(LibrariesError::Json)?;
     let mut out = Vec::new();
-    for name in ["PoseidonT2", "PoseidonT3", "RlnMembershipTree"] {
-        let l = &v[name];
+    for library in ["PoseidonT2", "PoseidonT3", "RlnMembershipTree"] {
+        let l = &v[library];
         let field =
-            |k: &str| l[k].as_str().ok_or_else(|| format!("libraries.json: {name}.{k} missing"));
-        let hexb = |k: &str| -> Result<Vec<u8>, String> {
-            alloy::hex::decode(field(k)?.trim_start_matches("0x"))
-                .map_err(|e| format!("libraries.json: {name}.{k}: {e}"))
+            |key: &'static str| l[key].as_str().ok_or(LibrariesError::Missing { library, key });
+        let hexb = |key: &'static str| -> Result<Vec<u8>, LibrariesError> {
+            alloy::hex::decode(field(key)?.trim_start_matches("0x"))
+                .map_err(|source| LibrariesError::BadHex { library, key, source })
+        };
+        let address = |key: &'static str| -> Result<Address, LibrariesError> {
+            field(key)?.parse().map_err(|source| LibrariesError::BadHex { library, key, source })
         };
         let mut calldata = hexb("salt")?;
         calldata.extend(hexb("initCode")?);
         out.push(LinkedLibrary {
-            name: name.to_string(),
-            address: field("address")?
-                .parse()
-                .map_err(|e| format!("libraries.json: {name}.address: {e}"))?,
-            create2_deployer: field("create2Deployer")?
-                .parse()
-                .map_err(|e| format!("libraries.json: {name}.create2Deployer: {e}"))?,
+            name: library,
+            address: address("address")?,
+            create2_deployer: address("create2Deployer")?,
             calldata: calldata.into(),
         });
     }

@@ -13,11 +13,12 @@ use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
 use super::bindings::{LinearPriceCalculator, RlnMembership, TestToken};
-use super::error::{ChainError, Contract};
+use super::error::{NotAField, RegistryError, RpcError};
+use super::revert::Contract;
 use crate::field::Field;
 use crate::tree::{MerkleProof, DEFAULT_DEPTH};
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, RegistryError>;
 
 /// One token with 18 decimals.
 pub const TOKEN_UNIT: u128 = 1_000_000_000_000_000_000;
@@ -28,8 +29,8 @@ pub fn field_to_u256(f: Field) -> U256 {
 }
 
 /// A uint256 read from the chain as a field element (fails if it is not below r).
-pub fn u256_to_field(v: U256) -> Result<Field> {
-    Field::from_be_bytes(&v.to_be_bytes::<32>()).map_err(|_| ChainError::NotAField { value: v })
+pub fn u256_to_field(v: U256) -> std::result::Result<Field, NotAField> {
+    Field::from_be_bytes(&v.to_be_bytes::<32>()).map_err(|_| NotAField { value: v })
 }
 
 /// A registered membership as the contract reports it.
@@ -76,26 +77,26 @@ pub struct MembershipReader {
 }
 
 /// Polls for `tx`'s receipt (5 ms, doubling up to 1 s) until it is mined or `timeout` passes;
-/// a mined transaction with status 0 is [`ChainError::TxReverted`].
+/// a mined transaction with status 0 is [`RpcError::TxReverted`].
 pub(crate) async fn wait_receipt(
     provider: &DynProvider,
     call: &'static str,
     tx: B256,
     timeout: Duration,
-) -> Result<alloy::rpc::types::TransactionReceipt> {
+) -> std::result::Result<alloy::rpc::types::TransactionReceipt, RpcError> {
     let start = std::time::Instant::now();
     let mut delay = Duration::from_millis(5);
     loop {
         if let Some(r) =
-            provider.get_transaction_receipt(tx).await.map_err(|e| ChainError::rpc(call, e))?
+            provider.get_transaction_receipt(tx).await.map_err(|e| RpcError::transport(call, e))?
         {
             if !r.status() {
-                return Err(ChainError::TxReverted { call, tx });
+                return Err(RpcError::TxReverted { call, tx });
             }
             return Ok(r);
         }
         if start.elapsed() > timeout {
-            return Err(ChainError::NotMined { call, tx, waited: timeout });
+            return Err(RpcError::NotMined { call, tx, waited: timeout });
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(1));
@@ -108,11 +109,11 @@ pub async fn connect_provider(
     url: &str,
     signer: Option<PrivateKeySigner>,
     expected_chain_id: Option<u64>,
-) -> Result<(DynProvider, u64)> {
+) -> std::result::Result<(DynProvider, u64), RpcError> {
     let parsed: alloy::transports::http::reqwest::Url =
-        url.parse().map_err(|_| ChainError::BadUrl { url: url.to_string() })?;
+        url.parse().map_err(|_| RpcError::BadUrl { url: url.to_string() })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ChainError::BadUrl { url: url.to_string() });
+        return Err(RpcError::BadUrl { url: url.to_string() });
     }
     let provider = match signer {
         // Nonces come from the node each time (no local cache): several clients may share an
@@ -131,9 +132,9 @@ pub async fn connect_provider(
         .await
     {
         Ok(Ok(id)) => id,
-        Ok(Err(e)) => return Err(ChainError::Unreachable { url: url.to_string(), source: e }),
+        Ok(Err(e)) => return Err(RpcError::Unreachable { url: url.to_string(), source: e }),
         Err(_) => {
-            return Err(ChainError::Unreachable {
+            return Err(RpcError::Unreachable {
                 url: url.to_string(),
                 source: alloy::transports::TransportErrorKind::custom_str("no answer within 15 s"),
             })
@@ -141,7 +142,7 @@ pub async fn connect_provider(
     };
     if let Some(expected) = expected_chain_id {
         if expected != chain_id {
-            return Err(ChainError::WrongChain { expected, got: chain_id });
+            return Err(RpcError::WrongChain { expected, got: chain_id });
         }
     }
     Ok((provider, chain_id))
@@ -164,10 +165,12 @@ impl MembershipReader {
         chain_id: u64,
         registry: Address,
     ) -> Result<Self> {
-        let code =
-            provider.get_code_at(registry).await.map_err(|e| ChainError::rpc("eth_getCode", e))?;
+        let code = provider
+            .get_code_at(registry)
+            .await
+            .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
-            return Err(ChainError::NoContract { address: registry, chain_id });
+            return Err(RpcError::NoContract { address: registry, chain_id }.into());
         }
         Ok(MembershipReader { provider, registry, chain_id })
     }
@@ -198,7 +201,7 @@ impl MembershipReader {
             .deployedBlockNumber()
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("deployedBlockNumber", e))? as u64)
+            .map_err(|e| RegistryError::from_registry("deployedBlockNumber", e))? as u64)
     }
 
     /// The deposit for a rate limit: (token, amount).
@@ -208,12 +211,12 @@ impl MembershipReader {
             .priceCalculator()
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("priceCalculator", e))?;
+            .map_err(|e| RegistryError::from_registry("priceCalculator", e))?;
         let r = LinearPriceCalculator::new(calc, self.provider.clone())
             .calculate(rate_limit)
             .call()
             .await
-            .map_err(|e| ChainError::from_contract(Contract::PriceCalculator, "calculate", e))?;
+            .map_err(|e| RegistryError::from_contract(Contract::PriceCalculator, "calculate", e))?;
         Ok((r._0, r._1))
     }
 
@@ -224,13 +227,13 @@ impl MembershipReader {
 
     /// The current root of the registry's tree.
     pub async fn root(&self) -> Result<Field> {
-        u256_to_field(
+        Ok(u256_to_field(
             self.contract()
                 .root()
                 .call()
                 .await
-                .map_err(|e| ChainError::from_registry("root", e))?,
-        )
+                .map_err(|e| RegistryError::from_registry("root", e))?,
+        )?)
     }
 
     /// The most recent roots (newest last, like every root list in rlnkit), without the zero
@@ -241,9 +244,14 @@ impl MembershipReader {
             .getRecentRoots()
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("getRecentRoots", e))?;
+            .map_err(|e| RegistryError::from_registry("getRecentRoots", e))?;
         // The contract lists them newest first.
-        roots.into_iter().rev().filter(|r| !r.is_zero()).map(u256_to_field).collect()
+        Ok(roots
+            .into_iter()
+            .rev()
+            .filter(|r| !r.is_zero())
+            .map(u256_to_field)
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     /// The registry's recent roots with the time each was superseded (unix seconds; 0 for the
@@ -255,14 +263,19 @@ impl MembershipReader {
             .block(block.into())
             .call()
             .await
-            .map_err(|e| ChainError::from_contract(Contract::Registry, "getRecentRoots", e))?;
-        let times =
-            c.getRecentRootsSupersededAt().block(block.into()).call().await.map_err(|e| {
-                ChainError::from_contract(Contract::Registry, "getRecentRootsSupersededAt", e)
-            })?;
-        let window = c.rootAcceptanceWindow().block(block.into()).call().await.map_err(|e| {
-            ChainError::from_contract(Contract::Registry, "rootAcceptanceWindow", e)
-        })?;
+            .map_err(|e| RegistryError::from_registry("getRecentRoots", e))?;
+        let times = c
+            .getRecentRootsSupersededAt()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("getRecentRootsSupersededAt", e))?;
+        let window = c
+            .rootAcceptanceWindow()
+            .block(block.into())
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("rootAcceptanceWindow", e))?;
         let mut out = Vec::new();
         // The contract lists them newest first.
         for (r, t) in roots.into_iter().zip(times).rev() {
@@ -281,14 +294,17 @@ impl MembershipReader {
             .event_signature(RlnMembership::RootStored::SIGNATURE_HASH)
             .from_block(from)
             .to_block(to);
-        let logs =
-            self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| RpcError::transport("eth_getLogs", e))?;
         let mut out = Vec::with_capacity(logs.len());
         let mut last: Option<(u64, u64)> = None; // (block, timestamp)
         for log in logs.iter().filter(|l| !l.removed) {
-            let block = log.block_number.ok_or(ChainError::LogWithoutBlock)?;
+            let block = log.block_number.ok_or(RpcError::LogWithoutBlock)?;
             let ev = log.log_decode::<RlnMembership::RootStored>().map_err(|e| {
-                ChainError::BadEvent {
+                RegistryError::BadEvent {
                     event: "RootStored",
                     block: Some(block),
                     source: Box::new(e),
@@ -301,8 +317,8 @@ impl MembershipReader {
                     self.provider
                         .get_block_by_number(block.into())
                         .await
-                        .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?
-                        .ok_or(ChainError::MissingBlock(block))?
+                        .map_err(|e| RpcError::transport("eth_getBlockByNumber", e))?
+                        .ok_or(RpcError::MissingBlock(block))?
                         .header
                         .timestamp
                 }
@@ -319,7 +335,7 @@ impl MembershipReader {
             .nextFreeIndex()
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("nextFreeIndex", e))
+            .map_err(|e| RegistryError::from_registry("nextFreeIndex", e))
     }
 
     /// nextFreeIndex as of a block.
@@ -329,7 +345,7 @@ impl MembershipReader {
             .block(block.into())
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("nextFreeIndex", e))
+            .map_err(|e| RegistryError::from_registry("nextFreeIndex", e))
     }
 
     /// The Merkle path of the leaf at `index`, from the contract (stateless mode: no tree sync).
@@ -339,8 +355,9 @@ impl MembershipReader {
             .getMerkleProof(alloy::primitives::aliases::U40::from(index))
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("getMerkleProof", e))?;
-        let path_elements = path.iter().map(|v| u256_to_field(*v)).collect::<Result<Vec<_>>>()?;
+            .map_err(|e| RegistryError::from_registry("getMerkleProof", e))?;
+        let path_elements =
+            path.iter().map(|v| u256_to_field(*v)).collect::<std::result::Result<Vec<_>, _>>()?;
         let identity_path_index = (0..DEFAULT_DEPTH).map(|l| ((index >> l) & 1) as u8).collect();
         Ok(MerkleProof { path_elements, identity_path_index })
     }
@@ -353,9 +370,9 @@ impl MembershipReader {
             call = call.block(b.into());
         }
         let v = call.call().await.map_err(|e| {
-            ChainError::from_registry("getRateCommitmentsInRangeBoundsInclusive", e)
+            RegistryError::from_registry("getRateCommitmentsInRangeBoundsInclusive", e)
         })?;
-        v.into_iter().map(u256_to_field).collect()
+        Ok(v.into_iter().map(u256_to_field).collect::<std::result::Result<_, _>>()?)
     }
 
     /// A membership by id commitment, `None` if not registered (or erased).
@@ -366,7 +383,7 @@ impl MembershipReader {
             .getMembershipInfo(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("getMembershipInfo", e))?;
+            .map_err(|e| RegistryError::from_registry("getMembershipInfo", e))?;
         if info._0 == 0 {
             return Ok(None);
         }
@@ -374,14 +391,17 @@ impl MembershipReader {
             .memberships(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("memberships", e))?;
+            .map_err(|e| RegistryError::from_registry("memberships", e))?;
         let in_grace_period = c
             .isInGracePeriod(id)
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("isInGracePeriod", e))?;
-        let expired =
-            c.isExpired(id).call().await.map_err(|e| ChainError::from_registry("isExpired", e))?;
+            .map_err(|e| RegistryError::from_registry("isInGracePeriod", e))?;
+        let expired = c
+            .isExpired(id)
+            .call()
+            .await
+            .map_err(|e| RegistryError::from_registry("isExpired", e))?;
         let grace_start: u64 = m.gracePeriodStartTimestamp.try_into().unwrap_or(u64::MAX);
         Ok(Some(MembershipInfo {
             id_commitment,
@@ -404,7 +424,7 @@ impl MembershipReader {
             .withdrawableBalance(holder, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_registry("withdrawableBalance", e))
+            .map_err(|e| RegistryError::from_registry("withdrawableBalance", e))
     }
 
     /// The slashes (`MembershipSlashed` events) in blocks `from..=to` (default: up to the
@@ -421,13 +441,16 @@ impl MembershipReader {
         if let Some(to) = to {
             filter = filter.to_block(to);
         }
-        let logs =
-            self.provider.get_logs(&filter).await.map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| RpcError::transport("eth_getLogs", e))?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
             let ev = log
                 .log_decode::<RlnMembership::MembershipSlashed>()
-                .map_err(|source| ChainError::BadEvent {
+                .map_err(|source| RegistryError::BadEvent {
                     event: "MembershipSlashed",
                     block: log.block_number,
                     source: Box::new(source),
@@ -441,7 +464,7 @@ impl MembershipReader {
                 reward: ev.reward,
                 treasury_amount: ev.treasuryAmount,
                 tx: log.transaction_hash,
-                block: log.block_number.ok_or(ChainError::LogWithoutBlock)?,
+                block: log.block_number.ok_or(RpcError::LogWithoutBlock)?,
             });
         }
         Ok(out)
@@ -453,12 +476,15 @@ impl MembershipReader {
             .balanceOf(holder)
             .call()
             .await
-            .map_err(|e| ChainError::from_token("balanceOf", e))
+            .map_err(|e| RegistryError::from_token("balanceOf", e))
     }
 
     /// Current block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.provider.get_block_number().await.map_err(|e| ChainError::rpc("eth_blockNumber", e))
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| RpcError::transport("eth_blockNumber", e).into())
     }
 
     /// The registry's event signatures that change the tree, for log filters.
@@ -469,5 +495,24 @@ impl MembershipReader {
             RlnMembership::MembershipSlashed::SIGNATURE_HASH,
             RlnMembership::RootStored::SIGNATURE_HASH,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dead_or_bad_endpoint_is_the_rpc_layers_error() {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        let e = connect_provider("http://127.0.0.1:1", None, None).await.unwrap_err();
+        assert!(matches!(&e, RpcError::Unreachable { url, .. } if url == "http://127.0.0.1:1"));
+        let e =
+            MembershipReader::connect("http://127.0.0.1:1", Address::ZERO, None).await.unwrap_err();
+        assert!(matches!(e.rpc(), Some(RpcError::Unreachable { .. })), "{e}");
+        for url in ["ws://127.0.0.1:8545", "not a url"] {
+            let e = connect_provider(url, None, None).await.unwrap_err();
+            assert!(matches!(&e, RpcError::BadUrl { url: u } if u == url), "{e}");
+        }
     }
 }

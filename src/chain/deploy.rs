@@ -13,11 +13,12 @@ use super::bindings::{
     linked_libraries, ERC1967Proxy, LinearPriceCalculator, RlnMembership, TestToken,
 };
 use super::client::{connect_provider, MembershipReader};
-use super::error::{ChainError, Contract};
+use super::error::{DeployError, RpcError};
+use super::revert::Contract;
 use super::writer::MembershipWriter;
 use super::TOKEN_UNIT;
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, DeployError>;
 
 /// The registry's default reveal window (blocks).
 const DEFAULT_SLASH_REVEAL_WINDOW: u32 = 256;
@@ -119,37 +120,39 @@ pub async fn deploy_registry(
         deployer,
     );
     // Libraries at their fixed CREATE2 addresses (the registry's bytecode is linked to them).
-    let libs = linked_libraries().map_err(ChainError::Libraries)?;
+    let libs = linked_libraries()?;
     for lib in &libs {
         if p.get_code_at(lib.address)
             .await
-            .map_err(|e| ChainError::rpc("eth_getCode", e))?
+            .map_err(|e| RpcError::transport("eth_getCode", e))?
             .is_empty()
         {
             if p.get_code_at(lib.create2_deployer)
                 .await
-                .map_err(|e| ChainError::rpc("eth_getCode", e))?
+                .map_err(|e| RpcError::transport("eth_getCode", e))?
                 .is_empty()
             {
-                return Err(ChainError::NoCreate2Deployer {
+                return Err(DeployError::NoCreate2Deployer {
                     deployer: lib.create2_deployer,
                     chain_id,
-                    library: lib.name.clone(),
+                    library: lib.name,
                 });
             }
             let tx = TransactionRequest::default()
                 .with_to(lib.create2_deployer)
                 .with_input(lib.calldata.clone());
-            let pending =
-                p.send_transaction(tx).await.map_err(|e| ChainError::rpc("deploy library", e))?;
+            let pending = p
+                .send_transaction(tx)
+                .await
+                .map_err(|e| RpcError::transport("deploy library", e))?;
             me.wait_receipt("deploy library", *pending.tx_hash()).await?;
             if p.get_code_at(lib.address)
                 .await
-                .map_err(|e| ChainError::rpc("eth_getCode", e))?
+                .map_err(|e| RpcError::transport("eth_getCode", e))?
                 .is_empty()
             {
-                return Err(ChainError::LibraryNotDeployed {
-                    library: lib.name.clone(),
+                return Err(DeployError::LibraryNotDeployed {
+                    library: lib.name,
                     address: lib.address,
                 });
             }
@@ -164,7 +167,7 @@ pub async fn deploy_registry(
                 .await?;
             let t = r
                 .contract_address
-                .ok_or(ChainError::NoDeployedAddress { contract: "TestToken" })?;
+                .ok_or(DeployError::NoDeployedAddress { contract: "TestToken" })?;
             if !cfg.mint_to_deployer.is_zero() {
                 me.mined_on(
                     Contract::Token,
@@ -185,10 +188,10 @@ pub async fn deploy_registry(
         .await?;
     let price_calculator = r
         .contract_address
-        .ok_or(ChainError::NoDeployedAddress { contract: "LinearPriceCalculator" })?;
+        .ok_or(DeployError::NoDeployedAddress { contract: "LinearPriceCalculator" })?;
     let r = me.mined("deploy RlnMembership", RlnMembership::deploy_builder(&p)).await?;
     let implementation =
-        r.contract_address.ok_or(ChainError::NoDeployedAddress { contract: "RlnMembership" })?;
+        r.contract_address.ok_or(DeployError::NoDeployedAddress { contract: "RlnMembership" })?;
     let init = RlnMembership::initializeCall {
         _priceCalculator: price_calculator,
         _maxTotalRateLimit: cfg.max_total_rate_limit,
@@ -205,7 +208,7 @@ pub async fn deploy_registry(
         )
         .await?;
     let registry =
-        r.contract_address.ok_or(ChainError::NoDeployedAddress { contract: "ERC1967Proxy" })?;
+        r.contract_address.ok_or(DeployError::NoDeployedAddress { contract: "ERC1967Proxy" })?;
     let me = MembershipWriter::new(
         MembershipReader { provider: p.clone(), registry, chain_id },
         deployer,

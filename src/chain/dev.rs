@@ -11,11 +11,12 @@ use alloy::sol_types::SolEvent;
 
 use super::bindings::{RlnMembership, TestToken};
 use super::client::field_to_u256;
-use super::error::{ChainError, Contract};
+use super::error::{DevChainError, RegistryError, RpcError};
+use super::revert::Contract;
 use super::writer::{BulkPlan, MembershipWriter};
 use crate::field::Field;
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, DevChainError>;
 
 /// The anvil binary to use: `RLNKIT_ANVIL` if set, else the repository's npm install
 /// (`node_modules/.bin/anvil`, what `make deps` installs), else `anvil` on the `PATH`.
@@ -36,12 +37,9 @@ pub fn anvil_path() -> std::path::PathBuf {
 /// a full pipe or dies on a closed one. The node is killed when the returned instance is dropped.
 pub fn start_anvil(bin: &std::path::Path, args: &[&str]) -> Result<AnvilInstance> {
     let mut node =
-        Anvil::at(bin)
-            .port(0u16)
-            .args(args.iter().copied())
-            .keep_stdout()
-            .try_spawn()
-            .map_err(|e| ChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) })?;
+        Anvil::at(bin).port(0u16).args(args.iter().copied()).keep_stdout().try_spawn().map_err(
+            |e| DevChainError::AnvilStart { path: bin.to_path_buf(), source: Box::new(e) },
+        )?;
     if let Some(out) = node.child_mut().stdout.take() {
         std::thread::spawn(move || {
             std::io::copy(&mut std::io::BufReader::new(out), &mut std::io::sink())
@@ -102,13 +100,13 @@ impl DevChain<'_> {
             .provider
             .anvil_get_auto_mine()
             .await
-            .map_err(|e| ChainError::rpc("anvil_getAutomine", e))?;
+            .map_err(|e| RpcError::transport("anvil_getAutomine", e))?;
         if automine {
             self.writer
                 .provider
                 .anvil_set_auto_mine(false)
                 .await
-                .map_err(|e| ChainError::rpc("anvil_setAutomine", e))?;
+                .map_err(|e| RpcError::transport("anvil_setAutomine", e))?;
         }
         let res = self.register_mined_windows(&bulk, id_commitments, rate_limit).await;
         if automine {
@@ -117,7 +115,7 @@ impl DevChain<'_> {
                 .provider
                 .anvil_set_auto_mine(true)
                 .await
-                .map_err(|e| ChainError::rpc("anvil_setAutomine", e));
+                .map_err(|e| RpcError::transport("anvil_setAutomine", e));
             if res.is_ok() {
                 restored?;
             }
@@ -140,13 +138,13 @@ impl DevChain<'_> {
                 .provider
                 .evm_mine(None)
                 .await
-                .map_err(|e| ChainError::rpc("evm_mine", e))?;
+                .map_err(|e| RpcError::transport("evm_mine", e))?;
             let block = self
                 .writer
                 .provider
                 .get_block_number()
                 .await
-                .map_err(|e| ChainError::rpc("eth_blockNumber", e))?;
+                .map_err(|e| RpcError::transport("eth_blockNumber", e))?;
             let filter = Filter::new()
                 .address(self.writer.registry)
                 .event_signature(RlnMembership::MembershipRegistered::SIGNATURE_HASH)
@@ -157,12 +155,12 @@ impl DevChain<'_> {
                 .provider
                 .get_logs(&filter)
                 .await
-                .map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+                .map_err(|e| RpcError::transport("eth_getLogs", e))?;
             let mut events = Vec::with_capacity(logs.len());
             for log in &logs {
                 let ev = log
                     .log_decode::<RlnMembership::MembershipRegistered>()
-                    .map_err(|source| ChainError::BadEvent {
+                    .map_err(|source| RegistryError::BadEvent {
                         event: "MembershipRegistered",
                         block: Some(block),
                         source: Box::new(source),
@@ -183,17 +181,17 @@ impl DevChain<'_> {
                                 .provider
                                 .get_transaction_receipt(tx)
                                 .await
-                                .map_err(|e| ChainError::rpc("eth_getTransactionReceipt", e))?
+                                .map_err(|e| RpcError::transport("eth_getTransactionReceipt", e))?
                             {
                                 Some(r) if !r.status() => {
-                                    ChainError::TxReverted { call: "register", tx }
+                                    RpcError::TxReverted { call: "register", tx }.into()
                                 }
-                                Some(r) => ChainError::WindowNotMined {
+                                Some(r) => DevChainError::WindowNotMined {
                                     tx,
                                     window_block: block,
                                     mined_in: r.block_number,
                                 },
-                                None => ChainError::WindowNotMined {
+                                None => DevChainError::WindowNotMined {
                                     tx,
                                     window_block: block,
                                     mined_in: None,
@@ -204,7 +202,7 @@ impl DevChain<'_> {
                 }
             }
             if events.len() != window.len() {
-                return Err(ChainError::WindowCount {
+                return Err(DevChainError::WindowCount {
                     block,
                     got: events.len(),
                     expected: window.len(),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::client::MembershipReader;
-use super::error::ChainError;
+use super::error::RegistryError;
 use crate::field::Field;
 use crate::roots::{unix_now_secs, AcceptedRoots, RootWindow};
 
@@ -52,7 +52,7 @@ impl std::fmt::Debug for ContractRoots {
 
 impl ContractRoots {
     /// Reads the roots once.
-    pub async fn new(client: impl Into<MembershipReader>) -> Result<Self, ChainError> {
+    pub async fn new(client: impl Into<MembershipReader>) -> Result<Self, RegistryError> {
         let r = ContractRoots {
             client: client.into(),
             view: RwLock::new(View::default()),
@@ -70,7 +70,7 @@ impl ContractRoots {
     pub async fn polling(
         client: impl Into<MembershipReader>,
         every: Duration,
-    ) -> Result<Arc<Self>, ChainError> {
+    ) -> Result<Arc<Self>, RegistryError> {
         let me = Arc::new(Self::new(client).await?);
         let weak: Weak<Self> = Arc::downgrade(&me);
         tokio::spawn(async move {
@@ -99,7 +99,7 @@ impl ContractRoots {
 
     /// Reads the roots stored since the last refresh (or the registry's ring of recent roots the
     /// first time), and the registry's window.
-    pub async fn refresh(&self) -> Result<(), ChainError> {
+    pub async fn refresh(&self) -> Result<(), RegistryError> {
         let head = self.client.block_number().await?;
         let last = self.read().last_block;
         match last {

@@ -23,13 +23,13 @@ use serde::Serialize;
 
 use super::bindings::RlnMembership;
 use super::client::{u256_to_field, MembershipReader};
-use super::error::ChainError;
+use super::error::{RegistryError, RpcError, SyncError};
 use crate::field::Field;
 use crate::poseidon::poseidon2;
 use crate::tree::disk::{ChunkUpdate, LeafChange, StoreOrigin, TreeStore};
 use crate::tree::MerkleTree;
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, SyncError>;
 
 /// How a sync reads the chain.
 #[derive(Debug, Clone)]
@@ -123,7 +123,7 @@ impl TreeSync {
         let path = path.as_ref().to_path_buf();
         let mut store = tokio::task::spawn_blocking(move || TreeStore::open(path))
             .await
-            .map_err(ChainError::StoreTask)??;
+            .map_err(SyncError::StoreTask)??;
         let asked = StoreOrigin {
             chain_id: client.chain_id(),
             contract: client.registry().0 .0,
@@ -131,7 +131,7 @@ impl TreeSync {
         };
         match store.origin() {
             Some(o) if o.chain_id != asked.chain_id || o.contract != asked.contract => {
-                return Err(ChainError::StoreMismatch {
+                return Err(SyncError::StoreMismatch {
                     stored: o.contract.into(),
                     stored_chain: o.chain_id,
                     asked: client.registry(),
@@ -174,7 +174,7 @@ impl TreeSync {
             .provider()
             .get_block_by_number(BlockNumberOrTag::Number(n))
             .await
-            .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
+            .map_err(|e| RpcError::transport("eth_getBlockByNumber", e))?;
         Ok(b.map(|b| b.header.hash))
     }
 
@@ -238,7 +238,7 @@ impl TreeSync {
                     });
                     from = to + 1;
                 }
-                Err(ChainError::Rpc { call: "eth_getLogs", .. }) if chunk > 1 => {
+                Err(SyncError::Logs { .. }) if chunk > 1 => {
                     chunk = (chunk / 2).max(1);
                     tracing::info!(
                         chunk,
@@ -263,13 +263,10 @@ impl TreeSync {
             .to_block(to);
         let mut attempt = 0;
         let (logs, to_hash) = loop {
-            let before = self.block_hash(to).await?.ok_or(ChainError::MissingBlock(to))?;
-            let logs = self
-                .client
-                .provider()
-                .get_logs(&filter)
-                .await
-                .map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+            let before = self.block_hash(to).await?.ok_or(SyncError::MissingBlock(to))?;
+            let logs = self.client.provider().get_logs(&filter).await.map_err(|e| {
+                SyncError::Logs { from, to, source: RpcError::transport("eth_getLogs", e) }
+            })?;
             let after = self.block_hash(to).await?;
             let consistent = after == Some(before)
                 && logs.iter().all(|l| l.block_number != Some(to) || l.block_hash == Some(before));
@@ -278,7 +275,7 @@ impl TreeSync {
             }
             attempt += 1;
             if attempt >= 5 {
-                return Err(ChainError::Unstable(to));
+                return Err(SyncError::Unstable(to));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
@@ -344,11 +341,7 @@ impl TreeSync {
                 off_worker(|| self.store.apply_checked(&update, expected_root)).map_err(
                     |e| match e {
                         crate::tree::disk::StoreError::RootMismatch { ours, expected } => {
-                            ChainError::TreeMismatch {
-                                block: to,
-                                ours: ours.to_string(),
-                                contract: expected.to_string(),
-                            }
+                            SyncError::TreeMismatch { block: to, ours, contract: expected }
                         }
                         other => other.into(),
                     },
@@ -403,38 +396,57 @@ fn decode_chunk(logs: &[Log]) -> Result<DecodedChunk> {
         if log.removed {
             continue;
         }
-        let block = log.block_number.ok_or(ChainError::LogWithoutBlock)?;
+        let block = log.block_number.ok_or(RpcError::LogWithoutBlock)?;
         if log.transaction_hash != tx {
             cur.finish(&mut out);
             tx = log.transaction_hash;
         }
         cur.block = block;
         let topic = log.topic0().copied().unwrap_or_default();
-        let bad = |source: alloy::sol_types::Error| ChainError::BadEvent {
-            event: "registry",
-            block: Some(block),
-            source: Box::new(source),
+        let bad = |event: &'static str| {
+            move |source: alloy::sol_types::Error| {
+                SyncError::from(RegistryError::BadEvent {
+                    event,
+                    block: Some(block),
+                    source: Box::new(source),
+                })
+            }
         };
         if topic == RlnMembership::MembershipRegistered::SIGNATURE_HASH {
-            let ev =
-                log.log_decode::<RlnMembership::MembershipRegistered>().map_err(bad)?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::MembershipRegistered>()
+                .map_err(bad("MembershipRegistered"))?
+                .inner
+                .data;
             let limit: u64 = ev
                 .membershipRateLimit
                 .try_into()
-                .map_err(|_| ChainError::RateLimitOutOfRange(U256::from(ev.membershipRateLimit)))?;
+                .map_err(|_| SyncError::RateLimitOutOfRange(U256::from(ev.membershipRateLimit)))?;
             let leaf = poseidon2(u256_to_field(ev.idCommitment)?, Field::from_u64(limit));
             out.changes.push(LeafChange { block, index: ev.index, leaf });
             cur.registered = true;
         } else if topic == RlnMembership::MembershipErased::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::MembershipErased>().map_err(bad)?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::MembershipErased>()
+                .map_err(bad("MembershipErased"))?
+                .inner
+                .data;
             cur.erased.push(ev.index);
             out.touched.push(ev.index);
         } else if topic == RlnMembership::RootStored::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::RootStored>().map_err(bad)?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::RootStored>()
+                .map_err(bad("RootStored"))?
+                .inner
+                .data;
             cur.root_stored = true;
             out.roots.push((block, u256_to_field(ev.newRoot)?));
         } else if topic == RlnMembership::MembershipSlashed::SIGNATURE_HASH {
-            let ev = log.log_decode::<RlnMembership::MembershipSlashed>().map_err(bad)?.inner.data;
+            let ev = log
+                .log_decode::<RlnMembership::MembershipSlashed>()
+                .map_err(bad("MembershipSlashed"))?
+                .inner
+                .data;
             cur.slashed.push(ev.index);
             out.touched.push(ev.index);
         }

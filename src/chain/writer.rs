@@ -16,11 +16,12 @@ use serde::Serialize;
 
 use super::bindings::{RlnMembership, TestToken};
 use super::client::{connect_provider, field_to_u256, u256_to_field, MembershipReader};
-use super::error::{ChainError, Contract};
+use super::error::{RegistryError, RpcError};
+use super::revert::Contract;
 use crate::field::Field;
 use crate::incentives::{slash_commitment, SlashCommit, Slashed};
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, RegistryError>;
 
 /// Registrations `register_many` sends before waiting for their receipts (fewer when a block
 /// cannot hold that many).
@@ -119,7 +120,7 @@ impl MembershipWriter {
         &self,
         call: &'static str,
         tx: B256,
-    ) -> Result<TransactionReceipt> {
+    ) -> std::result::Result<TransactionReceipt, RpcError> {
         super::client::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
     }
 
@@ -141,8 +142,9 @@ impl MembershipWriter {
         call: &'static str,
         b: CallBuilder<&DynProvider, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| ChainError::from_contract(contract, call, e))?;
-        self.wait_receipt(call, *pending.tx_hash()).await
+        let pending =
+            b.send().await.map_err(|e| RegistryError::from_contract(contract, call, e))?;
+        Ok(self.wait_receipt(call, *pending.tx_hash()).await?)
     }
 
     /// Approves `amount` of the deposit token unless the allowance already covers it.
@@ -153,7 +155,7 @@ impl MembershipWriter {
             .allowance(me, self.registry)
             .call()
             .await
-            .map_err(|e| ChainError::from_token("allowance", e))?;
+            .map_err(|e| RegistryError::from_token("allowance", e))?;
         if allowance < amount {
             self.mined_on(Contract::Token, "approve", t.approve(self.registry, amount)).await?;
         }
@@ -177,9 +179,9 @@ impl MembershipWriter {
                 self.contract().register(field_to_u256(id_commitment), rate_limit, erase),
             )
             .await?;
-        let ev = r
-            .decoded_log::<RlnMembership::MembershipRegistered>()
-            .ok_or(ChainError::MissingEvent { call: "register", event: "MembershipRegistered" })?;
+        let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or(
+            RegistryError::MissingEvent { call: "register", event: "MembershipRegistered" },
+        )?;
         Ok(Registration {
             index: ev.data.index,
             rate_commitment: crate::poseidon::poseidon2(
@@ -217,7 +219,7 @@ impl MembershipWriter {
             for h in hashes {
                 let r = self.wait_receipt("register", h).await?;
                 let ev = r.decoded_log::<RlnMembership::MembershipRegistered>().ok_or(
-                    ChainError::MissingEvent { call: "register", event: "MembershipRegistered" },
+                    RegistryError::MissingEvent { call: "register", event: "MembershipRegistered" },
                 )?;
                 out.push(ev.data.index);
             }
@@ -242,26 +244,29 @@ impl MembershipWriter {
         let c = self.contract();
         let first = c.register(field_to_u256(id_commitments[0]), rate_limit, vec![]);
         let gas =
-            first.estimate_gas().await.map_err(|e| ChainError::from_registry("register", e))?;
+            first.estimate_gas().await.map_err(|e| RegistryError::from_registry("register", e))?;
         // Later inserts hash more tree levels than the first one: leave room for a full path
         // (20 PoseidonT3 calls).
         let gas = gas * 2 + 500_000;
-        let fees =
-            self.provider.estimate_eip1559_fees().await.map_err(|e| ChainError::rpc("fees", e))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| RpcError::transport("fees", e))?;
         let nonce = self
             .provider
             .get_transaction_count(me)
             .pending()
             .await
-            .map_err(|e| ChainError::rpc("eth_getTransactionCount", e))?;
+            .map_err(|e| RpcError::transport("eth_getTransactionCount", e))?;
         let latest = self
             .provider
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| ChainError::rpc("eth_getBlockByNumber", e))?;
-        let block_gas = latest.map(|b| b.header.gas_limit).ok_or(ChainError::NoLatestBlock)?;
+            .map_err(|e| RpcError::transport("eth_getBlockByNumber", e))?;
+        let block_gas = latest.map(|b| b.header.gas_limit).ok_or(RpcError::NoLatestBlock)?;
         if gas > block_gas {
-            return Err(ChainError::BlockTooSmall { needed: gas, block_gas });
+            return Err(RegistryError::BlockTooSmall { needed: gas, block_gas });
         }
         let window = ((block_gas / gas) as usize).clamp(1, max_window);
         Ok(Some(BulkPlan {
@@ -294,7 +299,7 @@ impl MembershipWriter {
                 call.send()
                     .await
                     .map(|p| *p.tx_hash())
-                    .map_err(|e| ChainError::from_registry("register", e))
+                    .map_err(|e| RegistryError::from_registry("register", e))
             }
         });
         futures::future::try_join_all(sends).await
@@ -348,7 +353,7 @@ impl MembershipWriter {
         let r = self.mined("commitSlash", self.contract().commitSlash(commitment)).await?;
         let ev = r
             .decoded_log::<RlnMembership::SlashCommitted>()
-            .ok_or(ChainError::MissingEvent { call: "commitSlash", event: "SlashCommitted" })?;
+            .ok_or(RegistryError::MissingEvent { call: "commitSlash", event: "SlashCommitted" })?;
         Ok(SlashCommit {
             commitment,
             block: r.block_number.unwrap_or_default(),
@@ -365,9 +370,9 @@ impl MembershipWriter {
                 self.contract().revealSlash(field_to_u256(secret), reward_receiver),
             )
             .await?;
-        let ev = r
-            .decoded_log::<RlnMembership::MembershipSlashed>()
-            .ok_or(ChainError::MissingEvent { call: "revealSlash", event: "MembershipSlashed" })?;
+        let ev = r.decoded_log::<RlnMembership::MembershipSlashed>().ok_or(
+            RegistryError::MissingEvent { call: "revealSlash", event: "MembershipSlashed" },
+        )?;
         Ok(Slashed {
             id_commitment: u256_to_field(ev.data.idCommitment)?,
             index: ev.data.index,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use rlnkit::chain::{
-    Address, ChainError, DeployConfig, MembershipReader, MembershipWriter, PrivateKeySigner,
+    Address, DeployConfig, MembershipReader, MembershipWriter, PrivateKeySigner, RpcError,
     SyncOptions, TreeSync, U256,
 };
 use rlnkit::keystore::{Credential, Keystore};
@@ -16,6 +16,9 @@ use serde_json::json;
 use super::inputs::{write_atomic, IdentityArgs};
 use super::proofs::read_proof;
 use super::{GlobalOpts, Outcome};
+
+/// The hint for a registry address without code.
+const CONTRACT_HINT: &str = "check --contract";
 
 /// Where the chain is and who signs.
 #[derive(clap::Args, Debug, Clone)]
@@ -63,7 +66,7 @@ impl RpcOpts {
     /// A reader of the registry (no signer needed).
     pub(crate) async fn reader(&self) -> Result<MembershipReader> {
         let c = MembershipReader::connect(&self.rpc, self.contract()?, self.chain_id).await;
-        c.map_err(|e| self.explain(e))
+        c.map_err(|e| explain(e.rpc().and_then(|r| rpc_hint(r, CONTRACT_HINT)), e))
     }
 
     /// A writer of the registry: needs the signer.
@@ -72,21 +75,29 @@ impl RpcOpts {
             bail!("this command sends transactions: set RLNKIT_PRIVATE_KEY or pass --private-key-file FILE");
         };
         let c = MembershipWriter::connect(&self.rpc, signer, self.contract()?, self.chain_id).await;
-        c.map_err(|e| self.explain(e))
+        c.map_err(|e| explain(e.rpc().and_then(|r| rpc_hint(r, CONTRACT_HINT)), e))
     }
+}
 
-    /// The library's error, with the flag that fixes it.
-    fn explain(&self, e: ChainError) -> anyhow::Error {
-        let hint = match &e {
-            ChainError::WrongChain { .. } => Some("check --rpc and --chain-id"),
-            ChainError::NoContract { .. } => Some("check --contract"),
-            ChainError::Unreachable { .. } | ChainError::BadUrl { .. } => Some("check --rpc"),
-            _ => None,
-        };
-        match hint {
-            Some(h) => anyhow::Error::new(e).context(h),
-            None => e.into(),
-        }
+/// The flag that fixes an endpoint's error, if one does (`no_contract`: the hint when no
+/// contract is at the address given).
+pub(crate) fn rpc_hint(e: &RpcError, no_contract: &'static str) -> Option<&'static str> {
+    match e {
+        RpcError::WrongChain { .. } => Some("check --rpc and --chain-id"),
+        RpcError::NoContract { .. } => Some(no_contract),
+        RpcError::Unreachable { .. } | RpcError::BadUrl { .. } => Some("check --rpc"),
+        _ => None,
+    }
+}
+
+/// The library's error, with the flag that fixes it as context.
+pub(crate) fn explain(
+    hint: Option<&'static str>,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    match hint {
+        Some(h) => anyhow::Error::new(e).context(h),
+        None => e.into(),
     }
 }
 
@@ -152,20 +163,20 @@ impl StatusArgs {
                             .await?;
                     let block =
                         alloy::providers::Provider::get_block_number(&p).await.map_err(|e| {
-                            ChainError::Unreachable { url: self.rpc.rpc.clone(), source: e }
+                            RpcError::Unreachable { url: self.rpc.rpc.clone(), source: e }
                         })?;
-                    Ok::<_, ChainError>((id, block))
+                    Ok::<_, RpcError>((id, block))
                 }
                 .await;
                 match r {
-                    Err(ChainError::Unreachable { .. }) if std::time::Instant::now() < deadline => {
+                    Err(RpcError::Unreachable { .. }) if std::time::Instant::now() < deadline => {
                         tokio::time::sleep(std::time::Duration::from_millis(200)).await
                     }
                     r => return r,
                 }
             }
         })?
-        .map_err(|e| self.rpc.explain(e))?;
+        .map_err(|e| explain(rpc_hint(&e, CONTRACT_HINT), e))?;
         Ok(Outcome::ok(
             format!("chain {chain_id} at {}, block {block}", self.rpc.rpc),
             json!({ "rpc": self.rpc.rpc, "chain_id": chain_id, "block": block }),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rlnkit::chain::{Address, PrivateKeySigner, U256};
 use rlnkit::credentials::{
-    ClaimPolicy, Claimer, CredentialsConfig, CredentialsReader, CredentialsWriter, Offer,
-    PaidService, PaymentLedger, PaymentStream, LIGHTPUSH_SERVICE_ID,
+    ClaimPolicy, Claimer, CredentialsConfig, CredentialsError, CredentialsReader,
+    CredentialsWriter, Offer, PaidService, PaymentLedger, PaymentStream, LIGHTPUSH_SERVICE_ID,
 };
 use rlnkit::lightpush::{LightpushClient, StatusCode};
 use rlnkit::relay::unix_now_ns;
@@ -74,19 +74,23 @@ impl CredOpts {
 
     /// Reads need no key.
     async fn reader(&self) -> Result<CredentialsReader> {
-        Ok(CredentialsReader::connect(&self.rpc, self.contract()?, self.chain_id).await?)
+        CredentialsReader::connect(&self.rpc, self.contract()?, self.chain_id)
+            .await
+            .map_err(explain_connect)
     }
 
     /// Transactions are signed with the key of RLNKIT_PRIVATE_KEY or --private-key-file.
     async fn writer(&self) -> Result<CredentialsWriter> {
-        Ok(CredentialsWriter::connect(
-            &self.rpc,
-            self.need_signer()?,
-            self.contract()?,
-            self.chain_id,
-        )
-        .await?)
+        CredentialsWriter::connect(&self.rpc, self.need_signer()?, self.contract()?, self.chain_id)
+            .await
+            .map_err(explain_connect)
     }
+}
+
+/// A failed connection, with the flag that fixes it.
+fn explain_connect(e: CredentialsError) -> anyhow::Error {
+    let hint = e.rpc().and_then(|r| super::chain::rpc_hint(r, "check --credentials"));
+    super::chain::explain(hint, e)
 }
 
 fn amount(s: &str) -> Result<U256> {

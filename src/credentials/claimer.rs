@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 
 use super::check::VoucherChecker;
+use super::error::CredentialsError;
 use super::store::{StoreError, VoucherStore};
 use super::voucher::SignedVoucher;
 use super::writer::{ClaimReceipt, CredentialsWriter};
-use crate::chain::ChainError;
 use crate::chain::ServiceCredentialsErrors as E;
 
 /// When to claim.
@@ -44,9 +44,9 @@ impl Default for ClaimPolicy {
 /// Errors of the claimer.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
-    /// The chain failed.
+    /// The contract's client failed.
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    Credentials(#[from] CredentialsError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -137,7 +137,7 @@ impl Claimer {
 
     /// Which vouchers of a refused batch the contract's error names, so the rest can be claimed
     /// without them; `None` when the error is not about one voucher (the batch is not retried).
-    fn refused_vouchers(e: &ChainError, batch: &[SignedVoucher]) -> Option<Vec<usize>> {
+    fn refused_vouchers(e: &CredentialsError, batch: &[SignedVoucher]) -> Option<Vec<usize>> {
         let refused: Vec<usize> = match e.credentials_error()? {
             // The signer the contract recovered; the batch holds one voucher per payer.
             E::UnauthorizedSigner(u) => batch

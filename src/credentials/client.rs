@@ -10,13 +10,14 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use serde::Serialize;
 
+use super::error::CredentialsError;
 use super::escrow::EscrowEvent;
 use super::payer::ProviderTerms;
 use super::voucher::{SignedVoucher, VoucherDomain};
 use crate::chain::bindings::{IServiceCredentials, ServiceCredentials, TestToken};
-use crate::chain::{connect_provider, ChainError};
+use crate::chain::{connect_provider, RpcError};
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, CredentialsError>;
 
 /// The lightpush service id in `registerService`.
 pub const LIGHTPUSH_SERVICE_ID: u32 = 1;
@@ -81,10 +82,12 @@ impl CredentialsReader {
         chain_id: u64,
         contract: Address,
     ) -> Result<Self> {
-        let code =
-            provider.get_code_at(contract).await.map_err(|e| ChainError::rpc("eth_getCode", e))?;
+        let code = provider
+            .get_code_at(contract)
+            .await
+            .map_err(|e| RpcError::transport("eth_getCode", e))?;
         if code.is_empty() {
-            return Err(ChainError::NoContract { address: contract, chain_id });
+            return Err(RpcError::NoContract { address: contract, chain_id }.into());
         }
         Ok(CredentialsReader { provider, contract, chain_id })
     }
@@ -117,9 +120,9 @@ impl CredentialsReader {
             .service(provider, service_id)
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("service", e))?;
+            .map_err(|e| CredentialsError::from_credentials("service", e))?;
         if r.token == Address::ZERO {
-            return Err(ChainError::NoService { provider, service_id });
+            return Err(CredentialsError::NoService { provider, service_id });
         }
         Ok(ProviderTerms {
             domain: self.domain(),
@@ -142,13 +145,13 @@ impl CredentialsReader {
             .escrow(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("escrow", e))?;
+            .map_err(|e| CredentialsError::from_credentials("escrow", e))?;
         let collected = self
             .c()
             .collected(payer, provider, token)
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("collected", e))?;
+            .map_err(|e| CredentialsError::from_credentials("collected", e))?;
         Ok(EscrowInfo {
             balance: e.balance,
             thaw_amount: e.thawAmount,
@@ -163,7 +166,7 @@ impl CredentialsReader {
             .isAuthorized(payer, signer)
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("isAuthorized", e))
+            .map_err(|e| CredentialsError::from_credentials("isAuthorized", e))
     }
 
     /// The protocol fee (basis points) and the treasury.
@@ -173,13 +176,13 @@ impl CredentialsReader {
             .feeBps()
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("feeBps", e))?;
+            .map_err(|e| CredentialsError::from_credentials("feeBps", e))?;
         let t = self
             .c()
             .treasury()
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("treasury", e))?;
+            .map_err(|e| CredentialsError::from_credentials("treasury", e))?;
         Ok((bps, t))
     }
 
@@ -189,7 +192,7 @@ impl CredentialsReader {
             .accruedFees(token)
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("accruedFees", e))
+            .map_err(|e| CredentialsError::from_credentials("accruedFees", e))
     }
 
     /// The contract's EIP-712 digest of a voucher (to cross-check the local one).
@@ -198,7 +201,7 @@ impl CredentialsReader {
             .hashVoucher(voucher_call(v))
             .call()
             .await
-            .map_err(|e| ChainError::from_credentials("hashVoucher", e))
+            .map_err(|e| CredentialsError::from_credentials("hashVoucher", e))
     }
 
     /// ERC20 balance.
@@ -207,12 +210,15 @@ impl CredentialsReader {
             .balanceOf(holder)
             .call()
             .await
-            .map_err(|e| ChainError::from_token("balanceOf", e))
+            .map_err(|e| CredentialsError::from_token("balanceOf", e))
     }
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.provider.get_block_number().await.map_err(|e| ChainError::rpc("eth_blockNumber", e))
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| RpcError::transport("eth_blockNumber", e).into())
     }
 
     /// The escrow events of `provider` (and every signer event) in blocks `from..=to`, in chain order.
@@ -246,26 +252,29 @@ impl CredentialsReader {
             .provider
             .get_logs(&by_provider)
             .await
-            .map_err(|e| ChainError::rpc("eth_getLogs", e))?;
+            .map_err(|e| RpcError::transport("eth_getLogs", e))?;
         logs.extend(
             self.provider
                 .get_logs(&signers)
                 .await
-                .map_err(|e| ChainError::rpc("eth_getLogs", e))?,
+                .map_err(|e| RpcError::transport("eth_getLogs", e))?,
         );
         logs.sort_by_key(|l| (l.block_number, l.log_index));
         let mut out = Vec::with_capacity(logs.len());
         for l in &logs {
-            let bad = |e: alloy::sol_types::Error| ChainError::UndecodableLog {
-                contract: "ServiceCredentials",
-                source: e,
+            let bad = |event: &'static str| {
+                move |e: alloy::sol_types::Error| CredentialsError::BadEvent {
+                    event,
+                    block: l.block_number,
+                    source: Box::new(e),
+                }
             };
             let t0 = l.topic0().copied().unwrap_or_default();
             let ev = if t0 == S::Deposited::SIGNATURE_HASH {
-                let e = l.log_decode::<S::Deposited>().map_err(bad)?.inner.data;
+                let e = l.log_decode::<S::Deposited>().map_err(bad("Deposited"))?.inner.data;
                 EscrowEvent::Deposited { payer: e.payer, token: e.token, amount: e.amount }
             } else if t0 == S::ThawStarted::SIGNATURE_HASH {
-                let e = l.log_decode::<S::ThawStarted>().map_err(bad)?.inner.data;
+                let e = l.log_decode::<S::ThawStarted>().map_err(bad("ThawStarted"))?.inner.data;
                 EscrowEvent::ThawStarted {
                     payer: e.payer,
                     token: e.token,
@@ -273,10 +282,10 @@ impl CredentialsReader {
                     thaw_end: e.thawEnd,
                 }
             } else if t0 == S::Withdrawn::SIGNATURE_HASH {
-                let e = l.log_decode::<S::Withdrawn>().map_err(bad)?.inner.data;
+                let e = l.log_decode::<S::Withdrawn>().map_err(bad("Withdrawn"))?.inner.data;
                 EscrowEvent::Withdrawn { payer: e.payer, token: e.token, amount: e.amount }
             } else if t0 == S::Claimed::SIGNATURE_HASH {
-                let e = l.log_decode::<S::Claimed>().map_err(bad)?.inner.data;
+                let e = l.log_decode::<S::Claimed>().map_err(bad("Claimed"))?.inner.data;
                 EscrowEvent::Claimed {
                     payer: e.payer,
                     token: e.token,
@@ -284,17 +293,26 @@ impl CredentialsReader {
                     collected: e.collected,
                 }
             } else if t0 == S::SignerAuthorized::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerAuthorized>().map_err(bad)?.inner.data;
+                let e = l
+                    .log_decode::<S::SignerAuthorized>()
+                    .map_err(bad("SignerAuthorized"))?
+                    .inner
+                    .data;
                 EscrowEvent::SignerAuthorized { payer: e.payer, signer: e.signer }
             } else if t0 == S::SignerRevocationStarted::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerRevocationStarted>().map_err(bad)?.inner.data;
+                let e = l
+                    .log_decode::<S::SignerRevocationStarted>()
+                    .map_err(bad("SignerRevocationStarted"))?
+                    .inner
+                    .data;
                 EscrowEvent::SignerRevocationStarted {
                     payer: e.payer,
                     signer: e.signer,
                     revoke_at: e.revokeAt,
                 }
             } else if t0 == S::SignerRevoked::SIGNATURE_HASH {
-                let e = l.log_decode::<S::SignerRevoked>().map_err(bad)?.inner.data;
+                let e =
+                    l.log_decode::<S::SignerRevoked>().map_err(bad("SignerRevoked"))?.inner.data;
                 EscrowEvent::SignerRevoked { payer: e.payer, signer: e.signer }
             } else {
                 continue;

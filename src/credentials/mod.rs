@@ -6,6 +6,7 @@
 //! - [`check`]: the provider's per-request check (no RPC, no disk);
 //! - [`payer`]: the client's running total, the next voucher, and its ledger on disk;
 //! - [`store`]: served vouchers on disk (redb), so a restart loses no money;
+//! - [`error`]: [`CredentialsError`], the client's errors (reverts decoded against the contract);
 //! - [`client`]: reads of the contract over JSON-RPC (services, escrows, events), no signer;
 //! - [`writer`]: its transactions (deposit, signers, thaw, withdraw, claim), a signer required;
 //! - [`claimer`]: events into the book, served vouchers redeemed in batches;
@@ -14,6 +15,7 @@
 pub mod check;
 pub mod claimer;
 pub mod client;
+pub mod error;
 pub mod escrow;
 pub mod payer;
 pub mod provider;
@@ -21,11 +23,12 @@ pub mod store;
 pub mod voucher;
 pub mod writer;
 
-/// The contract's custom errors, as [`ChainError::credentials_error`](crate::chain::ChainError::credentials_error) returns them.
+/// The contract's custom errors, as [`CredentialsError::credentials_error`] returns them.
 pub use crate::chain::ServiceCredentialsErrors;
 pub use check::{Accepted, Refusal, ServiceTerms, VoucherChecker};
 pub use claimer::{ClaimError, ClaimPolicy, Claimer};
 pub use client::{CredentialsReader, EscrowInfo, LIGHTPUSH_SERVICE_ID};
+pub use error::CredentialsError;
 pub use escrow::{Escrow, EscrowBook, EscrowEvent, SignerStatus};
 pub use payer::{LedgerEntry, LedgerError, PaymentLedger, PaymentStream, ProviderTerms};
 pub use provider::{Offer, PaidService};

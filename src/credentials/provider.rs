@@ -11,9 +11,9 @@ use alloy::primitives::{Address, U256};
 use super::check::{ServiceTerms, VoucherChecker};
 use super::claimer::{ClaimError, ClaimPolicy, Claimer};
 use super::client::LIGHTPUSH_SERVICE_ID;
+use super::error::CredentialsError;
 use super::store::VoucherStore;
 use super::writer::CredentialsWriter;
-use crate::chain::ChainError;
 
 /// What the operator sells one lightpush request for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,14 +64,14 @@ impl PaidService {
         let me = writer.sender();
         let current = match writer.service(me, LIGHTPUSH_SERVICE_ID).await {
             Ok(t) => Some(t),
-            Err(ChainError::NoService { .. }) => None,
+            Err(CredentialsError::NoService { .. }) => None,
             Err(e) => return Err(e.into()),
         };
         let token = match (offer.token, current) {
             (Some(t), _) => t,
             (None, Some(c)) => c.token,
             (None, None) => {
-                return Err(ChainError::NoService {
+                return Err(CredentialsError::NoService {
                     provider: me,
                     service_id: LIGHTPUSH_SERVICE_ID,
                 }
@@ -101,7 +101,7 @@ impl PaidService {
     }
 
     /// The service as registered on chain (sends nothing): for the operator's tools that claim or
-    /// report while the relay is stopped. Fails with [`ChainError::NoService`] when none is.
+    /// report while the relay is stopped. Fails with [`CredentialsError::NoService`] when none is.
     pub async fn resume(
         writer: CredentialsWriter,
         store: impl AsRef<Path>,

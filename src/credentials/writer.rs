@@ -16,11 +16,12 @@ use alloy::sol_types::SolInterface;
 use serde::Serialize;
 
 use super::client::{voucher_call, CredentialsReader};
+use super::error::CredentialsError;
 use super::voucher::SignedVoucher;
 use crate::chain::bindings::{ServiceCredentials, TestToken};
-use crate::chain::{connect_provider, ChainError};
+use crate::chain::{connect_provider, Contract};
 
-type Result<T> = std::result::Result<T, ChainError>;
+type Result<T> = std::result::Result<T, CredentialsError>;
 
 /// Parameters of a new ServiceCredentials deployment.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -114,7 +115,7 @@ impl CredentialsWriter {
             config.signer_thaw_period,
         )
         .await
-        .map_err(|e| ChainError::from_credentials("deploy ServiceCredentials", e))?;
+        .map_err(|e| CredentialsError::from_credentials("deploy ServiceCredentials", e))?;
         let reader = CredentialsReader { provider, contract: *c.address(), chain_id };
         Ok(Self::new(reader, sender))
     }
@@ -140,15 +141,28 @@ impl CredentialsWriter {
         &self.reader
     }
 
-    /// Sends a call and waits until it is mined; reverts are decoded.
+    /// Sends a call to the contract and waits until it is mined; reverts are decoded against
+    /// its errors.
     async fn mined<D: CallDecoder>(
         &self,
         call: &'static str,
         b: CallBuilder<&DynProvider, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
-        let pending = b.send().await.map_err(|e| ChainError::from_credentials(call, e))?;
+        self.mined_on(Contract::Credentials, call, b).await
+    }
+
+    /// Sends a call to `contract` and waits until it is mined; reverts are decoded against
+    /// `contract`'s errors.
+    async fn mined_on<D: CallDecoder>(
+        &self,
+        contract: Contract,
+        call: &'static str,
+        b: CallBuilder<&DynProvider, D, Ethereum>,
+    ) -> Result<TransactionReceipt> {
+        let pending =
+            b.send().await.map_err(|e| CredentialsError::from_contract(contract, call, e))?;
         let tx = *pending.tx_hash();
-        crate::chain::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await
+        Ok(crate::chain::wait_receipt(&self.provider, call, tx, self.receipt_timeout).await?)
     }
 
     // ------------------------------------------------------------------ payer side
@@ -161,9 +175,9 @@ impl CredentialsWriter {
             .allowance(me, self.contract)
             .call()
             .await
-            .map_err(|e| ChainError::from_token("allowance", e))?;
+            .map_err(|e| CredentialsError::from_token("allowance", e))?;
         if allowance < amount {
-            self.mined("approve", t.approve(self.contract, amount)).await?;
+            self.mined_on(Contract::Token, "approve", t.approve(self.contract, amount)).await?;
         }
         let r = self.mined("deposit", self.c().deposit(provider, token, amount)).await?;
         Ok(r.transaction_hash)

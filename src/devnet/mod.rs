@@ -52,9 +52,11 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::U256;
 use tokio::sync::watch;
 
-use crate::chain::{ChainError, MembershipReader, TOKEN_UNIT};
+use crate::chain::{
+    DeployError, DevChainError, MembershipReader, RegistryError, SyncError, TOKEN_UNIT,
+};
 use crate::circuit::KeysError;
-use crate::credentials::CredentialsReader;
+use crate::credentials::{CredentialsError, CredentialsReader};
 use crate::identity::IdentityError;
 use crate::lightpush::PushError;
 use crate::relay::node::NodeError;
@@ -88,9 +90,21 @@ pub enum DevnetError {
     /// The `rlnkit` binary to run the relays with does not exist.
     #[error("the rlnkit binary {0} does not exist (build it: cargo build)")]
     NoBinary(PathBuf),
-    /// The chain failed (anvil, deployment, registration, reads).
+    /// Anvil did not start, or a bulk registration failed.
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    DevChain(#[from] DevChainError),
+    /// The registry's deployment failed.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// A registry call failed (registration, reads).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The tree sync failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// A ServiceCredentials call failed (deployment, deposit, reads).
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     /// The circuit keys did not load.
     #[error(transparent)]
     Keys(#[from] KeysError),
@@ -449,7 +463,8 @@ impl Devnet {
             c.reader.slashes(c.from_block, None).await,
         ) {
             (Ok(e), Ok(s)) => (e.collected, s.into_iter().map(|x| x.id_commitment).collect(), None),
-            (Err(e), _) | (_, Err(e)) => (U256::ZERO, Vec::new(), Some(e.to_string())),
+            (Err(e), _) => (U256::ZERO, Vec::new(), Some(e.to_string())),
+            (_, Err(e)) => (U256::ZERO, Vec::new(), Some(e.to_string())),
         };
         let counters = traffic::lock(&self.counters).clone();
         let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();

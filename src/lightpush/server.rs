@@ -9,10 +9,11 @@
 //! Codes: 200 OK, 400 BAD_REQUEST (malformed protobuf, no message), 402 PAYMENT_REQUIRED (voucher
 //! missing, short, stale, forged, revoked, for someone else: the description says which, and ends
 //! with `expected cumulative amount N` once when the client can correct it), 413
-//! PAYLOAD_TOO_LARGE, 420 INVALID_MESSAGE (the relay's validator refuses it, or it was published
-//! already), 421 UNSUPPORTED_PUBSUB_TOPIC, 429 TOO_MANY_REQUESTS (the queue is full), 500
-//! INTERNAL, 503 SERVICE_NOT_AVAILABLE (the node is stopping), 504 OUT_OF_RLN_PROOF, 505
-//! NO_PEERS_TO_RELAY.
+//! PAYLOAD_TOO_LARGE (the request, the message, or gossipsub's size limit), 420 INVALID_MESSAGE
+//! (the relay's validator refuses it, or it was published already), 421
+//! UNSUPPORTED_PUBSUB_TOPIC, 429 TOO_MANY_REQUESTS (the server's queue is full, or every relay
+//! peer's send queue: retry later), 500 INTERNAL, 503 SERVICE_NOT_AVAILABLE (the node is
+//! stopping), 504 OUT_OF_RLN_PROOF, 505 NO_PEERS_TO_RELAY.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -45,9 +46,41 @@ pub enum PublishRefusal {
     /// These bytes were published already.
     #[error("the message was already published")]
     Duplicate,
+    /// The message is above the relay's (gossipsub's) size limit.
+    #[error("the message is above the relay's size limit")]
+    TooLarge,
+    /// Every relay peer's send queue is full: the relay is overloaded for now.
+    #[error("every relay peer's send queue is full ({peers} peers); retry later")]
+    Overloaded {
+        /// Peers tried.
+        peers: usize,
+    },
     /// The relay is stopping.
     #[error("the relay has stopped")]
     Stopped,
+    /// The relay failed otherwise (logged where it happened).
+    #[error("the relay failed to publish")]
+    Failed,
+}
+
+impl From<NodeError> for PublishRefusal {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::NotValid(v) => PublishRefusal::NotValid(v),
+            NodeError::Duplicate => PublishRefusal::Duplicate,
+            NodeError::NoPeers { .. } => PublishRefusal::NoPeers,
+            NodeError::TooLarge => PublishRefusal::TooLarge,
+            NodeError::QueuesFull { peers } => PublishRefusal::Overloaded { peers },
+            NodeError::Stopped => PublishRefusal::Stopped,
+            e @ (NodeError::Setup(_)
+            | NodeError::Listen { .. }
+            | NodeError::Dial { .. }
+            | NodeError::Subscribe { .. }) => {
+                tracing::warn!(error = %e, "lightpush: the relay failed to publish");
+                PublishRefusal::Failed
+            }
+        }
+    }
 }
 
 /// What the lightpush server needs of a relay.
@@ -69,16 +102,7 @@ impl RelayPort for NodeHandle {
         message: &'a WakuMessage,
     ) -> BoxFuture<'a, Result<(), PublishRefusal>> {
         Box::pin(async move {
-            match NodeHandle::publish(self, topic, message).await {
-                Ok(_) => Ok(()),
-                Err(NodeError::NotValid(v)) => Err(PublishRefusal::NotValid(v)),
-                Err(NodeError::Duplicate) => Err(PublishRefusal::Duplicate),
-                Err(NodeError::Stopped) => Err(PublishRefusal::Stopped),
-                Err(e) => {
-                    tracing::debug!(error = %e, "lightpush: not published");
-                    Err(PublishRefusal::NoPeers)
-                }
-            }
+            NodeHandle::publish(self, topic, message).await.map(|_| ()).map_err(Into::into)
         })
     }
 
@@ -423,7 +447,19 @@ impl LightpushServer {
                         m.error("not_published_to_any_peer");
                         StatusCode::NoPeersToRelay
                     }
+                    PublishRefusal::TooLarge => {
+                        m.error("message_validation_failure");
+                        StatusCode::PayloadTooLarge
+                    }
+                    PublishRefusal::Overloaded { .. } => {
+                        m.error("message_push_failure");
+                        StatusCode::TooManyRequests
+                    }
                     PublishRefusal::Stopped => StatusCode::ServiceNotAvailable,
+                    PublishRefusal::Failed => {
+                        m.error("message_push_failure");
+                        StatusCode::InternalServerError
+                    }
                 };
                 LightPushResponse::status(id, code, format!("not published: {refusal}"))
             }
@@ -540,13 +576,58 @@ mod tests {
             (PublishRefusal::NotValid(Verdict::Ignore(IgnoreReason::Duplicate)), 420),
             (PublishRefusal::Duplicate, 420),
             (PublishRefusal::NoPeers, 505),
+            (PublishRefusal::TooLarge, 413),
+            (PublishRefusal::Overloaded { peers: 4 }, 429),
             (PublishRefusal::Stopped, 503),
+            (PublishRefusal::Failed, 500),
         ] {
             let relay = FakeRelay::new(Err(refusal.clone()));
             let r = s.handle(frame(&request(Some(message()), None)), &relay).await;
             assert_eq!(r.status_code, want, "{refusal:?}");
             assert!(r.status_desc.unwrap().contains(&refusal.to_string()));
         }
+    }
+
+    #[test]
+    fn the_relays_errors_become_their_refusals() {
+        let cases = [
+            (NodeError::TooLarge, PublishRefusal::TooLarge),
+            (NodeError::QueuesFull { peers: 4 }, PublishRefusal::Overloaded { peers: 4 }),
+            (NodeError::NoPeers { topic: TOPIC.into() }, PublishRefusal::NoPeers),
+            (NodeError::Duplicate, PublishRefusal::Duplicate),
+            (NodeError::Stopped, PublishRefusal::Stopped),
+            (
+                NodeError::NotValid(Verdict::Reject(Reason::InvalidProof)),
+                PublishRefusal::NotValid(Verdict::Reject(Reason::InvalidProof)),
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(PublishRefusal::from(e), want);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_paid_server_charges_nothing_for_a_message_the_relay_cannot_take() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(VoucherStore::open(dir.path().join("vouchers.redb")).unwrap());
+        let checker = Arc::new(VoucherChecker::new(terms(), []));
+        let payer = key(1);
+        checker.apply_events(&[EscrowEvent::Deposited {
+            payer: payer.address(),
+            token: terms().token,
+            amount: U256::from(1000),
+        }]);
+        let s = LightpushServer::new(vec![TOPIC.into()]).paid(checker.clone(), store.clone());
+        let v = voucher(&payer, 10);
+        for (refusal, want) in
+            [(PublishRefusal::TooLarge, 413), (PublishRefusal::Overloaded { peers: 2 }, 429)]
+        {
+            let relay = FakeRelay::new(Err(refusal));
+            let r = s.handle(frame(&request(Some(message()), Some(v.clone()))), &relay).await;
+            assert_eq!(r.status_code, want);
+        }
+        assert_eq!(checker.served(payer.address()), U256::ZERO);
+        assert!(store.all().unwrap().is_empty());
     }
 
     fn key(n: u8) -> PrivateKeySigner {

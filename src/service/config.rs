@@ -14,9 +14,11 @@ use libp2p::Multiaddr;
 
 use super::builder::RelayBuilder;
 use super::data_dir::{DataDir, DataDirError};
-use crate::chain::{ChainError, ContractRoots, MembershipReader, MembershipWriter};
+use crate::chain::{ContractRoots, MembershipReader, MembershipWriter, RegistryError};
 use crate::circuit::CircuitKeys;
-use crate::credentials::{ClaimError, ClaimPolicy, CredentialsWriter, Offer, PaidService};
+use crate::credentials::{
+    ClaimError, ClaimPolicy, CredentialsError, CredentialsWriter, Offer, PaidService,
+};
 use crate::epoch::{RlnIdentifier, WAKU_EPOCH_SECONDS};
 use crate::field::Field;
 use crate::identity::{Identity, UserMessageLimit};
@@ -61,9 +63,12 @@ pub enum ConfigError {
     /// The operator's message-id file failed.
     #[error(transparent)]
     MessageIds(#[from] MessageIdError),
-    /// The chain failed (connecting, reading roots).
+    /// The registry's client failed (connecting, reading roots).
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    Registry(#[from] RegistryError),
+    /// The ServiceCredentials client failed (connecting).
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     /// The paid service could not start (registration, store, first sync).
     #[error("starting the paid lightpush service: {0}")]
     Paid(#[from] ClaimError),
