@@ -304,6 +304,8 @@ pub struct ChaosReport {
     pub served: U256,
     /// What the operator collected from the escrow on chain.
     pub collected: U256,
+    /// Messages the spammer sent (its double signal is the second).
+    pub spam_sent: u64,
     /// Slashes of the spammer on chain.
     pub spammer_slashes: u64,
     /// Slashes of any other membership on chain (an operator's double signal would be one).
@@ -345,7 +347,9 @@ impl ChaosReport {
                 ));
             }
         }
-        if self.spammer_slashes != 1 {
+        if self.spam_sent < 2 {
+            f.push("the spammer never double-signalled: the run proves nothing of slashing".into());
+        } else if self.spammer_slashes != 1 {
             f.push(format!("the spammer was slashed {} times, not once", self.spammer_slashes));
         }
         if self.other_slashes != 0 {
@@ -399,6 +403,8 @@ pub(super) struct AuditInput {
     pub(super) last_push_failed: bool,
     pub(super) slashed: Vec<Field>,
     pub(super) spammer: Field,
+    /// Messages the spammer sent (2: it double-signalled).
+    pub(super) spam_sent: u64,
     /// Why the chain could not be read, if it could not.
     pub(super) chain_error: Option<String>,
 }
@@ -451,6 +457,7 @@ pub(super) fn audit(config: ChaosConfig, input: AuditInput) -> ChaosReport {
         deliveries,
         served: input.served,
         collected: input.collected,
+        spam_sent: input.spam_sent,
         spammer_slashes,
         other_slashes: input.slashed.len() as u64 - spammer_slashes,
         panics,
@@ -553,6 +560,7 @@ mod tests {
             deliveries: vec![RelayDeliveries { relay: 1, starts: 1, delivered: 1, lost: vec![] }],
             served: U256::from(served),
             collected: U256::from(collected),
+            spam_sent: 2,
             spammer_slashes: 1,
             other_slashes: 0,
             panics: vec![],
@@ -590,5 +598,10 @@ mod tests {
         r.deliveries[0].lost.push((LossCause::Unexplained, 2));
         r.judge(price, false);
         assert_eq!(r.failures.len(), 3, "{:?}", r.failures);
+        let mut r = report(1, 1);
+        r.spam_sent = 1;
+        r.spammer_slashes = 0;
+        r.judge(price, false);
+        assert_eq!(r.failures.len(), 1, "no double signal, no proof of slashing: {:?}", r.failures);
     }
 }

@@ -480,6 +480,7 @@ impl Devnet {
                 last_push_failed: counters.last_push_failed,
                 slashed,
                 spammer: self.setup.spammer,
+                spam_sent: counters.spam_sent,
                 chain_error,
             },
         )

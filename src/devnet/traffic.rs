@@ -117,7 +117,8 @@ pub(super) async fn honest(
 }
 
 /// The spammer: after `after`, a valid message, then another with the same message id (a double
-/// signal: its secret can be recovered from the two shares).
+/// signal: its secret can be recovered from the two shares); each sent again until a peer
+/// takes it.
 pub(super) async fn spammer(
     publisher: Publisher,
     node: NodeHandle,
@@ -146,9 +147,18 @@ pub(super) async fn spammer(
             return;
         }
         // Unchecked: the node would refuse to send a double signal (its peers penalize it).
-        match node.publish_unchecked(&topic, m.to_bytes()).await {
-            Ok(_) => lock(&counters).spam_sent += 1,
-            Err(e) => return tracing::warn!(error = %e, "spam publish failed"),
+        // A spammer does not give up: while its relay is down or its link cut, it tries again.
+        loop {
+            match node.publish_unchecked(&topic, m.to_bytes()).await {
+                Ok(_) => {
+                    lock(&counters).spam_sent += 1;
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "spam publish failed; trying again"),
+            }
+            if pause(&mut stop, Duration::from_millis(200)).await {
+                return;
+            }
         }
     }
 }
