@@ -98,7 +98,7 @@ fn proving(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("keys");
     g.sample_size(10);
-    g.bench_function("load embedded, no cache (zkey parse + wasm compile)", |bn| {
+    g.bench_function("load embedded, no cache (zkey parse)", |bn| {
         bn.iter(|| CircuitKeys::embedded_with_cache(None).unwrap())
     });
     let cache = tempfile::tempdir().unwrap();
@@ -129,11 +129,19 @@ fn proving(c: &mut Criterion) {
     let mut g = c.benchmark_group("prove");
     g.sample_size(20);
     let wi = inputs.witness_input();
-    let witness = s.keys.witness_generator().generate(&wi).unwrap();
+    let witness = s.keys.witness(&wi).unwrap();
     let (r, sb) = (ark_bn254::Fr::from(3u64), ark_bn254::Fr::from(5u64));
-    g.bench_function("witness (wasm)", |bn| {
-        bn.iter(|| s.keys.constraints().num_constraints + prover_witness(&s.keys, &wi))
-    });
+    g.bench_function("witness (native)", |bn| bn.iter(|| s.keys.witness(black_box(&wi)).unwrap()));
+    #[cfg(feature = "wasm-witness")]
+    {
+        let wasm = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("zkeys/rln.wasm"))
+            .unwrap();
+        let generator = rlnkit::circuit::WitnessGenerator::new(&wasm).unwrap();
+        assert_eq!(generator.generate(&wi).unwrap(), witness);
+        g.bench_function("witness (circom wasm)", |bn| {
+            bn.iter(|| generator.generate(black_box(&wi)).unwrap())
+        });
+    }
     g.bench_function("groth16 only, ark-groth16 reference", |bn| {
         bn.iter(|| prover.prove_witness_reference(black_box(&witness), r, sb).unwrap())
     });
@@ -180,10 +188,6 @@ fn proving(c: &mut Criterion) {
         bn.iter(|| verifier.verify_batch(black_box(&batch)).unwrap())
     });
     g.finish();
-}
-
-fn prover_witness(keys: &CircuitKeys, wi: &rlnkit::WitnessInput) -> usize {
-    keys.witness_generator().generate(wi).unwrap().len()
 }
 
 /// snarkjs proving the same circuit with the same keys, measured in the same run.

@@ -1,5 +1,6 @@
-//! Proof generation: the circuit's public values computed natively, the witness from the circuit's
-//! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
+//! Proof generation: the circuit's public values computed natively, the witness (native for the
+//! RLN v2 circuits, see `circuit::native`), and the Groth16 proof (snarkjs-compatible, with the
+//! circom QAP reduction).
 
 mod groth16;
 pub(crate) mod msm;
@@ -15,7 +16,7 @@ use groth16::WireSums;
 use rand::{CryptoRng, RngCore};
 use tables::ProvingTables;
 
-use crate::circuit::{CircuitKeys, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
+use crate::circuit::{CircuitKeys, WitnessError, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
 use crate::epoch::ExternalNullifier;
 use crate::field::{hash_to_field, Field};
 use crate::identity::{rate_commitment, IdentityError, UserMessageLimit};
@@ -33,9 +34,10 @@ pub enum ProverError {
     /// The Merkle path is malformed (depth, index bits).
     #[error("invalid Merkle path: {0}")]
     Path(#[from] TreeError),
-    /// The witness generator failed (a circuit assertion, the driver's message).
+    /// The circuit rejects the inputs (the assertion that fails), or the circuit's witness
+    /// generator failed.
     #[error("the circuit rejected the inputs: {0}")]
-    Witness(String),
+    Witness(#[from] WitnessError),
     /// The witness's public signals are not the values computed natively.
     #[error("the witness's public signals differ from the values computed for these inputs (signal {index}); are the keys for an RLN v2 circuit?")]
     PublicSignalMismatch {
@@ -204,15 +206,14 @@ impl Prover {
         earlier: Option<&WitnessSums>,
         rng: &mut R,
     ) -> Result<(RlnProof, WitnessSums), ProverError> {
-        let witness =
-            self.keys.witness_generator().generate(input).map_err(ProverError::Witness)?;
+        let witness = self.keys.witness(input)?;
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let (proof, sums) = self.groth16(&witness, earlier, r, s)?;
         let signals: [Field; PUBLIC_SIGNALS] =
             std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
-        // Our witness driver turns a failed circom assertion into an error, but a generator
-        // from elsewhere may check less, and a witness can be passed in directly. Checking costs
+        // The native witness and our wasm driver turn a failed circuit assertion into an error,
+        // but a generator from elsewhere may check less, and a witness can be passed in directly. Checking costs
         // one verification (~1 ms) and guarantees we never hand out a proof nobody accepts.
         self.precomputed.verifier.verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
         if let Some(index) = expected.and_then(|expected| {
