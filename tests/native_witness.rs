@@ -64,7 +64,10 @@ fn compare(c: &Circuit, input: &WitnessInput, case: &str) -> Result<(), WitnessE
         (Ok(native), Ok(wasm)) => {
             assert_eq!(native.len(), wasm.len(), "{}: {case}: wire count", c.name);
             if let Some(i) = (0..native.len()).find(|&i| native[i] != wasm[i]) {
-                panic!("{}: {case}: wire {i} differs: native {} circom {}", c.name, native[i], wasm[i]);
+                panic!(
+                    "{}: {case}: wire {i} differs: native {} circom {}",
+                    c.name, native[i], wasm[i]
+                );
             }
             Ok(())
         }
@@ -160,7 +163,10 @@ fn inputs_the_circuit_rejects_are_rejected_alike() {
     let wi = input(&mut rng, (1 << 16) + 5, 5, |_| true);
     compare(waku, &wi, "limit = id + 2^16").unwrap();
     let wi = input(&mut rng, (1 << 16) + 6, 5, |_| true);
-    assert_eq!(compare(waku, &wi, "limit = id + 2^16 + 1"), Err(WitnessError::MessageIdNotBelowLimit));
+    assert_eq!(
+        compare(waku, &wi, "limit = id + 2^16 + 1"),
+        Err(WitnessError::MessageIdNotBelowLimit)
+    );
     // Paths of another depth are rejected before anything is computed.
     let mut short = input(&mut rng, 10, 3, |_| false);
     short.path_elements.pop();

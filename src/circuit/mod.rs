@@ -22,9 +22,9 @@ use ark_groth16::{PreparedVerifyingKey, ProvingKey, VerifyingKey};
 use ark_relations::utils::matrix::Matrix;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 
-pub use vk::{verifying_key_from_snarkjs_json, verifying_key_to_bytes, VERIFYING_KEY_BYTES};
 pub use input::WitnessInput;
 pub use native::{WitnessError, WitnessLayout};
+pub use vk::{verifying_key_from_snarkjs_json, verifying_key_to_bytes, VERIFYING_KEY_BYTES};
 #[cfg(feature = "wasm-witness")]
 pub use wasm::WitnessGenerator;
 
@@ -182,8 +182,7 @@ impl CircuitKeys {
 
     /// The development keys with an explicit cache directory (None: parse and compile).
     pub fn embedded_with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>, KeysError> {
-        Self::assemble(EMBEDDED_ZKEY, || None, "embedded development keys", cache_dir)
-            .map(Arc::new)
+        Self::assemble(EMBEDDED_ZKEY, || None, "embedded development keys", cache_dir).map(Arc::new)
     }
 
     /// Loads `rln_final.zkey` and `rln.wasm` from `dir` (and checks `verification_key.json`
@@ -197,22 +196,23 @@ impl CircuitKeys {
         let zkey = read(ZKEY_FILE)?;
         // The circuit's wasm is read only for a circuit whose witness is not native.
         let wasm = || dir.join(WASM_FILE).exists().then(|| read(WASM_FILE).map(Cow::Owned));
-        let keys = Self::assemble(&zkey, wasm, &dir.display().to_string(), cache::cache_dir().as_deref())
-            .map_err(|e| match e {
-                KeysError::Zkey { reason, .. } => {
-                    KeysError::Zkey { path: dir.join(ZKEY_FILE), reason }
-                }
-                KeysError::Wasm { reason, .. } => {
-                    KeysError::Wasm { path: dir.join(WASM_FILE), reason }
-                }
-                KeysError::UnknownCircuit { hint, .. } => {
-                    KeysError::UnknownCircuit { path: dir.join(ZKEY_FILE), hint }
-                }
-                KeysError::WireCount { layout, expected, got, .. } => {
-                    KeysError::WireCount { path: dir.join(ZKEY_FILE), layout, expected, got }
-                }
-                other => other,
-            })?;
+        let keys =
+            Self::assemble(&zkey, wasm, &dir.display().to_string(), cache::cache_dir().as_deref())
+                .map_err(|e| match e {
+                    KeysError::Zkey { reason, .. } => {
+                        KeysError::Zkey { path: dir.join(ZKEY_FILE), reason }
+                    }
+                    KeysError::Wasm { reason, .. } => {
+                        KeysError::Wasm { path: dir.join(WASM_FILE), reason }
+                    }
+                    KeysError::UnknownCircuit { hint, .. } => {
+                        KeysError::UnknownCircuit { path: dir.join(ZKEY_FILE), hint }
+                    }
+                    KeysError::WireCount { layout, expected, got, .. } => {
+                        KeysError::WireCount { path: dir.join(ZKEY_FILE), layout, expected, got }
+                    }
+                    other => other,
+                })?;
         let vk_path = dir.join(VK_FILE);
         if vk_path.exists() {
             let vk = load_verifying_key_json(&vk_path)?;
@@ -286,9 +286,7 @@ impl CircuitKeys {
         match &self.witness {
             WitnessSource::Native(layout) => layout.witness(input),
             #[cfg(feature = "wasm-witness")]
-            WitnessSource::Wasm(generator) => {
-                generator.generate(input).map_err(WitnessError::Wasm)
-            }
+            WitnessSource::Wasm(generator) => generator.generate(input).map_err(WitnessError::Wasm),
         }
     }
 

@@ -166,8 +166,8 @@ pub enum WitnessLayout {
 }
 
 /// sha256 of [`constraint_digest`] for each layout's circuit (circom 2.2.3, `--O2`).
-const RLNKIT_DIGEST: &str = "";
-const WAKU_DIGEST: &str = "";
+const RLNKIT_DIGEST: &str = "060ecc8d22839aa47dc3f586085460c508b330484e0dcb1010b552f8231da186";
+const WAKU_DIGEST: &str = "c34cc47867cae8844f96787f482c7f5885a9d5520d6430baff0f907b127cb391";
 
 impl WitnessLayout {
     /// Both layouts.
