@@ -161,6 +161,35 @@ fn proving(c: &mut Criterion) {
             member.prove(k % 100, ext, &k.to_le_bytes()).unwrap()
         })
     });
+    // The same two with circom's wasm computing the witness (the path before the native
+    // witness), in the same run.
+    #[cfg(feature = "wasm-witness")]
+    {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let read = |f: &str| std::fs::read(root.join("zkeys").join(f)).unwrap();
+        let cache = rlnkit::circuit::cache::cache_dir();
+        let keys = CircuitKeys::from_bytes_with_wasm_witness(
+            &read("rln_final.zkey"),
+            &read("rln.wasm"),
+            "zkeys/ with the wasm witness",
+            cache.as_deref(),
+        )
+        .unwrap();
+        let wasm_prover = Prover::new(std::sync::Arc::new(keys));
+        wasm_prover.prove(&inputs).unwrap();
+        g.bench_function("proof (circom wasm witness + groth16)", |bn| {
+            bn.iter(|| wasm_prover.prove(black_box(&inputs)).unwrap())
+        });
+        let member = wasm_prover.for_member(s.id.secret(), s.limit, &path).unwrap();
+        member.prove(0, ext, b"first message").unwrap();
+        g.bench_function("member's next message, same root, circom wasm witness", |bn| {
+            bn.iter(|| {
+                k += 1;
+                let ext = ExternalNullifier::new(Epoch::from_index(k), RlnIdentifier::waku());
+                member.prove(k % 100, ext, &k.to_le_bytes()).unwrap()
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("verify");

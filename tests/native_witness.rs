@@ -197,3 +197,34 @@ fn witness_driver_equals_ark_circom() {
         assert_eq!(c.wasm.generate(&wi).unwrap(), c.wasm.generate_reference(&wi).unwrap());
     }
 }
+
+#[test]
+fn proofs_are_the_same_with_either_witness() {
+    let cache = tempfile::tempdir().unwrap();
+    let ours = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("zkeys");
+    let id = rlnkit::Identity::from_seed(b"native witness");
+    let limit = rlnkit::UserMessageLimit::new(10).unwrap();
+    let leaves: Vec<Field> =
+        (0..7u64).map(Field::from_u64).chain([id.rate_commitment(limit)]).collect();
+    let tree = rlnkit::MerkleTree::from_leaves(DEPTH, &leaves).unwrap();
+    let path = tree.proof(7).unwrap();
+    let inputs = rlnkit::RlnInputs::for_signal(id.secret(), limit, 9, &path, common::ext(3), b"m");
+    for dir in [ours, common::waku_keys_dir()] {
+        let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+        let (zkey, wasm) = (read("rln_final.zkey"), read("rln.wasm"));
+        let native =
+            CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "native", Some(cache.path())).unwrap();
+        let circom =
+            CircuitKeys::from_bytes_with_wasm_witness(&zkey, &wasm, "wasm", Some(cache.path()))
+                .unwrap();
+        assert!(native.witness_layout().is_some());
+        assert_eq!(circom.witness_layout(), None, "the wasm computes this one's witness");
+        let prove = |keys: CircuitKeys| {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(31);
+            rlnkit::Prover::new(Arc::new(keys)).prove_with_rng(&inputs, &mut rng).unwrap()
+        };
+        let (a, b) = (prove(native), prove(circom));
+        assert_eq!(a.to_bytes(), b.to_bytes(), "{}: same proof from either witness", dir.display());
+        assert_eq!(a.values.root, tree.root());
+    }
+}

@@ -231,6 +231,12 @@ impl CircuitKeys {
         Self::from_bytes_with_cache(zkey, wasm, source, cache::cache_dir().as_deref())
     }
 
+    /// Builds keys from a snarkjs zkey alone, for the RLN v2 circuits whose witness rlnkit
+    /// computes natively (keys of another circuit fail with [`KeysError::UnknownCircuit`]).
+    pub fn from_zkey(zkey: &[u8], source: &str) -> Result<Self, KeysError> {
+        Self::assemble(zkey, || None, source, cache::cache_dir().as_deref())
+    }
+
     /// As [`CircuitKeys::from_bytes`], with an explicit cache directory (None: no cache).
     pub fn from_bytes_with_cache(
         zkey: &[u8],
@@ -239,6 +245,23 @@ impl CircuitKeys {
         cache_dir: Option<&Path>,
     ) -> Result<Self, KeysError> {
         Self::assemble(zkey, || Some(Ok(Cow::Borrowed(wasm))), source, cache_dir)
+    }
+
+    /// As [`CircuitKeys::from_bytes_with_cache`], but the witness always comes from the
+    /// circuit's wasm, even for a circuit whose witness rlnkit computes natively: for comparing
+    /// the two (tests, benchmarks).
+    #[cfg(feature = "wasm-witness")]
+    pub fn from_bytes_with_wasm_witness(
+        zkey: &[u8],
+        wasm: &[u8],
+        source: &str,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, KeysError> {
+        let mut keys = Self::from_bytes_with_cache(zkey, wasm, source, cache_dir)?;
+        if let WitnessSource::Native(_) = keys.witness {
+            keys.witness = wasm_witness(|| Some(Ok(Cow::Borrowed(wasm))), source, cache_dir)?;
+        }
+        Ok(keys)
     }
 
     /// The keys from a zkey; the witness is native when the constraints are those of a known

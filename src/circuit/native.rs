@@ -165,7 +165,9 @@ pub enum WitnessLayout {
     Waku,
 }
 
-/// sha256 of [`constraint_digest`] for each layout's circuit (circom 2.2.3, `--O2`).
+/// `constraint_digest` of each layout's circuit (circom 2.2.3, `--O2`), as the keys in `zkeys/`
+/// and the Waku network's ceremony keys hold it; `tests/native_witness.rs` checks both key sets
+/// are recognised.
 const RLNKIT_DIGEST: &str = "060ecc8d22839aa47dc3f586085460c508b330484e0dcb1010b552f8231da186";
 const WAKU_DIGEST: &str = "c34cc47867cae8844f96787f482c7f5885a9d5520d6430baff0f907b127cb391";
 
@@ -210,10 +212,9 @@ impl WitnessLayout {
         Ok(out)
     }
 
-    /// Writes the witness for `input` into `out`, which must be [`WitnessLayout::wires`] long
-    /// (wires of an earlier witness are overwritten, every one of them).
-    pub fn fill(self, input: &WitnessInput, out: &mut [Fr]) -> Result<(), WitnessError> {
-        assert_eq!(out.len(), self.wires(), "the witness buffer has the layout's length");
+    /// Writes the witness for `input` into `out` ([`WitnessLayout::wires`] long).
+    fn fill(self, input: &WitnessInput, out: &mut [Fr]) -> Result<(), WitnessError> {
+        debug_assert_eq!(out.len(), self.wires());
         let o = self.offsets();
         let bits = path_bits(input)?;
         let message_id = small(input.message_id.fr(), LIMIT_BITS, WitnessError::MessageIdRange)?;
