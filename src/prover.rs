@@ -91,19 +91,19 @@ impl<'a> RlnInputs<'a> {
 
     /// The public values these inputs produce, computed natively (no circuit).
     pub fn public_values(&self) -> Result<PublicValues, ProverError> {
-        let message_id = self.limit.message_id(self.message_id)?;
+        self.limit.message_id(self.message_id)?;
         self.merkle_proof.validate(CIRCUIT_DEPTH)?;
+        let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
+        self.public_values_under(root_from_path(leaf, self.merkle_proof))
+    }
+
+    /// The public values when the root of the (validated) path is known.
+    fn public_values_under(&self, root: Field) -> Result<PublicValues, ProverError> {
+        let message_id = self.limit.message_id(self.message_id)?;
         let ext = self.external_nullifier.as_field();
         let a1 = poseidon3(self.identity_secret, ext, message_id.as_field());
         let y = Field::from_fr(self.identity_secret.fr() + a1.fr() * self.x.fr());
-        let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
-        Ok(PublicValues {
-            root: root_from_path(leaf, self.merkle_proof),
-            external_nullifier: ext,
-            x: self.x,
-            y,
-            nullifier: poseidon1(a1),
-        })
+        Ok(PublicValues { root, external_nullifier: ext, x: self.x, y, nullifier: poseidon1(a1) })
     }
 
     /// The circuit input map.
@@ -206,7 +206,10 @@ impl Prover {
         earlier: Option<&WitnessSums>,
         rng: &mut R,
     ) -> Result<(RlnProof, WitnessSums), ProverError> {
-        let witness = self.keys.witness(input)?;
+        let witness = match earlier {
+            Some(e) => self.keys.witness_after(&e.witness, input)?,
+            None => self.keys.witness(input)?,
+        };
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let (proof, sums) = self.groth16(&witness, earlier, r, s)?;
         let signals: [Field; PUBLIC_SIGNALS] =
@@ -401,7 +404,8 @@ impl MemberProver {
         rng: &mut R,
     ) -> Result<RlnProof, ProverError> {
         let inputs = self.inputs(message_id, external_nullifier, x);
-        let expected = inputs.public_values()?;
+        // The path was validated and its root computed when it was set.
+        let expected = inputs.public_values_under(self.root)?;
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (proof, parts) =
             self.prover.run(&inputs.witness_input(), Some(&expected), first.as_deref(), rng)?;

@@ -313,6 +313,22 @@ impl CircuitKeys {
         }
     }
 
+    /// As [`CircuitKeys::witness`], from the witness of an earlier message: a native witness
+    /// copies the membership wires (commitments, Merkle path) when `earlier` has the same
+    /// secret, limit and path, and computes only the message's (see
+    /// [`WitnessLayout::witness_after`]).
+    pub fn witness_after(
+        &self,
+        earlier: &[Fr],
+        input: &WitnessInput,
+    ) -> Result<Vec<Fr>, WitnessError> {
+        match &self.witness {
+            WitnessSource::Native(layout) => layout.witness_after(earlier, input),
+            #[cfg(feature = "wasm-witness")]
+            WitnessSource::Wasm(_) => self.witness(input),
+        }
+    }
+
     /// The circuit whose witness is computed natively (None: the circuit's wasm computes it).
     pub fn witness_layout(&self) -> Option<WitnessLayout> {
         match &self.witness {

@@ -208,12 +208,32 @@ impl WitnessLayout {
     /// `[y, root, nullifier, x, externalNullifier]`, then the rest in circom's order).
     pub fn witness(self, input: &WitnessInput) -> Result<Vec<Fr>, WitnessError> {
         let mut out = vec![Fr::zero(); self.wires()];
-        self.fill(input, &mut out)?;
+        self.fill(input, None, &mut out)?;
         Ok(out)
     }
 
-    /// Writes the witness for `input` into `out` ([`WitnessLayout::wires`] long).
-    fn fill(self, input: &WitnessInput, out: &mut [Fr]) -> Result<(), WitnessError> {
+    /// The same witness as [`WitnessLayout::witness`], computed from `earlier`, a witness of this
+    /// layout: when it has the same identity secret, limit and Merkle path (a member's earlier
+    /// message), its membership wires (the commitments and the Merkle path's 20 hashes) are
+    /// copied and only the message's wires are computed; otherwise everything is.
+    pub fn witness_after(
+        self,
+        earlier: &[Fr],
+        input: &WitnessInput,
+    ) -> Result<Vec<Fr>, WitnessError> {
+        let mut out = vec![Fr::zero(); self.wires()];
+        self.fill(input, Some(earlier), &mut out)?;
+        Ok(out)
+    }
+
+    /// Writes the witness for `input` into `out` ([`WitnessLayout::wires`] long), copying the
+    /// membership wires from `earlier` when it is the same member's.
+    fn fill(
+        self,
+        input: &WitnessInput,
+        earlier: Option<&[Fr]>,
+        out: &mut [Fr],
+    ) -> Result<(), WitnessError> {
         debug_assert_eq!(out.len(), self.wires());
         let o = self.offsets();
         let bits = path_bits(input)?;
@@ -228,24 +248,50 @@ impl WitnessLayout {
         let difference = input.message_id.fr() + Fr::from(1u64 << LIMIT_BITS) - limit;
         let difference = small(difference, LIMIT_BITS, WitnessError::MessageIdNotBelowLimit)?;
 
+        match earlier.filter(|e| e.len() == out.len() && same_member(e, input)) {
+            Some(earlier) => out.copy_from_slice(earlier),
+            None => self.fill_member(input, &bits, limit_bits, out),
+        }
+
+        // The message's wires.
         let secret = input.identity_secret.fr();
         let (x, ext) = (input.x.fr(), input.external_nullifier.fr());
-        out[0] = Fr::one();
         out[4] = x;
         out[5] = ext;
+        out[8] = input.message_id.fr();
+        let a1 = hash_with_wires(&[secret, ext, input.message_id.fr()], block(out, o.a1, P3));
+        let nullifier = hash_with_wires(&[a1], block(out, o.nullifier, P1));
+        out[1] = secret + a1 * x;
+        out[3] = nullifier;
+        out[51] = a1;
+        write_bits(&mut out[o.id_bits..o.id_bits + KEPT_BITS], message_id);
+        write_bits(&mut out[o.less_than_bits..o.less_than_bits + KEPT_BITS], difference);
+        Ok(())
+    }
+
+    /// The wires that depend on the member only (secret, limit, Merkle path), inputs checked.
+    fn fill_member(
+        self,
+        input: &WitnessInput,
+        bits: &[bool; CIRCUIT_DEPTH],
+        limit_bits: Option<(usize, u64)>,
+        out: &mut [Fr],
+    ) {
+        let o = self.offsets();
+        let secret = input.identity_secret.fr();
+        let limit = input.user_message_limit.fr();
+        out[0] = Fr::one();
         out[6] = secret;
         out[7] = limit;
-        out[8] = input.message_id.fr();
-        for (i, (e, b)) in input.path_elements.iter().zip(&bits).enumerate() {
+        for (i, (e, b)) in input.path_elements.iter().zip(bits).enumerate() {
             out[9 + i] = e.fr();
             out[9 + CIRCUIT_DEPTH + i] = Fr::from(*b as u64);
         }
-
         let id_commitment = hash_with_wires(&[secret], block(out, o.id_commitment, P1));
         let rate_commitment =
             hash_with_wires(&[id_commitment, limit], block(out, o.rate_commitment, P2));
         let mut node = rate_commitment;
-        for (level, (sibling, bit)) in input.path_elements.iter().zip(&bits).enumerate() {
+        for (level, (sibling, bit)) in input.path_elements.iter().zip(bits).enumerate() {
             let sibling = sibling.fr();
             let (left, right) = if *bit { (sibling, node) } else { (node, sibling) };
             match o.side_kind {
@@ -260,22 +306,23 @@ impl WitnessLayout {
                 out[o.nodes + level] = node;
             }
         }
-        let a1 = hash_with_wires(&[secret, ext, input.message_id.fr()], block(out, o.a1, P3));
-        let nullifier = hash_with_wires(&[a1], block(out, o.nullifier, P1));
-
-        out[1] = secret + a1 * x;
         out[2] = node;
-        out[3] = nullifier;
         out[49] = id_commitment;
         out[50] = rate_commitment;
-        out[51] = a1;
-        write_bits(&mut out[o.id_bits..o.id_bits + KEPT_BITS], message_id);
         if let Some((at, limit)) = limit_bits {
             write_bits(&mut out[at..at + KEPT_BITS], limit);
         }
-        write_bits(&mut out[o.less_than_bits..o.less_than_bits + KEPT_BITS], difference);
-        Ok(())
     }
+}
+
+/// Whether `earlier` (a witness of a layout) has the inputs' secret, limit and Merkle path: the
+/// inputs its membership wires are computed from. The path's bits are already checked.
+fn same_member(earlier: &[Fr], input: &WitnessInput) -> bool {
+    let path = input.path_elements.iter().chain(&input.identity_path_index);
+    earlier[0].is_one()
+        && earlier[6] == input.identity_secret.fr()
+        && earlier[7] == input.user_message_limit.fr()
+        && earlier[9..9 + 2 * CIRCUIT_DEPTH].iter().zip(path).all(|(w, v)| *w == v.fr())
 }
 
 fn block(out: &mut [Fr], at: usize, len: usize) -> &mut [Fr] {
@@ -338,4 +385,66 @@ pub(crate) fn constraint_digest(cs: &ConstraintSystem) -> [u8; 32] {
         }
     }
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Field;
+
+    fn input(secret: u64, message_id: u64, seed: u64) -> WitnessInput {
+        WitnessInput {
+            identity_secret: Field::from_u64(secret),
+            user_message_limit: Field::from_u64(100),
+            message_id: Field::from_u64(message_id),
+            path_elements: (0..CIRCUIT_DEPTH as u64).map(|i| Field::from_u64(i * 7 + 1)).collect(),
+            identity_path_index: (0..CIRCUIT_DEPTH)
+                .map(|i| Field::from_u64((i % 3 == 0) as u64))
+                .collect(),
+            x: Field::from_u64(seed),
+            external_nullifier: Field::from_u64(seed + 1),
+        }
+    }
+
+    #[test]
+    fn layouts_have_circoms_wire_counts() {
+        // `circom --sym`: 5,839 wires for rlnkit's circuit, 5,844 for the Waku network's.
+        assert_eq!(WitnessLayout::Rlnkit.wires(), 5839);
+        assert_eq!(WitnessLayout::Waku.wires(), 5844);
+    }
+
+    #[test]
+    fn a_witness_after_an_earlier_one_is_the_full_witness() {
+        for layout in WitnessLayout::ALL {
+            let first = layout.witness(&input(5, 0, 10)).unwrap();
+            // The same member's next message: membership wires copied.
+            let next = input(5, 9, 20);
+            assert_eq!(
+                layout.witness_after(&first, &next).unwrap(),
+                layout.witness(&next).unwrap()
+            );
+            // Another member (or another path, or a foreign buffer): computed in full.
+            let other = input(6, 9, 20);
+            assert_eq!(
+                layout.witness_after(&first, &other).unwrap(),
+                layout.witness(&other).unwrap()
+            );
+            let mut moved = next.clone();
+            moved.path_elements[13] = Field::from_u64(3);
+            assert_eq!(
+                layout.witness_after(&first, &moved).unwrap(),
+                layout.witness(&moved).unwrap()
+            );
+            assert_eq!(
+                layout.witness_after(&first[1..], &next).unwrap(),
+                layout.witness(&next).unwrap()
+            );
+            // The inputs are still checked.
+            let bad = input(5, 100, 20);
+            assert_eq!(
+                layout.witness_after(&first, &bad),
+                Err(WitnessError::MessageIdNotBelowLimit)
+            );
+        }
+    }
 }
