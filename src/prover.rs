@@ -216,8 +216,9 @@ impl Prover {
             std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
         // The native witness and our wasm driver turn a failed circuit assertion into an error,
-        // but a generator from elsewhere may check less, and a witness can be passed in directly. Checking costs
-        // one verification (~1 ms) and guarantees we never hand out a proof nobody accepts.
+        // but a generator from elsewhere may check less, and a witness can be passed in
+        // directly. Checking costs one verification (~1 ms) and guarantees we never hand out a
+        // proof nobody accepts.
         self.precomputed.verifier.verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
         if let Some(index) = expected.and_then(|expected| {
             expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)

@@ -414,6 +414,16 @@ mod tests {
     }
 
     #[test]
+    fn only_the_known_constraints_are_recognised() {
+        let keys = crate::CircuitKeys::embedded_with_cache(None).unwrap();
+        let mut cs = keys.constraints().clone();
+        assert_eq!(WitnessLayout::detect(&cs), Some(WitnessLayout::Rlnkit));
+        // One coefficient of another circuit is enough to refuse it.
+        cs.matrices[1][7][0].0 += Fr::one();
+        assert_eq!(WitnessLayout::detect(&cs), None);
+    }
+
+    #[test]
     fn a_witness_after_an_earlier_one_is_the_full_witness() {
         for layout in WitnessLayout::ALL {
             let first = layout.witness(&input(5, 0, 10)).unwrap();
