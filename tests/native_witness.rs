@@ -106,11 +106,14 @@ fn every_wire_equals_circoms_on_random_inputs() {
     }
 }
 
+/// limit, message id, path bit of each level, the case's name.
+type Edge = (u64, u64, fn(usize) -> bool, &'static str);
+
 #[test]
 fn every_wire_equals_circoms_on_the_edges() {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(22);
     let max = u16::MAX as u64;
-    let edges: [(u64, u64, fn(usize) -> bool, &str); 8] = [
+    let edges: [Edge; 8] = [
         (1, 0, |_| false, "limit 1, path bits all 0"),
         (1, 0, |_| true, "limit 1, path bits all 1"),
         (max, max - 1, |_| true, "limit 2^16-1, id limit-1, bits all 1"),
