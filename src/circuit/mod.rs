@@ -4,7 +4,7 @@
 //!
 //! Also the witness: the circuit's input map ([`WitnessInput`]), the native witness of the RLN v2
 //! circuits ([`WitnessLayout`], module `native`), and, with the `wasm-witness` feature, circom's
-//! WebAssembly witness generator for other circuits ([`WitnessGenerator`]).
+//! WebAssembly witness generator for other circuits (`WitnessGenerator`).
 
 pub mod cache;
 mod input;
