@@ -22,7 +22,12 @@
 //! | then | range check: 15 bits of messageId, of the limit, of `LessThan`'s difference | Poseidon(1), (2), (3), (1) |
 //! | then | Poseidon(1), (2), (3), (1) | range check: 15 bits of messageId, of `LessThan`'s difference |
 //!
-//! (`Num2Bits`' top bit is linear in the others and the value, so circom drops it.)
+//! (`Num2Bits`' top bit is linear in the others and the value, so circom drops it.) The Waku
+//! layout was read from the symbol file of the network's circuit source (vacp2p's RLN v2:
+//! `MerkleTreeInclusionProof` with `MultiMux1(2)`, `RangeCheck` = `Num2Bits(16)` of messageId and
+//! `LessThan(16)`) compiled by circom 2.2.3, whose wasm computes the same witness as the
+//! network's published `rln.wasm`; `tests/native_witness.rs` checks every wire against the
+//! published wasm.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, One, PrimeField, Zero};
