@@ -9,8 +9,9 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 CARGO ?= cargo
 # One cargo invocation shape for every test build: the workspace (crate + C library) with the
-# C library's v0.9 ABI on, so the dependencies are built once with one feature set.
-CARGO_TEST_FLAGS := --workspace --locked --features rlnkit-ffi/v09
+# C library's v0.9 ABI on, so the dependencies are built once with one feature set; the circom
+# wasm witness generator on, so the native witness is tested against it (tests/native_witness.rs).
+CARGO_TEST_FLAGS := --workspace --locked --features rlnkit-ffi/v09,rlnkit/wasm-witness
 
 .PHONY: help deps demo test test-rust bench
 help:

@@ -98,7 +98,7 @@ fn proving(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("keys");
     g.sample_size(10);
-    g.bench_function("load embedded, no cache (zkey parse + wasm compile)", |bn| {
+    g.bench_function("load embedded, no cache (zkey parse)", |bn| {
         bn.iter(|| CircuitKeys::embedded_with_cache(None).unwrap())
     });
     let cache = tempfile::tempdir().unwrap();
@@ -129,11 +129,19 @@ fn proving(c: &mut Criterion) {
     let mut g = c.benchmark_group("prove");
     g.sample_size(20);
     let wi = inputs.witness_input();
-    let witness = s.keys.witness_generator().generate(&wi).unwrap();
+    let witness = s.keys.witness(&wi).unwrap();
     let (r, sb) = (ark_bn254::Fr::from(3u64), ark_bn254::Fr::from(5u64));
-    g.bench_function("witness (wasm)", |bn| {
-        bn.iter(|| s.keys.constraints().num_constraints + prover_witness(&s.keys, &wi))
-    });
+    g.bench_function("witness (native)", |bn| bn.iter(|| s.keys.witness(black_box(&wi)).unwrap()));
+    #[cfg(feature = "wasm-witness")]
+    {
+        let wasm = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("zkeys/rln.wasm"))
+            .unwrap();
+        let generator = rlnkit::circuit::WitnessGenerator::new(&wasm).unwrap();
+        assert_eq!(generator.generate(&wi).unwrap(), witness);
+        g.bench_function("witness (circom wasm)", |bn| {
+            bn.iter(|| generator.generate(black_box(&wi)).unwrap())
+        });
+    }
     g.bench_function("groth16 only, ark-groth16 reference", |bn| {
         bn.iter(|| prover.prove_witness_reference(black_box(&witness), r, sb).unwrap())
     });
@@ -153,6 +161,35 @@ fn proving(c: &mut Criterion) {
             member.prove(k % 100, ext, &k.to_le_bytes()).unwrap()
         })
     });
+    // The same two with circom's wasm computing the witness (the path before the native
+    // witness), in the same run.
+    #[cfg(feature = "wasm-witness")]
+    {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let read = |f: &str| std::fs::read(root.join("zkeys").join(f)).unwrap();
+        let cache = rlnkit::circuit::cache::cache_dir();
+        let keys = CircuitKeys::from_bytes_with_wasm_witness(
+            &read("rln_final.zkey"),
+            &read("rln.wasm"),
+            "zkeys/ with the wasm witness",
+            cache.as_deref(),
+        )
+        .unwrap();
+        let wasm_prover = Prover::new(std::sync::Arc::new(keys));
+        wasm_prover.prove(&inputs).unwrap();
+        g.bench_function("proof (circom wasm witness + groth16)", |bn| {
+            bn.iter(|| wasm_prover.prove(black_box(&inputs)).unwrap())
+        });
+        let member = wasm_prover.for_member(s.id.secret(), s.limit, &path).unwrap();
+        member.prove(0, ext, b"first message").unwrap();
+        g.bench_function("member's next message, same root, circom wasm witness", |bn| {
+            bn.iter(|| {
+                k += 1;
+                let ext = ExternalNullifier::new(Epoch::from_index(k), RlnIdentifier::waku());
+                member.prove(k % 100, ext, &k.to_le_bytes()).unwrap()
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("verify");
@@ -180,10 +217,6 @@ fn proving(c: &mut Criterion) {
         bn.iter(|| verifier.verify_batch(black_box(&batch)).unwrap())
     });
     g.finish();
-}
-
-fn prover_witness(keys: &CircuitKeys, wi: &rlnkit::WitnessInput) -> usize {
-    keys.witness_generator().generate(wi).unwrap().len()
 }
 
 /// snarkjs proving the same circuit with the same keys, measured in the same run.

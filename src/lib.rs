@@ -62,7 +62,7 @@ pub mod tree;
 pub mod verifier;
 
 pub use chain::{MembershipReader, MembershipWriter, RegistryError, RpcError, SyncError, TreeSync};
-pub use circuit::{CircuitKeys, KeysError, WitnessInput};
+pub use circuit::{CircuitKeys, KeysError, WitnessError, WitnessInput, WitnessLayout};
 pub use epoch::{Epoch, ExternalNullifier, RlnIdentifier};
 pub use field::{hash_to_field, Field, FieldError};
 pub use identity::{Identity, IdentityError, UserMessageLimit};

@@ -20,6 +20,7 @@ use ark_ff::{Field as _, One, Zero};
 
 use crate::field::Field;
 
+pub(crate) mod circom;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
 

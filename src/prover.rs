@@ -1,5 +1,6 @@
-//! Proof generation: the circuit's public values computed natively, the witness from the circuit's
-//! generator, and the Groth16 proof (snarkjs-compatible, with the circom QAP reduction).
+//! Proof generation: the circuit's public values computed natively, the witness (native for the
+//! RLN v2 circuits, see `circuit::native`), and the Groth16 proof (snarkjs-compatible, with the
+//! circom QAP reduction).
 
 mod groth16;
 pub(crate) mod msm;
@@ -15,7 +16,7 @@ use groth16::WireSums;
 use rand::{CryptoRng, RngCore};
 use tables::ProvingTables;
 
-use crate::circuit::{CircuitKeys, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
+use crate::circuit::{CircuitKeys, WitnessError, WitnessInput, CIRCUIT_DEPTH, PUBLIC_SIGNALS};
 use crate::epoch::ExternalNullifier;
 use crate::field::{hash_to_field, Field};
 use crate::identity::{rate_commitment, IdentityError, UserMessageLimit};
@@ -33,9 +34,10 @@ pub enum ProverError {
     /// The Merkle path is malformed (depth, index bits).
     #[error("invalid Merkle path: {0}")]
     Path(#[from] TreeError),
-    /// The witness generator failed (a circuit assertion, the driver's message).
+    /// The circuit rejects the inputs (the assertion that fails), or the circuit's witness
+    /// generator failed.
     #[error("the circuit rejected the inputs: {0}")]
-    Witness(String),
+    Witness(#[from] WitnessError),
     /// The witness's public signals are not the values computed natively.
     #[error("the witness's public signals differ from the values computed for these inputs (signal {index}); are the keys for an RLN v2 circuit?")]
     PublicSignalMismatch {
@@ -89,19 +91,19 @@ impl<'a> RlnInputs<'a> {
 
     /// The public values these inputs produce, computed natively (no circuit).
     pub fn public_values(&self) -> Result<PublicValues, ProverError> {
-        let message_id = self.limit.message_id(self.message_id)?;
+        self.limit.message_id(self.message_id)?;
         self.merkle_proof.validate(CIRCUIT_DEPTH)?;
+        let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
+        self.public_values_under(root_from_path(leaf, self.merkle_proof))
+    }
+
+    /// The public values when the root of the (validated) path is known.
+    fn public_values_under(&self, root: Field) -> Result<PublicValues, ProverError> {
+        let message_id = self.limit.message_id(self.message_id)?;
         let ext = self.external_nullifier.as_field();
         let a1 = poseidon3(self.identity_secret, ext, message_id.as_field());
         let y = Field::from_fr(self.identity_secret.fr() + a1.fr() * self.x.fr());
-        let leaf = rate_commitment(poseidon1(self.identity_secret), self.limit);
-        Ok(PublicValues {
-            root: root_from_path(leaf, self.merkle_proof),
-            external_nullifier: ext,
-            x: self.x,
-            y,
-            nullifier: poseidon1(a1),
-        })
+        Ok(PublicValues { root, external_nullifier: ext, x: self.x, y, nullifier: poseidon1(a1) })
     }
 
     /// The circuit input map.
@@ -204,16 +206,19 @@ impl Prover {
         earlier: Option<&WitnessSums>,
         rng: &mut R,
     ) -> Result<(RlnProof, WitnessSums), ProverError> {
-        let witness =
-            self.keys.witness_generator().generate(input).map_err(ProverError::Witness)?;
+        let witness = match earlier {
+            Some(e) => self.keys.witness_after(&e.witness, input)?,
+            None => self.keys.witness(input)?,
+        };
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let (proof, sums) = self.groth16(&witness, earlier, r, s)?;
         let signals: [Field; PUBLIC_SIGNALS] =
             std::array::from_fn(|i| Field::from_fr(witness[1 + i]));
         let proof = RlnProof { proof, values: PublicValues::from_signals(&signals) };
-        // Our witness driver turns a failed circom assertion into an error, but a generator
-        // from elsewhere may check less, and a witness can be passed in directly. Checking costs
-        // one verification (~1 ms) and guarantees we never hand out a proof nobody accepts.
+        // The native witness and our wasm driver turn a failed circuit assertion into an error,
+        // but a generator from elsewhere may check less, and a witness can be passed in
+        // directly. Checking costs one verification (~1 ms) and guarantees we never hand out a
+        // proof nobody accepts.
         self.precomputed.verifier.verify_proof(&proof).map_err(|_| ProverError::Unsatisfied)?;
         if let Some(index) = expected.and_then(|expected| {
             expected.inputs().iter().zip(proof.values.inputs()).position(|(a, b)| *a != b)
@@ -400,7 +405,8 @@ impl MemberProver {
         rng: &mut R,
     ) -> Result<RlnProof, ProverError> {
         let inputs = self.inputs(message_id, external_nullifier, x);
-        let expected = inputs.public_values()?;
+        // The path was validated and its root computed when it was set.
+        let expected = inputs.public_values_under(self.root)?;
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let (proof, parts) =
             self.prover.run(&inputs.witness_input(), Some(&expected), first.as_deref(), rng)?;

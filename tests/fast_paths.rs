@@ -18,39 +18,13 @@ fn fixture() -> &'static Members {
 }
 
 #[test]
-fn witness_driver_equals_ark_circom() {
-    let fx = fixture();
-    for (k, leaf) in [0usize, 3].into_iter().enumerate() {
-        let path = fx.tree.proof(leaf as u64).unwrap();
-        let wi = RlnInputs::for_signal(
-            fx.ids[leaf].secret(),
-            fx.limit,
-            k as u64,
-            &path,
-            ext(k as u64 + 1),
-            b"driver",
-        )
-        .witness_input();
-        let gen = fx.keys.witness_generator();
-        assert_eq!(gen.generate(&wi).unwrap(), gen.generate_reference(&wi).unwrap());
-    }
-    let dir = common::waku_keys_dir();
-    let input: WitnessInput =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
-            .unwrap();
-    let gen = rlnkit::circuit::WitnessGenerator::new(&std::fs::read(dir.join("rln.wasm")).unwrap())
-        .unwrap();
-    assert_eq!(gen.generate(&input).unwrap(), gen.generate_reference(&input).unwrap());
-}
-
-#[test]
 fn split_prover_equals_ark_groth16() {
     let fx = fixture();
     let prover = &fx.prover;
     let path = fx.tree.proof(2).unwrap();
     let wi = RlnInputs::for_signal(fx.ids[2].secret(), fx.limit, 1, &path, ext(9), b"same witness")
         .witness_input();
-    let witness = fx.keys.witness_generator().generate(&wi).unwrap();
+    let witness = fx.keys.witness(&wi).unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
     for _ in 0..2 {
         let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
@@ -68,7 +42,7 @@ fn split_prover_equals_ark_groth16_with_waku_keys() {
             .unwrap();
     let keys = CircuitKeys::load(&dir).unwrap();
     let prover = Prover::new(keys.clone());
-    let witness = keys.witness_generator().generate(&input).unwrap();
+    let witness = keys.witness(&input).unwrap();
     let (r, s) = (Fr::from(3u64), Fr::from(7u64));
     assert_eq!(
         prover.prove_witness(&witness, r, s).unwrap(),
@@ -166,7 +140,8 @@ fn cached_keys_equal_parsed_keys() {
         CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
     let entries: Vec<_> =
         std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 2, "proving key and compiled witness generator: {entries:?}");
+    // The witness is native: no compiled witness generator next to the proving key.
+    assert_eq!(entries.len(), 1, "the proving key only: {entries:?}");
     let warm =
         CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
     for keys in [&cold, &warm] {
@@ -177,8 +152,8 @@ fn cached_keys_equal_parsed_keys() {
     let input: WitnessInput =
         serde_json::from_str(&std::fs::read_to_string(dir.join("witness-input.json")).unwrap())
             .unwrap();
-    let w_parsed = parsed.witness_generator().generate(&input).unwrap();
-    assert_eq!(warm.witness_generator().generate(&input).unwrap(), w_parsed);
+    let w_parsed = parsed.witness(&input).unwrap();
+    assert_eq!(warm.witness(&input).unwrap(), w_parsed);
     let (r, s) = (Fr::from(11u64), Fr::from(13u64));
     let a = Prover::new(Arc::new(parsed)).prove_witness(&w_parsed, r, s).unwrap();
     let b = Prover::new(Arc::new(warm)).prove_witness(&w_parsed, r, s).unwrap();
@@ -192,7 +167,7 @@ fn cached_keys_equal_parsed_keys() {
     }
     let again =
         CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap();
-    assert_eq!(again.witness_generator().generate(&input).unwrap(), w_parsed);
+    assert_eq!(again.witness(&input).unwrap(), w_parsed);
     assert_eq!(again.verifying_key(), cold.verifying_key());
 }
 
@@ -210,7 +185,7 @@ fn proving_tables_come_back_from_the_cache_and_survive_corruption() {
         let keys = Arc::new(
             CircuitKeys::from_bytes_with_cache(&zkey, &wasm, "waku", Some(cache.path())).unwrap(),
         );
-        let witness = keys.witness_generator().generate(&input).unwrap();
+        let witness = keys.witness(&input).unwrap();
         Prover::new(keys).prove_witness(&witness, r, s).unwrap()
     };
     let first = prove();

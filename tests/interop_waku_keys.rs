@@ -89,3 +89,21 @@ fn our_prover_with_waku_keys_matches_known_signals() {
 fn hash_to_signal_x() -> Field {
     rlnkit::hash_to_field(vectors()["witness_example"]["signal_utf8"].as_str().unwrap().as_bytes())
 }
+
+#[test]
+fn the_network_keys_need_no_wasm() {
+    // The witness of the network's circuit is native: a keys directory without rln.wasm loads
+    // and proves.
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["rln_final.zkey", VK_FILE] {
+        std::fs::copy(waku_keys_dir().join(file), dir.path().join(file)).unwrap();
+    }
+    let keys = CircuitKeys::load(dir.path()).unwrap();
+    assert_eq!(keys.witness_layout(), Some(rlnkit::WitnessLayout::Waku));
+    let input: WitnessInput = serde_json::from_str(
+        &std::fs::read_to_string(waku_keys_dir().join("witness-input.json")).unwrap(),
+    )
+    .unwrap();
+    let proof = Prover::new(keys.clone()).prove_witness_input(&input).unwrap();
+    Verifier::new(keys.verifying_key()).verify_proof(&proof).unwrap();
+}

@@ -7,14 +7,12 @@ use std::sync::{Arc, OnceLock};
 use rlnkit::{CircuitKeys, KeysError};
 
 static WAKU_ZKEY: &[u8] = include_bytes!("../../zkeys/waku-rln-v2/rln_final.zkey");
-static WAKU_WASM: &[u8] = include_bytes!("../../zkeys/waku-rln-v2/rln.wasm");
 
-/// The Waku network's RLN v2 keys (what the network's relays accept).
+/// The Waku network's RLN v2 keys (what the network's relays accept). Their witness is computed
+/// natively, so the circuit's wasm is not embedded.
 pub fn waku() -> Result<Arc<CircuitKeys>, String> {
     static KEYS: OnceLock<Arc<CircuitKeys>> = OnceLock::new();
-    once(&KEYS, || {
-        CircuitKeys::from_bytes(WAKU_ZKEY, WAKU_WASM, "embedded Waku network keys").map(Arc::new)
-    })
+    once(&KEYS, || CircuitKeys::from_zkey(WAKU_ZKEY, "embedded Waku network keys").map(Arc::new))
 }
 
 /// rlnkit's development keys (tests and local networks only).
@@ -34,12 +32,13 @@ fn once(
     Ok(cell.get_or_init(|| keys).clone())
 }
 
-/// Keys from the bytes of a snarkjs zkey and the circuit's circom wasm witness generator.
+/// Keys from the bytes of a snarkjs zkey and the circuit's circom wasm witness generator (used
+/// only for a circuit whose witness rlnkit does not compute natively).
 pub fn from_bytes(zkey: &[u8], wasm: &[u8]) -> Result<Arc<CircuitKeys>, String> {
     if !wasm.starts_with(b"\0asm") {
         return Err(
             "graph_data must be the circuit's circom witness generator (rln.wasm): rlnkit \
-                    computes witnesses with it and does not read zerokit's graph.bin"
+                    does not read zerokit's graph.bin"
                 .into(),
         );
     }

@@ -1,7 +1,8 @@
 //! On-disk cache of derived circuit artifacts, so that a process loads its keys in milliseconds:
 //! - the proving key, constraint matrices and prepared verifying key in arkworks' uncompressed
 //!   form (parsing a snarkjs zkey costs ~0.6 s: field conversions and subgroup checks), and
-//! - the witness generator compiled by wasmer (compiling circom's wasm costs ~0.5 s).
+//! - the witness generator compiled by wasmer, for circuits whose witness is not native
+//!   (feature `wasm-witness`; compiling circom's wasm costs ~0.5 s).
 //!
 //! Entries live in `$RLNKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/rlnkit`, else `~/.cache/rlnkit`
 //! (`RLNKIT_CACHE=off` disables the cache). Each entry is named after the sha256 of its source

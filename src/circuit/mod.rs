@@ -2,12 +2,18 @@
 //! `zkeys/`) or loaded from a directory in the formats the Waku network publishes: circom's
 //! `rln.wasm`, snarkjs's `rln_final.zkey` and `verification_key.json`.
 //!
-//! Also the witness: the circuit's input map and the WebAssembly witness generator.
+//! Also the witness: the circuit's input map ([`WitnessInput`]), the native witness of the RLN v2
+//! circuits ([`WitnessLayout`], module `native`), and, with the `wasm-witness` feature, circom's
+//! WebAssembly witness generator for other circuits (`WitnessGenerator`).
 
 pub mod cache;
+mod input;
+mod native;
 mod vk;
-mod witness;
+#[cfg(feature = "wasm-witness")]
+mod wasm;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,8 +22,11 @@ use ark_groth16::{PreparedVerifyingKey, ProvingKey, VerifyingKey};
 use ark_relations::utils::matrix::Matrix;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 
+pub use input::WitnessInput;
+pub use native::{WitnessError, WitnessLayout};
 pub use vk::{verifying_key_from_snarkjs_json, verifying_key_to_bytes, VERIFYING_KEY_BYTES};
-pub use witness::{WitnessGenerator, WitnessInput};
+#[cfg(feature = "wasm-witness")]
+pub use wasm::WitnessGenerator;
 
 /// Depth of the RLN circuit's Merkle path.
 pub const CIRCUIT_DEPTH: usize = 20;
@@ -66,6 +75,29 @@ pub enum KeysError {
         /// wasmer's or the driver's message.
         reason: String,
     },
+    /// The proving key is for a circuit whose witness rlnkit does not compute natively, and
+    /// the circom witness generator cannot be used instead (no `wasm-witness` feature, or no
+    /// `rln.wasm`).
+    #[error("{path} is not for rlnkit's or the Waku network's RLN v2 circuit (its constraints are neither's), the only circuits whose witness rlnkit computes natively; {hint}")]
+    UnknownCircuit {
+        /// The zkey file (or the keys' source).
+        path: PathBuf,
+        /// What would make the keys usable.
+        hint: &'static str,
+    },
+    /// The proving key's wire count is not the layout's (keys matching a known circuit's
+    /// constraints always have it: the zkey is malformed).
+    #[error("{path} has {got} wires in its proving key, the {layout:?} circuit has {expected}")]
+    WireCount {
+        /// The zkey file (or the keys' source).
+        path: PathBuf,
+        /// The recognised circuit.
+        layout: WitnessLayout,
+        /// The circuit's wire count.
+        expected: usize,
+        /// The proving key's.
+        got: usize,
+    },
     /// The keys are for a circuit with another number of public inputs.
     #[error("the circuit has {got} public inputs, an RLN v2 circuit has {expected}")]
     PublicInputs {
@@ -97,7 +129,18 @@ pub struct ConstraintSystem {
     pub matrices: [Matrix<Fr>; 3],
 }
 
-/// Proving key, constraint system, verifying key (also prepared) and witness generator.
+/// How a key set's witnesses are computed.
+enum WitnessSource {
+    /// Natively (the RLN v2 circuits rlnkit knows).
+    Native(WitnessLayout),
+    /// By the circuit's circom WebAssembly generator.
+    #[cfg(feature = "wasm-witness")]
+    Wasm(WitnessGenerator),
+}
+
+/// Proving key, constraint system, verifying key (also prepared) and the witness's source: the
+/// native witness for the RLN v2 circuits rlnkit knows (recognised by their constraints),
+/// circom's generator for others (feature `wasm-witness`).
 ///
 /// The keys know nothing of how proofs are made: a [`crate::Prover`] builds its tables from them
 /// (and keeps them in the key cache through [`CircuitKeys::zkey_cache`]).
@@ -105,7 +148,7 @@ pub struct CircuitKeys {
     pub(crate) proving_key: ProvingKey<Bn254>,
     pub(crate) constraints: ConstraintSystem,
     pub(crate) prepared: PreparedVerifyingKey<Bn254>,
-    pub(crate) witness: WitnessGenerator,
+    witness: WitnessSource,
     /// The key cache's entries derived from the zkey (None without a cache).
     zkey_cache: Option<cache::SourceEntries>,
     source: String,
@@ -115,6 +158,7 @@ impl std::fmt::Debug for CircuitKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CircuitKeys")
             .field("source", &self.source)
+            .field("witness", &self.witness_layout())
             .field("constraints", &self.constraints.num_constraints)
             .field(
                 "variables",
@@ -124,27 +168,21 @@ impl std::fmt::Debug for CircuitKeys {
     }
 }
 
-/// Our development keys, embedded in the binary (made by `make zkeys`).
+/// Our development keys, embedded in the binary (made by `make zkeys`; their witness is native,
+/// so the circuit's `rln.wasm` is not embedded).
 static EMBEDDED_ZKEY: &[u8] = include_bytes!("../../zkeys/rln_final.zkey");
-static EMBEDDED_WASM: &[u8] = include_bytes!("../../zkeys/rln.wasm");
 /// Our development verifying key in snarkjs JSON.
 pub static EMBEDDED_VK_JSON: &str = include_str!("../../zkeys/verification_key.json");
 
 impl CircuitKeys {
     /// The crate's own development keys (see `zkeys/README.md`; not the Waku network's keys).
     pub fn embedded() -> Result<Arc<Self>, KeysError> {
-        Self::from_bytes(EMBEDDED_ZKEY, EMBEDDED_WASM, "embedded development keys").map(Arc::new)
+        Self::embedded_with_cache(cache::cache_dir().as_deref())
     }
 
     /// The development keys with an explicit cache directory (None: parse and compile).
     pub fn embedded_with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>, KeysError> {
-        Self::from_bytes_with_cache(
-            EMBEDDED_ZKEY,
-            EMBEDDED_WASM,
-            "embedded development keys",
-            cache_dir,
-        )
-        .map(Arc::new)
+        Self::assemble(EMBEDDED_ZKEY, || None, "embedded development keys", cache_dir).map(Arc::new)
     }
 
     /// Loads `rln_final.zkey` and `rln.wasm` from `dir` (and checks `verification_key.json`
@@ -156,17 +194,25 @@ impl CircuitKeys {
             std::fs::read(&path).map_err(|source| KeysError::Read { path, source })
         };
         let zkey = read(ZKEY_FILE)?;
-        let wasm = read(WASM_FILE)?;
+        // The circuit's wasm is read only for a circuit whose witness is not native.
+        let wasm = || dir.join(WASM_FILE).exists().then(|| read(WASM_FILE).map(Cow::Owned));
         let keys =
-            Self::from_bytes(&zkey, &wasm, &dir.display().to_string()).map_err(|e| match e {
-                KeysError::Zkey { reason, .. } => {
-                    KeysError::Zkey { path: dir.join(ZKEY_FILE), reason }
-                }
-                KeysError::Wasm { reason, .. } => {
-                    KeysError::Wasm { path: dir.join(WASM_FILE), reason }
-                }
-                other => other,
-            })?;
+            Self::assemble(&zkey, wasm, &dir.display().to_string(), cache::cache_dir().as_deref())
+                .map_err(|e| match e {
+                    KeysError::Zkey { reason, .. } => {
+                        KeysError::Zkey { path: dir.join(ZKEY_FILE), reason }
+                    }
+                    KeysError::Wasm { reason, .. } => {
+                        KeysError::Wasm { path: dir.join(WASM_FILE), reason }
+                    }
+                    KeysError::UnknownCircuit { hint, .. } => {
+                        KeysError::UnknownCircuit { path: dir.join(ZKEY_FILE), hint }
+                    }
+                    KeysError::WireCount { layout, expected, got, .. } => {
+                        KeysError::WireCount { path: dir.join(ZKEY_FILE), layout, expected, got }
+                    }
+                    other => other,
+                })?;
         let vk_path = dir.join(VK_FILE);
         if vk_path.exists() {
             let vk = load_verifying_key_json(&vk_path)?;
@@ -177,30 +223,73 @@ impl CircuitKeys {
         Ok(Arc::new(keys))
     }
 
-    /// Builds keys from the bytes of a snarkjs zkey and a circom witness generator, using the
-    /// on-disk cache of derived forms (see [`cache`]) when one is available.
+    /// Builds keys from the bytes of a snarkjs zkey and the circuit's circom witness generator,
+    /// using the on-disk cache of derived forms (see [`cache`]) when one is available. The
+    /// generator is used only for a circuit whose witness is not native (feature
+    /// `wasm-witness`); for the RLN v2 circuits it is not even compiled.
     pub fn from_bytes(zkey: &[u8], wasm: &[u8], source: &str) -> Result<Self, KeysError> {
         Self::from_bytes_with_cache(zkey, wasm, source, cache::cache_dir().as_deref())
     }
 
+    /// Builds keys from a snarkjs zkey alone, for the RLN v2 circuits whose witness rlnkit
+    /// computes natively (keys of another circuit fail with [`KeysError::UnknownCircuit`]).
+    pub fn from_zkey(zkey: &[u8], source: &str) -> Result<Self, KeysError> {
+        Self::assemble(zkey, || None, source, cache::cache_dir().as_deref())
+    }
+
     /// As [`CircuitKeys::from_bytes`], with an explicit cache directory (None: no cache).
-    ///
-    /// The proving key and the witness generator are independent, so they are loaded side by
-    /// side (both cores when rayon has two): with a warm cache each side is the sha256 of its
-    /// source (the entry's name), reading and checksumming the entry, and deserialization.
     pub fn from_bytes_with_cache(
         zkey: &[u8],
         wasm: &[u8],
         source: &str,
         cache_dir: Option<&Path>,
     ) -> Result<Self, KeysError> {
-        let (parts, witness) = rayon::join(
-            || load_key_parts(zkey, source, cache_dir),
-            || WitnessGenerator::with_cache(wasm, cache_dir),
-        );
-        let ((proving_key, constraints, prepared), digest) = parts?;
-        let witness =
-            witness.map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })?;
+        Self::assemble(zkey, || Some(Ok(Cow::Borrowed(wasm))), source, cache_dir)
+    }
+
+    /// As [`CircuitKeys::from_bytes_with_cache`], but the witness always comes from the
+    /// circuit's wasm, even for a circuit whose witness rlnkit computes natively: for comparing
+    /// the two (tests, benchmarks).
+    #[cfg(feature = "wasm-witness")]
+    pub fn from_bytes_with_wasm_witness(
+        zkey: &[u8],
+        wasm: &[u8],
+        source: &str,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, KeysError> {
+        let mut keys = Self::from_bytes_with_cache(zkey, wasm, source, cache_dir)?;
+        if let WitnessSource::Native(_) = keys.witness {
+            keys.witness = wasm_witness(|| Some(Ok(Cow::Borrowed(wasm))), source, cache_dir)?;
+        }
+        Ok(keys)
+    }
+
+    /// The keys from a zkey; the witness is native when the constraints are those of a known
+    /// RLN v2 circuit, else from the circuit's wasm (`wasm` gives its bytes, None: there is
+    /// none).
+    fn assemble<'w>(
+        zkey: &[u8],
+        wasm: impl FnOnce() -> Option<Result<Cow<'w, [u8]>, KeysError>>,
+        source: &str,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, KeysError> {
+        let ((proving_key, constraints, prepared), digest) =
+            load_key_parts(zkey, source, cache_dir)?;
+        let witness = match WitnessLayout::detect(&constraints) {
+            Some(layout) => {
+                let got = proving_key.a_query.len();
+                if got != layout.wires() {
+                    return Err(KeysError::WireCount {
+                        path: PathBuf::from(source),
+                        layout,
+                        expected: layout.wires(),
+                        got,
+                    });
+                }
+                WitnessSource::Native(layout)
+            }
+            None => wasm_witness(wasm, source, cache_dir)?,
+        };
         Ok(CircuitKeys {
             proving_key,
             constraints,
@@ -211,6 +300,51 @@ impl CircuitKeys {
                 .map(|(dir, digest)| cache::SourceEntries::new(dir, digest)),
             source: source.to_string(),
         })
+    }
+
+    /// The full witness for `input` (wire 0 is the constant 1, then the public signals
+    /// `[y, root, nullifier, x, externalNullifier]`, then the rest): native for the RLN v2
+    /// circuits, else by the circuit's generator. Fails when a circuit assertion does not hold.
+    pub fn witness(&self, input: &WitnessInput) -> Result<Vec<Fr>, WitnessError> {
+        match &self.witness {
+            WitnessSource::Native(layout) => layout.witness(input),
+            #[cfg(feature = "wasm-witness")]
+            WitnessSource::Wasm(generator) => generator.generate(input).map_err(WitnessError::Wasm),
+        }
+    }
+
+    /// As [`CircuitKeys::witness`], from the witness of an earlier message: a native witness
+    /// copies the membership wires (commitments, Merkle path) when `earlier` has the same
+    /// secret, limit and path, and computes only the message's (see
+    /// [`WitnessLayout::witness_after`]).
+    pub fn witness_after(
+        &self,
+        earlier: &[Fr],
+        input: &WitnessInput,
+    ) -> Result<Vec<Fr>, WitnessError> {
+        match &self.witness {
+            WitnessSource::Native(layout) => layout.witness_after(earlier, input),
+            #[cfg(feature = "wasm-witness")]
+            WitnessSource::Wasm(_) => self.witness(input),
+        }
+    }
+
+    /// The circuit whose witness is computed natively (None: the circuit's wasm computes it).
+    pub fn witness_layout(&self) -> Option<WitnessLayout> {
+        match &self.witness {
+            WitnessSource::Native(layout) => Some(*layout),
+            #[cfg(feature = "wasm-witness")]
+            WitnessSource::Wasm(_) => None,
+        }
+    }
+
+    /// The circom witness generator, for keys of a circuit whose witness is not native.
+    #[cfg(feature = "wasm-witness")]
+    pub fn witness_generator(&self) -> Option<&WitnessGenerator> {
+        match &self.witness {
+            WitnessSource::Wasm(generator) => Some(generator),
+            WitnessSource::Native(_) => None,
+        }
     }
 
     /// The Groth16 proving key (arkworks form).
@@ -234,11 +368,6 @@ impl CircuitKeys {
         self.zkey_cache.as_ref()
     }
 
-    /// The witness generator.
-    pub fn witness_generator(&self) -> &WitnessGenerator {
-        &self.witness
-    }
-
     /// The constraint system (sizes and the A, B, C matrices).
     pub fn constraints(&self) -> &ConstraintSystem {
         &self.constraints
@@ -248,6 +377,37 @@ impl CircuitKeys {
     pub fn source(&self) -> &str {
         &self.source
     }
+}
+
+/// The circuit's wasm witness generator, for keys whose witness is not native.
+#[cfg(feature = "wasm-witness")]
+fn wasm_witness<'w>(
+    wasm: impl FnOnce() -> Option<Result<Cow<'w, [u8]>, KeysError>>,
+    source: &str,
+    cache_dir: Option<&Path>,
+) -> Result<WitnessSource, KeysError> {
+    let Some(bytes) = wasm() else {
+        return Err(KeysError::UnknownCircuit {
+            path: PathBuf::from(source),
+            hint: "without the circuit's rln.wasm there is no witness generator for it",
+        });
+    };
+    WitnessGenerator::with_cache(&bytes?, cache_dir)
+        .map(WitnessSource::Wasm)
+        .map_err(|reason| KeysError::Wasm { path: PathBuf::from(source), reason })
+}
+
+/// Without the `wasm-witness` feature only the native witness exists.
+#[cfg(not(feature = "wasm-witness"))]
+fn wasm_witness<'w>(
+    _wasm: impl FnOnce() -> Option<Result<Cow<'w, [u8]>, KeysError>>,
+    source: &str,
+    _cache_dir: Option<&Path>,
+) -> Result<WitnessSource, KeysError> {
+    Err(KeysError::UnknownCircuit {
+        path: PathBuf::from(source),
+        hint: "build rlnkit with the `wasm-witness` feature to compute its witness with the circuit's rln.wasm",
+    })
 }
 
 /// Format tag of cached proving keys (bump when the layout changes).
