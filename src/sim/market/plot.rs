@@ -323,18 +323,34 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             &mark(f, 0.0, |q| q.treasury_per_year),
         )?,
     ));
+    let mut fee_series: Vec<(String, Vec<(f64, f64)>)> = vec![(
+        format!(
+            "operators, mean of the last 30 days and {} seeds",
+            f.points.first().map_or(1, |p| p.runs)
+        ),
+        line(f, |q| q.operators_mean),
+    )];
+    let mut fee_marks = mark(f, 0.0, |q| q.operators_mean);
+    if let Some(fit) = f.fit {
+        let x1 = f.points.last().map_or(0.1, |p| p.x);
+        fee_series.push(("least-squares line".into(), vec![(0.0, fit.at(0.0)), (x1, fit.at(x1))]));
+        fee_series.push((
+            format!("{:.0}% below the fee-free line", fit.loss * 100.0),
+            vec![(0.0, fit.intercept * (1.0 - fit.loss)), (x1, fit.intercept * (1.0 - fit.loss))],
+        ));
+        if let Some(at) = fit.loss_at.filter(|&a| a <= x1) {
+            fee_marks.push((at, fit.at(at), format!("  line crosses at {}", fmt_num(at))));
+        }
+    }
     out.push((
         "sweep_fee_operators.svg",
         xy_chart(
             "sweep fee operators",
-            "Fee rate vs operators",
-            Axis { desc: "fee rate", log: false },
-            Axis { desc: "operators", log: false },
-            &[
-                ("active at the end".into(), line(f, |q| q.operators_end as f64)),
-                ("left during the run".into(), line(f, |q| q.operators_exited as f64)),
-            ],
-            &mark(f, 0.0, |q| q.operators_end as f64),
+            "Fee rate vs operators kept",
+            Axis { desc: "fee rate (share of each claim)", log: false },
+            Axis { desc: "operators active", log: false },
+            &fee_series,
+            &fee_marks,
         )?,
     ));
     let c = &s.claim_threshold;
