@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::sim::market::report::MarketReport;
 use crate::sim::market::sweep::{Sweep, Sweeps};
-use crate::sim::plot::{color, line_chart, PlotError};
+use crate::sim::plot::{color, line_chart, tick_label, PlotError};
 
 const SIZE: (u32, u32) = (800, 480);
 
@@ -32,26 +32,16 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     if !lo.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
+    // Room above the data for the legend (upper left).
     if log {
-        (lo / 1.5, hi * 1.5)
+        (lo / 1.5, hi * (hi / lo).max(10.0).powf(0.3))
     } else {
-        let lo = lo.min(0.0);
-        let pad = (hi - lo).abs().max(1e-12) * 0.08;
-        (lo, hi + pad)
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.0e}")
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        // From zero, unless the values stay within a narrow band far from it (a few percent
+        // of change would be flat at the top of the chart).
+        let lo =
+            if lo > 0.0 && lo > 0.6 * hi { lo - (hi - lo).max(hi * 0.02) } else { lo.min(0.0) };
+        let span = (hi - lo).abs().max(1e-12);
+        (lo, hi + span * 0.35)
     }
 }
 
@@ -84,8 +74,8 @@ pub fn xy_chart(
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(75);
-        let xf = |v: &f64| fmt_num(*v);
-        let yf = |v: &f64| fmt_num(*v);
+        let xf = |v: &f64| tick_label(*v);
+        let yf = |v: &f64| tick_label(*v);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -111,8 +101,23 @@ pub fn xy_chart(
                         .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
                         .map_err(&e)?;
                 }
-                let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
+                // A mark's label above it, to its right in the left half of the chart and to
+                // its left in the right half, so that it stays inside the chart.
+                let share = |v: f64| {
+                    if x.log {
+                        (v.ln() - x0.ln()) / (x1.ln() - x0.ln())
+                    } else {
+                        (v - x0) / (x1 - x0)
+                    }
+                };
                 for (mx, my, label) in marks.iter().filter(|m| keep((m.0, m.1))) {
+                    use plotters::style::text_anchor::{HPos, Pos, VPos};
+                    let right = share(*mx) > 0.5;
+                    let h = if right { HPos::Right } else { HPos::Left };
+                    let style = TextStyle::from(("sans-serif", 13).into_font())
+                        .color(&BLACK)
+                        .pos(Pos::new(h, VPos::Bottom));
+                    let label = if right { format!("{}  ", label.trim()) } else { label.clone() };
                     chart
                         .draw_series(std::iter::once(Circle::new(
                             (*mx, *my),
@@ -121,11 +126,10 @@ pub fn xy_chart(
                         )))
                         .map_err(&e)?;
                     chart
-                        .draw_series(std::iter::once(Text::new(
-                            label.clone(),
-                            (*mx, *my),
-                            style.clone(),
-                        )))
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((*mx, *my))
+                                + Text::new(label, (if right { -4 } else { 4 }, -10), style),
+                        ))
                         .map_err(&e)?;
                 }
                 if !series.is_empty() {
@@ -272,7 +276,7 @@ fn mark(
         .filter(|r| r.0 == series)
         .filter_map(|r| r.1)
         .filter_map(|x| s.points.iter().find(|p| p.x == x && p.series == series))
-        .map(|p| (p.x, y(p), format!("  recommended {}", fmt_num(p.x))))
+        .map(|p| (p.x, y(p), format!("  recommended {}", tick_label(p.x))))
         .collect()
 }
 
@@ -339,7 +343,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             vec![(0.0, fit.intercept * (1.0 - fit.loss)), (x1, fit.intercept * (1.0 - fit.loss))],
         ));
         if let Some(at) = fit.loss_at.filter(|&a| a <= x1) {
-            fee_marks.push((at, fit.at(at), format!("  line crosses at {}", fmt_num(at))));
+            fee_marks.push((at, fit.at(at), format!("  line crosses at {}", tick_label(at))));
         }
     }
     out.push((
@@ -355,7 +359,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
     ));
     let c = &s.claim_threshold;
     let series =
-        by_series(c, |g| format!("gas {} gwei", fmt_num(g)), |q| q.lost_to_gas_share.max(1e-6));
+        by_series(c, |g| format!("gas {} gwei", tick_label(g)), |q| q.lost_to_gas_share.max(1e-6));
     let marks: Vec<(f64, f64, String)> = crate::sim::market::sweep::GAS_PRICES
         .iter()
         .flat_map(|&g| mark(c, g, |q| q.lost_to_gas_share.max(1e-6)))

@@ -223,14 +223,19 @@ pub fn operators_target(users: u32) -> u32 {
 }
 
 /// Price per push against the operators the market keeps: the cheapest price at which the
-/// market keeps its target of operators ([`operators_target`]). Entry drives the established
-/// operators' profit toward zero at any price: the price sets how many operators it funds.
+/// market keeps its target of operators ([`operators_target`]) and its claims pay: at most
+/// [`MAX_GAS_SHARE`] of the revenue lost to claim gas and forfeited vouchers. Entry drives the
+/// established operators' profit toward zero at any price: the price sets how many operators
+/// it funds, and whether a small payer's voucher is worth its claim's gas.
 pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigError> {
     let points = run_grid(base, cal, PRICES.iter().map(|&p| (p, 0.0)).collect(), |c, x, _| {
         c.price_per_push = x
     })?;
     let target = operators_target(base.users);
-    let rec = points.iter().find(|p| p.operators_end >= target).map(|p| p.x);
+    let rec = points
+        .iter()
+        .find(|p| p.operators_end >= target && p.lost_to_gas_share <= MAX_GAS_SHARE)
+        .map(|p| p.x);
     Ok(Sweep {
         parameter: "price_per_push",
         series_parameter: "",
@@ -238,7 +243,8 @@ pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigErro
         recommended: vec![(0.0, rec)],
         fit: None,
         rule: format!(
-            "the lowest price at which the market keeps {target} operators at the end ({MIN_OPERATORS_PER_MILLION} per million users)"
+            "the lowest price at which the market keeps {target} operators at the end ({MIN_OPERATORS_PER_MILLION} per million users) and loses at most {:.0}% of its revenue to claim gas and forfeited vouchers",
+            MAX_GAS_SHARE * 100.0
         ),
     })
 }
