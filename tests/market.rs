@@ -228,3 +228,29 @@ fn a_bad_parameter_is_refused_by_name() {
     let e = simulate(&c, &cal).unwrap_err();
     assert!(e.to_string().contains("fee_rate"), "{e}");
 }
+
+#[test]
+fn the_committed_spam_per_hop_plot_is_redrawn_from_its_saved_report() {
+    // The command of docs/CAPACITY.md, into a temporary file.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spam_per_hop.svg");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_rlnkit"))
+        .args(["sim", "spam-plot", "--report", "docs/capacity/attack_1000.json", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let svg =
+        std::fs::read_to_string(&out).unwrap().replace(">\n", ">").replace("\n</text>", "</text>");
+    // A bar per kind at the first hop (the sybil set's 887 validations), zeros beyond it.
+    assert!(svg.contains("sybil_flood") && svg.contains(">887</text>"), "{svg}");
+    assert!(svg.matches(">0</text>").count() >= 12, "zeros at hops 2 and 3 for the six kinds");
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_rlnkit"))
+        .args(["sim", "spam-plot", "--report", "no-such-report.json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-report.json"));
+}

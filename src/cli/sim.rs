@@ -139,7 +139,7 @@ impl SpamPlotArgs {
         std::fs::write(&self.out, svg)
             .with_context(|| format!("writing {}", self.out.display()))?;
         let text = format!("plot: {}\n", self.out.display());
-        Ok(Outcome::ok(text, &serde_json::json!({ "plot": self.out })))
+        Ok(Outcome::ok(text, serde_json::json!({ "plot": self.out })))
     }
 }
 

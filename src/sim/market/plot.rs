@@ -23,7 +23,8 @@ fn err<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError::Draw { plot, reason: e.to_string() }
 }
 
-fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+/// An axis' range around `values`; `room` leaves space above them for the legend (y axes).
+fn bounds(values: impl Iterator<Item = f64>, log: bool, room: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
         lo = lo.min(v);
@@ -32,9 +33,12 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     if !lo.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
-    // Room above the data for the legend (upper left).
-    if log {
+    if log && !room {
+        (lo / 1.5, hi * 1.5)
+    } else if log {
         (lo / 1.5, hi * (hi / lo).max(10.0).powf(0.3))
+    } else if !room {
+        (lo.min(0.0), hi + (hi - lo.min(0.0)).abs().max(1e-12) * 0.05)
     } else {
         // From zero, unless the values stay within a narrow band far from it (a few percent
         // of change would be flat at the top of the chart).
@@ -64,10 +68,11 @@ pub fn xy_chart(
         let keep = |(a, b): (f64, f64)| {
             a.is_finite() && b.is_finite() && (!x.log || a > 0.0) && (!y.log || b > 0.0)
         };
-        let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), x.log);
+        let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), x.log, false);
         let (y0, y1) = bounds(
             series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(marks.iter().map(|m| m.1)),
             y.log,
+            true,
         );
         let mut cb = ChartBuilder::on(&root);
         cb.caption(title, ("sans-serif", 19))
@@ -302,7 +307,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
         "sweep_price_served.svg",
         xy_chart(
             "sweep price served",
-            "Price per push vs demand served and operators' median profit",
+            "Price per push vs demand served, operators retained, revenue lost to gas",
             Axis { desc: "price per push (tokens, log)", log: true },
             Axis { desc: "share", log: false },
             &[
@@ -311,6 +316,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
                     "operators active at day 30 still active at the end".into(),
                     line(p, |q| q.retained),
                 ),
+                ("revenue lost to claim gas and forfeits".into(), line(p, |q| q.lost_to_gas_share)),
             ],
             &mark(p, 0.0, |q| q.served_share),
         )?,
