@@ -49,6 +49,22 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, room: bool) -> (f64, f64
     }
 }
 
+/// A whole number with thousands separators: 1,000,000.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// An SVG chart of `series` (name, points) on linear or logarithmic axes, lines with their
 /// points marked, and `marks`: highlighted points (x, y, label), e.g. a sweep's recommended
 /// value.
@@ -173,12 +189,13 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     let days = |f: &dyn Fn(&crate::sim::market::report::Day) -> f64| -> Vec<(f64, f64)> {
         r.days.iter().map(|d| (d.day as f64, f(d))).collect()
     };
-    let users = r.config.users;
+    let users = thousands(r.config.users as f64);
     let operators = line_chart(
         "market operators",
         &format!(
             "Operators, {users} clients ({} joined, {} left)",
-            r.summary.operators_joined, r.summary.operators_exited
+            thousands(r.summary.operators_joined as f64),
+            thousands(r.summary.operators_exited as f64)
         ),
         "day",
         "operators",
@@ -188,15 +205,22 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
             ("left that day", days(&|d| d.operators_exited as f64)),
         ],
     )?;
+    // From the end of the first operators' grace: the entry boom before it (profits of
+    // hundreds a day) would flatten the market's steady state to a line at zero.
+    let from = r.config.grace_days.min(r.config.days.saturating_sub(1));
+    let later = |f: &dyn Fn(&crate::sim::market::report::Day) -> f64| -> Vec<(f64, f64)> {
+        r.days.iter().filter(|d| d.day >= from).map(|d| (d.day as f64, f(d))).collect()
+    };
+    let boom = r.days.iter().map(|d| d.operator_profit.p90).fold(0.0, f64::max);
     let profit = xy_chart(
         "market profit",
-        "Operators' profit per day (net of fee, hosting, gas, capital)",
+        &format!("Operators' daily profit from day {from} (earlier: up to {})", thousands(boom)),
         Axis { desc: "day", log: false },
-        Axis { desc: "tokens per day", log: false },
+        Axis { desc: "tokens per day, net of fee, hosting, gas, capital", log: false },
         &[
-            ("10th percentile".into(), days(&|d| d.operator_profit.p10)),
-            ("median".into(), days(&|d| d.operator_profit.p50)),
-            ("90th percentile".into(), days(&|d| d.operator_profit.p90)),
+            ("10th percentile".into(), later(&|d| d.operator_profit.p10)),
+            ("median".into(), later(&|d| d.operator_profit.p50)),
+            ("90th percentile".into(), later(&|d| d.operator_profit.p90)),
         ],
         &[],
     )?;
@@ -213,8 +237,8 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     let treasury = line_chart(
         "market treasury",
         &format!(
-            "Treasury income ({:.0} tokens a year at the last 30 days' rate)",
-            r.summary.treasury_per_year
+            "Treasury income ({} tokens a year at the last 30 days' rate)",
+            thousands(r.summary.treasury_per_year)
         ),
         "day",
         "tokens per day",
