@@ -38,7 +38,9 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, room: bool) -> (f64, f64
     } else if log {
         (lo / 1.5, hi * (hi / lo).max(10.0).powf(0.3))
     } else if !room {
-        (lo.min(0.0), hi + (hi - lo.min(0.0)).abs().max(1e-12) * 0.05)
+        // An x axis: the values' own range (a plot from day 21 starts at day 21).
+        let pad = (hi - lo).abs().max(1e-12) * 0.03;
+        (if lo == 0.0 { 0.0 } else { lo - pad }, hi + pad)
     } else {
         // From zero, unless the values stay within a narrow band far from it (a few percent
         // of change would be flat at the top of the chart).
