@@ -114,6 +114,34 @@ pub(crate) struct SimArgs {
 #[derive(clap::Subcommand, Debug)]
 enum SimCmd {
     Market(MarketArgs),
+    SpamPlot(SpamPlotArgs),
+}
+
+/// Redraws the spam-per-hop plot of a saved run (the JSON of `rlnkit sim --report FILE`)
+/// without running it again: one bar per attack kind at each hop, a legend, the zeros.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Example (the 1,000-relay attack run of docs/CAPACITY.md):
+  rlnkit sim spam-plot --report docs/capacity/attack_1000.json --out sim-plots/spam_per_hop.svg")]
+struct SpamPlotArgs {
+    /// The saved report.
+    #[arg(long, value_name = "FILE")]
+    report: PathBuf,
+    /// The SVG to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+impl SpamPlotArgs {
+    fn run(self) -> Result<Outcome> {
+        let json = std::fs::read_to_string(&self.report)
+            .with_context(|| format!("reading {}", self.report.display()))?;
+        let svg = rlnkit::sim::plot::spam_per_hop_of_saved(&json)
+            .with_context(|| format!("plotting {}", self.report.display()))?;
+        std::fs::write(&self.out, svg)
+            .with_context(|| format!("writing {}", self.out.display()))?;
+        let text = format!("plot: {}\n", self.out.display());
+        Ok(Outcome::ok(text, serde_json::json!({ "plot": self.out })))
+    }
 }
 
 impl SimArgs {
@@ -150,8 +178,10 @@ impl SimArgs {
     }
 
     pub(crate) fn run(self, g: &GlobalOpts) -> Result<Outcome> {
-        if let Some(SimCmd::Market(m)) = self.cmd {
-            return m.run(g);
+        match self.cmd {
+            Some(SimCmd::Market(m)) => return m.run(g),
+            Some(SimCmd::SpamPlot(p)) => return p.run(),
+            None => {}
         }
         let config = self.config();
         let bar = if g.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };

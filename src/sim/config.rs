@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::relay::TransportKind;
 
 /// A kind of attacker. Each attacker is a relay node of its own that publishes its spam there,
 /// so its neighbours are the first hop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum AttackKind {
     /// A member that reuses one message id in one epoch: every message after the first is a

@@ -18,6 +18,16 @@ pub enum PlotError {
         /// plotters' explanation.
         reason: String,
     },
+    /// A saved report could not be read.
+    #[error("reading the report: {0}")]
+    Report(#[from] serde_json::Error),
+    /// A saved report lacks the per-hop counts of an attack kind whose spam went past the
+    /// first hop (it predates them).
+    #[error("the report has no per-hop counts for {kind} spam beyond the first hop: rerun the simulation")]
+    NoPerHop {
+        /// The attack kind.
+        kind: &'static str,
+    },
     /// A plot could not be written.
     #[error("writing {path}: {source}")]
     Io {
@@ -32,6 +42,32 @@ const SIZE: (u32, u32) = (800, 480);
 
 fn draw_err<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError::Draw { plot, reason: e.to_string() }
+}
+
+/// A tick label a reader takes in at a glance: integers without decimals, thousands and millions
+/// as k and M, small values in scientific notation, at most four significant decimals.
+pub fn tick_label(v: f64) -> String {
+    let a = v.abs();
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1e6 {
+        format!("{}M", trim(format!("{:.2}", v / 1e6)))
+    } else if a >= 1e4 {
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1e-3 {
+        trim(format!("{v:.4}"))
+    } else {
+        format!("{v:.0e}")
+    }
 }
 
 /// An SVG line chart of `series` (name, points).
@@ -62,7 +98,14 @@ pub fn line_chart(
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..xmax, 0f64..ymax)
             .map_err(&e)?;
-        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(&e)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
+            .draw()
+            .map_err(&e)?;
         for (i, (name, points)) in series.iter().enumerate() {
             let c = color(i);
             chart
@@ -250,6 +293,29 @@ pub fn spam_per_hop(attacks: &[AttackReport], beyond_first_hop: u64) -> Result<S
     )
 }
 
+/// The parts of a saved [`SimReport`] (`rlnkit sim --report FILE`) the spam-per-hop plot reads.
+#[derive(Debug, serde::Deserialize)]
+struct SavedAttacks {
+    attacks: Vec<AttackReport>,
+    spam_beyond_first_hop: u64,
+}
+
+/// The spam-per-hop plot of a saved report (the JSON of `rlnkit sim --report FILE`), so a
+/// committed figure is redrawn without rerunning its simulation. A report saved before spam
+/// was counted per hop and kind is read from its first-hop counts when no spam went further.
+pub fn spam_per_hop_of_saved(json: &str) -> Result<String, PlotError> {
+    let mut saved: SavedAttacks = serde_json::from_str(json)?;
+    for a in &mut saved.attacks {
+        if a.spam_per_hop.is_empty() {
+            if a.beyond_first_hop > 0 {
+                return Err(PlotError::NoPerHop { kind: a.kind.name() });
+            }
+            a.spam_per_hop = vec![0, a.first_hop, 0, 0];
+        }
+    }
+    spam_per_hop(&saved.attacks, saved.spam_beyond_first_hop)
+}
+
 /// The run's four plots, as (file name, SVG).
 pub fn plots(r: &SimReport) -> Result<Vec<(&'static str, String)>, PlotError> {
     let cdf = line_chart(
@@ -344,6 +410,26 @@ mod tests {
         assert!(svg.contains("double_signal") && svg.contains("sybil_flood"));
         assert!(svg.contains(">40</text>") && svg.contains(">300</text>"));
         assert!(svg.matches(">0</text>").count() >= 4, "zeros at hops 2 and 3 for both kinds");
+    }
+
+    #[test]
+    fn spam_per_hop_is_redrawn_from_a_saved_report() {
+        let mut saved = serde_json::json!({
+            "attacks": [attack(AttackKind::Replay, vec![0, 7, 0, 0])],
+            "spam_beyond_first_hop": 0,
+        });
+        let svg = spam_per_hop_of_saved(&saved.to_string()).unwrap().replace(">\n", ">");
+        assert!(svg.contains("replay") && svg.contains(">7\n</text>"), "{svg}");
+        // An older report without the per-kind hops: read from the first hop if nothing went
+        // further, refused if something did.
+        saved["attacks"][0].as_object_mut().unwrap().remove("spam_per_hop");
+        assert!(spam_per_hop_of_saved(&saved.to_string()).unwrap().contains("replay"));
+        saved["attacks"][0]["beyond_first_hop"] = 3.into();
+        assert!(matches!(
+            spam_per_hop_of_saved(&saved.to_string()),
+            Err(PlotError::NoPerHop { kind: "replay" })
+        ));
+        assert!(matches!(spam_per_hop_of_saved("{}"), Err(PlotError::Report(_))));
     }
 
     #[test]

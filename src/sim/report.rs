@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::relay::rules::Verdict;
@@ -79,7 +79,7 @@ pub struct Observations {
 }
 
 /// Min, median, mean, max.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Spread {
     /// The least value.
     pub min: f64,
@@ -188,7 +188,7 @@ pub struct Latency {
 }
 
 /// One attack kind's spam and how the network dealt with it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttackReport {
     /// The attack.
     pub kind: AttackKind,
@@ -204,7 +204,9 @@ pub struct AttackReport {
     /// Validations anywhere else: spam that an honest node forwarded (goal 0).
     pub beyond_first_hop: u64,
     /// This kind's spam validations by hop distance from its attacker (index 1: the first hop;
-    /// always at least up to hop 3, so the zeros beyond the first hop are shown).
+    /// always at least up to hop 3, so the zeros beyond the first hop are shown). Empty in a
+    /// report saved before it was counted per kind.
+    #[serde(default)]
     pub spam_per_hop: Vec<u64>,
     /// Spam accepted by any node (goal 0).
     pub accepted: u64,

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::sim::market::report::MarketReport;
 use crate::sim::market::sweep::{Sweep, Sweeps};
-use crate::sim::plot::{color, line_chart, PlotError};
+use crate::sim::plot::{color, line_chart, tick_label, PlotError};
 
 const SIZE: (u32, u32) = (800, 480);
 
@@ -23,7 +23,8 @@ fn err<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError::Draw { plot, reason: e.to_string() }
 }
 
-fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+/// An axis' range around `values`; `room` leaves space above them for the legend (y axes).
+fn bounds(values: impl Iterator<Item = f64>, log: bool, room: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
         lo = lo.min(v);
@@ -32,27 +33,38 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     if !lo.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
-    if log {
+    if log && !room {
         (lo / 1.5, hi * 1.5)
+    } else if log {
+        (lo / 1.5, hi * (hi / lo).max(10.0).powf(0.3))
+    } else if !room {
+        // An x axis: the values' own range (a plot from day 21 starts at day 21).
+        let pad = (hi - lo).abs().max(1e-12) * 0.03;
+        (if lo == 0.0 { 0.0 } else { lo - pad }, hi + pad)
     } else {
-        let lo = lo.min(0.0);
-        let pad = (hi - lo).abs().max(1e-12) * 0.08;
-        (lo, hi + pad)
+        // From zero, unless the values stay within a narrow band far from it (a few percent
+        // of change would be flat at the top of the chart).
+        let lo =
+            if lo > 0.0 && lo > 0.6 * hi { lo - (hi - lo).max(hi * 0.02) } else { lo.min(0.0) };
+        let span = (hi - lo).abs().max(1e-12);
+        (lo, hi + span * 0.35)
     }
 }
 
-fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.0e}")
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// A whole number with thousands separators: 1,000,000.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
 }
 
 /// An SVG chart of `series` (name, points) on linear or logarithmic axes, lines with their
@@ -74,18 +86,19 @@ pub fn xy_chart(
         let keep = |(a, b): (f64, f64)| {
             a.is_finite() && b.is_finite() && (!x.log || a > 0.0) && (!y.log || b > 0.0)
         };
-        let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), x.log);
+        let (x0, x1) = bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), x.log, false);
         let (y0, y1) = bounds(
             series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(marks.iter().map(|m| m.1)),
             y.log,
+            true,
         );
         let mut cb = ChartBuilder::on(&root);
         cb.caption(title, ("sans-serif", 19))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(75);
-        let xf = |v: &f64| fmt_num(*v);
-        let yf = |v: &f64| fmt_num(*v);
+        let xf = |v: &f64| tick_label(*v);
+        let yf = |v: &f64| tick_label(*v);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -111,8 +124,23 @@ pub fn xy_chart(
                         .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
                         .map_err(&e)?;
                 }
-                let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
+                // A mark's label above it, to its right in the left half of the chart and to
+                // its left in the right half, so that it stays inside the chart.
+                let share = |v: f64| {
+                    if x.log {
+                        (v.ln() - x0.ln()) / (x1.ln() - x0.ln())
+                    } else {
+                        (v - x0) / (x1 - x0)
+                    }
+                };
                 for (mx, my, label) in marks.iter().filter(|m| keep((m.0, m.1))) {
+                    use plotters::style::text_anchor::{HPos, Pos, VPos};
+                    let right = share(*mx) > 0.5;
+                    let h = if right { HPos::Right } else { HPos::Left };
+                    let style = TextStyle::from(("sans-serif", 13).into_font())
+                        .color(&BLACK)
+                        .pos(Pos::new(h, VPos::Bottom));
+                    let label = if right { format!("{}  ", label.trim()) } else { label.clone() };
                     chart
                         .draw_series(std::iter::once(Circle::new(
                             (*mx, *my),
@@ -121,11 +149,10 @@ pub fn xy_chart(
                         )))
                         .map_err(&e)?;
                     chart
-                        .draw_series(std::iter::once(Text::new(
-                            label.clone(),
-                            (*mx, *my),
-                            style.clone(),
-                        )))
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((*mx, *my))
+                                + Text::new(label, (if right { -4 } else { 4 }, -10), style),
+                        ))
                         .map_err(&e)?;
                 }
                 if !series.is_empty() {
@@ -164,12 +191,13 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     let days = |f: &dyn Fn(&crate::sim::market::report::Day) -> f64| -> Vec<(f64, f64)> {
         r.days.iter().map(|d| (d.day as f64, f(d))).collect()
     };
-    let users = r.config.users;
+    let users = thousands(r.config.users as f64);
     let operators = line_chart(
         "market operators",
         &format!(
             "Operators, {users} clients ({} joined, {} left)",
-            r.summary.operators_joined, r.summary.operators_exited
+            thousands(r.summary.operators_joined as f64),
+            thousands(r.summary.operators_exited as f64)
         ),
         "day",
         "operators",
@@ -179,15 +207,22 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
             ("left that day", days(&|d| d.operators_exited as f64)),
         ],
     )?;
+    // From the end of the first operators' grace: the entry boom before it (profits of
+    // hundreds a day) would flatten the market's steady state to a line at zero.
+    let from = r.config.grace_days.min(r.config.days.saturating_sub(1));
+    let later = |f: &dyn Fn(&crate::sim::market::report::Day) -> f64| -> Vec<(f64, f64)> {
+        r.days.iter().filter(|d| d.day >= from).map(|d| (d.day as f64, f(d))).collect()
+    };
+    let boom = r.days.iter().map(|d| d.operator_profit.p90).fold(0.0, f64::max);
     let profit = xy_chart(
         "market profit",
-        "Operators' profit per day (net of fee, hosting, gas, capital)",
+        &format!("Operators' daily profit from day {from} (earlier: up to {})", thousands(boom)),
         Axis { desc: "day", log: false },
-        Axis { desc: "tokens per day", log: false },
+        Axis { desc: "tokens per day, net of fee, hosting, gas, capital", log: false },
         &[
-            ("10th percentile".into(), days(&|d| d.operator_profit.p10)),
-            ("median".into(), days(&|d| d.operator_profit.p50)),
-            ("90th percentile".into(), days(&|d| d.operator_profit.p90)),
+            ("10th percentile".into(), later(&|d| d.operator_profit.p10)),
+            ("median".into(), later(&|d| d.operator_profit.p50)),
+            ("90th percentile".into(), later(&|d| d.operator_profit.p90)),
         ],
         &[],
     )?;
@@ -204,8 +239,8 @@ pub fn run_plots(r: &MarketReport) -> Result<Vec<(&'static str, String)>, PlotEr
     let treasury = line_chart(
         "market treasury",
         &format!(
-            "Treasury income ({:.0} tokens a year at the last 30 days' rate)",
-            r.summary.treasury_per_year
+            "Treasury income ({} tokens a year at the last 30 days' rate)",
+            thousands(r.summary.treasury_per_year)
         ),
         "day",
         "tokens per day",
@@ -272,7 +307,7 @@ fn mark(
         .filter(|r| r.0 == series)
         .filter_map(|r| r.1)
         .filter_map(|x| s.points.iter().find(|p| p.x == x && p.series == series))
-        .map(|p| (p.x, y(p), format!("  recommended {}", fmt_num(p.x))))
+        .map(|p| (p.x, y(p), format!("  recommended {}", tick_label(p.x))))
         .collect()
 }
 
@@ -298,7 +333,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
         "sweep_price_served.svg",
         xy_chart(
             "sweep price served",
-            "Price per push vs demand served and operators' median profit",
+            "Price per push vs demand served, operators retained, revenue lost to gas",
             Axis { desc: "price per push (tokens, log)", log: true },
             Axis { desc: "share", log: false },
             &[
@@ -307,6 +342,7 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
                     "operators active at day 30 still active at the end".into(),
                     line(p, |q| q.retained),
                 ),
+                ("revenue lost to claim gas and forfeits".into(), line(p, |q| q.lost_to_gas_share)),
             ],
             &mark(p, 0.0, |q| q.served_share),
         )?,
@@ -323,23 +359,39 @@ pub fn sweep_plots(s: &Sweeps) -> Result<Vec<(&'static str, String)>, PlotError>
             &mark(f, 0.0, |q| q.treasury_per_year),
         )?,
     ));
+    let mut fee_series: Vec<(String, Vec<(f64, f64)>)> = vec![(
+        format!(
+            "operators, mean of the last 30 days and {} seeds",
+            f.points.first().map_or(1, |p| p.runs)
+        ),
+        line(f, |q| q.operators_mean),
+    )];
+    let mut fee_marks = mark(f, 0.0, |q| q.operators_mean);
+    if let Some(fit) = f.fit {
+        let x1 = f.points.last().map_or(0.1, |p| p.x);
+        fee_series.push(("least-squares line".into(), vec![(0.0, fit.at(0.0)), (x1, fit.at(x1))]));
+        fee_series.push((
+            format!("{:.0}% below the fee-free line", fit.loss * 100.0),
+            vec![(0.0, fit.intercept * (1.0 - fit.loss)), (x1, fit.intercept * (1.0 - fit.loss))],
+        ));
+        if let Some(at) = fit.loss_at.filter(|&a| a <= x1) {
+            fee_marks.push((at, fit.at(at), format!("  line crosses at {}", tick_label(at))));
+        }
+    }
     out.push((
         "sweep_fee_operators.svg",
         xy_chart(
             "sweep fee operators",
-            "Fee rate vs operators",
-            Axis { desc: "fee rate", log: false },
-            Axis { desc: "operators", log: false },
-            &[
-                ("active at the end".into(), line(f, |q| q.operators_end as f64)),
-                ("left during the run".into(), line(f, |q| q.operators_exited as f64)),
-            ],
-            &mark(f, 0.0, |q| q.operators_end as f64),
+            "Fee rate vs operators kept",
+            Axis { desc: "fee rate (share of each claim)", log: false },
+            Axis { desc: "operators active", log: false },
+            &fee_series,
+            &fee_marks,
         )?,
     ));
     let c = &s.claim_threshold;
     let series =
-        by_series(c, |g| format!("gas {} gwei", fmt_num(g)), |q| q.lost_to_gas_share.max(1e-6));
+        by_series(c, |g| format!("gas {} gwei", tick_label(g)), |q| q.lost_to_gas_share.max(1e-6));
     let marks: Vec<(f64, f64, String)> = crate::sim::market::sweep::GAS_PRICES
         .iter()
         .flat_map(|&g| mark(c, g, |q| q.lost_to_gas_share.max(1e-6)))

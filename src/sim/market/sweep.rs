@@ -31,6 +31,11 @@ pub const SPLIT_REACH: f64 = 0.5;
 pub const MIN_OPERATORS_PER_MILLION: f64 = 100.0;
 /// A fee may cost at most this share of the operators the market keeps without a fee.
 pub const MAX_FEE_OPERATOR_LOSS: f64 = 0.05;
+/// Seeds run at each fee rate (the same seeds at every rate), averaged: a fee's effect on the
+/// operators is a few percent, the size of one run's noise.
+pub const FEE_SEEDS: u64 = 3;
+/// Days at the end of a run over which the operators active are averaged.
+pub const TAIL_DAYS: usize = 30;
 /// A claim threshold may lose at most this share of revenue to gas and forfeits.
 pub const MAX_GAS_SHARE: f64 = 0.05;
 
@@ -43,6 +48,10 @@ pub struct Point {
     pub series: f64,
     /// Operators at the end.
     pub operators_end: u32,
+    /// Operators active, mean over the last [`TAIL_DAYS`] days (and over the runs averaged).
+    pub operators_mean: f64,
+    /// Runs (seeds) averaged in this point.
+    pub runs: u32,
     /// Of the operators active a third into the run, the share still active at the end.
     pub retained: f64,
     /// Operators that ever joined.
@@ -80,10 +89,15 @@ impl Point {
             .map(|d| d.spam.cheapest_cost_per_message)
             .fold(f64::INFINITY, f64::min);
         let c = &r.config;
+        let tail = &r.days[r.days.len().saturating_sub(TAIL_DAYS)..];
+        let operators_mean =
+            tail.iter().map(|d| d.operators_active as f64).sum::<f64>() / tail.len().max(1) as f64;
         Point {
             x,
             series,
             operators_end: s.operators_end,
+            operators_mean,
+            runs: 1,
             retained: s.retained,
             operators_joined: s.operators_joined,
             operators_exited: s.operators_exited,
@@ -101,6 +115,74 @@ impl Point {
                 / 12.0,
         }
     }
+
+    /// The mean of runs of one point (several seeds): counts rounded to the nearest integer.
+    fn mean(runs: &[Point]) -> Option<Point> {
+        let first = runs.first()?;
+        let n = runs.len() as f64;
+        let avg = |f: &dyn Fn(&Point) -> f64| runs.iter().map(f).sum::<f64>() / n;
+        let count =
+            |f: &dyn Fn(&Point) -> u64| (runs.iter().map(f).sum::<u64>() as f64 / n).round();
+        Some(Point {
+            x: first.x,
+            series: first.series,
+            operators_end: count(&|p| p.operators_end.into()) as u32,
+            operators_mean: avg(&|p| p.operators_mean),
+            runs: runs.iter().map(|p| p.runs).sum(),
+            retained: avg(&|p| p.retained),
+            operators_joined: count(&|p| p.operators_joined.into()) as u32,
+            operators_exited: count(&|p| p.operators_exited.into()) as u32,
+            operator_profit_month_p50: avg(&|p| p.operator_profit_month_p50),
+            client_cost_per_month: avg(&|p| p.client_cost_per_month),
+            served_share: avg(&|p| p.served_share),
+            treasury_per_year: avg(&|p| p.treasury_per_year),
+            lost_to_gas_share: avg(&|p| p.lost_to_gas_share),
+            spam_per_day: avg(&|p| p.spam_per_day),
+            spam_cost_per_message: if runs.iter().all(|p| p.spam_cost_per_message >= 0.0) {
+                avg(&|p| p.spam_cost_per_message)
+            } else {
+                -1.0
+            },
+            slashes: count(&|p| p.slashes) as u64,
+            capital_cost_month: first.capital_cost_month,
+        })
+    }
+}
+
+/// A least-squares line through a sweep's points, `y = intercept + slope × x`, and where it has
+/// lost a given share of its value at x = 0.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct LineFit {
+    /// The line's value at x = 0.
+    pub intercept: f64,
+    /// Its slope.
+    pub slope: f64,
+    /// The x at which the line is `loss` below its intercept (None: the line does not fall).
+    pub loss_at: Option<f64>,
+    /// The share of the intercept lost at `loss_at`.
+    pub loss: f64,
+}
+
+impl LineFit {
+    /// Fits `points` (x, y); None for fewer than two distinct x.
+    pub fn of(points: &[(f64, f64)], loss: f64) -> Option<LineFit> {
+        let n = points.len() as f64;
+        let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        if points.len() < 2 || sxx <= 0.0 {
+            return None;
+        }
+        let slope = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+        let intercept = my - slope * mx;
+        let loss_at = (slope < 0.0 && intercept > 0.0).then(|| loss * intercept / -slope);
+        Some(LineFit { intercept, slope, loss_at, loss })
+    }
+
+    /// The line's value at `x`.
+    pub fn at(&self, x: f64) -> f64 {
+        self.intercept + self.slope * x
+    }
 }
 
 /// A sweep and its recommendation.
@@ -116,6 +198,8 @@ pub struct Sweep {
     pub recommended: Vec<(f64, Option<f64>)>,
     /// The rule that picked it.
     pub rule: String,
+    /// The line the rule reads its recommendation from, for the sweeps that fit one.
+    pub fit: Option<LineFit>,
 }
 
 fn run_grid(
@@ -139,44 +223,79 @@ pub fn operators_target(users: u32) -> u32 {
 }
 
 /// Price per push against the operators the market keeps: the cheapest price at which the
-/// market keeps its target of operators ([`operators_target`]). Entry drives the established
-/// operators' profit toward zero at any price: the price sets how many operators it funds.
+/// market keeps its target of operators ([`operators_target`]) and its claims pay: at most
+/// [`MAX_GAS_SHARE`] of the revenue lost to claim gas and forfeited vouchers. Entry drives the
+/// established operators' profit toward zero at any price: the price sets how many operators
+/// it funds, and whether a small payer's voucher is worth its claim's gas.
 pub fn price(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigError> {
     let points = run_grid(base, cal, PRICES.iter().map(|&p| (p, 0.0)).collect(), |c, x, _| {
         c.price_per_push = x
     })?;
     let target = operators_target(base.users);
-    let rec = points.iter().find(|p| p.operators_end >= target).map(|p| p.x);
+    let rec = points
+        .iter()
+        .find(|p| p.operators_end >= target && p.lost_to_gas_share <= MAX_GAS_SHARE)
+        .map(|p| p.x);
     Ok(Sweep {
         parameter: "price_per_push",
         series_parameter: "",
         points,
         recommended: vec![(0.0, rec)],
+        fit: None,
         rule: format!(
-            "the lowest price at which the market keeps {target} operators at the end ({MIN_OPERATORS_PER_MILLION} per million users)"
+            "the lowest price at which the market keeps {target} operators at the end ({MIN_OPERATORS_PER_MILLION} per million users) and loses at most {:.0}% of its revenue to claim gas and forfeited vouchers",
+            MAX_GAS_SHARE * 100.0
         ),
     })
 }
 
-/// Fee rate against the treasury's income and operator exits: the highest fee that costs
-/// at most 5% of the operators the market keeps without a fee.
+/// The seeds a point of the fee sweep runs: `FEE_SEEDS` seeds drawn from the scenario's (the
+/// same at every fee: common random numbers).
+pub fn fee_seeds(seed: u64) -> Vec<u64> {
+    (0..FEE_SEEDS).map(|k| seed.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect()
+}
+
+/// Fee rate against the treasury's income and operator exits. Each fee runs the same
+/// [`FEE_SEEDS`] seeds, averaged; a least-squares line through the operators kept (mean over
+/// the last [`TAIL_DAYS`] days) against the fee gives the fee that costs
+/// [`MAX_FEE_OPERATOR_LOSS`] of the fee-free market's operators; the recommendation is the
+/// highest grid fee at or below it (the contract's 10% at most). The line smooths the run's
+/// noise that one point would pass on to the pick.
 pub fn fee(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, ConfigError> {
-    let points =
-        run_grid(base, cal, FEES.iter().map(|&f| (f, 0.0)).collect(), |c, x, _| c.fee_rate = x)?;
-    let without = points.first().map_or(0, |p| p.operators_end) as f64;
-    let rec = points
+    let seeds = fee_seeds(base.seed);
+    let grid = FEES.iter().flat_map(|&f| (0..seeds.len()).map(move |k| (f, k as f64))).collect();
+    let runs = run_grid(base, cal, grid, |c, x, k| {
+        c.fee_rate = x;
+        c.seed = seeds[k as usize];
+    })?;
+    let points: Vec<Point> = FEES
         .iter()
-        .filter(|p| p.x <= 0.1 && p.operators_end as f64 >= without * (1.0 - MAX_FEE_OPERATOR_LOSS))
-        .map(|p| p.x)
-        .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+        .filter_map(|&f| {
+            let at: Vec<Point> = runs
+                .iter()
+                .filter(|p| p.x == f)
+                .map(|p| Point { series: 0.0, ..p.clone() })
+                .collect();
+            Point::mean(&at)
+        })
+        .collect();
+    let line: Vec<(f64, f64)> = points.iter().map(|p| (p.x, p.operators_mean)).collect();
+    let fit = LineFit::of(&line, MAX_FEE_OPERATOR_LOSS);
+    let limit = fit.and_then(|f| f.loss_at).unwrap_or(f64::INFINITY).min(0.1);
+    let rec = FEES
+        .iter()
+        .copied()
+        .filter(|&f| f <= limit + 1e-12)
+        .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))));
     Ok(Sweep {
         parameter: "fee_rate",
         series_parameter: "",
         points,
         recommended: vec![(0.0, rec)],
+        fit,
         rule: format!(
-            "the highest fee (within the contract's 10%) that keeps at least {:.0}% of the operators of a fee-free market",
-            (1.0 - MAX_FEE_OPERATOR_LOSS) * 100.0
+            "the highest fee on the grid (within the contract's 10%) at or below the fee where a least-squares line through the operators kept (mean of the last {TAIL_DAYS} days, averaged over the same {FEE_SEEDS} seeds at every fee) has lost {:.0}% of its fee-free value",
+            MAX_FEE_OPERATOR_LOSS * 100.0
         ),
     })
 }
@@ -204,6 +323,7 @@ pub fn claim_threshold(base: &MarketConfig, cal: &Calibration) -> Result<Sweep, 
         series_parameter: "gas_gwei",
         points,
         recommended,
+        fit: None,
         rule: format!(
             "per gas price, the smallest threshold that loses at most {:.0}% of revenue to claim gas and forfeited vouchers",
             MAX_GAS_SHARE * 100.0
@@ -245,6 +365,7 @@ pub fn deposit(base: &MarketConfig, cal: &Calibration, reach: f64) -> Result<Swe
         series_parameter: "slash_reward_share",
         points,
         recommended,
+        fit: None,
         rule: "per reward share, the smallest deposit whose reward pays the slash's gas at twice the median gas price and whose penalty makes a delivered double signal dearer than a paid push".into(),
     })
 }
